@@ -1,0 +1,2 @@
+//! Placeholder: the fusion benchmark is written with the engine.
+fn main() {}

@@ -1,0 +1,401 @@
+//! Compile-time typing of a job's streams.
+//!
+//! The `stream_job!` macro does not know the element types inside a job; rustc
+//! infers them. The macro emits, once per job construction, a chain of calls on
+//! [`Stream<T>`] witnesses (zero-sized, never stored): each call takes the
+//! user's closure, gives it its expected signature (so `|w| (w, 1)` needs no
+//! annotation), and returns the closure together with the witness of the
+//! output stream. The requirements of each operator are traits carrying
+//! `#[diagnostic::on_unimplemented]`, so a mistake reads as one sentence about
+//! the operator rather than a page of trait bounds.
+//!
+//! Nothing here runs at batch time.
+
+use crate::{Batch, Time};
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::marker::PhantomData;
+
+/// The type of the elements of one stream, known to rustc only.
+pub struct Stream<T>(PhantomData<fn() -> T>);
+
+/// What every stream element must be: movable between the worker threads.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a stream element: elements must be `Send + Sync + 'static`",
+    label = "this operator produces `{Self}`",
+    note = "stream elements move between worker threads; use owned, thread-safe types (`String`, `Arc<T>`, not `&str` or `Rc<T>`)"
+)]
+pub trait Data: Send + Sync + 'static {}
+impl<T: Send + Sync + 'static> Data for T {}
+
+/// What a shuffle key must be: hashable and comparable.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be used as a key: keys must implement `Hash + Eq`",
+    label = "this operator groups records by a key of type `{Self}`",
+    note = "keys are hash-partitioned across the shuffle; derive `Hash, PartialEq, Eq` on your key type"
+)]
+pub trait Key: Hash + Eq + Clone + Data {}
+impl<T: Hash + Eq + Clone + Data> Key for T {}
+
+/// What a stream read by several operators must be: clonable.
+#[diagnostic::on_unimplemented(
+    message = "this stream feeds several operators, so its element type `{Self}` must implement `Clone`",
+    label = "read by more than one operator",
+    note = "a stream with several readers is materialized once and each reader gets its own copy of the elements"
+)]
+pub trait Shared: Clone + Data {}
+impl<T: Clone + Data> Shared for T {}
+
+/// What `print` needs: a `Debug` representation.
+#[diagnostic::on_unimplemented(
+    message = "`print` formats elements with `Debug`, which `{Self}` does not implement",
+    label = "printed here",
+    note = "derive or implement `Debug` for `{Self}`"
+)]
+pub trait Printable: Debug + Data {}
+impl<T: Debug + Data> Printable for T {}
+
+/// A declared port type must equal the stream's element type.
+#[diagnostic::on_unimplemented(
+    message = "the output port is declared as `{Declared}` but its stream carries `{Self}`",
+    label = "declared type differs from the stream's element type `{Self}`",
+    note = "change the declared type to `{Self}`, or map the stream to `{Declared}` before the output"
+)]
+pub trait PortType<Declared> {}
+impl<T> PortType<T> for T {}
+
+/// Two streams combined element-wise must carry the same type.
+#[diagnostic::on_unimplemented(
+    message = "cannot combine a stream of `{T}` with a stream of `{Self}`",
+    label = "this stream carries `{Self}`, the other one `{T}`",
+    note = "map one of the streams so that both carry the same element type"
+)]
+pub trait SameElement<T> {}
+impl<T> SameElement<T> for T {}
+
+/// Two streams joined by key must have the same key type.
+#[diagnostic::on_unimplemented(
+    message = "cannot join a stream keyed by `{K}` with a stream keyed by `{Self}`",
+    label = "this stream is keyed by `{Self}`, the other one by `{K}`",
+    note = "both streams of a join or cogroup must have the same key type; map one of them first"
+)]
+pub trait SameKey<K> {}
+impl<K> SameKey<K> for K {}
+
+macro_rules! pair_requirements {
+    ($($(#[$doc:meta])* $name:ident => $message:literal;)*) => {$(
+        $(#[$doc])*
+        #[diagnostic::on_unimplemented(
+            message = $message,
+            label = "this stream carries `{Self}`, not (key, value) pairs",
+            note = "make each element a pair first, for example `.map(|x| (x, 1))`"
+        )]
+        pub trait $name {
+            /// The key type.
+            type Key;
+            /// The value type.
+            type Value;
+        }
+        impl<K, V> $name for (K, V) {
+            type Key = K;
+            type Value = V;
+        }
+    )*};
+}
+
+pair_requirements! {
+    /// Input of `map_values`.
+    MapValuesInput => "`map_values` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    /// Input of `flat_map_values`.
+    FlatMapValuesInput => "`flat_map_values` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    /// Input of `reduce_by_key`.
+    ReduceByKeyInput => "`reduce_by_key` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    /// Input of `group_by_key`.
+    GroupByKeyInput => "`group_by_key` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    /// Input of `combine_by_key`.
+    CombineByKeyInput => "`combine_by_key` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    /// Inputs of the join family and `cogroup`.
+    JoinInput => "joins and `cogroup` need streams of (key, value) pairs; this stream carries `{Self}`";
+}
+
+fn next<U>() -> Stream<U> {
+    Stream(PhantomData)
+}
+
+impl<T: Data> Stream<T> {
+    /// The witness of an input port carrying `T`.
+    pub fn input() -> Self {
+        next()
+    }
+
+    /// Checks that this stream may feed several operators.
+    pub fn shared(&self)
+    where
+        T: Shared,
+    {
+    }
+
+    /// Checks an output port's declared type.
+    pub fn port<Declared>(&self)
+    where
+        T: PortType<Declared>,
+    {
+    }
+
+    /// `map(f)`.
+    pub fn map<U: Data, F: Fn(T) -> U + Send + Sync + 'static>(&self, f: F) -> (F, Stream<U>) {
+        (f, next())
+    }
+
+    /// `flat_map(f)`.
+    pub fn flat_map<I, F>(&self, f: F) -> (F, Stream<I::Item>)
+    where
+        I: IntoIterator,
+        I::Item: Data,
+        F: Fn(T) -> I + Send + Sync + 'static,
+    {
+        (f, next())
+    }
+
+    /// `filter(f)`.
+    pub fn filter<F: Fn(&T) -> bool + Send + Sync + 'static>(&self, f: F) -> (F, Stream<T>) {
+        (f, next())
+    }
+
+    /// `filter_map(f)`.
+    pub fn filter_map<U: Data, F: Fn(T) -> Option<U> + Send + Sync + 'static>(
+        &self,
+        f: F,
+    ) -> (F, Stream<U>) {
+        (f, next())
+    }
+
+    /// `inspect(f)`.
+    pub fn inspect<F: Fn(&T) + Send + Sync + 'static>(&self, f: F) -> (F, Stream<T>) {
+        (f, next())
+    }
+
+    /// `map_values(f)`.
+    pub fn map_values<U, F>(&self, f: F) -> (F, Stream<(T::Key, U)>)
+    where
+        T: MapValuesInput,
+        (T::Key, U): Data,
+        F: Fn(T::Value) -> U + Send + Sync + 'static,
+    {
+        (f, next())
+    }
+
+    /// `flat_map_values(f)`.
+    pub fn flat_map_values<I, F>(&self, f: F) -> (F, Stream<(T::Key, I::Item)>)
+    where
+        T: FlatMapValuesInput,
+        T::Key: Clone,
+        I: IntoIterator,
+        (T::Key, I::Item): Data,
+        F: Fn(T::Value) -> I + Send + Sync + 'static,
+    {
+        (f, next())
+    }
+
+    /// `glom()`.
+    pub fn glom(&self) -> Stream<Vec<T>> {
+        next()
+    }
+
+    /// `map_partitions(f)`.
+    pub fn map_partitions<I, F>(&self, f: F) -> (F, Stream<I::Item>)
+    where
+        I: IntoIterator,
+        I::Item: Data,
+        F: Fn(Vec<T>) -> I + Send + Sync + 'static,
+    {
+        (f, next())
+    }
+
+    /// `union(other)`.
+    pub fn union<U>(&self, _other: &Stream<U>) -> Stream<T>
+    where
+        U: SameElement<T>,
+    {
+        next()
+    }
+
+    /// `transform(f)`.
+    pub fn transform<U: Data, F>(&self, f: F) -> (F, Stream<U>)
+    where
+        F: Fn(Batch<T>) -> Batch<U> + Send + Sync + 'static,
+    {
+        (f, next())
+    }
+
+    /// `transform_with(other, f)`.
+    pub fn transform_with<U: Data, W: Data, F>(&self, _other: &Stream<U>, f: F) -> (F, Stream<W>)
+    where
+        F: Fn(Batch<T>, Batch<U>) -> Batch<W> + Send + Sync + 'static,
+    {
+        (f, next())
+    }
+
+    /// `repartition(n)`.
+    pub fn repartition(&self) -> Stream<T> {
+        next()
+    }
+
+    /// `count()`.
+    pub fn count(&self) -> Stream<u64> {
+        next()
+    }
+
+    /// `reduce(f)`.
+    pub fn reduce<F: Fn(T, T) -> T + Send + Sync + 'static>(&self, f: F) -> (F, Stream<T>) {
+        (f, next())
+    }
+
+    /// `count_by_value()`.
+    pub fn count_by_value(&self) -> Stream<(T, u64)>
+    where
+        T: Key,
+    {
+        next()
+    }
+
+    /// `distinct()`.
+    pub fn distinct(&self) -> Stream<T>
+    where
+        T: Key,
+    {
+        next()
+    }
+
+    /// `reduce_by_key(f)`.
+    pub fn reduce_by_key<F>(&self, f: F) -> (F, Stream<T>)
+    where
+        T: ReduceByKeyInput,
+        T::Key: Key,
+        T::Value: Data,
+        F: Fn(T::Value, T::Value) -> T::Value + Send + Sync + 'static,
+    {
+        (f, next())
+    }
+
+    /// `group_by_key()`.
+    pub fn group_by_key(&self) -> Stream<(T::Key, Vec<T::Value>)>
+    where
+        T: GroupByKeyInput,
+        T::Key: Key,
+        T::Value: Data,
+    {
+        next()
+    }
+
+    /// `combine_by_key(create, merge_value, merge_combiners)`.
+    #[allow(clippy::type_complexity)]
+    pub fn combine_by_key<C, Cr, Mv, Mc>(
+        &self,
+        create: Cr,
+        merge_value: Mv,
+        merge_combiners: Mc,
+    ) -> ((Cr, Mv, Mc), Stream<(T::Key, C)>)
+    where
+        T: CombineByKeyInput,
+        T::Key: Key,
+        T::Value: Data,
+        C: Data,
+        Cr: Fn(T::Value) -> C + Send + Sync + 'static,
+        Mv: Fn(C, T::Value) -> C + Send + Sync + 'static,
+        Mc: Fn(C, C) -> C + Send + Sync + 'static,
+    {
+        ((create, merge_value, merge_combiners), next())
+    }
+
+    /// `join(other)`.
+    #[allow(clippy::type_complexity)]
+    pub fn join<U>(&self, _other: &Stream<U>) -> Stream<(T::Key, (T::Value, U::Value))>
+    where
+        T: JoinInput,
+        U: JoinInput,
+        T::Key: Key,
+        U::Key: SameKey<T::Key>,
+        T::Value: Clone + Data,
+        U::Value: Clone + Data,
+    {
+        next()
+    }
+
+    /// `left_outer_join(other)`.
+    #[allow(clippy::type_complexity)]
+    pub fn left_outer_join<U>(
+        &self,
+        _other: &Stream<U>,
+    ) -> Stream<(T::Key, (T::Value, Option<U::Value>))>
+    where
+        T: JoinInput,
+        U: JoinInput,
+        T::Key: Key,
+        U::Key: SameKey<T::Key>,
+        T::Value: Clone + Data,
+        U::Value: Clone + Data,
+    {
+        next()
+    }
+
+    /// `right_outer_join(other)`.
+    #[allow(clippy::type_complexity)]
+    pub fn right_outer_join<U>(
+        &self,
+        _other: &Stream<U>,
+    ) -> Stream<(T::Key, (Option<T::Value>, U::Value))>
+    where
+        T: JoinInput,
+        U: JoinInput,
+        T::Key: Key,
+        U::Key: SameKey<T::Key>,
+        T::Value: Clone + Data,
+        U::Value: Clone + Data,
+    {
+        next()
+    }
+
+    /// `full_outer_join(other)`.
+    #[allow(clippy::type_complexity)]
+    pub fn full_outer_join<U>(
+        &self,
+        _other: &Stream<U>,
+    ) -> Stream<(T::Key, (Option<T::Value>, Option<U::Value>))>
+    where
+        T: JoinInput,
+        U: JoinInput,
+        T::Key: Key,
+        U::Key: SameKey<T::Key>,
+        T::Value: Clone + Data,
+        U::Value: Clone + Data,
+    {
+        next()
+    }
+
+    /// `cogroup(other)`.
+    #[allow(clippy::type_complexity)]
+    pub fn cogroup<U>(&self, _other: &Stream<U>) -> Stream<(T::Key, (Vec<T::Value>, Vec<U::Value>))>
+    where
+        T: JoinInput,
+        U: JoinInput,
+        T::Key: Key,
+        U::Key: SameKey<T::Key>,
+        T::Value: Data,
+        U::Value: Data,
+    {
+        next()
+    }
+
+    /// `print()` / `print(n)`.
+    pub fn print(&self)
+    where
+        T: Printable,
+    {
+    }
+
+    /// `foreach_batch(f)`.
+    pub fn foreach_batch<F: Fn(Batch<T>, Time) + Send + Sync + 'static>(&self, f: F) -> F {
+        f
+    }
+}

@@ -1,0 +1,32 @@
+//! streamflow: Spark Streaming's model (a live stream cut into micro-batches,
+//! each a partitioned collection) rebuilt as a Rust dataflow compiler.
+//!
+//! A job is written inside [`stream_job!`]. The macro type-checks the pipeline
+//! while your crate compiles, fuses every run of narrow operators into one loop
+//! per partition, and emits a static stage plan; the runtime runs that plan
+//! once per batch on rayon.
+
+#![warn(missing_docs)]
+
+pub use streamflow_macros::stream_job;
+pub use streamflow_runtime::{
+    Batch, BatchContext, BatchError, ConfigError, Job, JobConfig, Operator, Plan, Port,
+    PrintTarget, SourceSpan, Stage, StageEnd, Time,
+};
+
+/// The names a job file needs: `use streamflow::prelude::*;`.
+pub mod prelude {
+    pub use crate::{Batch, BatchError, Job, JobConfig, Time, stream_job};
+}
+
+/// What the generated code calls. Not a stable API: do not use directly.
+#[doc(hidden)]
+pub mod __private {
+    pub use streamflow_runtime::collectors::*;
+    pub use streamflow_runtime::join::*;
+    pub use streamflow_runtime::output::*;
+    pub use streamflow_runtime::shuffle::*;
+    pub use streamflow_runtime::stage::*;
+    pub use streamflow_runtime::typing::Stream;
+    pub use streamflow_runtime::{JobBody, JobCore, prepare_input};
+}
