@@ -2,6 +2,28 @@
 
 /// One batch of a stream: its elements, cut into partitions that stages process
 /// in parallel. Also the type of static datasets joined inside `transform`.
+///
+/// A batch has the RDD operations a `transform` or `foreach_batch` closure
+/// needs (see the `impl` blocks: `map`, `filter`, `reduce_by_key`, `join`...).
+/// They run in parallel on the current rayon pool with the same shuffle code as
+/// a job's stages. They do not panic, except by propagating a panic of the
+/// closure you pass them (inside a job, that panic fails the batch with an
+/// error naming your operator).
+///
+/// ```
+/// use streamflow_runtime::Batch;
+///
+/// let lines = Batch::split(vec!["a b", "b c", "b"], 2);
+/// let counts = lines
+///     .flat_map(|line| line.split(' ').collect::<Vec<_>>())
+///     .map(|word| (word, 1u64))
+///     .reduce_by_key(|a, b| a + b, None);
+/// assert_eq!(counts.sorted(), vec![("a", 1), ("b", 3), ("c", 1)]);
+///
+/// let names = Batch::from([("a", "alpha"), ("b", "beta")]);
+/// let joined = counts.join(names, None).map(|(_, (n, name))| (name, n));
+/// assert_eq!(joined.sorted(), vec![("alpha", 1), ("beta", 3)]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch<T> {
     partitions: Vec<Vec<T>>,
@@ -65,7 +87,65 @@ impl<T> Batch<T> {
 
     /// All elements in one vector, partition by partition.
     pub fn collect(self) -> Vec<T> {
-        self.partitions.into_iter().flatten().collect()
+        let mut all = Vec::with_capacity(self.len());
+        for part in self.partitions {
+            all.extend(part);
+        }
+        all
+    }
+
+    /// `elements` cut into `n` (at least one) contiguous partitions, in order,
+    /// whose sizes differ by at most one (the first ones are the larger).
+    pub fn split(mut elements: Vec<T>, n: usize) -> Self {
+        let n = n.max(1);
+        let (base, extra) = (elements.len() / n, elements.len() % n);
+        let mut partitions = Vec::with_capacity(n);
+        // From the back, so that every element is moved once.
+        for i in (1..n).rev() {
+            let start = i * base + i.min(extra);
+            partitions.push(elements.split_off(start));
+        }
+        partitions.push(elements);
+        partitions.reverse();
+        Batch { partitions }
+    }
+
+    /// The first element, if any.
+    pub fn first(&self) -> Option<&T> {
+        self.iter().next()
+    }
+
+    /// All elements, sorted: handy to compare a shuffle's output, whose order
+    /// is unspecified, with an expected list.
+    pub fn sorted(self) -> Vec<T>
+    where
+        T: Ord,
+    {
+        let mut all = self.collect();
+        all.sort();
+        all
+    }
+
+    /// Copies of all elements, partition by partition.
+    pub fn to_vec(&self) -> Vec<T>
+    where
+        T: Clone,
+    {
+        self.iter().cloned().collect()
+    }
+
+    /// Copies of the first `n` elements (fewer if the batch is smaller).
+    pub fn take(&self, n: usize) -> Vec<T>
+    where
+        T: Clone,
+    {
+        self.iter().take(n).cloned().collect()
+    }
+}
+
+impl<T, const N: usize> From<[T; N]> for Batch<T> {
+    fn from(elements: [T; N]) -> Self {
+        Batch::from_vec(elements.into())
     }
 }
 
@@ -78,5 +158,34 @@ impl<T> From<Vec<T>> for Batch<T> {
 impl<T> FromIterator<T> for Batch<T> {
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
         Batch::from_vec(iter.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_cuts_contiguous_near_equal_chunks() {
+        let b = Batch::split((1..=7).collect(), 3);
+        assert_eq!(b.partitions(), &[vec![1, 2, 3], vec![4, 5], vec![6, 7]]);
+        let b = Batch::split(vec![1, 2], 4);
+        assert_eq!(b.partitions(), &[vec![1], vec![2], vec![], vec![]]);
+        let b: Batch<i32> = Batch::split(vec![], 0);
+        assert_eq!(b.num_partitions(), 1);
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn accessors() {
+        let b = Batch::from_partitions(vec![vec![3, 1], vec![], vec![2]]);
+        assert_eq!(b.len(), 3);
+        assert_eq!(b.first(), Some(&3));
+        assert_eq!(b.take(2), vec![3, 1]);
+        assert_eq!(b.to_vec(), vec![3, 1, 2]);
+        assert_eq!(b.clone().sorted(), vec![1, 2, 3]);
+        assert_eq!(b.collect(), vec![3, 1, 2]);
+        assert_eq!(Batch::from([1, 2]).collect(), vec![1, 2]);
+        assert_eq!(Batch::<u8>::empty().first(), None);
     }
 }

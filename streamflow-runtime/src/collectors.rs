@@ -8,7 +8,8 @@
 //! parameters and the `push` signatures exactly; the macro's code generator
 //! relies on rustc inferring the generic parameters from them.
 
-use crate::partitioner::FixedHashMap;
+use crate::partitioner::{FixedHashMap, new_map, partition_of, table_state};
+use hashbrown::hash_map::Entry;
 use std::hash::Hash;
 
 /// Map side of `reduce_by_key`: combines values per key as they arrive.
@@ -21,9 +22,69 @@ impl<K: Hash + Eq, V, R: Fn(V, V) -> V> KeyCombiner<'_, K, V, R> {
     /// Adds one (key, value) pair, reducing it into the key's value so far.
     #[inline]
     pub fn push(&mut self, pair: (K, V)) {
-        let _ = pair;
-        todo!("runtime helper")
+        let (key, value) = pair;
+        combine_into(&mut self.map, key, value, self.reduce);
     }
+}
+
+impl<'r, K, V, R> KeyCombiner<'r, K, V, R> {
+    pub(crate) fn new(reduce: &'r R) -> Self {
+        KeyCombiner {
+            map: new_map(0),
+            reduce,
+        }
+    }
+}
+
+impl<K: Hash, V, R> KeyCombiner<'_, K, V, R> {
+    /// The combined pairs, bucketed by reduce partition (`n` buckets).
+    pub(crate) fn into_buckets(self, n: usize) -> Vec<Vec<(K, V)>> {
+        bucketize_map(self.map, n)
+    }
+}
+
+/// Reduces `value` into `key`'s entry with one hash lookup. Panic-safe: if
+/// `reduce` panics, the entry is gone and the map stays valid (the task's
+/// output is discarded anyway).
+#[inline]
+pub(crate) fn combine_into<K: Hash + Eq, V>(
+    map: &mut FixedHashMap<K, V>,
+    key: K,
+    value: V,
+    reduce: impl FnOnce(V, V) -> V,
+) {
+    match map.entry(key) {
+        Entry::Occupied(entry) => {
+            entry.replace_entry_with(|_, old| Some(reduce(old, value)));
+        }
+        Entry::Vacant(entry) => {
+            entry.insert(value);
+        }
+    }
+}
+
+/// Moves a map's entries into `n` buckets by [`partition_of`] their key, each
+/// bucket allocated to its exact size.
+pub(crate) fn bucketize_map<K: Hash, V>(map: FixedHashMap<K, V>, n: usize) -> Vec<Vec<(K, V)>> {
+    let n = n.max(1);
+    if n == 1 {
+        return vec![map.into_iter().collect()];
+    }
+    // Hash each key once: remember its partition, count, then move.
+    let targets: Vec<u32> = map.keys().map(|k| partition_of(k, n) as u32).collect();
+    let mut buckets = sized_buckets(&targets, n);
+    for ((key, value), target) in map.into_iter().zip(targets) {
+        buckets[target as usize].push((key, value));
+    }
+    buckets
+}
+
+fn sized_buckets<T>(targets: &[u32], n: usize) -> Vec<Vec<T>> {
+    let mut counts = vec![0usize; n];
+    for &t in targets {
+        counts[t as usize] += 1;
+    }
+    counts.into_iter().map(Vec::with_capacity).collect()
 }
 
 /// Map side of `count_by_value`: counts occurrences per value.
@@ -35,8 +96,20 @@ impl<T: Hash + Eq> ValueCounter<T> {
     /// Counts one occurrence of `value`.
     #[inline]
     pub fn push(&mut self, value: T) {
-        let _ = value;
-        todo!("runtime helper")
+        *self.map.entry(value).or_insert(0) += 1;
+    }
+}
+
+impl<T> ValueCounter<T> {
+    pub(crate) fn new() -> Self {
+        ValueCounter { map: new_map(0) }
+    }
+}
+
+impl<T: Hash> ValueCounter<T> {
+    /// The (value, count) pairs, bucketed by reduce partition.
+    pub(crate) fn into_buckets(self, n: usize) -> Vec<Vec<(T, u64)>> {
+        bucketize_map(self.map, n)
     }
 }
 
@@ -49,8 +122,32 @@ impl<T: Hash + Eq> Distinct<T> {
     /// Adds `value` unless it was seen already.
     #[inline]
     pub fn push(&mut self, value: T) {
-        let _ = value;
-        todo!("runtime helper")
+        // `insert` keeps the value already present.
+        self.set.insert(value);
+    }
+}
+
+impl<T> Distinct<T> {
+    pub(crate) fn new() -> Self {
+        Distinct {
+            set: hashbrown::HashSet::with_hasher(table_state()),
+        }
+    }
+}
+
+impl<T: Hash> Distinct<T> {
+    /// The distinct values, bucketed by reduce partition.
+    pub(crate) fn into_buckets(self, n: usize) -> Vec<Vec<T>> {
+        let n = n.max(1);
+        if n == 1 {
+            return vec![self.set.into_iter().collect()];
+        }
+        let targets: Vec<u32> = self.set.iter().map(|v| partition_of(v, n) as u32).collect();
+        let mut buckets = sized_buckets(&targets, n);
+        for (value, target) in self.set.into_iter().zip(targets) {
+            buckets[target as usize].push(value);
+        }
+        buckets
     }
 }
 
@@ -64,8 +161,27 @@ impl<K: Hash, V> Grouper<K, V> {
     /// Adds one (key, value) pair.
     #[inline]
     pub fn push(&mut self, pair: (K, V)) {
-        let _ = pair;
-        todo!("runtime helper")
+        let n = self.buckets.len();
+        let target = if n == 1 { 0 } else { partition_of(&pair.0, n) };
+        // `new` makes at least one bucket and `partition_of` is below `n`.
+        self.buckets[target].push(pair);
+    }
+}
+
+impl<K, V> Grouper<K, V> {
+    /// A grouper for `n` reduce partitions (at least one), expecting about
+    /// `expected` pairs in all.
+    pub(crate) fn new(n: usize, expected: usize) -> Self {
+        let n = n.max(1);
+        let per_bucket = expected / n;
+        Grouper {
+            buckets: (0..n).map(|_| Vec::with_capacity(per_bucket)).collect(),
+        }
+    }
+
+    /// The pairs, bucketed by reduce partition, in arrival order.
+    pub(crate) fn into_buckets(self) -> Vec<Vec<(K, V)>> {
+        self.buckets
     }
 }
 
@@ -82,8 +198,33 @@ impl<K: Hash + Eq, V, C, Cr: Fn(V) -> C, Mv: Fn(C, V) -> C> ByKeyCombiner<'_, K,
     /// Adds one (key, value) pair.
     #[inline]
     pub fn push(&mut self, pair: (K, V)) {
-        let _ = pair;
-        todo!("runtime helper")
+        let (key, value) = pair;
+        match self.map.entry(key) {
+            Entry::Occupied(entry) => {
+                entry.replace_entry_with(|_, combiner| Some((self.merge_value)(combiner, value)));
+            }
+            Entry::Vacant(entry) => {
+                entry.insert((self.create)(value));
+            }
+        }
+    }
+}
+
+impl<'f, K, V, C, Cr, Mv> ByKeyCombiner<'f, K, V, C, Cr, Mv> {
+    pub(crate) fn new(create: &'f Cr, merge_value: &'f Mv) -> Self {
+        ByKeyCombiner {
+            map: new_map(0),
+            create,
+            merge_value,
+            _value: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<K: Hash, V, C, Cr, Mv> ByKeyCombiner<'_, K, V, C, Cr, Mv> {
+    /// The (key, combiner) pairs, bucketed by reduce partition.
+    pub(crate) fn into_buckets(self, n: usize) -> Vec<Vec<(K, C)>> {
+        bucketize_map(self.map, n)
     }
 }
 
@@ -97,8 +238,21 @@ impl<T, R: Fn(T, T) -> T> Reducer<'_, T, R> {
     /// Reduces `value` into the partition's value so far.
     #[inline]
     pub fn push(&mut self, value: T) {
-        let _ = value;
-        todo!("runtime helper")
+        self.acc = Some(match self.acc.take() {
+            Some(acc) => (self.reduce)(acc, value),
+            None => value,
+        });
+    }
+}
+
+impl<'r, T, R> Reducer<'r, T, R> {
+    pub(crate) fn new(reduce: &'r R) -> Self {
+        Reducer { acc: None, reduce }
+    }
+
+    /// The partition's reduced value, if it had any element.
+    pub(crate) fn into_value(self) -> Option<T> {
+        self.acc
     }
 }
 
@@ -113,5 +267,97 @@ impl Counter {
     pub fn push<T>(&mut self, value: T) {
         drop(value);
         self.count += 1;
+    }
+
+    pub(crate) fn new() -> Self {
+        Counter { count: 0 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn key_combiner_reduces_per_key_and_buckets_by_partition() {
+        let add = |a: u64, b: u64| a + b;
+        let mut c = KeyCombiner::new(&add);
+        for w in ["a", "b", "a", "c", "a"] {
+            c.push((w, 1));
+        }
+        let buckets = c.into_buckets(4);
+        assert_eq!(buckets.len(), 4);
+        for (i, bucket) in buckets.iter().enumerate() {
+            for (k, _) in bucket {
+                assert_eq!(partition_of(k, 4), i);
+            }
+        }
+        let all = sorted(buckets.into_iter().flatten().collect());
+        assert_eq!(all, vec![("a", 3), ("b", 1), ("c", 1)]);
+    }
+
+    #[test]
+    fn value_counter_and_distinct() {
+        let mut c = ValueCounter::new();
+        let mut d = Distinct::new();
+        for v in [3, 1, 3, 3, 2] {
+            c.push(v);
+            d.push(v);
+        }
+        let counts = sorted(c.into_buckets(3).into_iter().flatten().collect());
+        assert_eq!(counts, vec![(1, 1), (2, 1), (3, 3)]);
+        let values = sorted(d.into_buckets(1).into_iter().flatten().collect());
+        assert_eq!(values, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn grouper_keeps_arrival_order_per_bucket() {
+        let mut g = Grouper::new(3, 6);
+        for (i, k) in ["x", "y", "x", "z", "x"].into_iter().enumerate() {
+            g.push((k, i));
+        }
+        let buckets = g.into_buckets();
+        let x = &buckets[partition_of("x", 3)];
+        let xs: Vec<usize> = x
+            .iter()
+            .filter(|(k, _)| *k == "x")
+            .map(|(_, v)| *v)
+            .collect();
+        assert_eq!(xs, vec![0, 2, 4]);
+    }
+
+    #[test]
+    fn by_key_combiner_creates_then_merges() {
+        let create = |v: u32| vec![v];
+        let merge = |mut c: Vec<u32>, v: u32| {
+            c.push(v);
+            c
+        };
+        let mut c = ByKeyCombiner::new(&create, &merge);
+        for (k, v) in [("a", 1), ("b", 2), ("a", 3)] {
+            c.push((k, v));
+        }
+        let all = sorted(c.into_buckets(2).into_iter().flatten().collect());
+        assert_eq!(all, vec![("a", vec![1, 3]), ("b", vec![2])]);
+    }
+
+    #[test]
+    fn reducer_and_counter() {
+        let max = |a: i32, b: i32| a.max(b);
+        let mut r = Reducer::new(&max);
+        assert_eq!(Reducer::<i32, _>::new(&max).into_value(), None);
+        for v in [4, 9, 2] {
+            r.push(v);
+        }
+        assert_eq!(r.into_value(), Some(9));
+        let mut c = Counter::new();
+        c.push("x");
+        c.push("y");
+        assert_eq!(c.count, 2);
     }
 }

@@ -1,9 +1,18 @@
 //! The job abstraction the runtime drives, its configuration, and the context
 //! a batch runs in.
 
+use crate::panic::catch;
 use crate::{Batch, BatchError, ConfigError, Plan, Time};
+use std::cell::Cell;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+thread_local! {
+    /// Records read by `prepare_input` on this thread during the current batch
+    /// (the body runs on one thread; the count is only logged).
+    static INPUT_RECORDS: Cell<usize> = const { Cell::new(0) };
+}
 
 /// A compiled `stream_job!`: typed inputs in, typed outputs out, one batch at a
 /// time. Implemented by the code the macro generates; drivers (the test runner,
@@ -96,7 +105,13 @@ impl JobConfig {
 
     /// Checks the configuration (a thread or partition count of zero is an error).
     pub fn validate(&self) -> Result<(), ConfigError> {
-        todo!("runtime helper")
+        if self.threads == Some(0) {
+            return Err(ConfigError::ZeroThreads);
+        }
+        if self.partitions == 0 {
+            return Err(ConfigError::ZeroPartitions);
+        }
+        Ok(())
     }
 }
 
@@ -139,16 +154,75 @@ impl<I: Send, O: Send> JobCore<I, O> {
         config: JobConfig,
         body: JobBody<I, O>,
     ) -> Result<Self, ConfigError> {
-        let _ = (plan, config, body);
-        todo!("runtime helper")
+        config.validate()?;
+        let pool = match config.threads {
+            Some(n) => Some(Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .thread_name(move |i| format!("streamflow-{}-{i}", plan.job))
+                    .build()
+                    .map_err(|e| ConfigError::ThreadPool(e.to_string()))?,
+            )),
+            None => None,
+        };
+        Ok(JobCore {
+            plan,
+            config,
+            pool,
+            body,
+            last_time: None,
+        })
     }
 
     /// Runs one batch: checks its time, runs the body on the job's pool, and
     /// turns a panic into an error naming the batch time (and operator, when
     /// the stage that panicked could tell).
     pub fn run(&mut self, time: Time, inputs: I) -> Result<O, BatchError> {
-        let _ = (time, inputs);
-        todo!("runtime helper")
+        self.check_time(time)?;
+        // The time is used even if the batch fails: the next batch comes after it.
+        self.last_time = Some(time);
+        let start = Instant::now();
+        let ctx = BatchContext {
+            time,
+            config: &self.config,
+            plan: self.plan,
+        };
+        let body = &mut self.body;
+        let run = move || {
+            INPUT_RECORDS.with(|n| n.set(0));
+            let result = catch(|| body(&ctx, inputs));
+            (result, INPUT_RECORDS.with(Cell::get))
+        };
+        let (result, records) = match &self.pool {
+            Some(pool) => pool.install(run),
+            None => run(),
+        };
+        let result = result.unwrap_or_else(|caught| Err(caught.into_body_error(self.plan, time)));
+        tracing::debug!(
+            job = self.plan.job,
+            time_ms = time.as_millis(),
+            records,
+            elapsed_us = start.elapsed().as_micros() as u64,
+            ok = result.is_ok(),
+            "batch done"
+        );
+        result
+    }
+
+    /// Checks that `time` is a positive multiple of the batch interval, later
+    /// than the previous batch.
+    fn check_time(&self, time: Time) -> Result<(), BatchError> {
+        let interval_ms = self.plan.batch_interval_ms;
+        let ms = time.as_millis();
+        if ms == 0 || interval_ms == 0 || !ms.is_multiple_of(interval_ms) {
+            return Err(BatchError::TimeNotOnInterval { time, interval_ms });
+        }
+        match self.last_time {
+            Some(previous) if time <= previous => {
+                Err(BatchError::TimeNotIncreasing { time, previous })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The job's plan.
@@ -165,7 +239,20 @@ impl<I: Send, O: Send> JobCore<I, O> {
 /// Prepares an input port's batch: a single-partition batch is split into the
 /// configured number of partitions (in order), so that the first stage runs in
 /// parallel; a batch with several partitions (from a receiver's blocks) is kept.
+///
+/// A single partition of `len` elements becomes `min(partitions, len)`
+/// contiguous chunks of near-equal size; an empty one becomes a batch with no
+/// partitions.
 pub fn prepare_input<T>(ctx: &BatchContext<'_>, batch: Batch<T>) -> Batch<T> {
-    let _ = (ctx, batch);
-    todo!("runtime helper")
+    let records = batch.len();
+    let _ = INPUT_RECORDS.try_with(|n| n.set(n.get() + records));
+    if batch.num_partitions() != 1 {
+        return batch;
+    }
+    let elements = batch.into_partitions().pop().unwrap_or_default();
+    if elements.is_empty() {
+        return Batch::empty();
+    }
+    let n = ctx.partitions(None).min(elements.len());
+    Batch::split(elements, n)
 }

@@ -8,16 +8,23 @@
 #![warn(missing_docs)]
 
 mod batch;
+mod batch_ops;
 pub mod collectors;
 mod error;
+mod exchange;
+mod exec;
+#[cfg(test)]
+mod fixtures;
 mod job;
 pub mod join;
 pub mod output;
+mod panic;
 pub mod partitioner;
 mod plan;
 pub mod shuffle;
 mod source;
 pub mod stage;
+pub mod testing;
 mod time;
 pub mod typing;
 

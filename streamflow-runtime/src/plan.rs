@@ -130,7 +130,7 @@ impl Plan {
     }
 }
 
-fn same_file(plan_file: &str, file: &str) -> bool {
+pub(crate) fn same_file(plan_file: &str, file: &str) -> bool {
     plan_file == file || plan_file.ends_with(file) || file.ends_with(plan_file)
 }
 

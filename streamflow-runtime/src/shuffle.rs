@@ -7,8 +7,84 @@
 use crate::collectors::{
     ByKeyCombiner, Counter, Distinct, Grouper, KeyCombiner, Reducer, ValueCounter,
 };
+use crate::exchange::{group_in_order, merge_by_key, transpose};
+use crate::exec::{JobRunner, Runner};
+use crate::stage::narrow_with;
 use crate::{Batch, BatchContext, BatchError, Source};
 use std::hash::Hash;
+
+/// The skeleton of every keyed shuffle: map tasks produce `n` buckets each,
+/// the exchange hands reduce partition `r` every task's bucket `r` in map-task
+/// order, and the reduce tasks produce the output partitions.
+pub(crate) fn shuffle_with<Rn, S, B, U>(
+    runner: &Rn,
+    stage: usize,
+    input: S,
+    n: usize,
+    map_task: impl Fn(S::Part) -> Vec<Vec<B>> + Sync,
+    reduce_task: impl Fn(Vec<Vec<B>>) -> Vec<U> + Sync,
+) -> Result<Batch<U>, Rn::Error>
+where
+    Rn: Runner,
+    S: Source,
+    B: Send,
+    U: Send,
+{
+    let map_outputs = runner.tasks(stage, input.into_parts(), map_task)?;
+    let per_reduce = transpose(map_outputs, n);
+    runner
+        .tasks(stage + 1, per_reduce, reduce_task)
+        .map(Batch::from_partitions)
+}
+
+/// A rough number of elements of a partition, for pre-sizing.
+#[inline]
+fn size_of<P: IntoIterator>(part: P) -> (usize, P::IntoIter) {
+    let iter = part.into_iter();
+    (iter.size_hint().0, iter)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn reduce_by_key_with<Rn, S, K, V, R, U, M, C>(
+    runner: &Rn,
+    stage: usize,
+    input: S,
+    map_side: M,
+    reduce: &R,
+    partitions: Option<usize>,
+    reduce_side: C,
+) -> Result<Batch<U>, Rn::Error>
+where
+    Rn: Runner,
+    S: Source,
+    K: Hash + Eq + Send,
+    V: Send,
+    U: Send,
+    R: Fn(V, V) -> V + Sync,
+    M: Fn(S::Item, &mut KeyCombiner<'_, K, V, R>) + Sync,
+    C: Fn((K, V), &mut Vec<U>) + Sync,
+{
+    let n = runner.partitions(partitions);
+    shuffle_with(
+        runner,
+        stage,
+        input,
+        n,
+        |part| {
+            let mut combiner = KeyCombiner::new(reduce);
+            for x in part {
+                map_side(x, &mut combiner);
+            }
+            combiner.into_buckets(n)
+        },
+        |buckets| {
+            let merged = merge_by_key(buckets, reduce);
+            let mut out = Vec::with_capacity(merged.len());
+            merged.for_each(|pair| reduce_side(pair, &mut out));
+            out
+        },
+    )
+}
 
 /// `reduce_by_key(f)`: combines per key on the map side, merges per key after
 /// the exchange.
@@ -31,8 +107,54 @@ where
     M: Fn(S::Item, &mut KeyCombiner<'_, K, V, R>) + Sync,
     C: Fn((K, V), &mut Vec<U>) + Sync,
 {
-    let _ = (ctx, stage, input, map_side, reduce, partitions, reduce_side);
-    todo!("runtime helper")
+    let runner = JobRunner { ctx };
+    reduce_by_key_with(
+        &runner,
+        stage,
+        input,
+        map_side,
+        reduce,
+        partitions,
+        reduce_side,
+    )
+}
+
+pub(crate) fn count_by_value_with<Rn, S, T, U, M, C>(
+    runner: &Rn,
+    stage: usize,
+    input: S,
+    map_side: M,
+    partitions: Option<usize>,
+    reduce_side: C,
+) -> Result<Batch<U>, Rn::Error>
+where
+    Rn: Runner,
+    S: Source,
+    T: Hash + Eq + Send,
+    U: Send,
+    M: Fn(S::Item, &mut ValueCounter<T>) + Sync,
+    C: Fn((T, u64), &mut Vec<U>) + Sync,
+{
+    let n = runner.partitions(partitions);
+    shuffle_with(
+        runner,
+        stage,
+        input,
+        n,
+        |part| {
+            let mut counter = ValueCounter::new();
+            for x in part {
+                map_side(x, &mut counter);
+            }
+            counter.into_buckets(n)
+        },
+        |buckets| {
+            let merged = merge_by_key(buckets, |a, b| a + b);
+            let mut out = Vec::with_capacity(merged.len());
+            merged.for_each(|pair| reduce_side(pair, &mut out));
+            out
+        },
+    )
 }
 
 /// `count_by_value()`: (value, number of occurrences) pairs.
@@ -51,8 +173,60 @@ where
     M: Fn(S::Item, &mut ValueCounter<T>) + Sync,
     C: Fn((T, u64), &mut Vec<U>) + Sync,
 {
-    let _ = (ctx, stage, input, map_side, partitions, reduce_side);
-    todo!("runtime helper")
+    let runner = JobRunner { ctx };
+    count_by_value_with(&runner, stage, input, map_side, partitions, reduce_side)
+}
+
+pub(crate) fn distinct_with<Rn, S, T, U, M, C>(
+    runner: &Rn,
+    stage: usize,
+    input: S,
+    map_side: M,
+    partitions: Option<usize>,
+    reduce_side: C,
+) -> Result<Batch<U>, Rn::Error>
+where
+    Rn: Runner,
+    S: Source,
+    T: Hash + Eq + Send,
+    U: Send,
+    M: Fn(S::Item, &mut Distinct<T>) + Sync,
+    C: Fn(T, &mut Vec<U>) + Sync,
+{
+    let n = runner.partitions(partitions);
+    shuffle_with(
+        runner,
+        stage,
+        input,
+        n,
+        |part| {
+            let mut distinct = Distinct::new();
+            for x in part {
+                map_side(x, &mut distinct);
+            }
+            distinct.into_buckets(n)
+        },
+        |mut buckets| {
+            if buckets.len() <= 1 {
+                // One map task's values are distinct already.
+                let values = buckets.pop().unwrap_or_default();
+                let mut out = Vec::with_capacity(values.len());
+                values.into_iter().for_each(|v| reduce_side(v, &mut out));
+                return out;
+            }
+            let largest = buckets.iter().map(Vec::len).max().unwrap_or(0);
+            let mut set = hashbrown::HashSet::with_capacity_and_hasher(
+                largest,
+                crate::partitioner::table_state(),
+            );
+            for bucket in buckets {
+                set.extend(bucket);
+            }
+            let mut out = Vec::with_capacity(set.len());
+            set.into_iter().for_each(|v| reduce_side(v, &mut out));
+            out
+        },
+    )
 }
 
 /// `distinct()`: each value once.
@@ -71,8 +245,63 @@ where
     M: Fn(S::Item, &mut Distinct<T>) + Sync,
     C: Fn(T, &mut Vec<U>) + Sync,
 {
-    let _ = (ctx, stage, input, map_side, partitions, reduce_side);
-    todo!("runtime helper")
+    let runner = JobRunner { ctx };
+    distinct_with(&runner, stage, input, map_side, partitions, reduce_side)
+}
+
+/// The map side of the group-by shuffles: every pair kept, bucketed.
+#[inline]
+pub(crate) fn group_part<P, K, V>(
+    part: P,
+    n: usize,
+    map_side: impl Fn(P::Item, &mut Grouper<K, V>),
+) -> Vec<Vec<(K, V)>>
+where
+    P: IntoIterator,
+    K: Hash,
+{
+    let (expected, iter) = size_of(part);
+    let mut grouper = Grouper::new(n, expected);
+    for x in iter {
+        map_side(x, &mut grouper);
+    }
+    grouper.into_buckets()
+}
+
+pub(crate) fn group_by_key_with<Rn, S, K, V, U, M, C>(
+    runner: &Rn,
+    stage: usize,
+    input: S,
+    map_side: M,
+    partitions: Option<usize>,
+    reduce_side: C,
+) -> Result<Batch<U>, Rn::Error>
+where
+    Rn: Runner,
+    S: Source,
+    K: Hash + Eq + Send,
+    V: Send,
+    U: Send,
+    M: Fn(S::Item, &mut Grouper<K, V>) + Sync,
+    C: Fn((K, Vec<V>), &mut Vec<U>) + Sync,
+{
+    let n = runner.partitions(partitions);
+    shuffle_with(
+        runner,
+        stage,
+        input,
+        n,
+        |part| group_part(part, n, &map_side),
+        |buckets| run_groups(group_in_order(buckets), &reduce_side),
+    )
+}
+
+fn run_groups<G, U>(groups: Vec<G>, reduce_side: impl Fn(G, &mut Vec<U>)) -> Vec<U> {
+    let mut out = Vec::with_capacity(groups.len());
+    for g in groups {
+        reduce_side(g, &mut out);
+    }
+    out
 }
 
 /// `group_by_key()`: every value of a key, in arrival order (map partitions in
@@ -93,8 +322,8 @@ where
     M: Fn(S::Item, &mut Grouper<K, V>) + Sync,
     C: Fn((K, Vec<V>), &mut Vec<U>) + Sync,
 {
-    let _ = (ctx, stage, input, map_side, partitions, reduce_side);
-    todo!("runtime helper")
+    let runner = JobRunner { ctx };
+    group_by_key_with(&runner, stage, input, map_side, partitions, reduce_side)
 }
 
 /// `combine_by_key(create, merge_value, merge_combiners)`.
@@ -120,16 +349,59 @@ where
     M: Fn(S::Item, &mut ByKeyCombiner<'_, K, V, Cb, Cr, Mv>) + Sync,
     C: Fn((K, Cb), &mut Vec<U>) + Sync,
 {
-    let _ = (
-        ctx,
+    let runner = JobRunner { ctx };
+    let (create, merge_value, merge_combiners) = functions;
+    let n = runner.partitions(partitions);
+    shuffle_with(
+        &runner,
         stage,
         input,
-        map_side,
-        functions,
-        partitions,
-        reduce_side,
-    );
-    todo!("runtime helper")
+        n,
+        |part| {
+            let mut combiner = ByKeyCombiner::new(create, merge_value);
+            for x in part {
+                map_side(x, &mut combiner);
+            }
+            combiner.into_buckets(n)
+        },
+        |buckets| {
+            let merged = merge_by_key(buckets, merge_combiners);
+            let mut out = Vec::with_capacity(merged.len());
+            merged.for_each(|pair| reduce_side(pair, &mut out));
+            out
+        },
+    )
+}
+
+pub(crate) fn count_with<Rn, S, U, M, C>(
+    runner: &Rn,
+    stage: usize,
+    input: S,
+    map_side: M,
+    reduce_side: C,
+) -> Result<Batch<U>, Rn::Error>
+where
+    Rn: Runner,
+    S: Source,
+    U: Send,
+    M: Fn(S::Item, &mut Counter) + Sync,
+    C: Fn(u64, &mut Vec<U>) + Sync,
+{
+    let counts = runner.tasks(stage, input.into_parts(), |part| {
+        let mut counter = Counter::new();
+        for x in part {
+            map_side(x, &mut counter);
+        }
+        counter.count
+    })?;
+    let total: u64 = counts.into_iter().sum();
+    runner
+        .call(stage + 1, || {
+            let mut out = Vec::with_capacity(1);
+            reduce_side(total, &mut out);
+            out
+        })
+        .map(Batch::from_vec)
 }
 
 /// `count()`: one element, the number of elements (0 for an empty batch).
@@ -146,8 +418,44 @@ where
     M: Fn(S::Item, &mut Counter) + Sync,
     C: Fn(u64, &mut Vec<U>) + Sync,
 {
-    let _ = (ctx, stage, input, map_side, reduce_side);
-    todo!("runtime helper")
+    count_with(&JobRunner { ctx }, stage, input, map_side, reduce_side)
+}
+
+pub(crate) fn reduce_with<Rn, S, T, R, U, M, C>(
+    runner: &Rn,
+    stage: usize,
+    input: S,
+    map_side: M,
+    reduce: &R,
+    reduce_side: C,
+) -> Result<Batch<U>, Rn::Error>
+where
+    Rn: Runner,
+    S: Source,
+    T: Send,
+    U: Send,
+    R: Fn(T, T) -> T + Sync,
+    M: Fn(S::Item, &mut Reducer<'_, T, R>) + Sync,
+    C: Fn(T, &mut Vec<U>) + Sync,
+{
+    let partials = runner.tasks(stage, input.into_parts(), |part| {
+        let mut reducer = Reducer::new(reduce);
+        for x in part {
+            map_side(x, &mut reducer);
+        }
+        reducer.into_value()
+    })?;
+    runner
+        .call(stage + 1, || {
+            // Partition order: the result of a non-commutative `reduce` is
+            // the same run after run.
+            let mut out = Vec::with_capacity(1);
+            if let Some(value) = partials.into_iter().flatten().reduce(reduce) {
+                reduce_side(value, &mut out);
+            }
+            out
+        })
+        .map(Batch::from_vec)
 }
 
 /// `reduce(f)`: one element, or none for an empty batch.
@@ -167,8 +475,73 @@ where
     M: Fn(S::Item, &mut Reducer<'_, T, R>) + Sync,
     C: Fn(T, &mut Vec<U>) + Sync,
 {
-    let _ = (ctx, stage, input, map_side, reduce, reduce_side);
-    todo!("runtime helper")
+    reduce_with(
+        &JobRunner { ctx },
+        stage,
+        input,
+        map_side,
+        reduce,
+        reduce_side,
+    )
+}
+
+pub(crate) fn repartition_with<Rn, S, T, U, M, C>(
+    runner: &Rn,
+    stage: usize,
+    input: S,
+    map_side: M,
+    partitions: usize,
+    reduce_side: C,
+) -> Result<Batch<U>, Rn::Error>
+where
+    Rn: Runner,
+    S: Source,
+    T: Send,
+    U: Send,
+    M: Fn(S::Item, &mut Vec<T>) + Sync,
+    C: Fn(T, &mut Vec<U>) + Sync,
+{
+    let n = partitions.max(1);
+    let parts = narrow_with(runner, stage, input, map_side)?;
+    // Element i of the batch (counting across partitions in order) goes to
+    // partition i mod n: deterministic, and balanced to within one element.
+    let mut offset = 0usize;
+    let with_offsets: Vec<(usize, Vec<T>)> = parts
+        .into_iter()
+        .map(|part| {
+            let start = offset;
+            offset += part.len();
+            (start, part)
+        })
+        .collect();
+    let total = offset;
+    let bucketed = runner.tasks(stage, with_offsets, |(start, part)| {
+        let len = part.len();
+        let mut buckets: Vec<Vec<T>> = (0..n)
+            .map(|r| Vec::with_capacity(len / n + usize::from((r + n - start % n) % n < len % n)))
+            .collect();
+        let mut target = start % n;
+        for x in part {
+            buckets[target].push(x);
+            target += 1;
+            if target == n {
+                target = 0;
+            }
+        }
+        buckets
+    })?;
+    let per_reduce = transpose(bucketed, n);
+    runner
+        .tasks(stage + 1, per_reduce, |buckets| {
+            let mut out = Vec::with_capacity(total / n + 1);
+            for bucket in buckets {
+                for x in bucket {
+                    reduce_side(x, &mut out);
+                }
+            }
+            out
+        })
+        .map(Batch::from_partitions)
 }
 
 /// `repartition(n)`: the same elements spread round-robin over `n` partitions.
@@ -187,6 +560,12 @@ where
     M: Fn(S::Item, &mut Vec<T>) + Sync,
     C: Fn(T, &mut Vec<U>) + Sync,
 {
-    let _ = (ctx, stage, input, map_side, partitions, reduce_side);
-    todo!("runtime helper")
+    repartition_with(
+        &JobRunner { ctx },
+        stage,
+        input,
+        map_side,
+        partitions,
+        reduce_side,
+    )
 }

@@ -186,6 +186,7 @@ impl<T: Data> Stream<T> {
     }
 
     /// `flat_map_values(f)`.
+    #[allow(clippy::type_complexity)]
     pub fn flat_map_values<I, F>(&self, f: F) -> (F, Stream<(T::Key, I::Item)>)
     where
         T: FlatMapValuesInput,

@@ -1,0 +1,238 @@
+//! The exchange between the map side and the reduce side of a shuffle, and the
+//! reduce-side merges.
+
+use crate::collectors::combine_into;
+use crate::partitioner::{FixedHashMap, new_map, table_state};
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
+use std::hash::{BuildHasher, Hash};
+
+/// Turns every map task's `n` buckets into every reduce partition's list of
+/// buckets, in map-task order (which makes the reduce side deterministic).
+/// Empty buckets are dropped on the way.
+pub(crate) fn transpose<T>(map_outputs: Vec<Vec<Vec<T>>>, n: usize) -> Vec<Vec<Vec<T>>> {
+    let tasks = map_outputs.len();
+    let mut per_reduce: Vec<Vec<Vec<T>>> = (0..n).map(|_| Vec::with_capacity(tasks)).collect();
+    for buckets in map_outputs {
+        for (target, bucket) in per_reduce.iter_mut().zip(buckets) {
+            if !bucket.is_empty() {
+                target.push(bucket);
+            }
+        }
+    }
+    per_reduce
+}
+
+/// The merged (key, combiner) pairs of one reduce partition.
+pub(crate) enum Merged<K, C> {
+    /// Only one map task had keys here: they are distinct already.
+    One(Vec<(K, C)>),
+    /// Several map tasks: merged per key.
+    Many(FixedHashMap<K, C>),
+}
+
+impl<K, C> Merged<K, C> {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Merged::One(v) => v.len(),
+            Merged::Many(m) => m.len(),
+        }
+    }
+
+    pub(crate) fn for_each(self, mut f: impl FnMut((K, C))) {
+        match self {
+            Merged::One(v) => v.into_iter().for_each(&mut f),
+            Merged::Many(m) => m.into_iter().for_each(&mut f),
+        }
+    }
+}
+
+/// Merges map-side combined buckets per key with `merge`, in map-task order.
+pub(crate) fn merge_by_key<K: Hash + Eq, C>(
+    mut buckets: Vec<Vec<(K, C)>>,
+    merge: impl Fn(C, C) -> C,
+) -> Merged<K, C> {
+    if buckets.len() <= 1 {
+        return Merged::One(buckets.pop().unwrap_or_default());
+    }
+    let largest = buckets.iter().map(Vec::len).max().unwrap_or(0);
+    let mut map = new_map(largest);
+    for bucket in buckets {
+        for (key, c) in bucket {
+            combine_into(&mut map, key, c, &merge);
+        }
+    }
+    Merged::Many(map)
+}
+
+/// Groups pairs by key: keys in order of first arrival, values in arrival order.
+pub(crate) fn group_in_order<K: Hash + Eq, V>(buckets: Vec<Vec<(K, V)>>) -> Vec<(K, Vec<V>)> {
+    let total: usize = buckets.iter().map(Vec::len).sum();
+    let mut index = Index::with_capacity(total.min(1024));
+    let mut groups: Vec<(K, Vec<V>)> = Vec::new();
+    for bucket in buckets {
+        for (key, value) in bucket {
+            match index.slot(&groups, &key, |g| &g.0) {
+                Ok(i) => groups[i].1.push(value),
+                Err(slot) => {
+                    slot.insert(groups.len());
+                    groups.push((key, vec![value]));
+                }
+            }
+        }
+    }
+    groups
+}
+
+/// One key's values on both sides of a join or cogroup.
+pub(crate) type CoGroup<K, V, W> = (K, Vec<V>, Vec<W>);
+
+/// Groups both sides by key: keys in order of first arrival (left side first),
+/// values in arrival order.
+pub(crate) fn cogroup_in_order<K: Hash + Eq, V, W>(
+    left: Vec<Vec<(K, V)>>,
+    right: Vec<Vec<(K, W)>>,
+) -> Vec<CoGroup<K, V, W>> {
+    let total =
+        left.iter().map(Vec::len).sum::<usize>() + right.iter().map(Vec::len).sum::<usize>();
+    let mut index = Index::with_capacity(total.min(1024));
+    let mut groups: Vec<CoGroup<K, V, W>> = Vec::new();
+    for bucket in left {
+        for (key, value) in bucket {
+            match index.slot(&groups, &key, |g| &g.0) {
+                Ok(i) => groups[i].1.push(value),
+                Err(slot) => {
+                    slot.insert(groups.len());
+                    groups.push((key, vec![value], Vec::new()));
+                }
+            }
+        }
+    }
+    for bucket in right {
+        for (key, value) in bucket {
+            match index.slot(&groups, &key, |g| &g.0) {
+                Ok(i) => groups[i].2.push(value),
+                Err(slot) => {
+                    slot.insert(groups.len());
+                    groups.push((key, Vec::new(), vec![value]));
+                }
+            }
+        }
+    }
+    groups
+}
+
+/// A hash index from keys to positions in a vector of groups, so that groups
+/// come out in first-arrival order and keys are stored once (no `K: Clone`).
+struct Index {
+    table: HashTable<usize>,
+}
+
+impl Index {
+    fn with_capacity(n: usize) -> Self {
+        Index {
+            table: HashTable::with_capacity(n),
+        }
+    }
+
+    /// The position of `key`'s group, or the vacant slot to record a new one.
+    #[inline]
+    fn slot<'t, K: Hash + Eq, G>(
+        &'t mut self,
+        groups: &[G],
+        key: &K,
+        key_of: impl Fn(&G) -> &K,
+    ) -> Result<usize, hashbrown::hash_table::VacantEntry<'t, usize>> {
+        let state = table_state();
+        let hash = state.hash_one(key);
+        match self.table.entry(
+            hash,
+            |&i| key_of(&groups[i]) == key,
+            |&i| state.hash_one(key_of(&groups[i])),
+        ) {
+            Entry::Occupied(e) => Ok(*e.get()),
+            Entry::Vacant(e) => Err(e),
+        }
+    }
+}
+
+/// Emits every (v, w) combination of one key, `for v in vs { for w in ws }`,
+/// cloning only where a value is used again.
+#[inline]
+pub(crate) fn cross<K: Clone, V: Clone, W: Clone>(
+    key: K,
+    vs: Vec<V>,
+    ws: Vec<W>,
+    mut emit: impl FnMut(K, V, W),
+) {
+    let (nv, nw) = (vs.len(), ws.len());
+    if nv == 0 || nw == 0 {
+        return;
+    }
+    let mut vs = vs.into_iter();
+    for _ in 1..nv {
+        let Some(v) = vs.next() else { return };
+        for w in &ws {
+            emit(key.clone(), v.clone(), w.clone());
+        }
+    }
+    let Some(v) = vs.next() else { return };
+    let mut ws = ws.into_iter();
+    for _ in 1..nw {
+        let Some(w) = ws.next() else { return };
+        emit(key.clone(), v.clone(), w);
+    }
+    if let Some(w) = ws.next() {
+        emit(key, v, w);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transpose_keeps_map_task_order() {
+        let out = transpose(vec![vec![vec![1], vec![2]], vec![vec![3], vec![]]], 2);
+        assert_eq!(out, vec![vec![vec![1], vec![3]], vec![vec![2]]]);
+    }
+
+    #[test]
+    fn groups_in_first_arrival_order() {
+        let g = group_in_order(vec![vec![("b", 1), ("a", 2)], vec![("b", 3)]]);
+        assert_eq!(g, vec![("b", vec![1, 3]), ("a", vec![2])]);
+    }
+
+    #[test]
+    fn cogroups_both_sides() {
+        let g = cogroup_in_order(vec![vec![("a", 1)]], vec![vec![("b", 'x'), ("a", 'y')]]);
+        assert_eq!(g, vec![("a", vec![1], vec!['y']), ("b", vec![], vec!['x'])]);
+    }
+
+    #[test]
+    fn cross_emits_every_pair_in_order() {
+        let mut out = Vec::new();
+        cross("k", vec![1, 2], vec!['x', 'y'], |k, v, w| {
+            out.push((k, v, w))
+        });
+        assert_eq!(
+            out,
+            vec![("k", 1, 'x'), ("k", 1, 'y'), ("k", 2, 'x'), ("k", 2, 'y')]
+        );
+        let mut none = Vec::new();
+        cross("k", Vec::<i32>::new(), vec!['x'], |k, v, w| {
+            none.push((k, v, w))
+        });
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn merge_by_key_combines_across_buckets() {
+        let merged = merge_by_key(vec![vec![("a", 1), ("b", 2)], vec![("a", 5)]], |x, y| x + y);
+        assert_eq!(merged.len(), 2);
+        let mut all = Vec::new();
+        merged.for_each(|p| all.push(p));
+        all.sort();
+        assert_eq!(all, vec![("a", 6), ("b", 2)]);
+    }
+}

@@ -1,0 +1,185 @@
+//! Deterministic tests of a job: a manual clock, one call per batch, and the
+//! outputs of every batch with its time.
+//!
+//! ```
+//! use streamflow_runtime::testing::{PrintCapture, TestRun};
+//! use streamflow_runtime::{output, Batch, BatchContext, BatchError, Job, JobConfig, JobCore, Plan, Time};
+//!
+//! static PLAN: Plan = Plan {
+//!     job: "Doubler", batch_interval_ms: 1000, fused: true, file: file!(),
+//!     inputs: &[], outputs: &[], stages: &[], sinks: &[],
+//! };
+//!
+//! /// A hand-written job (`stream_job!` generates jobs like it): doubles its
+//! /// input and prints it.
+//! struct Doubler(JobCore<Batch<i32>, Batch<i32>>);
+//!
+//! impl Job for Doubler {
+//!     type Inputs = Batch<i32>;
+//!     type Outputs = Batch<i32>;
+//!     fn plan(&self) -> &'static Plan { self.0.plan() }
+//!     fn config(&self) -> &JobConfig { self.0.config() }
+//!     fn run_batch(&mut self, time: Time, inputs: Batch<i32>) -> Result<Batch<i32>, BatchError> {
+//!         self.0.run(time, inputs)
+//!     }
+//! }
+//!
+//! let capture = PrintCapture::new();
+//! let config = JobConfig::new().print_to(capture.writer());
+//! let core = JobCore::new(&PLAN, config, Box::new(|ctx: &BatchContext<'_>, input: Batch<i32>| {
+//!     let doubled = input.map(|x| x * 2);
+//!     output::print(ctx, 0, &doubled, 10)?;
+//!     Ok(doubled)
+//! }))
+//! .unwrap();
+//!
+//! let mut run = TestRun::new(Doubler(core));
+//! let batches = run.run([Batch::from([1, 2]), Batch::from([3])]).unwrap();
+//! assert_eq!(batches[0].time, Time::from_millis(1000));
+//! assert_eq!(batches[1].to_vec(), vec![6]);
+//! let empty = run.run_empty().unwrap();
+//! assert!(empty.is_empty());
+//! assert_eq!(run.time(), Time::from_millis(3000));
+//! assert!(capture.take_string().contains("Time: 2000 ms\n-------------------------------------------\n6\n"));
+//! ```
+
+use crate::{BatchError, Job, Time};
+use std::io::Write;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex};
+
+/// Drives a job batch by batch on a manual clock that starts at zero: the
+/// k-th batch run has time k × the batch interval, as in Spark's tests.
+pub struct TestRun<J: Job> {
+    job: J,
+    time: Time,
+}
+
+/// The outputs of one batch, with the batch's time. Dereferences to the outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timed<O> {
+    /// The batch's time.
+    pub time: Time,
+    /// The batch's outputs.
+    pub outputs: O,
+}
+
+impl<O> Deref for Timed<O> {
+    type Target = O;
+    fn deref(&self) -> &O {
+        &self.outputs
+    }
+}
+
+impl<O> DerefMut for Timed<O> {
+    fn deref_mut(&mut self) -> &mut O {
+        &mut self.outputs
+    }
+}
+
+impl<O> Timed<O> {
+    /// The outputs, without the time.
+    pub fn into_outputs(self) -> O {
+        self.outputs
+    }
+}
+
+impl<J: Job> TestRun<J> {
+    /// A run of `job` whose clock is at zero (no batch run yet).
+    pub fn new(job: J) -> Self {
+        TestRun {
+            job,
+            time: Time::ZERO,
+        }
+    }
+
+    /// Advances the clock by one batch interval and runs that batch. The clock
+    /// advances even when the batch fails, as a live job's would.
+    pub fn run_batch(&mut self, inputs: J::Inputs) -> Result<Timed<J::Outputs>, BatchError> {
+        let interval = self.job.plan().batch_interval_ms;
+        self.time = Time::from_millis(self.time.as_millis().saturating_add(interval));
+        let time = self.time;
+        self.job
+            .run_batch(time, inputs)
+            .map(|outputs| Timed { time, outputs })
+    }
+
+    /// Runs one batch in which every input is empty.
+    pub fn run_empty(&mut self) -> Result<Timed<J::Outputs>, BatchError> {
+        self.run_batch(J::Inputs::default())
+    }
+
+    /// Runs one batch per element of `inputs`, in order; stops at the first
+    /// failed batch.
+    pub fn run(
+        &mut self,
+        inputs: impl IntoIterator<Item = J::Inputs>,
+    ) -> Result<Vec<Timed<J::Outputs>>, BatchError> {
+        inputs.into_iter().map(|i| self.run_batch(i)).collect()
+    }
+
+    /// The time of the last batch run (zero before the first).
+    pub fn time(&self) -> Time {
+        self.time
+    }
+
+    /// The job.
+    pub fn job(&self) -> &J {
+        &self.job
+    }
+
+    /// The job, mutably.
+    pub fn job_mut(&mut self) -> &mut J {
+        &mut self.job
+    }
+
+    /// The job back.
+    pub fn into_job(self) -> J {
+        self.job
+    }
+}
+
+/// An in-memory target for `print`: pass [`writer`](Self::writer) to
+/// [`JobConfig::print_to`](crate::JobConfig::print_to), then read what was
+/// printed with [`take_string`](Self::take_string). Clones share the buffer.
+#[derive(Clone, Default)]
+pub struct PrintCapture {
+    buffer: Arc<Mutex<Vec<u8>>>,
+}
+
+impl PrintCapture {
+    /// An empty capture.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The writer to give to `JobConfig::print_to`.
+    pub fn writer(&self) -> Arc<Mutex<dyn Write + Send>> {
+        self.buffer.clone()
+    }
+
+    /// Everything printed since the last call, as text (invalid UTF-8 replaced).
+    pub fn take_string(&self) -> String {
+        let bytes = std::mem::take(&mut *self.lock());
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
+    /// Everything printed since the last `take_string`, left in place.
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.lock()).into_owned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+        // A panic while printing leaves valid bytes behind.
+        self.buffer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl std::fmt::Debug for PrintCapture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrintCapture")
+            .field("contents", &self.contents())
+            .finish()
+    }
+}
