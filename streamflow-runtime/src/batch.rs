@@ -18,7 +18,7 @@
 ///     .flat_map(|line| line.split(' ').collect::<Vec<_>>())
 ///     .map(|word| (word, 1u64))
 ///     .reduce_by_key(|a, b| a + b, None);
-/// assert_eq!(counts.sorted(), vec![("a", 1), ("b", 3), ("c", 1)]);
+/// assert_eq!(counts.clone().sorted(), vec![("a", 1), ("b", 3), ("c", 1)]);
 ///
 /// let names = Batch::from([("a", "alpha"), ("b", "beta")]);
 /// let joined = counts.join(names, None).map(|(_, (n, name))| (name, n));

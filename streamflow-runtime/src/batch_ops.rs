@@ -266,3 +266,146 @@ impl<K: Hash + Eq + Send, V: Send> Batch<(K, V)> {
         self.join_kind::<CoGroupKind, W>(other, partitions)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbers() -> Batch<i32> {
+        Batch::split((1..=10).collect(), 3)
+    }
+
+    #[test]
+    fn narrow_operations() {
+        assert_eq!(numbers().map(|x| x * 2).num_partitions(), 3);
+        assert_eq!(numbers().map(|x| x * 2).take(3), vec![2, 4, 6]);
+        assert_eq!(numbers().filter(|x| x % 3 == 0).collect(), vec![3, 6, 9]);
+        assert_eq!(
+            numbers().filter_map(|x| (x > 8).then_some(x)).collect(),
+            vec![9, 10]
+        );
+        assert_eq!(
+            Batch::from([1, 2])
+                .flat_map(|x| vec![x; x as usize])
+                .collect(),
+            vec![1, 2, 2]
+        );
+        let pairs = Batch::from([("a", 1), ("b", 2)]);
+        assert_eq!(
+            pairs.clone().map_values(|v| v * 10).collect(),
+            vec![("a", 10), ("b", 20)]
+        );
+        assert_eq!(
+            pairs.flat_map_values(|v| 0..v).collect(),
+            vec![("a", 0), ("b", 0), ("b", 1)]
+        );
+        let u = Batch::from([1]).union(Batch::from_partitions(vec![vec![2], vec![3]]));
+        assert_eq!(u.partitions(), &[vec![1], vec![2], vec![3]]);
+    }
+
+    #[test]
+    fn actions() {
+        assert_eq!(numbers().count(), 10);
+        assert_eq!(numbers().reduce(|a, b| a + b), Some(55));
+        assert_eq!(Batch::<i32>::empty().reduce(|a, b| a + b), None);
+        let r = numbers().repartition(4);
+        assert_eq!(r.num_partitions(), 4);
+        assert_eq!(r.sorted(), (1..=10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn shuffles() {
+        let words = Batch::split(vec!["x", "y", "x", "z", "x", "y"], 3);
+        assert_eq!(
+            words.clone().count_by_value(None).sorted(),
+            vec![("x", 3), ("y", 2), ("z", 1)]
+        );
+        assert_eq!(words.clone().distinct(Some(2)).num_partitions(), 2);
+        assert_eq!(words.distinct(None).sorted(), vec!["x", "y", "z"]);
+        let pairs = Batch::split(vec![("k", 1), ("j", 2), ("k", 3), ("k", 4)], 3);
+        assert_eq!(
+            pairs.clone().reduce_by_key(|a, b| a * b, None).sorted(),
+            vec![("j", 2), ("k", 12)]
+        );
+        assert_eq!(
+            pairs.group_by_key(Some(1)).collect(),
+            vec![("k", vec![1, 3, 4]), ("j", vec![2])]
+        );
+    }
+
+    #[test]
+    fn joins() {
+        let left = Batch::split(vec![(1, "a"), (1, "b"), (2, "c")], 2);
+        let right = Batch::from([(1, 'x'), (1, 'y'), (3, 'z')]);
+        assert_eq!(
+            left.clone().join(right.clone(), None).collect(),
+            vec![
+                (1, ("a", 'x')),
+                (1, ("a", 'y')),
+                (1, ("b", 'x')),
+                (1, ("b", 'y'))
+            ]
+        );
+        assert_eq!(
+            left.clone()
+                .left_outer_join(right.clone(), Some(1))
+                .sorted(),
+            vec![
+                (1, ("a", Some('x'))),
+                (1, ("a", Some('y'))),
+                (1, ("b", Some('x'))),
+                (1, ("b", Some('y'))),
+                (2, ("c", None)),
+            ]
+        );
+        assert_eq!(
+            left.clone()
+                .right_outer_join(right.clone(), None)
+                .filter(|(k, _)| *k == 3)
+                .collect(),
+            vec![(3, (None, 'z'))]
+        );
+        assert_eq!(left.clone().full_outer_join(right.clone(), None).count(), 6);
+        assert_eq!(
+            left.cogroup(right, None).sorted(),
+            vec![
+                (1, (vec!["a", "b"], vec!['x', 'y'])),
+                (2, (vec!["c"], vec![])),
+                (3, (vec![], vec!['z'])),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_closure_panic_inside_a_job_task_names_the_operator() {
+        use crate::fixtures::{config, ctx, op_lines, plan};
+        let start = line!() + 3;
+        let f = |b: Batch<i32>| {
+            b.map(|x| {
+                if x == 7 {
+                    panic!("seven")
+                }
+                x
+            })
+        };
+        let end = line!() - 1;
+        let plan = plan(file!(), vec![vec![op_lines("transform", start, end)]]);
+        let config = config(4);
+        let err = crate::stage::transform(
+            &ctx(plan, &config),
+            0,
+            numbers(),
+            |x, out| out.push(x),
+            &f,
+            |x, out| out.push(x),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "batch 1000 ms failed: `transform` at {}:{start} panicked: seven",
+                file!()
+            )
+        );
+    }
+}

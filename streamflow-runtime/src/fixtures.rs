@@ -16,8 +16,31 @@ pub(crate) fn op(name: &'static str, line: u32) -> Operator {
     }
 }
 
+/// An operator covering lines `line..=end_line`.
+pub(crate) fn op_lines(name: &'static str, line: u32, end_line: u32) -> Operator {
+    Operator {
+        name,
+        role: "",
+        span: SourceSpan {
+            line,
+            column: 0,
+            end_line,
+            end_column: 10_000,
+        },
+    }
+}
+
 /// A plan of `file` whose stage `i` holds `stages[i]`'s operators.
 pub(crate) fn plan(file: &'static str, stages: Vec<Vec<Operator>>) -> &'static Plan {
+    plan_with_sinks(file, stages, vec![op("print", 1), op("foreach_batch", 2)])
+}
+
+/// A plan of `file` with the given stages and output operators.
+pub(crate) fn plan_with_sinks(
+    file: &'static str,
+    stages: Vec<Vec<Operator>>,
+    sinks: Vec<Operator>,
+) -> &'static Plan {
     let stages: Vec<Stage> = stages
         .into_iter()
         .enumerate()
@@ -36,7 +59,7 @@ pub(crate) fn plan(file: &'static str, stages: Vec<Vec<Operator>>) -> &'static P
         inputs: &[],
         outputs: &[],
         stages: Box::leak(stages.into_boxed_slice()),
-        sinks: Box::leak(vec![op("print", 1), op("foreach_batch", 2)].into_boxed_slice()),
+        sinks: Box::leak(sinks.into_boxed_slice()),
     }))
 }
 

@@ -256,3 +256,176 @@ pub fn prepare_input<T>(ctx: &BatchContext<'_>, batch: Batch<T>) -> Batch<T> {
     let n = ctx.partitions(None).min(elements.len());
     Batch::split(elements, n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{config, ctx, empty_plan, op, plan};
+    use crate::typing::Stream;
+    use crate::{output, shuffle};
+
+    #[test]
+    fn invalid_configurations_are_rejected() {
+        let err = JobConfig::new().threads(0).validate().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a job needs at least one thread (got threads(0))"
+        );
+        let err = JobConfig::new().partitions(0).validate().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a job needs at least one partition (got partitions(0))"
+        );
+        assert!(JobConfig::new().threads(2).partitions(3).validate().is_ok());
+        let body: JobBody<(), ()> = Box::new(|_, ()| Ok(()));
+        assert!(matches!(
+            JobCore::new(empty_plan(), JobConfig::new().threads(0), body),
+            Err(ConfigError::ZeroThreads)
+        ));
+    }
+
+    fn unit_core(plan: &'static Plan) -> JobCore<(), ()> {
+        JobCore::new(plan, JobConfig::new(), Box::new(|_, ()| Ok(()))).unwrap()
+    }
+
+    #[test]
+    fn batch_times_must_be_increasing_multiples_of_the_interval() {
+        let mut core = unit_core(empty_plan());
+        let err = core.run(Time::ZERO, ()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "batch time 0 ms is not a positive multiple of the batch interval (1000 ms)"
+        );
+        let err = core.run(Time::from_millis(1500), ()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "batch time 1500 ms is not a positive multiple of the batch interval (1000 ms)"
+        );
+        core.run(Time::from_secs(2), ()).unwrap();
+        let err = core.run(Time::from_secs(1), ()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "batch time 1000 ms is not after the previous batch time 2000 ms"
+        );
+        let err = core.run(Time::from_secs(2), ()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "batch time 2000 ms is not after the previous batch time 2000 ms"
+        );
+        core.run(Time::from_secs(5), ()).unwrap();
+    }
+
+    #[test]
+    fn the_body_runs_on_the_jobs_own_pool_and_its_errors_pass_through() {
+        let body: JobBody<(), String> = Box::new(|ctx, ()| {
+            if ctx.time == Time::from_secs(2) {
+                return Err(BatchError::TimeNotOnInterval {
+                    time: ctx.time,
+                    interval_ms: 7,
+                });
+            }
+            Ok(std::thread::current().name().unwrap_or("").to_owned())
+        });
+        let mut core = JobCore::new(empty_plan(), JobConfig::new().threads(1), body).unwrap();
+        assert_eq!(
+            core.run(Time::from_secs(1), ()).unwrap(),
+            "streamflow-Test-0"
+        );
+        assert!(matches!(
+            core.run(Time::from_secs(2), ()),
+            Err(BatchError::TimeNotOnInterval { interval_ms: 7, .. })
+        ));
+        assert_eq!(core.config().thread_count(), Some(1));
+    }
+
+    #[test]
+    fn a_panic_in_the_body_itself_is_an_error() {
+        let plan = plan(file!(), vec![vec![op("map", 3)]]);
+        let body: JobBody<(), ()> = Box::new(|_, ()| panic!("generated code broke"));
+        let mut core = JobCore::new(plan, JobConfig::new(), body).unwrap();
+        let err = core.run(Time::from_secs(1), ()).unwrap_err();
+        assert!(
+            matches!(&err, BatchError::StagePanicked { stage: 0, operators, message, .. }
+                if operators == "unknown" && message == "generated code broke"),
+            "{err}"
+        );
+        // The job goes on.
+        let err = core.run(Time::from_secs(2), ()).unwrap_err();
+        assert!(matches!(err, BatchError::StagePanicked { .. }));
+    }
+
+    #[test]
+    fn prepare_input_splits_single_partitions_only() {
+        let config = config(4);
+        let ctx = ctx(empty_plan(), &config);
+        let split = prepare_input(&ctx, Batch::from_vec((0..10).collect()));
+        assert_eq!(
+            split.partitions(),
+            &[vec![0, 1, 2], vec![3, 4, 5], vec![6, 7], vec![8, 9]]
+        );
+        let small = prepare_input(&ctx, Batch::from_vec(vec![1, 2]));
+        assert_eq!(small.partitions(), &[vec![1], vec![2]]);
+        let empty = prepare_input(&ctx, Batch::<i32>::from_vec(vec![]));
+        assert_eq!(empty.num_partitions(), 0);
+        let blocks = Batch::from_partitions(vec![vec![1], vec![2, 3, 4, 5, 6]]);
+        assert_eq!(prepare_input(&ctx, blocks.clone()), blocks);
+        assert_eq!(prepare_input(&ctx, Batch::<i32>::empty()), Batch::empty());
+    }
+
+    #[derive(Default)]
+    struct Inputs {
+        lines: Batch<String>,
+    }
+
+    struct Outputs {
+        counts: Batch<(String, u64)>,
+    }
+
+    #[test]
+    fn a_word_count_written_like_the_generated_code() {
+        let s_lines = Stream::<String>::input();
+        let (f_flat, s1) = s_lines.flat_map(|line: String| {
+            line.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        });
+        let (f_map, s2) = s1.map(|w| (w, 1u64));
+        let (f_red, _s3) = s2.reduce_by_key(|a, b| a + b);
+        let capture = crate::testing::PrintCapture::new();
+        let body: JobBody<Inputs, Outputs> =
+            Box::new(move |ctx: &BatchContext<'_>, inputs: Inputs| {
+                let lines = prepare_input(ctx, inputs.lines);
+                let counts = shuffle::reduce_by_key(
+                    ctx,
+                    0,
+                    lines,
+                    |x0, out| {
+                        for x1 in f_flat(x0) {
+                            let x2 = f_map(x1);
+                            out.push(x2);
+                        }
+                    },
+                    &f_red,
+                    None,
+                    |x, out| out.push(x),
+                )?;
+                output::print(ctx, 0, &counts, 10)?;
+                Ok(Outputs { counts })
+            });
+        let config = JobConfig::new().partitions(3).print_to(capture.writer());
+        let mut core = JobCore::new(empty_plan(), config, body).unwrap();
+        let lines = Batch::from_vec(vec!["a b a".to_owned(), "c a".to_owned(), "b".to_owned()]);
+        let out = core.run(Time::from_millis(1000), Inputs { lines }).unwrap();
+        let expected = vec![
+            ("a".to_owned(), 3),
+            ("b".to_owned(), 2),
+            ("c".to_owned(), 1),
+        ];
+        assert_eq!(out.counts.sorted(), expected);
+        assert!(capture.take_string().contains("Time: 1000 ms"));
+        let out = core
+            .run(Time::from_millis(2000), Inputs::default())
+            .unwrap();
+        assert!(out.counts.is_empty());
+    }
+}

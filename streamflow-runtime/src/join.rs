@@ -217,3 +217,145 @@ join_fn!(
     CoGroupKind,
     (Vec<V>, Vec<W>)
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{config, ctx, empty_plan};
+
+    fn left() -> Batch<(&'static str, i32)> {
+        Batch::from_partitions(vec![vec![("a", 1), ("b", 5)], vec![("a", 2)]])
+    }
+
+    fn right() -> Batch<(&'static str, char)> {
+        Batch::from_partitions(vec![vec![("a", 'x')], vec![("c", 'z'), ("a", 'y')]])
+    }
+
+    macro_rules! run {
+        ($f:ident) => {{
+            let config = config(3);
+            let ctx = ctx(empty_plan(), &config);
+            $f(
+                &ctx,
+                0,
+                left(),
+                |p, g| g.push(p),
+                right(),
+                |p, g| g.push(p),
+                None,
+                |p, out| out.push(p),
+            )
+            .unwrap()
+            .sorted()
+        }};
+    }
+
+    #[test]
+    fn join_pairs_every_combination_in_arrival_order() {
+        let config = config(3);
+        let ctx = ctx(empty_plan(), &config);
+        let out = join(
+            &ctx,
+            0,
+            left(),
+            |p, g| g.push(p),
+            right(),
+            |p, g| g.push(p),
+            None,
+            |p, out| out.push(p),
+        )
+        .unwrap();
+        assert_eq!(out.num_partitions(), 3);
+        // Within a key, `for v in left { for w in right }`.
+        assert_eq!(
+            out.collect(),
+            vec![
+                ("a", (1, 'x')),
+                ("a", (1, 'y')),
+                ("a", (2, 'x')),
+                ("a", (2, 'y'))
+            ]
+        );
+    }
+
+    #[test]
+    fn outer_joins_fill_the_missing_side_with_none() {
+        assert_eq!(
+            run!(left_outer_join),
+            vec![
+                ("a", (1, Some('x'))),
+                ("a", (1, Some('y'))),
+                ("a", (2, Some('x'))),
+                ("a", (2, Some('y'))),
+                ("b", (5, None)),
+            ]
+        );
+        assert_eq!(
+            run!(right_outer_join),
+            vec![
+                ("a", (Some(1), 'x')),
+                ("a", (Some(1), 'y')),
+                ("a", (Some(2), 'x')),
+                ("a", (Some(2), 'y')),
+                ("c", (None, 'z')),
+            ]
+        );
+        assert_eq!(
+            run!(full_outer_join),
+            vec![
+                ("a", (Some(1), Some('x'))),
+                ("a", (Some(1), Some('y'))),
+                ("a", (Some(2), Some('x'))),
+                ("a", (Some(2), Some('y'))),
+                ("b", (Some(5), None)),
+                ("c", (None, Some('z'))),
+            ]
+        );
+    }
+
+    #[test]
+    fn cogroup_lists_every_key_of_either_side() {
+        assert_eq!(
+            run!(cogroup),
+            vec![
+                ("a", (vec![1, 2], vec!['x', 'y'])),
+                ("b", (vec![5], vec![])),
+                ("c", (vec![], vec!['z'])),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_panic_on_the_right_map_side_is_stage_two() {
+        let plan = crate::fixtures::plan(
+            file!(),
+            vec![
+                vec![crate::fixtures::op("map", 1)],
+                vec![crate::fixtures::op("map", 2)],
+                vec![crate::fixtures::op("join", 3)],
+            ],
+        );
+        let config = config(2);
+        let ctx = ctx(plan, &config);
+        let err = join(
+            &ctx,
+            0,
+            left(),
+            |p, g| g.push(p),
+            right(),
+            |p: (&str, char), g: &mut Grouper<&str, char>| {
+                if p.1 == 'z' {
+                    std::panic::panic_any(7u32)
+                }
+                g.push(p)
+            },
+            None,
+            |p, out| out.push(p),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, BatchError::StagePanicked { stage: 2, message, .. } if message == "Box<dyn Any>"),
+            "{err}"
+        );
+    }
+}

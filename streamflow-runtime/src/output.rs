@@ -71,3 +71,121 @@ pub fn foreach_batch<T, F: Fn(Batch<T>, Time)>(
 ) -> Result<(), BatchError> {
     catch(|| f(input, ctx.time)).map_err(|caught| caught.into_sink_error(ctx.plan, ctx.time, sink))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{config, ctx, op_lines, plan, plan_with_sinks};
+    use crate::testing::PrintCapture;
+
+    const RULE: &str = "-------------------------------------------\n";
+
+    fn printed<T: Debug + Sync>(batch: &Batch<T>, n: usize) -> String {
+        let capture = PrintCapture::new();
+        let config = config(2).print_to(capture.writer());
+        print(&ctx(plan(file!(), vec![]), &config), 0, batch, n).unwrap();
+        capture.take_string()
+    }
+
+    #[test]
+    fn print_shows_at_most_n_elements_like_spark() {
+        let batch = Batch::from_partitions(vec![vec!["a"], vec!["b"]]);
+        assert_eq!(
+            printed(&batch, 10),
+            format!("{RULE}Time: 1000 ms\n{RULE}\"a\"\n\"b\"\n\n")
+        );
+        assert_eq!(
+            printed(&batch, 2),
+            format!("{RULE}Time: 1000 ms\n{RULE}\"a\"\n\"b\"\n\n")
+        );
+        let batch = Batch::from_partitions(vec![vec![1, 2], vec![3]]);
+        assert_eq!(
+            printed(&batch, 2),
+            format!("{RULE}Time: 1000 ms\n{RULE}1\n2\n...\n\n")
+        );
+        assert_eq!(
+            printed(&Batch::<i32>::empty(), 10),
+            format!("{RULE}Time: 1000 ms\n{RULE}\n")
+        );
+    }
+
+    struct Failing;
+
+    impl Write for Failing {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failing_writer_is_an_output_error() {
+        let config = config(2).print_to(std::sync::Arc::new(std::sync::Mutex::new(Failing)));
+        let plan = plan(file!(), vec![]);
+        let err = print(&ctx(plan, &config), 0, &Batch::from_vec(vec![1]), 10).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "batch 1000 ms: output `print` at line 1 failed: disk full"
+        );
+    }
+
+    struct BadDebug;
+
+    impl Debug for BadDebug {
+        fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            panic!("cannot format")
+        }
+    }
+
+    #[test]
+    fn a_panicking_debug_fails_the_batch() {
+        let capture = PrintCapture::new();
+        let config = config(2).print_to(capture.writer());
+        let err = print(
+            &ctx(plan(file!(), vec![]), &config),
+            0,
+            &Batch::from_vec(vec![BadDebug]),
+            10,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, BatchError::StagePanicked { stage: 0, operators, message, .. }
+                if operators == "print (line 1)" && message == "cannot format"),
+            "{err}"
+        );
+        assert_eq!(capture.take_string(), "");
+    }
+
+    #[test]
+    fn foreach_batch_gets_the_batch_and_its_time() {
+        let config = config(2);
+        let seen = std::cell::RefCell::new(Vec::new());
+        let f = |b: Batch<i32>, t: Time| seen.borrow_mut().push((b.collect(), t));
+        foreach_batch(
+            &ctx(plan(file!(), vec![]), &config),
+            1,
+            Batch::from_vec(vec![4, 5]),
+            &f,
+        )
+        .unwrap();
+        assert_eq!(*seen.borrow(), vec![(vec![4, 5], Time::from_millis(1000))]);
+
+        let start = line!() + 1;
+        let f = |_: Batch<i32>, _: Time| panic!("sink failed");
+        let plan = plan_with_sinks(
+            file!(),
+            vec![],
+            vec![op_lines("foreach_batch", start, start)],
+        );
+        let err = foreach_batch(&ctx(plan, &config), 0, Batch::empty(), &f).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "batch 1000 ms failed: `foreach_batch` at {}:{start} panicked: sink failed",
+                file!()
+            )
+        );
+    }
+}

@@ -569,3 +569,243 @@ where
         reduce_side,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{config, ctx, empty_plan};
+
+    fn words() -> Batch<&'static str> {
+        Batch::from_partitions(vec![
+            vec!["a", "b", "a"],
+            vec!["c", "a"],
+            vec![],
+            vec!["b", "d", "a"],
+        ])
+    }
+
+    #[test]
+    fn reduce_by_key_counts_words() {
+        let config = config(3);
+        let ctx = ctx(empty_plan(), &config);
+        let add = |a: u64, b: u64| a + b;
+        let out = reduce_by_key(
+            &ctx,
+            0,
+            words(),
+            |w, c| c.push((w, 1u64)),
+            &add,
+            None,
+            |p, out| out.push(p),
+        )
+        .unwrap();
+        assert_eq!(out.num_partitions(), 3);
+        assert_eq!(
+            out.clone().sorted(),
+            vec![("a", 4), ("b", 2), ("c", 1), ("d", 1)]
+        );
+        // Every key sits in its partitioner's partition.
+        for (i, part) in out.partitions().iter().enumerate() {
+            for (k, _) in part {
+                assert_eq!(crate::partitioner::partition_of(k, 3), i);
+            }
+        }
+        let explicit = reduce_by_key(
+            &ctx,
+            0,
+            &words(),
+            |w: &&str, c| c.push((*w, 1u64)),
+            &add,
+            Some(5),
+            |p, out| out.push(p),
+        )
+        .unwrap();
+        assert_eq!(explicit.num_partitions(), 5);
+        assert_eq!(explicit.sorted(), out.sorted());
+    }
+
+    #[test]
+    fn shuffle_output_order_is_the_same_every_run() {
+        let config = config(4);
+        let ctx = ctx(empty_plan(), &config);
+        let run = || {
+            let input = Batch::split((0..2000u32).map(|i| (i % 97, i)).collect(), 8);
+            reduce_by_key(
+                &ctx,
+                0,
+                input,
+                |p, c| c.push(p),
+                &|a: u32, b: u32| a.max(b),
+                None,
+                |p, out| out.push(p),
+            )
+            .unwrap()
+        };
+        assert_eq!(run(), run());
+    }
+
+    #[test]
+    fn count_by_value_and_distinct() {
+        let config = config(2);
+        let ctx = ctx(empty_plan(), &config);
+        let counts = count_by_value(
+            &ctx,
+            0,
+            words(),
+            |w, c| c.push(w),
+            None,
+            |p, out| out.push(p),
+        )
+        .unwrap();
+        assert_eq!(
+            counts.sorted(),
+            vec![("a", 4), ("b", 2), ("c", 1), ("d", 1)]
+        );
+        let d = distinct(
+            &ctx,
+            0,
+            words(),
+            |w, d| d.push(w),
+            None,
+            |w, out| out.push(w),
+        )
+        .unwrap();
+        assert_eq!(d.sorted(), vec!["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn group_by_key_keeps_arrival_order_across_map_partitions() {
+        let config = config(3);
+        let ctx = ctx(empty_plan(), &config);
+        let input = Batch::from_partitions(vec![
+            vec![("k", 1), ("j", 10), ("k", 2)],
+            vec![("k", 3)],
+            vec![("j", 11), ("k", 4), ("k", 5)],
+        ]);
+        let out =
+            group_by_key(&ctx, 0, input, |p, g| g.push(p), None, |g, out| out.push(g)).unwrap();
+        assert_eq!(
+            out.sorted(),
+            vec![("j", vec![10, 11]), ("k", vec![1, 2, 3, 4, 5])]
+        );
+    }
+
+    #[test]
+    fn combine_by_key_builds_combiners() {
+        let config = config(2);
+        let ctx = ctx(empty_plan(), &config);
+        let input = Batch::from_partitions(vec![vec![("a", 1), ("b", 2)], vec![("a", 3)]]);
+        let functions = (
+            |v: i32| (v, 1u32),
+            |(s, n): (i32, u32), v: i32| (s + v, n + 1),
+            |(s1, n1): (i32, u32), (s2, n2): (i32, u32)| (s1 + s2, n1 + n2),
+        );
+        let out = combine_by_key(
+            &ctx,
+            0,
+            input,
+            |p, c| c.push(p),
+            &functions,
+            None,
+            |p, out| out.push(p),
+        )
+        .unwrap();
+        assert_eq!(out.sorted(), vec![("a", (4, 2)), ("b", (2, 1))]);
+    }
+
+    #[test]
+    fn count_and_reduce_of_empty_and_full_batches() {
+        let config = config(2);
+        let ctx = ctx(empty_plan(), &config);
+        let count_of =
+            |b: Batch<i32>| count(&ctx, 0, b, |x, c| c.push(x), |n, out| out.push(n)).unwrap();
+        assert_eq!(count_of(Batch::empty()).collect(), vec![0]);
+        assert_eq!(
+            count_of(Batch::from_partitions(vec![vec![], vec![]])).collect(),
+            vec![0]
+        );
+        let counted = count_of(Batch::from_partitions(vec![vec![1, 2], vec![3]]));
+        assert_eq!(counted.num_partitions(), 1);
+        assert_eq!(counted.collect(), vec![3]);
+
+        let concat = |a: String, b: String| a + &b;
+        let reduce_of = |b: Batch<&str>| {
+            reduce(
+                &ctx,
+                0,
+                b,
+                |x: &str, r| r.push(x.to_owned()),
+                &concat,
+                |s, out| out.push(s),
+            )
+            .unwrap()
+        };
+        assert_eq!(reduce_of(Batch::empty()).collect(), Vec::<String>::new());
+        // Partition order is kept, so a non-commutative reduce is deterministic.
+        let r = reduce_of(Batch::from_partitions(vec![
+            vec!["a", "b"],
+            vec![],
+            vec!["c"],
+        ]));
+        assert_eq!(r.collect(), vec!["abc".to_owned()]);
+    }
+
+    #[test]
+    fn repartition_is_round_robin_and_keeps_elements() {
+        let config = config(2);
+        let ctx = ctx(empty_plan(), &config);
+        let input = Batch::from_partitions(vec![vec![0, 1, 2], vec![3, 4], vec![5, 6, 7, 8, 9]]);
+        let out = repartition(
+            &ctx,
+            0,
+            input,
+            |x, out| out.push(x),
+            3,
+            |x, out| out.push(x),
+        )
+        .unwrap();
+        assert_eq!(
+            out.partitions(),
+            &[vec![0, 3, 6, 9], vec![1, 4, 7], vec![2, 5, 8]]
+        );
+        let one = repartition(
+            &ctx,
+            0,
+            Batch::from_vec(vec![1, 2]),
+            |x, out| out.push(x),
+            0,
+            |x, out| out.push(x),
+        )
+        .unwrap();
+        assert_eq!(one.partitions(), &[vec![1, 2]]);
+    }
+
+    #[test]
+    fn a_panic_in_the_reduce_function_fails_the_batch() {
+        let plan = crate::fixtures::plan(
+            file!(),
+            vec![
+                vec![crate::fixtures::op("map", 5)],
+                vec![crate::fixtures::op("reduce_by_key", 6)],
+            ],
+        );
+        let config = config(2);
+        let ctx = ctx(plan, &config);
+        let input = Batch::from_partitions(vec![vec![("a", 1)], vec![("a", 2)]]);
+        let err = reduce_by_key(
+            &ctx,
+            0,
+            input,
+            |p, c| c.push(p),
+            &|_: i32, _: i32| -> i32 { panic!("no") },
+            None,
+            |p, out| out.push(p),
+        )
+        .unwrap_err();
+        // The merge after the exchange runs in stage 2.
+        assert!(
+            matches!(&err, BatchError::StagePanicked { stage: 2, message, .. } if message == "no"),
+            "{err}"
+        );
+    }
+}

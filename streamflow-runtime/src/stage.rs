@@ -188,7 +188,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{config, ctx, empty_plan, op, plan};
+    use crate::fixtures::{config, ctx, empty_plan, op, op_lines, plan};
 
     fn parts() -> Batch<i32> {
         Batch::from_partitions(vec![vec![1, 2], vec![3], vec![4, 5, 6]])
@@ -283,9 +283,13 @@ mod tests {
                 out.push(x)
             }
         };
+        let end_line = line!() - 1;
         let plan = plan(
             file!(),
-            vec![vec![op("map", map_line), op("filter", map_line + 1)]],
+            vec![vec![
+                op_lines("map", map_line, end_line),
+                op("filter", end_line + 1),
+            ]],
         );
         let config = config(2);
         let err = narrow(&ctx(plan, &config), 0, parts(), f).unwrap_err();

@@ -183,3 +183,85 @@ impl std::fmt::Debug for PrintCapture {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::empty_plan;
+    use crate::{Batch, JobConfig, JobCore, Plan};
+
+    struct Echo(JobCore<Batch<u8>, Batch<u8>>);
+
+    impl Job for Echo {
+        type Inputs = Batch<u8>;
+        type Outputs = Batch<u8>;
+        fn plan(&self) -> &'static Plan {
+            self.0.plan()
+        }
+        fn config(&self) -> &JobConfig {
+            self.0.config()
+        }
+        fn run_batch(&mut self, time: Time, inputs: Batch<u8>) -> Result<Batch<u8>, BatchError> {
+            self.0.run(time, inputs)
+        }
+    }
+
+    fn echo() -> Echo {
+        Echo(
+            JobCore::new(
+                empty_plan(),
+                JobConfig::new(),
+                Box::new(|_, b: Batch<u8>| {
+                    if b.iter().any(|&x| x == 0) {
+                        panic!("zero")
+                    }
+                    Ok(b)
+                }),
+            )
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn batches_run_at_multiples_of_the_interval() {
+        let mut run = TestRun::new(echo());
+        assert_eq!(run.time(), Time::ZERO);
+        let first = run.run_batch(Batch::from([1])).unwrap();
+        assert_eq!(first.time, Time::from_millis(1000));
+        assert_eq!(first.to_vec(), vec![1]);
+        let empty = run.run_empty().unwrap();
+        assert_eq!(
+            (empty.time, empty.is_empty()),
+            (Time::from_millis(2000), true)
+        );
+        let more = run.run([Batch::from([2]), Batch::from([3])]).unwrap();
+        let times: Vec<u64> = more.iter().map(|t| t.time.as_millis()).collect();
+        assert_eq!(times, vec![3000, 4000]);
+        assert_eq!(more[1].clone().into_outputs().collect(), vec![3]);
+        assert_eq!(run.job().plan().job, "Test");
+    }
+
+    #[test]
+    fn run_stops_at_the_first_failed_batch_and_the_clock_moves_on() {
+        let mut run = TestRun::new(echo());
+        let err = run
+            .run([Batch::from([1]), Batch::from([0]), Batch::from([2])])
+            .unwrap_err();
+        assert!(err.to_string().starts_with("batch 2000 ms failed"), "{err}");
+        assert_eq!(run.time(), Time::from_millis(2000));
+        assert_eq!(
+            run.run_batch(Batch::from([5])).unwrap().time,
+            Time::from_millis(3000)
+        );
+    }
+
+    #[test]
+    fn print_capture_collects_and_takes() {
+        let capture = PrintCapture::new();
+        let writer = capture.clone().writer();
+        writer.lock().unwrap().write_all(b"hello").unwrap();
+        assert_eq!(capture.contents(), "hello");
+        assert_eq!(capture.take_string(), "hello");
+        assert_eq!(capture.take_string(), "");
+    }
+}

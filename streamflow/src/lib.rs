@@ -14,6 +14,9 @@ pub use streamflow_runtime::{
     PrintTarget, SourceSpan, Stage, StageEnd, Time,
 };
 
+/// Deterministic tests of a job: a manual clock, batch by batch (see [`testing::TestRun`]).
+pub use streamflow_runtime::testing;
+
 /// The names a job file needs: `use streamflow::prelude::*;`.
 pub mod prelude {
     pub use crate::{Batch, BatchError, Job, JobConfig, Time, stream_job};
