@@ -1,7 +1,7 @@
 //! The exchange between the map side and the reduce side of a shuffle, and the
 //! reduce-side merges.
 
-use crate::collectors::combine_into;
+use crate::collectors::{combine_into, present};
 use crate::partitioner::{FixedHashMap, new_map, table_state};
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
@@ -27,8 +27,8 @@ pub(crate) fn transpose<T>(map_outputs: Vec<Vec<Vec<T>>>, n: usize) -> Vec<Vec<V
 pub(crate) enum Merged<K, C> {
     /// Only one map task had keys here: they are distinct already.
     One(Vec<(K, C)>),
-    /// Several map tasks: merged per key.
-    Many(FixedHashMap<K, C>),
+    /// Several map tasks: merged per key (`None` only during a merge).
+    Many(FixedHashMap<K, Option<C>>),
 }
 
 impl<K, C> Merged<K, C> {
@@ -42,7 +42,7 @@ impl<K, C> Merged<K, C> {
     pub(crate) fn for_each(self, mut f: impl FnMut((K, C))) {
         match self {
             Merged::One(v) => v.into_iter().for_each(&mut f),
-            Merged::Many(m) => m.into_iter().for_each(&mut f),
+            Merged::Many(m) => m.into_iter().filter_map(present).for_each(&mut f),
         }
     }
 }
