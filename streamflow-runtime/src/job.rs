@@ -19,9 +19,9 @@ thread_local! {
 /// the live scheduler) see a job only through this trait.
 pub trait Job: Send {
     /// One batch of every input port (a generated struct, `<Job>Inputs`).
-    type Inputs: Default + Send;
+    type Inputs: Default;
     /// One batch of every output port (a generated struct, `<Job>Outputs`).
-    type Outputs: Send;
+    type Outputs;
 
     /// The stage plan, produced at compile time.
     fn plan(&self) -> &'static Plan;
@@ -146,7 +146,7 @@ pub struct JobCore<I, O> {
     pub(crate) last_time: Option<Time>,
 }
 
-impl<I: Send, O: Send> JobCore<I, O> {
+impl<I, O> JobCore<I, O> {
     /// Builds the engine; fails on an invalid configuration or if the thread
     /// pool cannot be created.
     pub fn new(
@@ -177,7 +177,11 @@ impl<I: Send, O: Send> JobCore<I, O> {
     /// Runs one batch: checks its time, runs the body on the job's pool, and
     /// turns a panic into an error naming the batch time (and operator, when
     /// the stage that panicked could tell).
-    pub fn run(&mut self, time: Time, inputs: I) -> Result<O, BatchError> {
+    pub fn run(&mut self, time: Time, inputs: I) -> Result<O, BatchError>
+    where
+        I: Send,
+        O: Send,
+    {
         self.check_time(time)?;
         // The time is used even if the batch fails: the next batch comes after it.
         self.last_time = Some(time);

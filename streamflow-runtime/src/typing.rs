@@ -61,8 +61,31 @@ impl<T: Debug + Data> Printable for T {}
     label = "declared type differs from the stream's element type `{Self}`",
     note = "change the declared type to `{Self}`, or map the stream to `{Declared}` before the output"
 )]
-pub trait PortType<Declared> {}
-impl<T> PortType<T> for T {}
+pub trait PortType<Declared>: Sized {
+    /// The batch, now typed as the port declares.
+    fn into_port(batch: Batch<Self>) -> Batch<Declared>;
+}
+impl<T> PortType<T> for T {
+    fn into_port(batch: Batch<T>) -> Batch<T> {
+        batch
+    }
+}
+
+/// Delivers a batch to an output port declared as `Declared`. The check lives
+/// here, in the per-batch body, so a wrong declaration is reported once.
+pub fn into_port<Declared, T: PortType<Declared>>(batch: Batch<T>) -> Batch<Declared> {
+    T::into_port(batch)
+}
+
+/// Copies an element of a stream read by several operators.
+pub fn share<T: Shared>(element: &T) -> T {
+    element.clone()
+}
+
+/// Copies a whole batch of a stream read by several outputs.
+pub fn share_batch<T: Shared>(batch: &Batch<T>) -> Batch<T> {
+    batch.clone()
+}
 
 /// Two streams combined element-wise must carry the same type.
 #[diagnostic::on_unimplemented(
@@ -126,20 +149,6 @@ impl<T: Data> Stream<T> {
     /// The witness of an input port carrying `T`.
     pub fn input() -> Self {
         next()
-    }
-
-    /// Checks that this stream may feed several operators.
-    pub fn shared(&self)
-    where
-        T: Shared,
-    {
-    }
-
-    /// Checks an output port's declared type.
-    pub fn port<Declared>(&self)
-    where
-        T: PortType<Declared>,
-    {
     }
 
     /// `map(f)`.

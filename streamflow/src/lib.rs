@@ -30,6 +30,18 @@ pub mod __private {
     pub use streamflow_runtime::output::*;
     pub use streamflow_runtime::shuffle::*;
     pub use streamflow_runtime::stage::*;
-    pub use streamflow_runtime::typing::Stream;
+    pub use streamflow_runtime::typing::{Stream, into_port, share, share_batch};
     pub use streamflow_runtime::{JobBody, JobCore, prepare_input};
+
+    /// Builds a job with the default configuration, which is always valid: it
+    /// has at least one partition and uses rayon's global pool, so no thread
+    /// pool is created and nothing can fail.
+    pub fn build_default<J>(
+        with_config: fn(crate::JobConfig) -> Result<J, crate::ConfigError>,
+    ) -> J {
+        match with_config(crate::JobConfig::default()) {
+            Ok(job) => job,
+            Err(e) => unreachable!("the default job configuration is valid: {e}"),
+        }
+    }
 }

@@ -1,0 +1,212 @@
+//! Pass 3, check: the structural rules of a job, each a spanned error that says
+//! what is wrong and what to write instead. Type rules (pairs for keyed
+//! operators, matching join keys, port types) are left to rustc, through the
+//! typing witnesses the code generator emits.
+
+use crate::diag::Diagnostics;
+use crate::duration::format_ms;
+use crate::graph::{Graph, NodeKind, OutputUse};
+use crate::ops::Param;
+use crate::parse::JobDef;
+use syn::Expr;
+use syn::spanned::Spanned;
+
+/// Checks `graph` (built from `job`), recording every problem in `diag`.
+/// Returns the operators found broken, whose typing would only repeat the error.
+pub fn check(job: &JobDef, graph: &Graph, diag: &mut Diagnostics) -> Vec<usize> {
+    let mut broken = Vec::new();
+    let name = &job.name;
+    if graph.interval_ms.is_none() && !has_interval_item(job) {
+        diag.error(
+            name.span(),
+            format!("job `{name}` has no batch interval: add `batch_interval = 1s;` to its body"),
+        );
+    }
+    if graph.declared_outputs == 0 {
+        diag.error(
+            name.span(),
+            format!(
+                "job `{name}` has no output, so it would compute nothing: add `output name: Type = stream;` \
+                 or an output operator such as `stream.print();`"
+            ),
+        );
+    }
+    unused_streams(graph, diag);
+    for (id, node) in graph.nodes.iter().enumerate() {
+        let Some(call) = node.call() else { continue };
+        let function_params = call.signature.iter().filter_map(|p| match p {
+            Param::Function(arity, what) => Some((*arity, *what)),
+            _ => None,
+        });
+        for (function, (arity, what)) in call.functions.iter().zip(function_params) {
+            if !closure_arity(call.desc.name, function, arity, what, diag) {
+                broken.push(id);
+            }
+        }
+        for &(ms, span) in &call.durations {
+            if ms == 0 {
+                diag.error(
+                    span,
+                    format!(
+                        "the durations of `{}` must be longer than 0ms",
+                        call.desc.name
+                    ),
+                );
+            } else if let Some(interval) = graph.interval_ms
+                && ms % interval != 0
+            {
+                diag.error(
+                    span,
+                    format!(
+                        "`{}` needs a multiple of the batch interval ({}), but {} is not one; use {} or {}",
+                        call.desc.name,
+                        format_ms(interval),
+                        format_ms(ms),
+                        format_ms((ms / interval).max(1) * interval),
+                        format_ms((ms / interval + 1) * interval),
+                    ),
+                );
+            }
+        }
+    }
+    broken
+}
+
+fn has_interval_item(job: &JobDef) -> bool {
+    job.items
+        .iter()
+        .any(|item| matches!(item, crate::parse::Item::BatchInterval { .. }))
+}
+
+/// Inputs never read and `let` streams that reach no output.
+fn unused_streams(graph: &Graph, diag: &mut Diagnostics) {
+    let consumers = graph.consumers();
+    for port in &graph.inputs {
+        if consumers[port.node].is_empty() && !graph.mentioned_in_broken.contains(&port.node) {
+            diag.error(
+                port.name.span(),
+                format!(
+                    "input `{}` is never used: read it in the job or remove it",
+                    port.name
+                ),
+            );
+        }
+    }
+    let outputs_read: Vec<_> = graph
+        .outputs
+        .iter()
+        .map(|o| match o {
+            OutputUse::Port { stream, .. } => *stream,
+            OutputUse::Sink(node) => *node,
+        })
+        .collect();
+    for (name, node) in &graph.names {
+        if matches!(graph.nodes[*node].kind, NodeKind::Input(_)) {
+            continue;
+        }
+        if consumers[*node].is_empty()
+            && !outputs_read.contains(node)
+            && !graph.mentioned_in_broken.contains(node)
+        {
+            diag.error(
+                name.span(),
+                format!(
+                    "stream `{name}` is defined but never used: send it to an output (`output {name}: Type = {name};` \
+                     or `{name}.print();`) or remove it"
+                ),
+            );
+        }
+    }
+}
+
+/// Whether a closure literal takes the arguments the operator passes; other
+/// function expressions are left to rustc.
+fn closure_arity(
+    op: &str,
+    function: &Expr,
+    arity: usize,
+    what: &str,
+    diag: &mut Diagnostics,
+) -> bool {
+    let Expr::Closure(closure) = function else {
+        return true;
+    };
+    let given = closure.inputs.len();
+    if given == arity {
+        return true;
+    }
+    let expected = match arity {
+        1 => "one argument".to_owned(),
+        2 => "two arguments".to_owned(),
+        3 => "three arguments".to_owned(),
+        4 => "four arguments".to_owned(),
+        n => format!("{n} arguments"),
+    };
+    let span = closure
+        .or1_token
+        .span()
+        .join(closure.or2_token.span())
+        .unwrap_or_else(|| closure.span());
+    diag.error(
+        span,
+        format!("`{op}` calls this closure with {expected} ({what}), but it takes {given}"),
+    );
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph;
+    use crate::parse::JobFile;
+
+    fn errors(src: &str) -> Vec<String> {
+        let file: JobFile = syn::parse_str(src).unwrap();
+        let mut diag = Diagnostics::default();
+        let g = graph::build(&file.jobs[0], &mut diag);
+        check(&file.jobs[0], &g, &mut diag);
+        diag.messages()
+    }
+
+    #[test]
+    fn a_valid_job_has_no_errors() {
+        assert!(
+            errors("job J { batch_interval = 1s; input a: u8; output o: u8 = a.map(|x| x); }")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn reports_missing_interval_and_outputs() {
+        assert_eq!(
+            errors("job J { input a: u8; let b = a.map(|x| x); }"),
+            [
+                "job `J` has no batch interval: add `batch_interval = 1s;` to its body",
+                "job `J` has no output, so it would compute nothing: add `output name: Type = stream;` or an \
+                 output operator such as `stream.print();`",
+                "stream `b` is defined but never used: send it to an output (`output b: Type = b;` or \
+                 `b.print();`) or remove it",
+            ]
+        );
+    }
+
+    #[test]
+    fn reports_unused_inputs() {
+        assert_eq!(
+            errors("job J { batch_interval = 1s; input a: u8; input b: u8; output o: u8 = a; }"),
+            ["input `b` is never used: read it in the job or remove it"]
+        );
+    }
+
+    #[test]
+    fn reports_closure_arity() {
+        assert_eq!(
+            errors(
+                "job J { batch_interval = 1s; input a: (u8, u8); output o: (u8, u8) = a.reduce_by_key(|x| x); }"
+            ),
+            [
+                "`reduce_by_key` calls this closure with two arguments (two values to combine into one), but it takes 1"
+            ]
+        );
+    }
+}

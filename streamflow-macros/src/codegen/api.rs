@@ -1,0 +1,129 @@
+//! The job's public face: its struct, its inputs and outputs structs, its
+//! constructors and its `Job` implementation.
+
+use crate::graph::{Graph, OutputUse};
+use crate::parse::JobDef;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// Everything a job generates around its construction code.
+pub struct JobParts {
+    /// The `Plan` expression (a placeholder when the job has errors).
+    pub plan: TokenStream,
+    /// The body of `with_config`: the typing chain, then the engine (or, when
+    /// the job has errors, an unreachable end: the crate will not compile).
+    pub build: TokenStream,
+}
+
+/// The struct, its companions and their impls.
+pub fn job_items(job: &JobDef, graph: &Graph, parts: JobParts) -> TokenStream {
+    let JobDef {
+        attrs, vis, name, ..
+    } = job;
+    let inputs_ty = format_ident!("{}Inputs", name);
+    let outputs_ty = format_ident!("{}Outputs", name);
+    let input_fields = graph.inputs.iter().map(|port| {
+        let (field, ty) = (&port.name, &port.ty);
+        let doc = format!("The records of input port `{field}` for one batch.");
+        quote!(#[doc = #doc] pub #field: ::streamflow::Batch<#ty>)
+    });
+    let input_setters = graph.inputs.iter().map(|port| {
+        let (field, ty) = (&port.name, &port.ty);
+        let doc = format!("Sets the records of input port `{field}` for this batch.");
+        quote! {
+            #[doc = #doc]
+            pub fn #field<I>(mut self, records: I) -> Self
+            where
+                I: ::core::iter::IntoIterator,
+                I::Item: ::core::convert::Into<#ty>,
+            {
+                self.#field = records.into_iter().map(::core::convert::Into::into).collect();
+                self
+            }
+        }
+    });
+    let output_fields = graph.outputs.iter().filter_map(|output| match output {
+        OutputUse::Port { name, ty, .. } => {
+            let doc = format!("The batch of output port `{name}`.");
+            Some(quote!(#[doc = #doc] pub #name: ::streamflow::Batch<#ty>))
+        }
+        OutputUse::Sink(_) => None,
+    });
+    let inputs_doc = format!("One batch of every input port of [`{name}`].");
+    let outputs_doc = format!("One batch of every output port of [`{name}`].");
+    let JobParts { plan, build } = parts;
+    quote! {
+        #(#attrs)*
+        #vis struct #name {
+            core: ::streamflow::__private::JobCore<#inputs_ty, #outputs_ty>,
+        }
+
+        #[doc = #inputs_doc]
+        #[derive(Default)]
+        #vis struct #inputs_ty {
+            #(#input_fields,)*
+        }
+
+        impl #inputs_ty {
+            #(#input_setters)*
+        }
+
+        #[doc = #outputs_doc]
+        #vis struct #outputs_ty {
+            #(#output_fields,)*
+        }
+
+        impl #name {
+            /// The stage plan, produced at compile time.
+            pub const PLAN: &'static ::streamflow::Plan = &#plan;
+
+            /// The job with the default configuration (rayon's global pool).
+            pub fn new() -> Self {
+                ::streamflow::__private::build_default(Self::with_config)
+            }
+
+            /// The job with `config`; fails if the configuration is invalid.
+            pub fn with_config(config: ::streamflow::JobConfig) -> ::core::result::Result<Self, ::streamflow::ConfigError> {
+                #build
+            }
+
+            /// An empty batch of inputs, to fill with the ports' setters.
+            pub fn inputs() -> #inputs_ty {
+                ::core::default::Default::default()
+            }
+
+            /// The stage plan as text: stages, their operators and source lines,
+            /// and what ends each stage.
+            pub fn explain() -> ::std::string::String {
+                ::std::string::ToString::to_string(Self::PLAN)
+            }
+        }
+
+        impl ::core::default::Default for #name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl ::streamflow::Job for #name {
+            type Inputs = #inputs_ty;
+            type Outputs = #outputs_ty;
+
+            fn plan(&self) -> &'static ::streamflow::Plan {
+                Self::PLAN
+            }
+
+            fn config(&self) -> &::streamflow::JobConfig {
+                self.core.config()
+            }
+
+            fn run_batch(
+                &mut self,
+                time: ::streamflow::Time,
+                inputs: #inputs_ty,
+            ) -> ::core::result::Result<#outputs_ty, ::streamflow::BatchError> {
+                self.core.run(time, inputs)
+            }
+        }
+    }
+}

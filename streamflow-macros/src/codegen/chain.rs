@@ -1,0 +1,74 @@
+//! The fused loop body: one per-element closure per stage side, with every
+//! narrow operator of the chain inlined as a nested block.
+//!
+//! ```text
+//! |x, out| {
+//!     for x in flat_map_line_3(x) {
+//!         let x = map_line_4(x);
+//!         out.push(x);
+//!     }
+//! }
+//! ```
+//!
+//! Each operator's code carries the operator's span, so a type error inside
+//! the loop points at the operator the user wrote.
+
+use super::names::Names;
+use crate::graph::{Graph, NodeId};
+use crate::ops::Op;
+use crate::plan::Access;
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+
+/// The per-element closure applying `chain` and pushing into the collector of
+/// the operator at `end` (the boundary, or the chain's last operator). A
+/// borrowed source yields references, so the element is copied first.
+pub fn element_fn(
+    graph: &Graph,
+    names: &Names,
+    chain: &[NodeId],
+    access: Access,
+    end: Span,
+) -> TokenStream {
+    let body = nest(graph, names, chain, end);
+    let own = (access == Access::Borrow).then(|| {
+        let at = chain.first().map_or(end, |&first| op_span(graph, first));
+        quote_spanned!(at=> let x = ::streamflow::__private::share(x);)
+    });
+    quote!(|x, out| { #own #body })
+}
+
+/// The span of an operator node's method name.
+pub fn op_span(graph: &Graph, node: NodeId) -> Span {
+    graph.nodes[node]
+        .call()
+        .map_or_else(Span::call_site, |call| call.method.span())
+}
+
+fn nest(graph: &Graph, names: &Names, chain: &[NodeId], end: Span) -> TokenStream {
+    let Some((&first, rest)) = chain.split_first() else {
+        return quote_spanned!(end=> out.push(x););
+    };
+    let inner = nest(graph, names, rest, end);
+    let call = graph.nodes[first].call().expect("chains hold operators");
+    let f = names.function(first);
+    let span = call.method.span();
+    match call.desc.op {
+        Op::Map => quote_spanned!(span=> let x = #f(x); #inner),
+        Op::FlatMap => quote_spanned!(span=> for x in #f(x) { #inner }),
+        Op::Filter => quote_spanned!(span=> if #f(&x) { #inner }),
+        Op::FilterMap => {
+            quote_spanned!(span=> if let ::core::option::Option::Some(x) = #f(x) { #inner })
+        }
+        Op::Inspect => quote_spanned!(span=> #f(&x); #inner),
+        Op::MapValues => quote_spanned!(span=> let x = (x.0, #f(x.1)); #inner),
+        Op::FlatMapValues => quote_spanned! {span=>
+            let (key, value) = x;
+            for value in #f(value) {
+                let x = (::core::clone::Clone::clone(&key), value);
+                #inner
+            }
+        },
+        other => unreachable!("{other:?} is not a narrow operator"),
+    }
+}

@@ -1,0 +1,82 @@
+//! Pass 5, codegen: the job's Rust code.
+//!
+//! The per-batch body is one closure: each stage is a call into the runtime
+//! with its fused loop as the argument, each intermediate batch a local, so
+//! rustc infers every type. The user's functions are bound once, when the job
+//! is built, through the typing chain.
+
+mod api;
+mod chain;
+mod names;
+mod plan_const;
+mod steps;
+mod witness;
+
+use crate::graph::{Graph, NodeId};
+use crate::parse::JobDef;
+use crate::plan::Plan;
+use names::Names;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// The code of a job that passed every check.
+pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
+    let names = Names::new(graph);
+    let typing = witness::typing_chain(graph, &names, &[]);
+    let interval_ms = graph.interval_ms.unwrap_or(1);
+    let plan_expr =
+        plan_const::plan_expr(&job.name.to_string(), interval_ms, job.fusion, graph, plan);
+    let inputs_ty = format_ident!("{}Inputs", job.name);
+    let outputs_ty = format_ident!("{}Outputs", job.name);
+    let input_names = graph.inputs.iter().map(|p| &p.name);
+    let prepare = graph.inputs.iter().map(|port| {
+        let (field, batch) = (&port.name, names.batch(port.node));
+        quote!(let #batch = ::streamflow::__private::prepare_input(ctx, #field);)
+    });
+    let steps = steps::body(graph, plan, &names);
+    let ports = steps::port_values(graph, plan, &names);
+    let build = quote! {
+        #typing
+        let body: ::streamflow::__private::JobBody<#inputs_ty, #outputs_ty> =
+            ::std::boxed::Box::new(move |ctx: &::streamflow::BatchContext<'_>, inputs: #inputs_ty| {
+                let #inputs_ty { #(#input_names),* } = inputs;
+                #(#prepare)*
+                #steps
+                ::core::result::Result::Ok(#outputs_ty { #ports })
+            });
+        ::core::result::Result::Ok(Self { core: ::streamflow::__private::JobCore::new(Self::PLAN, config, body)? })
+    };
+    api::job_items(
+        job,
+        graph,
+        api::JobParts {
+            plan: plan_expr,
+            build,
+        },
+    )
+}
+
+/// The code of a job with errors: the public items (so that code using the job
+/// does not pile up unrelated errors) and the typing chain of every operator
+/// that could be read (so that type errors in closures are reported too).
+pub fn generate_after_errors(job: &JobDef, graph: &Graph, broken: &[NodeId]) -> TokenStream {
+    let names = Names::new(graph);
+    let mut skip = vec![false; graph.nodes.len()];
+    for (id, node) in graph.nodes.iter().enumerate() {
+        skip[id] = broken.contains(&id) || node.inputs.iter().any(|&input| skip[input]);
+    }
+    let typing = witness::typing_chain(graph, &names, &skip);
+    let name = job.name.to_string();
+    let plan = quote! {
+        ::streamflow::Plan {
+            job: #name, batch_interval_ms: 1, fused: true, file: ::core::file!(),
+            inputs: &[], outputs: &[], stages: &[], sinks: &[],
+        }
+    };
+    let build = quote! {
+        let _ = config;
+        #typing
+        ::core::unreachable!("stream_job! reported errors for this job")
+    };
+    api::job_items(job, graph, api::JobParts { plan, build })
+}

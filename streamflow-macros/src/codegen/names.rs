@@ -1,0 +1,80 @@
+//! Names of the generated locals.
+//!
+//! Every generated identifier uses `Span::mixed_site()`: invisible to the user's
+//! closures (a local called `normalize` cannot shadow the user's function of that
+//! name), and free to read like hand-written code in `cargo expand`.
+
+use crate::graph::{Graph, NodeId, NodeKind};
+use proc_macro2::{Ident, Span};
+
+/// Local names for the values of one job.
+pub struct Names {
+    functions: Vec<Option<Ident>>,
+    batches: Vec<Ident>,
+    types: Vec<Ident>,
+}
+
+/// A generated identifier.
+pub fn ident(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+impl Names {
+    /// Names every node of `graph`: functions after their operator and line
+    /// (`map_line_12`), batches and type witnesses after the stream's name when
+    /// it has one.
+    pub fn new(graph: &Graph) -> Names {
+        let mut used = std::collections::HashSet::new();
+        let mut unique = |base: String| {
+            let mut name = base.clone();
+            let mut n = 2;
+            while !used.insert(name.clone()) {
+                name = format!("{base}_{n}");
+                n += 1;
+            }
+            name
+        };
+        let mut functions = Vec::new();
+        let mut batches = Vec::new();
+        let mut types = Vec::new();
+        for (id, node) in graph.nodes.iter().enumerate() {
+            let stream = match (&node.kind, &node.name) {
+                (NodeKind::Input(port), _) => graph.inputs[*port].name.to_string(),
+                (_, Some(name)) => name.to_string(),
+                _ => format!("stream_{id}"),
+            };
+            let function = node.call().filter(|c| !c.functions.is_empty()).map(|call| {
+                ident(&unique(format!(
+                    "{}_line_{}",
+                    call.desc.name,
+                    call.method.span().start().line
+                )))
+            });
+            functions.push(function);
+            batches.push(ident(&unique(stream.clone())));
+            types.push(ident(&unique(format!("{stream}_type"))));
+        }
+        Names {
+            functions,
+            batches,
+            types,
+        }
+    }
+
+    /// The bound function(s) of an operator node.
+    pub fn function(&self, node: NodeId) -> &Ident {
+        self.functions[node]
+            .as_ref()
+            .expect("the operator takes a function")
+    }
+
+    /// The batch variable of a materialized node.
+    pub fn batch(&self, node: NodeId) -> &Ident {
+        &self.batches[node]
+    }
+
+    /// The type witness of a node's stream.
+    pub fn witness(&self, node: NodeId) -> &Ident {
+        &self.types[node]
+    }
+}

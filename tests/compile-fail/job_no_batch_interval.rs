@@ -1,0 +1,10 @@
+use streamflow::prelude::*;
+
+stream_job! {
+    pub job Timeless {
+        input lines: String;
+        output same: String = lines;
+    }
+}
+
+fn main() {}
