@@ -2,7 +2,7 @@
 //! a batch runs in.
 
 use crate::panic::catch;
-use crate::{Batch, BatchError, ConfigError, Plan, Time};
+use crate::{Batch, BatchError, ConfigError, InputPorts, OutputPorts, Plan, Time};
 use std::cell::Cell;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -19,9 +19,9 @@ thread_local! {
 /// the live scheduler) see a job only through this trait.
 pub trait Job: Send {
     /// One batch of every input port (a generated struct, `<Job>Inputs`).
-    type Inputs: Default;
+    type Inputs: InputPorts;
     /// One batch of every output port (a generated struct, `<Job>Outputs`).
-    type Outputs;
+    type Outputs: OutputPorts;
 
     /// The stage plan, produced at compile time.
     fn plan(&self) -> &'static Plan;

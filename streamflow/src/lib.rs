@@ -10,8 +10,8 @@
 
 pub use streamflow_macros::stream_job;
 pub use streamflow_runtime::{
-    Batch, BatchContext, BatchError, ConfigError, Job, JobConfig, Operator, Plan, Port,
-    PrintTarget, SourceSpan, Stage, StageEnd, Time,
+    Batch, BatchContext, BatchError, ConfigError, InputPorts, Job, JobConfig, Operator,
+    OutputPorts, Plan, Port, PortInfo, PrintTarget, SourceSpan, Stage, StageEnd, Time,
 };
 
 /// Deterministic tests of a job: a manual clock, batch by batch (see [`testing::TestRun`]).

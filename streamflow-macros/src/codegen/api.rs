@@ -49,6 +49,35 @@ pub fn job_items(job: &JobDef, graph: &Graph, parts: JobParts) -> TokenStream {
         }
         OutputUse::Sink(_) => None,
     });
+    let port_info = |port: &syn::Ident, ty: &syn::Type| {
+        let port = port.to_string();
+        quote! {
+            ::streamflow::PortInfo {
+                name: #port,
+                type_name: ::core::any::type_name::<#ty>,
+                type_id: ::core::any::TypeId::of::<#ty>,
+                sometimes: false,
+            }
+        }
+    };
+    let input_infos = graph.inputs.iter().map(|p| port_info(&p.name, &p.ty));
+    let input_sets = graph.inputs.iter().enumerate().map(|(index, port)| {
+        let (field, ty) = (&port.name, &port.ty);
+        quote!(#index => self.#field = *batch.downcast::<::streamflow::Batch<#ty>>()?,)
+    });
+    let output_ports: Vec<(&syn::Ident, &syn::Type)> = graph
+        .outputs
+        .iter()
+        .filter_map(|o| match o {
+            OutputUse::Port { name, ty, .. } => Some((name, ty)),
+            OutputUse::Sink(_) => None,
+        })
+        .collect();
+    let output_infos = output_ports.iter().map(|(name, ty)| port_info(name, ty));
+    let output_takes = output_ports
+        .iter()
+        .enumerate()
+        .map(|(index, (field, _))| quote!(#index => ::core::mem::take(&mut self.#field),));
     let inputs_doc = format!("One batch of every input port of [`{name}`].");
     let outputs_doc = format!("One batch of every output port of [`{name}`].");
     let JobParts { plan, build } = parts;
@@ -68,9 +97,40 @@ pub fn job_items(job: &JobDef, graph: &Graph, parts: JobParts) -> TokenStream {
             #(#input_setters)*
         }
 
+        impl ::streamflow::InputPorts for #inputs_ty {
+            const PORTS: &'static [::streamflow::PortInfo] = &[#(#input_infos),*];
+
+            fn set_port(
+                &mut self,
+                index: usize,
+                batch: ::std::boxed::Box<dyn ::core::any::Any + ::core::marker::Send>,
+            ) -> ::core::result::Result<(), ::std::boxed::Box<dyn ::core::any::Any + ::core::marker::Send>> {
+                match index {
+                    #(#input_sets)*
+                    _ => return ::core::result::Result::Err(batch),
+                }
+                ::core::result::Result::Ok(())
+            }
+        }
+
         #[doc = #outputs_doc]
         #vis struct #outputs_ty {
             #(#output_fields,)*
+        }
+
+        impl ::streamflow::OutputPorts for #outputs_ty {
+            const PORTS: &'static [::streamflow::PortInfo] = &[#(#output_infos),*];
+
+            fn take_port(
+                &mut self,
+                index: usize,
+            ) -> ::core::option::Option<::std::boxed::Box<dyn ::core::any::Any + ::core::marker::Send>> {
+                let batch = match index {
+                    #(#output_takes)*
+                    _ => return ::core::option::Option::None,
+                };
+                ::core::option::Option::Some(::std::boxed::Box::new(batch))
+            }
         }
 
         impl #name {
