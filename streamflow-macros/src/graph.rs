@@ -89,6 +89,7 @@ pub struct InputPort {
 }
 
 /// Something that consumes a stream at the end of the job.
+#[allow(clippy::large_enum_variant, reason = "a few per job, built once")]
 pub enum OutputUse {
     /// `output name: Type = stream;`
     Port {

@@ -42,6 +42,7 @@ pub struct JobDef {
 }
 
 /// One statement of a job body.
+#[allow(clippy::large_enum_variant, reason = "a syntax tree node, built once per statement")]
 pub enum Item {
     /// `batch_interval = 1s;`
     BatchInterval {

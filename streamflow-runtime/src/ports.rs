@@ -7,7 +7,7 @@ use crate::Batch;
 use std::any::{Any, TypeId};
 
 /// Describes one port of a compiled job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct PortInfo {
     /// The port's name.
     pub name: &'static str,
