@@ -63,7 +63,12 @@ pub fn job_items(job: &JobDef, graph: &Graph, parts: JobParts) -> TokenStream {
     let input_infos = graph.inputs.iter().map(|p| port_info(&p.name, &p.ty));
     let input_sets = graph.inputs.iter().enumerate().map(|(index, port)| {
         let (field, ty) = (&port.name, &port.ty);
-        quote!(#index => self.#field = *batch.downcast::<::streamflow::Batch<#ty>>()?,)
+        quote! {
+            #index => {
+                self.#field = *batch.downcast::<::streamflow::Batch<#ty>>()?;
+                ::core::result::Result::Ok(())
+            }
+        }
     });
     let output_ports: Vec<(&syn::Ident, &syn::Type)> = graph
         .outputs
@@ -107,9 +112,8 @@ pub fn job_items(job: &JobDef, graph: &Graph, parts: JobParts) -> TokenStream {
             ) -> ::core::result::Result<(), ::std::boxed::Box<dyn ::core::any::Any + ::core::marker::Send>> {
                 match index {
                     #(#input_sets)*
-                    _ => return ::core::result::Result::Err(batch),
+                    _ => ::core::result::Result::Err(batch),
                 }
-                ::core::result::Result::Ok(())
             }
         }
 
@@ -125,11 +129,10 @@ pub fn job_items(job: &JobDef, graph: &Graph, parts: JobParts) -> TokenStream {
                 &mut self,
                 index: usize,
             ) -> ::core::option::Option<::std::boxed::Box<dyn ::core::any::Any + ::core::marker::Send>> {
-                let batch = match index {
+                match index {
                     #(#output_takes)*
-                    _ => return ::core::option::Option::None,
-                };
-                ::core::option::Option::Some(::std::boxed::Box::new(batch))
+                    _ => ::core::option::Option::None,
+                }
             }
         }
 
