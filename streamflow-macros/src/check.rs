@@ -6,7 +6,7 @@
 use crate::diag::Diagnostics;
 use crate::duration::format_ms;
 use crate::graph::{Graph, NodeKind, OutputUse};
-use crate::ops::Param;
+use crate::ops::{Op, Param};
 use crate::parse::JobDef;
 use syn::Expr;
 use syn::spanned::Spanned;
@@ -15,6 +15,9 @@ use syn::spanned::Spanned;
 /// Returns the operators found broken, whose typing would only repeat the error.
 pub fn check(job: &JobDef, graph: &Graph, diag: &mut Diagnostics) -> Vec<usize> {
     let mut broken = Vec::new();
+    // After a broken expression or with no output at all, "never used" would
+    // only guess at what the user meant: report the real problem alone.
+    let trust_usage = diag.is_empty() && graph.declared_outputs > 0;
     let name = &job.name;
     if graph.interval_ms.is_none() && !has_interval_item(job) {
         diag.error(
@@ -31,7 +34,11 @@ pub fn check(job: &JobDef, graph: &Graph, diag: &mut Diagnostics) -> Vec<usize> 
             ),
         );
     }
-    unused_streams(graph, diag);
+    if trust_usage {
+        unused_streams(graph, diag);
+    }
+    let interval = graph.interval_ms.unwrap_or(1);
+    let slides = graph.slides();
     for (id, node) in graph.nodes.iter().enumerate() {
         let Some(call) = node.call() else { continue };
         let function_params = call.signature.iter().filter_map(|p| match p {
@@ -43,29 +50,56 @@ pub fn check(job: &JobDef, graph: &Graph, diag: &mut Diagnostics) -> Vec<usize> 
                 broken.push(id);
             }
         }
+        let input_slide = node.inputs.first().map_or(interval, |&i| slides[i]);
         for &(ms, span) in &call.durations {
             if ms == 0 {
                 diag.error(
                     span,
-                    format!(
-                        "the durations of `{}` must be longer than 0ms",
-                        call.desc.name
-                    ),
+                    format!("the durations of `{}` must be longer than 0ms", call.desc.name),
                 );
-            } else if let Some(interval) = graph.interval_ms
-                && ms % interval != 0
-            {
+                broken.push(id);
+            } else if ms % input_slide != 0 {
+                broken.push(id);
+                let of_what = if input_slide == interval {
+                    format!("the batch interval ({})", format_ms(interval))
+                } else {
+                    format!("the slide of its input stream ({})", format_ms(input_slide))
+                };
                 diag.error(
                     span,
                     format!(
-                        "`{}` needs a multiple of the batch interval ({}), but {} is not one; use {} or {}",
+                        "`{}` needs a multiple of {of_what}, but {} is not one; use {} or {}",
                         call.desc.name,
-                        format_ms(interval),
                         format_ms(ms),
-                        format_ms((ms / interval).max(1) * interval),
-                        format_ms((ms / interval + 1) * interval),
+                        format_ms((ms / input_slide).max(1) * input_slide),
+                        format_ms((ms / input_slide + 1) * input_slide),
                     ),
                 );
+            }
+        }
+        if let [first, rest @ ..] = node.inputs.as_slice()
+            && let Some(&other) = rest.iter().find(|&&other| slides[other] != slides[*first])
+        {
+            diag.error(
+                call.method.span(),
+                format!(
+                    "`{}` combines streams that have batches at different times (every {} and every {}): \
+                     window both streams with the same slide first",
+                    call.desc.name,
+                    format_ms(slides[*first]),
+                    format_ms(slides[other]),
+                ),
+            );
+        }
+        if call.desc.op == Op::StateSnapshots {
+            let source = graph.nodes[node.inputs[0]].call();
+            if !source.is_some_and(|c| c.desc.op == Op::MapWithState) {
+                diag.error(
+                    call.method.span(),
+                    "`state_snapshots` reads the state kept by `map_with_state`: call it on the stream \
+                     `map_with_state` returns",
+                );
+                broken.push(id);
             }
         }
     }
@@ -85,10 +119,7 @@ fn unused_streams(graph: &Graph, diag: &mut Diagnostics) {
         if consumers[port.node].is_empty() && !graph.mentioned_in_broken.contains(&port.node) {
             diag.error(
                 port.name.span(),
-                format!(
-                    "input `{}` is never used: read it in the job or remove it",
-                    port.name
-                ),
+                format!("input `{}` is never used: read it in the job or remove it", port.name),
             );
         }
     }
@@ -104,10 +135,7 @@ fn unused_streams(graph: &Graph, diag: &mut Diagnostics) {
         if matches!(graph.nodes[*node].kind, NodeKind::Input(_)) {
             continue;
         }
-        if consumers[*node].is_empty()
-            && !outputs_read.contains(node)
-            && !graph.mentioned_in_broken.contains(node)
-        {
+        if consumers[*node].is_empty() && !outputs_read.contains(node) && !graph.mentioned_in_broken.contains(node) {
             diag.error(
                 name.span(),
                 format!(
@@ -121,13 +149,7 @@ fn unused_streams(graph: &Graph, diag: &mut Diagnostics) {
 
 /// Whether a closure literal takes the arguments the operator passes; other
 /// function expressions are left to rustc.
-fn closure_arity(
-    op: &str,
-    function: &Expr,
-    arity: usize,
-    what: &str,
-    diag: &mut Diagnostics,
-) -> bool {
+fn closure_arity(op: &str, function: &Expr, arity: usize, what: &str, diag: &mut Diagnostics) -> bool {
     let Expr::Closure(closure) = function else {
         return true;
     };
@@ -155,25 +177,28 @@ fn closure_arity(
 }
 
 #[cfg(test)]
-mod tests {
+mod tests_support {
     use super::*;
     use crate::graph;
     use crate::parse::JobFile;
 
-    fn errors(src: &str) -> Vec<String> {
+    /// The messages of every error the graph and check passes report for `src`.
+    pub fn errors(src: &str) -> Vec<String> {
         let file: JobFile = syn::parse_str(src).unwrap();
         let mut diag = Diagnostics::default();
         let g = graph::build(&file.jobs[0], &mut diag);
         check(&file.jobs[0], &g, &mut diag);
         diag.messages()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::errors;
 
     #[test]
     fn a_valid_job_has_no_errors() {
-        assert!(
-            errors("job J { batch_interval = 1s; input a: u8; output o: u8 = a.map(|x| x); }")
-                .is_empty()
-        );
+        assert!(errors("job J { batch_interval = 1s; input a: u8; output o: u8 = a.map(|x| x); }").is_empty());
     }
 
     #[test]
@@ -184,8 +209,17 @@ mod tests {
                 "job `J` has no batch interval: add `batch_interval = 1s;` to its body",
                 "job `J` has no output, so it would compute nothing: add `output name: Type = stream;` or an \
                  output operator such as `stream.print();`",
-                "stream `b` is defined but never used: send it to an output (`output b: Type = b;` or \
-                 `b.print();`) or remove it",
+            ]
+        );
+    }
+
+    #[test]
+    fn reports_unused_streams() {
+        assert_eq!(
+            errors("job J { batch_interval = 1s; input a: u8; let b = a.map(|x| x); output o: u8 = a; }"),
+            [
+                "stream `b` is defined but never used: send it to an output (`output b: Type = b;` or `b.print();`) \
+              or remove it"
             ]
         );
     }
@@ -201,11 +235,45 @@ mod tests {
     #[test]
     fn reports_closure_arity() {
         assert_eq!(
-            errors(
-                "job J { batch_interval = 1s; input a: (u8, u8); output o: (u8, u8) = a.reduce_by_key(|x| x); }"
-            ),
+            errors("job J { batch_interval = 1s; input a: (u8, u8); output o: (u8, u8) = a.reduce_by_key(|x| x); }"),
+            ["`reduce_by_key` calls this closure with two arguments (two values to combine into one), but it takes 1"]
+        );
+    }
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::tests_support::errors;
+
+    #[test]
+    fn windows_must_be_multiples_of_the_interval_or_the_input_slide() {
+        assert_eq!(
+            errors("job J { batch_interval = 2s; input a: u8; output o: u8 = a.window(5s, 2s); }"),
+            ["`window` needs a multiple of the batch interval (2s), but 5s is not one; use 4s or 6s"]
+        );
+        assert_eq!(
+            errors("job J { batch_interval = 1s; input a: u8; output o: u8 = a.window(20s, 10s).window(30s, 15s); }"),
+            ["`window` needs a multiple of the slide of its input stream (10s), but 15s is not one; use 10s or 20s"]
+        );
+    }
+
+    #[test]
+    fn combined_streams_must_share_their_slide() {
+        assert_eq!(
+            errors("job J { batch_interval = 1s; input a: u8; output o: u8 = a.window(10s, 10s).union(a); }"),
             [
-                "`reduce_by_key` calls this closure with two arguments (two values to combine into one), but it takes 1"
+                "`union` combines streams that have batches at different times (every 10s and every 1s): window both \
+              streams with the same slide first"
+            ]
+        );
+    }
+
+    #[test]
+    fn state_snapshots_need_map_with_state() {
+        assert_eq!(
+            errors("job J { batch_interval = 1s; input a: (u8, u8); output o: (u8, u8) = a.state_snapshots(); }"),
+            [
+                "`state_snapshots` reads the state kept by `map_with_state`: call it on the stream `map_with_state` returns"
             ]
         );
     }

@@ -17,16 +17,8 @@ pub fn parse_duration(expr: &Expr) -> syn::Result<u64> {
         ));
     };
     let (digits, suffix, fractional) = match lit {
-        Lit::Int(int) => (
-            int.base10_digits().to_owned(),
-            int.suffix().to_owned(),
-            false,
-        ),
-        Lit::Float(float) => (
-            float.base10_digits().to_owned(),
-            float.suffix().to_owned(),
-            true,
-        ),
+        Lit::Int(int) => (int.base10_digits().to_owned(), int.suffix().to_owned(), false),
+        Lit::Float(float) => (float.base10_digits().to_owned(), float.suffix().to_owned(), true),
         _ => {
             return Err(syn::Error::new_spanned(
                 lit,
@@ -42,9 +34,7 @@ pub fn parse_duration(expr: &Expr) -> syn::Result<u64> {
     if suffix.is_empty() {
         return Err(syn::Error::new_spanned(
             lit,
-            format!(
-                "this duration has no unit: write it with one of {units}, for example `{digits}s`"
-            ),
+            format!("this duration has no unit: write it with one of {units}, for example `{digits}s`"),
         ));
     }
     let Some(&(_, unit_ms)) = UNITS.iter().find(|(unit, _)| *unit == suffix) else {
@@ -69,9 +59,9 @@ pub fn parse_duration(expr: &Expr) -> syn::Result<u64> {
         let value: u64 = digits
             .parse()
             .map_err(|_| syn::Error::new_spanned(lit, "this duration does not fit in 64 bits"))?;
-        value.checked_mul(unit_ms).ok_or_else(|| {
-            syn::Error::new_spanned(lit, "this duration does not fit in 64 bits of milliseconds")
-        })?
+        value
+            .checked_mul(unit_ms)
+            .ok_or_else(|| syn::Error::new_spanned(lit, "this duration does not fit in 64 bits of milliseconds"))?
     };
     Ok(millis)
 }

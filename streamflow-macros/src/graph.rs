@@ -76,6 +76,8 @@ pub struct OpCall {
     pub timeout: Option<(u64, Span)>,
     /// The parameter list the call matched.
     pub signature: &'static [Param],
+    /// The spans of the stream arguments (`other` in `join(other)`).
+    pub stream_args: Vec<Span>,
 }
 
 /// A typed input port.
@@ -321,32 +323,15 @@ impl Builder<'_> {
             );
         }
         let args: Vec<&Expr> = call.args.iter().collect();
-        let Some(signature) = desc
-            .signatures
-            .iter()
-            .copied()
-            .find(|params| fits(params, &args))
-        else {
-            let counts = if desc
-                .signatures
-                .iter()
-                .any(|params| params.len() == args.len())
-            {
+        let Some(signature) = desc.signatures.iter().copied().find(|params| fits(params, &args)) else {
+            let counts = if desc.signatures.iter().any(|params| params.len() == args.len()) {
                 "arguments of these kinds".to_owned()
             } else {
-                format!(
-                    "{} argument{}",
-                    args.len(),
-                    if args.len() == 1 { "" } else { "s" }
-                )
+                format!("{} argument{}", args.len(), if args.len() == 1 { "" } else { "s" })
             };
             self.diag.error(
                 call.method.span(),
-                format!(
-                    "`{}` cannot be called with {counts}; write {}",
-                    desc.name,
-                    desc.usage()
-                ),
+                format!("`{}` cannot be called with {counts}; write {}", desc.name, desc.usage()),
             );
             self.mention(&call.receiver);
             call.args.iter().for_each(|arg| self.mention(arg));
@@ -363,21 +348,23 @@ impl Builder<'_> {
             values: Vec::new(),
             timeout: None,
             signature,
+            stream_args: Vec::new(),
         };
         let mut broken = false;
         for (param, arg) in signature.iter().zip(args) {
             match param {
                 Param::Stream => match self.stream(arg) {
-                    Some(node) => inputs.push(node),
+                    Some(node) => {
+                        inputs.push(node);
+                        op.stream_args.push(arg.span());
+                    }
                     None => broken = true,
                 },
                 Param::Function(..) => op.functions.push(arg.clone()),
                 Param::Count(_) => op.counts.push(arg.clone()),
                 Param::Value(_) => op.values.push(arg.clone()),
                 Param::Duration(_) | Param::Timeout(_) => match parse_duration(arg) {
-                    Ok(ms) if matches!(param, Param::Timeout(_)) => {
-                        op.timeout = Some((ms, arg.span()))
-                    }
+                    Ok(ms) if matches!(param, Param::Timeout(_)) => op.timeout = Some((ms, arg.span())),
                     Ok(ms) => op.durations.push((ms, arg.span())),
                     Err(e) => {
                         self.diag.push(e);
@@ -406,9 +393,7 @@ impl Builder<'_> {
         if self.scope.contains_key(&key) {
             self.diag.error(
                 name.span(),
-                format!(
-                    "the stream `{name}` is already defined; give each input and `let` its own name"
-                ),
+                format!("the stream `{name}` is already defined; give each input and `let` its own name"),
             );
             return;
         }
@@ -422,16 +407,16 @@ impl Builder<'_> {
 /// `reduce_by_key_and_window(f, 30s, 10s, 4)` and `(f, f_inv, 30s, 10s)`).
 fn fits(params: &[Param], args: &[&Expr]) -> bool {
     params.len() == args.len()
-        && params.iter().zip(args).all(|(param, arg)| {
-            matches!(param, Param::Duration(_) | Param::Timeout(_)) == is_duration_literal(arg)
-        })
+        && params
+            .iter()
+            .zip(args)
+            .all(|(param, arg)| matches!(param, Param::Duration(_) | Param::Timeout(_)) == is_duration_literal(arg))
 }
 
 /// A numeric literal with a suffix that is not a Rust type: `10s`, `500ms`, `1sec`.
 fn is_duration_literal(expr: &Expr) -> bool {
     const RUST_SUFFIXES: &[&str] = &[
-        "", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
-        "f32", "f64",
+        "", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32", "f64",
     ];
     match expr {
         Expr::Lit(syn::ExprLit {
@@ -479,12 +464,30 @@ impl Graph {
         for (index, output) in self.outputs.iter().enumerate() {
             match output {
                 OutputUse::Port { stream, .. } => consumers[*stream].push(Consumer::Output(index)),
-                OutputUse::Sink(node) => {
-                    consumers[self.nodes[*node].inputs[0]].push(Consumer::Output(index))
-                }
+                OutputUse::Sink(node) => consumers[self.nodes[*node].inputs[0]].push(Consumer::Output(index)),
             }
         }
         consumers
+    }
+}
+
+impl Graph {
+    /// For every node, how often its stream has a batch, in milliseconds: the
+    /// batch interval for inputs, a window's slide (its input's when it names
+    /// none) for windows, and the input's for everything else. A stream whose
+    /// slide is longer than the batch interval has no batch at the other times.
+    pub fn slides(&self) -> Vec<u64> {
+        let interval = self.interval_ms.unwrap_or(1);
+        let mut slides: Vec<u64> = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let input = node.inputs.first().map_or(interval, |&i| slides[i]);
+            let slide = match node.call() {
+                Some(call) if call.desc.is_window() => call.durations.get(1).map_or(input, |&(ms, _)| ms),
+                _ => input,
+            };
+            slides.push(slide);
+        }
+        slides
     }
 }
 
@@ -568,8 +571,7 @@ mod tests {
 
     #[test]
     fn statements_must_end_in_an_output() {
-        let (_, errors) =
-            graph("job J { batch_interval = 1s; input a: u8; a.map(|x| x); let p = a.print(); }");
+        let (_, errors) = graph("job J { batch_interval = 1s; input a: u8; a.map(|x| x); let p = a.print(); }");
         assert_eq!(
             errors,
             [

@@ -77,6 +77,16 @@ pub enum Op {
     ForeachBatch,
 }
 
+impl Op {
+    /// Whether the operator pairs two streams by key (the join family and `cogroup`).
+    pub fn joins_by_key(self) -> bool {
+        matches!(
+            self,
+            Op::Join | Op::LeftOuterJoin | Op::RightOuterJoin | Op::FullOuterJoin | Op::Cogroup
+        )
+    }
+}
+
 /// One operator of the job language.
 #[derive(Debug)]
 pub struct OpDesc {
@@ -111,14 +121,8 @@ const SLIDE: Param = Param::Duration("the slide");
 const INVERSE: Param = Param::Function(2, "a value and the value leaving the window");
 const KEEP: Param = Param::Function(1, "a reference to a (key, value) result");
 const UPDATE: Param = Param::Function(2, "the key's new values and its previous state");
-const UPDATE_WITH_TIME: Param = Param::Function(
-    4,
-    "the batch time, the key, its new values and its previous state",
-);
-const MAPPING: Param = Param::Function(
-    3,
-    "the key, its value (`None` when timing out) and its state",
-);
+const UPDATE_WITH_TIME: Param = Param::Function(4, "the batch time, the key, its new values and its previous state");
+const MAPPING: Param = Param::Function(3, "the key, its value (`None` when timing out) and its state");
 const INITIAL: Param = Param::Value("the initial state, (key, state) pairs");
 const TIMEOUT: Param = Param::Timeout("the idle timeout");
 
@@ -233,10 +237,31 @@ pub fn lookup(name: &str) -> Option<&'static OpDesc> {
 }
 
 /// Spark's names that do not become ours by snake-casing.
-const SPARK_ALIASES: &[(&str, &str)] = &[
-    ("foreach_rdd", "foreach_batch"),
-    ("foreach", "foreach_batch"),
-];
+const SPARK_ALIASES: &[(&str, &str)] = &[("foreach_rdd", "foreach_batch"), ("foreach", "foreach_batch")];
+
+impl OpDesc {
+    /// Whether the operator works over a sliding window (and so sets its
+    /// output's slide).
+    pub fn is_window(&self) -> bool {
+        matches!(
+            self.op,
+            Op::Window
+                | Op::CountByWindow
+                | Op::ReduceByWindow
+                | Op::ReduceByKeyAndWindow
+                | Op::CountByValueAndWindow
+                | Op::GroupByKeyAndWindow
+        )
+    }
+
+    /// Whether the operator keeps per-key state across batches.
+    pub fn is_stateful(&self) -> bool {
+        matches!(
+            self.op,
+            Op::UpdateStateByKey | Op::UpdateStateByKeyWithTime | Op::MapWithState
+        )
+    }
+}
 
 /// The operator name closest to `name`, for "did you mean". Spark's camelCase
 /// names (`reduceByKey`) are snake-cased first, so they find ours.
@@ -310,11 +335,7 @@ mod tests {
     #[test]
     fn names_are_unique() {
         for (i, a) in OPS.iter().enumerate() {
-            assert!(
-                OPS[i + 1..].iter().all(|b| b.name != a.name),
-                "{} twice",
-                a.name
-            );
+            assert!(OPS[i + 1..].iter().all(|b| b.name != a.name), "{} twice", a.name);
         }
     }
 

@@ -99,8 +99,8 @@ impl Parse for JobDef {
         let mut attrs = input.call(Attribute::parse_outer)?;
         let fusion = take_fusion_attr(&mut attrs)?;
         let vis: Visibility = input.parse()?;
-        let keyword: Ident = Ident::parse_any(input)
-            .map_err(|e| syn::Error::new(e.span(), "expected `job Name { ... }`"))?;
+        let keyword: Ident =
+            Ident::parse_any(input).map_err(|e| syn::Error::new(e.span(), "expected `job Name { ... }`"))?;
         if keyword != "job" {
             return Err(syn::Error::new(
                 keyword.span(),
@@ -132,16 +132,16 @@ fn take_fusion_attr(attrs: &mut Vec<Attribute>) -> syn::Result<bool> {
         if !attr.path().is_ident("fusion") {
             return true;
         }
-        let parsed =
-            attr.parse_args::<Ident>()
-                .and_then(|setting| match setting.to_string().as_str() {
-                    "on" => Ok(true),
-                    "off" => Ok(false),
-                    _ => Err(syn::Error::new(
-                        setting.span(),
-                        "expected `#[fusion(on)]` or `#[fusion(off)]`",
-                    )),
-                });
+        let parsed = attr
+            .parse_args::<Ident>()
+            .and_then(|setting| match setting.to_string().as_str() {
+                "on" => Ok(true),
+                "off" => Ok(false),
+                _ => Err(syn::Error::new(
+                    setting.span(),
+                    "expected `#[fusion(on)]` or `#[fusion(off)]`",
+                )),
+            });
         match parsed {
             Ok(on) => fusion = on,
             Err(e) => result = Err(e),
@@ -248,13 +248,8 @@ mod tests {
     fn fusion_defaults_to_on_and_rejects_other_settings() {
         let file: JobFile = syn::parse_str("job A { }").unwrap();
         assert!(file.jobs[0].fusion);
-        let err = syn::parse_str::<JobFile>("#[fusion(maybe)] job A { }")
-            .err()
-            .unwrap();
-        assert_eq!(
-            err.to_string(),
-            "expected `#[fusion(on)]` or `#[fusion(off)]`"
-        );
+        let err = syn::parse_str::<JobFile>("#[fusion(maybe)] job A { }").err().unwrap();
+        assert_eq!(err.to_string(), "expected `#[fusion(on)]` or `#[fusion(off)]`");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! computed once), where it reaches an output, between two boundaries, and after
 //! every operator when fusion is off.
 
+use crate::duration::format_ms;
 use crate::graph::{Consumer, Graph, NodeId, NodeKind, OutputUse};
 use crate::ops::{Kind, Op};
 
@@ -77,7 +78,7 @@ pub struct StageDesc {
     /// What it reads.
     pub reads: String,
     /// Its operators with their roles.
-    pub ops: Vec<(NodeId, &'static str)>,
+    pub ops: Vec<(NodeId, String)>,
     /// What ends it.
     pub end: End,
 }
@@ -124,9 +125,16 @@ pub fn plan(graph: &Graph, fused: bool) -> Plan {
 
     let mut materialized = vec![false; n];
     let mut head = vec![Head::Var(0); n];
+    let is_snapshots = |id: NodeId| graph.nodes[id].call().is_some_and(|c| c.desc.op == Op::StateSnapshots);
     for id in 0..n {
         match kind_of(id) {
+            // Inputs, and the snapshots a `map_with_state` step produces beside
+            // its output, are batches no step of their own computes.
             None => {
+                materialized[id] = true;
+                head[id] = Head::Var(id);
+            }
+            Some(_) if is_snapshots(id) => {
                 materialized[id] = true;
                 head[id] = Head::Var(id);
             }
@@ -136,18 +144,13 @@ pub fn plan(graph: &Graph, fused: bool) -> Plan {
                     Kind::Boundary => Head::Boundary(id),
                     _ => {
                         let p = graph.nodes[id].inputs[0];
-                        if materialized[p] {
-                            Head::Var(p)
-                        } else {
-                            head[p]
-                        }
+                        if materialized[p] { Head::Var(p) } else { head[p] }
                     }
                 };
                 let consumer = single_op_consumer(id);
                 let into_boundary = consumer.is_some_and(|c| kind_of(c) == Some(Kind::Boundary));
                 let after_boundary = matches!(head[id], Head::Boundary(_));
-                materialized[id] =
-                    !fused || consumer.is_none() || (into_boundary && after_boundary);
+                materialized[id] = !fused || consumer.is_none() || (into_boundary && after_boundary);
             }
         }
     }
@@ -171,7 +174,7 @@ pub fn plan(graph: &Graph, fused: bool) -> Plan {
     let mut terminal = Vec::new();
     for id in 0..n {
         match kind_of(id) {
-            Some(Kind::Boundary) => {
+            Some(Kind::Boundary) if !is_snapshots(id) => {
                 let sides = graph.nodes[id]
                     .inputs
                     .iter()
@@ -195,8 +198,7 @@ pub fn plan(graph: &Graph, fused: bool) -> Plan {
                 let mut reduce_chain = Vec::new();
                 let mut at = id;
                 while !materialized[at] {
-                    at = single_op_consumer(at)
-                        .expect("a non-materialized node has one operator consumer");
+                    at = single_op_consumer(at).expect("a non-materialized node has one operator consumer");
                     reduce_chain.push(at);
                 }
                 steps.push(Step::Boundary {
@@ -272,11 +274,7 @@ impl Plan {
                 OutputUse::Port { stream, .. } => (*stream, false, true),
                 OutputUse::Sink(node) => {
                     let call = graph.nodes[*node].call().expect("a sink is an operator");
-                    (
-                        graph.nodes[*node].inputs[0],
-                        call.desc.op == Op::Print,
-                        false,
-                    )
+                    (graph.nodes[*node].inputs[0], call.desc.op == Op::Print, false)
                 }
             };
             self.outputs.push(OutputRead {
@@ -324,24 +322,16 @@ impl Plan {
         }
     }
 
-    fn describe_stages(
-        &mut self,
-        graph: &Graph,
-        consumers: &[Vec<Consumer>],
-        terminal: &[NodeId],
-        fused: bool,
-    ) {
+    fn describe_stages(&mut self, graph: &Graph, consumers: &[Vec<Consumer>], terminal: &[NodeId], fused: bool) {
         let mut produced_by: Vec<Option<usize>> = vec![None; graph.nodes.len()];
         for (s, step) in self.steps.iter().enumerate() {
             self.first_stage.push(self.stages.len());
-            let source_label = |side: &Side, produced_by: &[Option<usize>]| {
-                var_label(graph, side.source, produced_by)
-            };
+            let source_label = |side: &Side, produced_by: &[Option<usize>]| var_label(graph, side.source, produced_by);
             match step {
                 Step::Narrow { side } => {
                     self.stages.push(StageDesc {
                         reads: source_label(side, &produced_by),
-                        ops: side.chain.iter().map(|&id| (id, "")).collect(),
+                        ops: side.chain.iter().map(|&id| (id, String::new())).collect(),
                         end: end_of(graph, consumers, terminal[s], fused),
                     });
                 }
@@ -350,15 +340,12 @@ impl Plan {
                     sides,
                     reduce_chain,
                 } => {
-                    let desc = graph.nodes[*node]
-                        .call()
-                        .expect("boundary is an operator")
-                        .desc;
+                    let call = graph.nodes[*node].call().expect("boundary is an operator");
+                    let desc = call.desc;
                     let first = self.stages.len();
                     for side in sides {
-                        let mut ops: Vec<(NodeId, &'static str)> =
-                            side.chain.iter().map(|&id| (id, "")).collect();
-                        ops.push((*node, desc.roles.0));
+                        let mut ops: Vec<(NodeId, String)> = side.chain.iter().map(|&id| (id, String::new())).collect();
+                        ops.push((*node, desc.roles.0.to_owned()));
                         let end = if desc.shuffles {
                             End::Shuffle(desc.name)
                         } else {
@@ -370,17 +357,22 @@ impl Plan {
                             end,
                         });
                     }
-                    let numbers: Vec<String> = (first..self.stages.len())
-                        .map(|i| (i + 1).to_string())
-                        .collect();
+                    let numbers: Vec<String> = (first..self.stages.len()).map(|i| (i + 1).to_string()).collect();
                     let reads = match (desc.shuffles, numbers.len()) {
                         (true, 1) => format!("shuffle of stage {}", numbers[0]),
                         (true, _) => format!("shuffles of stages {}", numbers.join(" and ")),
                         (false, 1) => format!("stage {}", numbers[0]),
                         (false, _) => format!("stages {}", numbers.join(" and ")),
                     };
-                    let mut ops = vec![(*node, desc.roles.1)];
-                    ops.extend(reduce_chain.iter().map(|&id| (id, "")));
+                    let role = match call.durations.as_slice() {
+                        [(window, _), (slide, _), ..] => {
+                            format!("{}, {} every {}", desc.roles.1, format_ms(*window), format_ms(*slide))
+                        }
+                        [(window, _)] => format!("{}, {}", desc.roles.1, format_ms(*window)),
+                        [] => desc.roles.1.to_owned(),
+                    };
+                    let mut ops = vec![(*node, role)];
+                    ops.extend(reduce_chain.iter().map(|&id| (id, String::new())));
                     self.stages.push(StageDesc {
                         reads,
                         ops,
@@ -389,19 +381,27 @@ impl Plan {
                 }
             }
             produced_by[terminal[s]] = Some(self.stages.len());
+            if let Step::Boundary { node, .. } = step {
+                for consumer in &consumers[*node] {
+                    if let Consumer::Node { id, .. } = consumer
+                        && graph.nodes[*id].call().is_some_and(|c| c.desc.op == Op::StateSnapshots)
+                    {
+                        produced_by[*id] = Some(self.stages.len());
+                    }
+                }
+            }
         }
     }
 }
 
 /// How a stage names the batch it reads.
 fn var_label(graph: &Graph, var: NodeId, produced_by: &[Option<usize>]) -> String {
-    match (
-        &graph.nodes[var].kind,
-        &graph.nodes[var].name,
-        produced_by[var],
-    ) {
+    match (&graph.nodes[var].kind, &graph.nodes[var].name, produced_by[var]) {
         (NodeKind::Input(port), ..) => format!("input `{}`", graph.inputs[*port].name),
         (_, Some(name), Some(stage)) => format!("`{name}` (output of stage {stage})"),
+        (NodeKind::Op(call), None, Some(stage)) if call.desc.op == Op::StateSnapshots => {
+            format!("state snapshots of stage {stage}")
+        }
         (_, None, Some(stage)) => format!("output of stage {stage}"),
         _ => "an earlier stage".to_owned(),
     }
@@ -422,18 +422,12 @@ fn end_of(graph: &Graph, consumers: &[Vec<Consumer>], var: NodeId, fused: bool) 
             OutputUse::Port { name, .. } => format!("port `{name}`"),
             OutputUse::Sink(node) => {
                 let call = graph.nodes[*node].call().expect("a sink is an operator");
-                format!(
-                    "`{}` (line {})",
-                    call.desc.name,
-                    call.method.span().start().line
-                )
+                format!("`{}` (line {})", call.desc.name, call.method.span().start().line)
             }
         }),
-        [Consumer::Node { id, .. }] if fused => End::Batch(
-            graph.nodes[*id]
-                .call()
-                .map_or("an operator", |c| c.desc.name),
-        ),
+        [Consumer::Node { id, .. }] if fused => {
+            End::Batch(graph.nodes[*id].call().map_or("an operator", |c| c.desc.name))
+        }
         [Consumer::Node { .. }] => End::Unfused,
     }
 }
@@ -461,8 +455,8 @@ mod tests {
                 let ops: Vec<String> = s
                     .ops
                     .iter()
-                    .map(|&(id, role)| {
-                        let name = g.nodes[id].call().unwrap().desc.name;
+                    .map(|(id, role)| {
+                        let name = g.nodes[*id].call().unwrap().desc.name;
                         if role.is_empty() {
                             name.to_owned()
                         } else {
@@ -572,23 +566,16 @@ mod tests {
 
     #[test]
     fn a_stream_joined_with_itself_is_borrowed_twice() {
-        let (_, p) = plan_of(
-            "job J { batch_interval = 1s; input a: (u8, u8); output j: (u8, (u8, u8)) = a.join(a); }",
-        );
+        let (_, p) = plan_of("job J { batch_interval = 1s; input a: (u8, u8); output j: (u8, (u8, u8)) = a.join(a); }");
         let Step::Boundary { sides, .. } = &p.steps[0] else {
             panic!("boundary expected")
         };
-        assert_eq!(
-            [sides[0].access, sides[1].access],
-            [Access::Borrow, Access::Borrow]
-        );
+        assert_eq!([sides[0].access, sides[1].access], [Access::Borrow, Access::Borrow]);
     }
 
     #[test]
     fn a_batch_printed_after_a_step_is_borrowed_by_the_step() {
-        let (_, p) = plan_of(
-            "job P { batch_interval = 1s; input a: u8; output c: u64 = a.count(); a.print(); }",
-        );
+        let (_, p) = plan_of("job P { batch_interval = 1s; input a: u8; output c: u64 = a.count(); a.print(); }");
         let Step::Boundary { sides, .. } = &p.steps[0] else {
             panic!("boundary expected")
         };

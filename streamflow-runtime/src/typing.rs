@@ -61,20 +61,22 @@ impl<T: Debug + Data> Printable for T {}
     label = "declared type differs from the stream's element type `{Self}`",
     note = "change the declared type to `{Self}`, or map the stream to `{Declared}` before the output"
 )]
-pub trait PortType<Declared>: Sized {
-    /// The batch, now typed as the port declares.
-    fn into_port(batch: Batch<Self>) -> Batch<Declared>;
-}
-impl<T> PortType<T> for T {
-    fn into_port(batch: Batch<T>) -> Batch<T> {
-        batch
-    }
-}
+pub trait PortType<Declared> {}
+impl<T> PortType<T> for T {}
 
-/// Delivers a batch to an output port declared as `Declared`. The check lives
-/// here, in the per-batch body, so a wrong declaration is reported once.
-pub fn into_port<Declared, T: PortType<Declared>>(batch: Batch<T>) -> Batch<Declared> {
-    T::into_port(batch)
+/// Delivers a batch to an output port declared as `Declared`.
+///
+/// The declared type is checked on the stream's witness (`Stream::port`), where
+/// a mismatch is one error at the declaration; this conversion then never fails
+/// to compile, so the check is not reported a second time from the per-batch
+/// body. When the job compiles the two types are the same, and the downcast is
+/// a move.
+pub fn into_port<Declared: 'static, T: 'static>(batch: Batch<T>) -> Batch<Declared> {
+    let boxed: Box<dyn std::any::Any> = Box::new(batch);
+    match boxed.downcast::<Batch<Declared>>() {
+        Ok(batch) => *batch,
+        Err(_) => unreachable!("`Stream::port` proved the port's declared type equal to its stream's"),
+    }
 }
 
 /// Copies an element of a stream read by several operators.
@@ -149,6 +151,13 @@ impl<T: Data> Stream<T> {
     /// The witness of an input port carrying `T`.
     pub fn input() -> Self {
         next()
+    }
+
+    /// Checks an output port's declared type.
+    pub fn port<Declared>(&self)
+    where
+        T: PortType<Declared>,
+    {
     }
 
     /// `map(f)`.
@@ -318,6 +327,17 @@ impl<T: Data> Stream<T> {
         ((create, merge_value, merge_combiners), next())
     }
 
+    /// Checks that `other` (the argument of a join or `cogroup` called on this
+    /// stream) has this stream's key type. A separate call, so that rustc
+    /// points at the argument the user wrote.
+    pub fn same_key_as<U>(&self, _other: &Stream<U>)
+    where
+        T: JoinInput,
+        U: JoinInput,
+        U::Key: SameKey<T::Key>,
+    {
+    }
+
     /// `join(other)`.
     #[allow(clippy::type_complexity)]
     pub fn join<U>(&self, _other: &Stream<U>) -> Stream<(T::Key, (T::Value, U::Value))>
@@ -325,7 +345,6 @@ impl<T: Data> Stream<T> {
         T: JoinInput,
         U: JoinInput,
         T::Key: Key,
-        U::Key: SameKey<T::Key>,
         T::Value: Clone + Data,
         U::Value: Clone + Data,
     {
@@ -342,7 +361,6 @@ impl<T: Data> Stream<T> {
         T: JoinInput,
         U: JoinInput,
         T::Key: Key,
-        U::Key: SameKey<T::Key>,
         T::Value: Clone + Data,
         U::Value: Clone + Data,
     {
@@ -359,7 +377,6 @@ impl<T: Data> Stream<T> {
         T: JoinInput,
         U: JoinInput,
         T::Key: Key,
-        U::Key: SameKey<T::Key>,
         T::Value: Clone + Data,
         U::Value: Clone + Data,
     {
@@ -376,7 +393,6 @@ impl<T: Data> Stream<T> {
         T: JoinInput,
         U: JoinInput,
         T::Key: Key,
-        U::Key: SameKey<T::Key>,
         T::Value: Clone + Data,
         U::Value: Clone + Data,
     {
@@ -390,7 +406,6 @@ impl<T: Data> Stream<T> {
         T: JoinInput,
         U: JoinInput,
         T::Key: Key,
-        U::Key: SameKey<T::Key>,
         T::Value: Data,
         U::Value: Data,
     {

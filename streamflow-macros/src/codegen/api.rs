@@ -1,10 +1,12 @@
 //! The job's public face: its struct, its inputs and outputs structs, its
 //! constructors and its `Job` implementation.
 
+use super::steps::Timing;
 use crate::graph::{Graph, OutputUse};
 use crate::parse::JobDef;
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 
 /// Everything a job generates around its construction code.
 pub struct JobParts {
@@ -16,10 +18,8 @@ pub struct JobParts {
 }
 
 /// The struct, its companions and their impls.
-pub fn job_items(job: &JobDef, graph: &Graph, parts: JobParts) -> TokenStream {
-    let JobDef {
-        attrs, vis, name, ..
-    } = job;
+pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) -> TokenStream {
+    let JobDef { attrs, vis, name, .. } = job;
     let inputs_ty = format_ident!("{}Inputs", name);
     let outputs_ty = format_ident!("{}Outputs", name);
     let input_fields = graph.inputs.iter().map(|port| {
@@ -43,24 +43,31 @@ pub fn job_items(job: &JobDef, graph: &Graph, parts: JobParts) -> TokenStream {
         }
     });
     let output_fields = graph.outputs.iter().filter_map(|output| match output {
+        OutputUse::Port { name, ty, stream } if timing.optional(*stream) => {
+            let doc = format!(
+                "The batch of output port `{name}`: `None` at batch times that are not a multiple of its \
+                 window's slide."
+            );
+            Some(quote!(#[doc = #doc] pub #name: ::core::option::Option<::streamflow::Batch<#ty>>))
+        }
         OutputUse::Port { name, ty, .. } => {
             let doc = format!("The batch of output port `{name}`.");
             Some(quote!(#[doc = #doc] pub #name: ::streamflow::Batch<#ty>))
         }
         OutputUse::Sink(_) => None,
     });
-    let port_info = |port: &syn::Ident, ty: &syn::Type| {
+    let port_info = |port: &syn::Ident, ty: &syn::Type, sometimes: bool| {
         let port = port.to_string();
         quote! {
             ::streamflow::PortInfo {
                 name: #port,
                 type_name: ::core::any::type_name::<#ty>,
                 type_id: ::core::any::TypeId::of::<#ty>,
-                sometimes: false,
+                sometimes: #sometimes,
             }
         }
     };
-    let input_infos = graph.inputs.iter().map(|p| port_info(&p.name, &p.ty));
+    let input_infos = graph.inputs.iter().map(|p| port_info(&p.name, &p.ty, false));
     let input_sets = graph.inputs.iter().enumerate().map(|(index, port)| {
         let (field, ty) = (&port.name, &port.ty);
         quote! {
@@ -70,22 +77,26 @@ pub fn job_items(job: &JobDef, graph: &Graph, parts: JobParts) -> TokenStream {
             }
         }
     });
-    let output_ports: Vec<(&syn::Ident, &syn::Type)> = graph
+    let output_ports: Vec<(&syn::Ident, &syn::Type, bool)> = graph
         .outputs
         .iter()
         .filter_map(|o| match o {
-            OutputUse::Port { name, ty, .. } => Some((name, ty)),
+            OutputUse::Port { name, ty, stream } => Some((name, ty, timing.optional(*stream))),
             OutputUse::Sink(_) => None,
         })
         .collect();
-    let output_infos = output_ports.iter().map(|(name, ty)| port_info(name, ty));
-    let output_takes = output_ports
+    let output_infos = output_ports
         .iter()
-        .enumerate()
-        .map(|(index, (field, _))| quote!(#index => ::core::mem::take(&mut self.#field),));
+        .map(|(name, ty, sometimes)| port_info(name, ty, *sometimes));
+    let output_takes = output_ports.iter().enumerate().map(|(index, (field, ty, _))| {
+        let value = quote_spanned!(ty.span()=> ::std::boxed::Box::new(::core::mem::take(&mut self.#field)));
+        quote!(#index => ::core::option::Option::Some(#value),)
+    });
     let inputs_doc = format!("One batch of every input port of [`{name}`].");
     let outputs_doc = format!("One batch of every output port of [`{name}`].");
     let JobParts { plan, build } = parts;
+    // Errors about the job's ports as a whole point at the job's name.
+    let run = quote_spanned!(name.span()=> self.core.run(time, inputs));
     quote! {
         #(#attrs)*
         #vis struct #name {
@@ -185,7 +196,7 @@ pub fn job_items(job: &JobDef, graph: &Graph, parts: JobParts) -> TokenStream {
                 time: ::streamflow::Time,
                 inputs: #inputs_ty,
             ) -> ::core::result::Result<#outputs_ty, ::streamflow::BatchError> {
-                self.core.run(time, inputs)
+                #run
             }
         }
     }

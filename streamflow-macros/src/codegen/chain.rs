@@ -23,13 +23,7 @@ use quote::{quote, quote_spanned};
 /// The per-element closure applying `chain` and pushing into the collector of
 /// the operator at `end` (the boundary, or the chain's last operator). A
 /// borrowed source yields references, so the element is copied first.
-pub fn element_fn(
-    graph: &Graph,
-    names: &Names,
-    chain: &[NodeId],
-    access: Access,
-    end: Span,
-) -> TokenStream {
+pub fn element_fn(graph: &Graph, names: &Names, chain: &[NodeId], access: Access, end: Span) -> TokenStream {
     let body = nest(graph, names, chain, end);
     let own = (access == Access::Borrow).then(|| {
         let at = chain.first().map_or(end, |&first| op_span(graph, first));
@@ -42,7 +36,15 @@ pub fn element_fn(
 pub fn op_span(graph: &Graph, node: NodeId) -> Span {
     graph.nodes[node]
         .call()
-        .map_or_else(Span::call_site, |call| call.method.span())
+        .map_or_else(Span::call_site, |call| at(call.method.span()))
+}
+
+/// A span located at the user's `span` (for error messages) but resolving
+/// names at the macro's call site, where the generated locals (`ctx`, `x`,
+/// `out`) are bound. The two differ when `stream_job!` is invoked from another
+/// macro: the user's tokens then carry that macro's caller's hygiene.
+pub fn at(span: Span) -> Span {
+    Span::call_site().located_at(span)
 }
 
 fn nest(graph: &Graph, names: &Names, chain: &[NodeId], end: Span) -> TokenStream {
@@ -52,7 +54,7 @@ fn nest(graph: &Graph, names: &Names, chain: &[NodeId], end: Span) -> TokenStrea
     let inner = nest(graph, names, rest, end);
     let call = graph.nodes[first].call().expect("chains hold operators");
     let f = names.function(first);
-    let span = call.method.span();
+    let span = at(call.method.span());
     match call.desc.op {
         Op::Map => quote_spanned!(span=> let x = #f(x); #inner),
         Op::FlatMap => quote_spanned!(span=> for x in #f(x) { #inner }),

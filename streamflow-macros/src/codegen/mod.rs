@@ -9,6 +9,7 @@ mod api;
 mod chain;
 mod names;
 mod plan_const;
+mod state;
 mod steps;
 mod witness;
 
@@ -24,8 +25,7 @@ pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
     let names = Names::new(graph);
     let typing = witness::typing_chain(graph, &names, &[]);
     let interval_ms = graph.interval_ms.unwrap_or(1);
-    let plan_expr =
-        plan_const::plan_expr(&job.name.to_string(), interval_ms, job.fusion, graph, plan);
+    let plan_expr = plan_const::plan_expr(&job.name.to_string(), interval_ms, job.fusion, graph, plan);
     let inputs_ty = format_ident!("{}Inputs", job.name);
     let outputs_ty = format_ident!("{}Outputs", job.name);
     let input_names = graph.inputs.iter().map(|p| &p.name);
@@ -33,10 +33,13 @@ pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
         let (field, batch) = (&port.name, names.batch(port.node));
         quote!(let #batch = ::streamflow::__private::prepare_input(ctx, #field);)
     });
-    let steps = steps::body(graph, plan, &names);
-    let ports = steps::port_values(graph, plan, &names);
+    let timing = steps::Timing::new(&graph.slides(), interval_ms);
+    let states = state::constructors(graph, &names);
+    let steps = steps::body(graph, plan, &names, &timing);
+    let ports = steps::port_values(graph, plan, &names, &timing);
     let build = quote! {
         #typing
+        #states
         let body: ::streamflow::__private::JobBody<#inputs_ty, #outputs_ty> =
             ::std::boxed::Box::new(move |ctx: &::streamflow::BatchContext<'_>, inputs: #inputs_ty| {
                 let #inputs_ty { #(#input_names),* } = inputs;
@@ -46,14 +49,7 @@ pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
             });
         ::core::result::Result::Ok(Self { core: ::streamflow::__private::JobCore::new(Self::PLAN, config, body)? })
     };
-    api::job_items(
-        job,
-        graph,
-        api::JobParts {
-            plan: plan_expr,
-            build,
-        },
-    )
+    api::job_items(job, graph, &timing, api::JobParts { plan: plan_expr, build })
 }
 
 /// The code of a job with errors: the public items (so that code using the job
@@ -78,5 +74,7 @@ pub fn generate_after_errors(job: &JobDef, graph: &Graph, broken: &[NodeId]) -> 
         #typing
         ::core::unreachable!("stream_job! reported errors for this job")
     };
-    api::job_items(job, graph, api::JobParts { plan, build })
+    let interval_ms = graph.interval_ms.unwrap_or(1);
+    let timing = steps::Timing::new(&graph.slides(), interval_ms);
+    api::job_items(job, graph, &timing, api::JobParts { plan, build })
 }

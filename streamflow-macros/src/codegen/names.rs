@@ -12,6 +12,8 @@ pub struct Names {
     functions: Vec<Option<Ident>>,
     batches: Vec<Ident>,
     types: Vec<Ident>,
+    states: Vec<Option<Ident>>,
+    initials: Vec<Option<Ident>>,
 }
 
 /// A generated identifier.
@@ -36,7 +38,9 @@ impl Names {
         };
         let mut functions = Vec::new();
         let mut batches = Vec::new();
-        let mut types = Vec::new();
+        let mut types: Vec<Ident> = Vec::new();
+        let mut states = Vec::new();
+        let mut initials = Vec::new();
         for (id, node) in graph.nodes.iter().enumerate() {
             let stream = match (&node.kind, &node.name) {
                 (NodeKind::Input(port), _) => graph.inputs[*port].name.to_string(),
@@ -50,22 +54,32 @@ impl Names {
                     call.method.span().start().line
                 )))
             });
+            let line = node.call().map_or(0, |call| call.method.span().start().line);
+            let keeps_state = node.call().is_some_and(|c| c.desc.is_window() || c.desc.is_stateful());
+            states.push(keeps_state.then(|| {
+                let op = node.call().map_or("state", |c| c.desc.name);
+                ident(&unique(format!("{op}_line_{line}_state")))
+            }));
+            let has_initial = node.call().is_some_and(|c| !c.values.is_empty());
+            initials.push(has_initial.then(|| ident(&unique(format!("initial_state_line_{line}")))));
             functions.push(function);
             batches.push(ident(&unique(stream.clone())));
-            types.push(ident(&unique(format!("{stream}_type"))));
+            // Call-site hygiene, unlike the other locals: a witness is re-spanned
+            // at the user's stream argument (see `Names::witness_at`).
+            types.push(Ident::new(&unique(format!("{stream}_type")), Span::call_site()));
         }
         Names {
             functions,
             batches,
             types,
+            states,
+            initials,
         }
     }
 
     /// The bound function(s) of an operator node.
     pub fn function(&self, node: NodeId) -> &Ident {
-        self.functions[node]
-            .as_ref()
-            .expect("the operator takes a function")
+        self.functions[node].as_ref().expect("the operator takes a function")
     }
 
     /// The batch variable of a materialized node.
@@ -73,8 +87,24 @@ impl Names {
         &self.batches[node]
     }
 
+    /// The state object of a window or stateful operator node.
+    pub fn state(&self, node: NodeId) -> &Ident {
+        self.states[node].as_ref().expect("the operator keeps state")
+    }
+
+    /// The initial state value of a stateful operator node.
+    pub fn initial(&self, node: NodeId) -> Option<&Ident> {
+        self.initials[node].as_ref()
+    }
+
     /// The type witness of a node's stream.
     pub fn witness(&self, node: NodeId) -> &Ident {
         &self.types[node]
+    }
+
+    /// The type witness of a node's stream, spanned at `span`, so that an error
+    /// about its type points at the user's tokens there.
+    pub fn witness_at(&self, node: NodeId, span: Span) -> Ident {
+        Ident::new(&self.types[node].to_string(), span)
     }
 }

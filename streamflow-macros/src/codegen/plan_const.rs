@@ -7,13 +7,7 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 
 /// A `::streamflow::Plan { ... }` expression.
-pub fn plan_expr(
-    job: &str,
-    interval_ms: u64,
-    fused: bool,
-    graph: &Graph,
-    plan: &Plan,
-) -> TokenStream {
+pub fn plan_expr(job: &str, interval_ms: u64, fused: bool, graph: &Graph, plan: &Plan) -> TokenStream {
     let ports = |ports: Vec<(String, String)>| {
         let ports = ports
             .into_iter()
@@ -40,7 +34,7 @@ pub fn plan_expr(
     let stages = plan.stages.iter().enumerate().map(|(index, stage)| {
         let id = index + 1;
         let reads = &stage.reads;
-        let operators = stage.ops.iter().map(|&(node, role)| operator(graph, node, role));
+        let operators = stage.ops.iter().map(|(node, role)| operator(graph, *node, role));
         let ends = match &stage.end {
             End::Shuffle(op) => quote!(::streamflow::StageEnd::Shuffle(#op)),
             End::Batch(op) => quote!(::streamflow::StageEnd::Batch(#op)),
@@ -114,9 +108,7 @@ mod tests {
 
     #[test]
     fn types_read_like_source() {
-        let ty: syn::Type =
-            syn::parse_str("(String, Vec<u64>, &'static str, [u8; 4], std::string::String)")
-                .unwrap();
+        let ty: syn::Type = syn::parse_str("(String, Vec<u64>, &'static str, [u8; 4], std::string::String)").unwrap();
         assert_eq!(
             type_text(&ty),
             "(String, Vec<u64>, &'static str, [u8; 4], std::string::String)"
