@@ -1,6 +1,7 @@
 //! The job's public face: its struct, its inputs and outputs structs, its
 //! constructors and its `Job` implementation.
 
+use super::chain::at;
 use super::steps::Timing;
 use crate::graph::{Graph, OutputUse};
 use crate::parse::JobDef;
@@ -89,14 +90,14 @@ pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) 
         .iter()
         .map(|(name, ty, sometimes)| port_info(name, ty, *sometimes));
     let output_takes = output_ports.iter().enumerate().map(|(index, (field, ty, _))| {
-        let value = quote_spanned!(ty.span()=> ::std::boxed::Box::new(::core::mem::take(&mut self.#field)));
+        let value = quote_spanned!(at(ty.span())=> ::std::boxed::Box::new(::core::mem::take(&mut self.#field)));
         quote!(#index => ::core::option::Option::Some(#value),)
     });
     let inputs_doc = format!("One batch of every input port of [`{name}`].");
     let outputs_doc = format!("One batch of every output port of [`{name}`].");
     let JobParts { plan, build } = parts;
     // Errors about the job's ports as a whole point at the job's name.
-    let run = quote_spanned!(name.span()=> self.core.run(time, inputs));
+    let run = quote_spanned!(at(name.span())=> self.core.run(time, inputs));
     quote! {
         #(#attrs)*
         #vis struct #name {

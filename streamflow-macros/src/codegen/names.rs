@@ -105,6 +105,7 @@ impl Names {
     /// The type witness of a node's stream, spanned at `span`, so that an error
     /// about its type points at the user's tokens there.
     pub fn witness_at(&self, node: NodeId, span: Span) -> Ident {
-        Ident::new(&self.types[node].to_string(), span)
+        // Resolved where the witnesses are bound (see `chain::at`).
+        Ident::new(&self.types[node].to_string(), super::chain::at(span))
     }
 }

@@ -6,7 +6,7 @@
 //! its variable is an `Option<Batch<_>>`, and the steps and outputs that read
 //! it run only when it is `Some`.
 
-use super::chain::{element_fn, op_span};
+use super::chain::{at, element_fn, op_span};
 use super::names::Names;
 use super::witness::snapshots_of;
 use crate::graph::{Graph, NodeId, OutputUse};
@@ -69,7 +69,7 @@ pub fn body(graph: &Graph, plan: &Plan, names: &Names, timing: &Timing) -> Token
         let call = graph.nodes[node].call().expect("a sink is an operator");
         let batch = names.batch(read.source);
         let optional = timing.optional(read.source);
-        let span = call.method.span();
+        let span = at(call.method.span());
         out.extend(match call.desc.op {
             Op::Print => {
                 let n = call.counts.first().map_or_else(|| quote!(10), |n| quote!(#n));
@@ -190,7 +190,7 @@ fn boundary_step(
     stage: usize,
 ) -> TokenStream {
     let call = graph.nodes[node].call().expect("a boundary is an operator");
-    let span = call.method.span();
+    let span = at(call.method.span());
     let terminal = *reduce_chain.last().unwrap_or(&node);
     let result = names.batch(terminal);
     let map_sides: Vec<TokenStream> = sides
