@@ -333,6 +333,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_readme_documents_every_operator() {
+        let readme = include_str!("../../README.md");
+        for desc in OPS {
+            assert!(readme.contains(desc.doc), "README.md lacks the line of `{}`: {}", desc.name, desc.doc);
+        }
+    }
+
+    #[test]
     fn names_are_unique() {
         for (i, a) in OPS.iter().enumerate() {
             assert!(OPS[i + 1..].iter().all(|b| b.name != a.name), "{} twice", a.name);
