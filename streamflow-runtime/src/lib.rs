@@ -17,6 +17,7 @@ mod exec;
 mod fixtures;
 mod job;
 pub mod join;
+pub mod live;
 pub mod output;
 mod panic;
 pub mod partitioner;

@@ -14,6 +14,11 @@ pub use streamflow_runtime::{
     OutputPorts, Plan, Port, PortInfo, PrintTarget, SourceSpan, Stage, StageEnd, Time,
 };
 
+/// Live streams: the real-time scheduler, receivers, sources, sinks, metrics
+/// and listeners (see [`live::StreamingContext`]).
+pub use streamflow_runtime::live;
+pub use streamflow_runtime::live::{StreamingContext, StreamingHandle};
+
 /// Deterministic tests of a job: a manual clock, batch by batch (see [`testing::TestRun`]).
 pub use streamflow_runtime::testing;
 

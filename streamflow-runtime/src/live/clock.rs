@@ -1,0 +1,127 @@
+//! Clocks that drive the scheduler: the system clock for live jobs, a manual
+//! clock for tests (a test advances it, so batch boundaries are exact).
+
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// A source of time for the scheduler. Times are durations since the clock's
+/// own origin; only differences matter (the job's zero time is the clock's
+/// time at start).
+pub trait Clock: Send + Sync + 'static {
+    /// The current time.
+    fn now(&self) -> Duration;
+
+    /// Blocks until [`now`](Self::now) reaches `target` or until `timeout` of
+    /// real time has passed, whichever comes first. The scheduler calls it in a
+    /// loop, so returning early is harmless.
+    fn wait_until(&self, target: Duration, timeout: Duration);
+}
+
+/// The real clock (monotonic: immune to wall-clock changes).
+#[derive(Debug, Clone, Copy)]
+pub struct SystemClock {
+    origin: Instant,
+}
+
+impl SystemClock {
+    /// A clock whose origin is now.
+    pub fn new() -> Self {
+        SystemClock { origin: Instant::now() }
+    }
+}
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    fn wait_until(&self, target: Duration, timeout: Duration) {
+        let now = self.now();
+        if target > now {
+            std::thread::sleep((target - now).min(timeout));
+        }
+    }
+}
+
+/// A clock that moves only when told to, like Spark's `ManualClock`: a test
+/// stores data, waits until the receivers have it, then advances the clock by
+/// one batch interval to cut exactly one batch. Share it with `Arc`.
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    now: Mutex<Duration>,
+    moved: Condvar,
+}
+
+impl ManualClock {
+    /// A manual clock at time zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Moves the clock forward by `d`.
+    pub fn advance(&self, d: Duration) {
+        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        *now += d;
+        self.moved.notify_all();
+    }
+
+    /// Sets the clock to `t` (ignored if `t` is in the clock's past: time
+    /// never goes backwards).
+    pub fn set(&self, t: Duration) {
+        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        if t > *now {
+            *now = t;
+            self.moved.notify_all();
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Duration {
+        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wait_until(&self, target: Duration, timeout: Duration) {
+        let now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        // A spurious wake-up or a timeout just returns: the caller loops.
+        let _ = self.moved.wait_timeout_while(now, timeout, |now| *now < target);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_manual_clock_wakes_its_waiters() {
+        let clock = Arc::new(ManualClock::new());
+        let waiter = {
+            let clock = clock.clone();
+            std::thread::spawn(move || {
+                while clock.now() < Duration::from_secs(1) {
+                    clock.wait_until(Duration::from_secs(1), Duration::from_secs(10));
+                }
+            })
+        };
+        clock.advance(Duration::from_millis(400));
+        clock.set(Duration::from_millis(100));
+        assert_eq!(clock.now(), Duration::from_millis(400));
+        clock.set(Duration::from_secs(1));
+        waiter.join().unwrap();
+    }
+
+    #[test]
+    fn the_system_clock_moves() {
+        let clock = SystemClock::new();
+        let t = clock.now();
+        clock.wait_until(t + Duration::from_millis(5), Duration::from_secs(1));
+        assert!(clock.now() >= t + Duration::from_millis(5));
+    }
+}

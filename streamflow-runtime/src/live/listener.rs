@@ -1,0 +1,215 @@
+//! Watching a live job: Spark's `StreamingListener` events, the metrics each
+//! batch carries, and the bus that delivers them.
+
+use crate::Time;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime};
+
+/// What happened to one batch. Filled in as the batch moves on: delays and
+/// processing time are known once it has run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchInfo {
+    /// The batch's time.
+    pub time: Time,
+    /// Records per input port (for receivers, known at submission; for file
+    /// streams, once the files are read).
+    pub input_records: Vec<(&'static str, usize)>,
+    /// When the batch was cut and queued (wall clock, for display).
+    pub submitted_at: SystemTime,
+    /// Time the batch waited in the queue before processing started.
+    pub scheduling_delay: Option<Duration>,
+    /// Time the batch took: reading its inputs, running the job, writing its sinks.
+    pub processing_time: Option<Duration>,
+    /// Scheduling delay plus processing time.
+    pub total_delay: Option<Duration>,
+    /// Why the batch failed, if it did.
+    pub failure: Option<String>,
+}
+
+impl BatchInfo {
+    /// The number of records in the batch, over all inputs.
+    pub fn records(&self) -> usize {
+        self.input_records.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// The state of one receiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiverInfo {
+    /// The input port the receiver feeds.
+    pub input: &'static str,
+    /// The receiver's name (for example `socket 127.0.0.1:9999`).
+    pub name: String,
+    /// Whether it is running.
+    pub active: bool,
+    /// The last error it reported.
+    pub last_error: Option<String>,
+    /// How many times it was restarted.
+    pub restarts: u64,
+}
+
+/// One sink bound to an output port has written (or failed to write) a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputOperationInfo {
+    /// The batch's time.
+    pub time: Time,
+    /// The output port.
+    pub port: &'static str,
+    /// The sink's name.
+    pub sink: String,
+    /// How long it took.
+    pub duration: Duration,
+    /// Why it failed, if it did.
+    pub failure: Option<String>,
+}
+
+/// A problem with an input that is not a receiver's (an unreadable file of a
+/// `text_file_stream`), or a record a receiver rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputErrorInfo {
+    /// The input port.
+    pub input: &'static str,
+    /// The batch it concerns, when known.
+    pub time: Option<Time>,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Everything a listener can hear about, in the order it happened.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum StreamingEvent {
+    /// The context started; batches follow every interval.
+    Started {
+        /// The batch interval.
+        batch_interval: Duration,
+    },
+    /// A batch was cut and queued.
+    BatchSubmitted(BatchInfo),
+    /// A batch started processing.
+    BatchStarted(BatchInfo),
+    /// A batch finished (successfully or not), with its metrics.
+    BatchCompleted(BatchInfo),
+    /// A sink finished writing a batch.
+    OutputOperationCompleted(OutputOperationInfo),
+    /// A receiver started.
+    ReceiverStarted(ReceiverInfo),
+    /// A receiver reported an error (it goes on or restarts).
+    ReceiverError(ReceiverInfo),
+    /// A receiver stopped for good.
+    ReceiverStopped(ReceiverInfo),
+    /// An input reported a problem (an unreadable file, a rejected record).
+    InputError(InputErrorInfo),
+    /// The context stopped; no event follows.
+    Stopped,
+}
+
+/// Receives a live job's events, on one listener thread, in order (Spark's
+/// `StreamingListener`). Override the methods you need; each defaults to
+/// nothing. A listener that panics is logged and skipped for that event.
+pub trait StreamingListener: Send + 'static {
+    /// Every event; by default dispatches to the methods below.
+    fn on_event(&mut self, event: &StreamingEvent) {
+        match event {
+            StreamingEvent::Started { batch_interval } => self.on_streaming_started(*batch_interval),
+            StreamingEvent::BatchSubmitted(b) => self.on_batch_submitted(b),
+            StreamingEvent::BatchStarted(b) => self.on_batch_started(b),
+            StreamingEvent::BatchCompleted(b) => self.on_batch_completed(b),
+            StreamingEvent::OutputOperationCompleted(o) => self.on_output_operation_completed(o),
+            StreamingEvent::ReceiverStarted(r) => self.on_receiver_started(r),
+            StreamingEvent::ReceiverError(r) => self.on_receiver_error(r),
+            StreamingEvent::ReceiverStopped(r) => self.on_receiver_stopped(r),
+            StreamingEvent::InputError(e) => self.on_input_error(e),
+            StreamingEvent::Stopped => self.on_streaming_stopped(),
+        }
+    }
+    /// The context started.
+    fn on_streaming_started(&mut self, _batch_interval: Duration) {}
+    /// A batch was queued.
+    fn on_batch_submitted(&mut self, _batch: &BatchInfo) {}
+    /// A batch started processing.
+    fn on_batch_started(&mut self, _batch: &BatchInfo) {}
+    /// A batch completed, with its metrics.
+    fn on_batch_completed(&mut self, _batch: &BatchInfo) {}
+    /// A sink wrote a batch.
+    fn on_output_operation_completed(&mut self, _output: &OutputOperationInfo) {}
+    /// A receiver started.
+    fn on_receiver_started(&mut self, _receiver: &ReceiverInfo) {}
+    /// A receiver reported an error.
+    fn on_receiver_error(&mut self, _receiver: &ReceiverInfo) {}
+    /// A receiver stopped.
+    fn on_receiver_stopped(&mut self, _receiver: &ReceiverInfo) {}
+    /// An input reported a problem.
+    fn on_input_error(&mut self, _error: &InputErrorInfo) {}
+    /// The context stopped.
+    fn on_streaming_stopped(&mut self) {}
+}
+
+/// A listener that is a closure over events.
+impl<F: FnMut(&StreamingEvent) + Send + 'static> StreamingListener for F {
+    fn on_event(&mut self, event: &StreamingEvent) {
+        self(event)
+    }
+}
+
+/// Sends events to the listener thread. Cheap to clone; sending never blocks
+/// (so a slow listener cannot slow a receiver) and never fails (events sent
+/// after the bus stopped are dropped).
+#[derive(Clone)]
+pub(crate) struct EventSender(Option<mpsc::Sender<BusMessage>>);
+
+/// What goes to the listener thread.
+pub(crate) enum BusMessage {
+    Event(StreamingEvent),
+    /// Deliver what came before, then end (senders may outlive the bus).
+    Shutdown,
+}
+
+impl EventSender {
+    pub(crate) fn send(&self, event: StreamingEvent) {
+        if let Some(tx) = &self.0 {
+            let _ = tx.send(BusMessage::Event(event));
+        }
+    }
+
+    /// Ends the listener thread after the events already sent.
+    pub(crate) fn shutdown(&self) {
+        if let Some(tx) = &self.0 {
+            let _ = tx.send(BusMessage::Shutdown);
+        }
+    }
+
+    /// A sender that drops everything (for sources used outside a context).
+    #[cfg(test)]
+    pub(crate) fn none() -> Self {
+        EventSender(None)
+    }
+}
+
+/// Starts the listener thread. It ends at [`EventSender::shutdown`] (or when
+/// every sender is dropped), after delivering every event sent before.
+pub(crate) fn spawn_bus(
+    mut listeners: Vec<Box<dyn StreamingListener>>,
+) -> std::io::Result<(EventSender, Option<std::thread::JoinHandle<()>>)> {
+    if listeners.is_empty() {
+        return Ok((EventSender(None), None));
+    }
+    let (tx, rx) = mpsc::channel::<BusMessage>();
+    let handle = std::thread::Builder::new()
+        .name("streamflow-listeners".into())
+        .spawn(move || {
+            for message in rx {
+                let BusMessage::Event(event) = message else {
+                    break;
+                };
+                for listener in &mut listeners {
+                    let delivered = catch_unwind(AssertUnwindSafe(|| listener.on_event(&event)));
+                    if delivered.is_err() {
+                        tracing::error!(?event, "a streaming listener panicked; event skipped");
+                    }
+                }
+            }
+        })?;
+    Ok((EventSender(Some(tx)), Some(handle)))
+}

@@ -1,0 +1,64 @@
+//! Live streams: jobs run on a clock that ticks every batch interval, fed by
+//! receivers on their own threads (sockets, custom sources) and by
+//! directories, written to files and printed, watched through listeners,
+//! metrics and a status line.
+//!
+//! ```no_run
+//! # use streamflow_runtime::{Batch, BatchError, Job, JobConfig, Plan, Time};
+//! # struct WordCount;
+//! # impl Job for WordCount {
+//! #     type Inputs = Batch<String>;
+//! #     type Outputs = Batch<(String, u64)>;
+//! #     fn plan(&self) -> &'static Plan { unimplemented!() }
+//! #     fn config(&self) -> &JobConfig { unimplemented!() }
+//! #     fn run_batch(&mut self, _: Time, _: Self::Inputs) -> Result<Self::Outputs, BatchError> { unimplemented!() }
+//! # }
+//! use streamflow_runtime::live::{StreamingContext, sinks, sources};
+//! use std::time::Duration;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let handle = StreamingContext::new(WordCount)
+//!     .input("input", sources::socket_text_stream("localhost", 9999))?
+//!     .output::<(String, u64)>("output", sinks::save_as_text_files("out/counts", "txt"))?
+//!     .start()?;
+//! std::thread::sleep(Duration::from_secs(10));
+//! handle.stop(true)?; // everything received is processed and written
+//! # Ok(()) }
+//! ```
+//!
+//! Time: batch `k` has time `k·d` after the moment `start` was called (the
+//! zero time) and holds what the sources stored during `[t − d, t)`. Batches
+//! are cut at their time even while earlier ones are still running; they
+//! queue, and the wait shows as scheduling delay in [`BatchInfo`].
+
+mod clock;
+mod context;
+mod error;
+mod lines;
+mod listener;
+mod memory;
+mod rate;
+mod receiver;
+pub mod sinks;
+pub mod sources;
+mod status;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use context::{StreamingContext, StreamingHandle};
+pub use error::{ReceiverError, SinkError, StartError, StreamingError};
+pub use listener::{BatchInfo, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent, StreamingListener};
+pub use rate::{PidRateEstimator, PidSettings, RateLimiter};
+pub use receiver::{Receiver, ReceiverContext, Stopped};
+pub use sources::{Input, InputStats};
+pub use status::StatusLine;
+
+/// The message of a caught panic.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(a panic without a message)".to_owned()
+    }
+}

@@ -1,0 +1,210 @@
+//! Sinks bound to a job's output ports: print, text and object files, a
+//! closure, and an in-memory collector for tests.
+//!
+//! A sink is bound with
+//! [`StreamingContext::output`](crate::live::StreamingContext::output). After
+//! each batch, the sinks run on the driver thread, in the order of the output
+//! ports, then in the order they were bound (after the `print` and
+//! `foreach_batch` operators written inside the job, which run with the job).
+
+mod files;
+
+pub use files::{
+    ObjectFilesSink, TextFilesSink, TextRecord, batch_directory, read_object_files, save_as_object_files,
+    save_as_text_files,
+};
+
+use super::error::SinkError;
+use crate::output::print_text;
+use crate::{Batch, PrintTarget, Time};
+use std::fmt::Debug;
+use std::io::Write;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// Where an output port's batches go.
+pub trait Sink<T>: Send + 'static {
+    /// A name for errors, logs and listeners.
+    fn name(&self) -> String;
+
+    /// Writes one batch. A failure fails the batch (see
+    /// [`StreamingError::Sink`](crate::live::StreamingError::Sink)).
+    fn write(&mut self, time: Time, batch: &Batch<T>) -> Result<(), SinkError>;
+}
+
+/// Prints the first `n` elements of every batch in Spark's format (the
+/// format of the `print` operator), to standard output.
+pub fn print(n: usize) -> PrintSink {
+    PrintSink {
+        n,
+        target: PrintTarget::Stdout,
+    }
+}
+
+/// Like [`print`], to a shared writer (for tests: see
+/// [`PrintCapture`](crate::testing::PrintCapture)).
+pub fn print_to(n: usize, writer: Arc<Mutex<dyn Write + Send>>) -> PrintSink {
+    PrintSink {
+        n,
+        target: PrintTarget::Writer(writer),
+    }
+}
+
+/// The sink made by [`print`].
+pub struct PrintSink {
+    n: usize,
+    target: PrintTarget,
+}
+
+impl<T: Debug + Send + Sync + 'static> Sink<T> for PrintSink {
+    fn name(&self) -> String {
+        format!("print({})", self.n)
+    }
+
+    fn write(&mut self, time: Time, batch: &Batch<T>) -> Result<(), SinkError> {
+        let text = print_text(time, batch, self.n);
+        let io = |source| SinkError::Io {
+            path: "<stdout>".into(),
+            source,
+        };
+        match &self.target {
+            PrintTarget::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(io)
+            }
+            PrintTarget::Writer(writer) => {
+                let mut out = writer.lock().unwrap_or_else(|e| e.into_inner());
+                out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(io)
+            }
+        }
+    }
+}
+
+/// Calls `f` with every batch and its time (Spark's `foreachRDD`), on the
+/// driver thread, in batch order.
+pub fn foreach<T, F>(f: F) -> ForeachSink<F>
+where
+    F: FnMut(&Batch<T>, Time) + Send + 'static,
+{
+    ForeachSink(f)
+}
+
+/// The sink made by [`foreach`].
+pub struct ForeachSink<F>(F);
+
+impl<T, F> Sink<T> for ForeachSink<F>
+where
+    T: 'static,
+    F: FnMut(&Batch<T>, Time) + Send + 'static,
+{
+    fn name(&self) -> String {
+        "foreach".to_owned()
+    }
+
+    fn write(&mut self, time: Time, batch: &Batch<T>) -> Result<(), SinkError> {
+        (self.0)(batch, time);
+        Ok(())
+    }
+}
+
+/// Collects every batch in memory, for tests: returns the sink to bind and a
+/// handle to read what it collected.
+pub fn collect<T: Clone + Send + 'static>() -> (CollectSink<T>, Collected<T>) {
+    let collected = Collected {
+        shared: Arc::new((Mutex::new(Vec::new()), Condvar::new())),
+    };
+    (
+        CollectSink {
+            collected: collected.clone(),
+        },
+        collected,
+    )
+}
+
+/// The sink made by [`collect`].
+pub struct CollectSink<T> {
+    collected: Collected<T>,
+}
+
+impl<T: Clone + Send + 'static> Sink<T> for CollectSink<T> {
+    fn name(&self) -> String {
+        "collect".to_owned()
+    }
+
+    fn write(&mut self, time: Time, batch: &Batch<T>) -> Result<(), SinkError> {
+        let (batches, added) = &*self.collected.shared;
+        lock(batches).push((time, batch.to_vec()));
+        added.notify_all();
+        Ok(())
+    }
+}
+
+/// What a [`collect`] sink has received: every batch with its time. Clones
+/// share the same batches.
+pub struct Collected<T> {
+    #[allow(clippy::type_complexity)]
+    shared: Arc<(Mutex<Vec<(Time, Vec<T>)>>, Condvar)>,
+}
+
+impl<T> Clone for Collected<T> {
+    fn clone(&self) -> Self {
+        Collected {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<T: Clone> Collected<T> {
+    /// Every batch so far, with its time, in batch order.
+    pub fn batches(&self) -> Vec<(Time, Vec<T>)> {
+        lock(&self.shared.0).clone()
+    }
+
+    /// Every element so far, batch after batch.
+    pub fn elements(&self) -> Vec<T> {
+        lock(&self.shared.0)
+            .iter()
+            .flat_map(|(_, b)| b.iter().cloned())
+            .collect()
+    }
+
+    /// The number of batches so far.
+    pub fn len(&self) -> usize {
+        lock(&self.shared.0).len()
+    }
+
+    /// Whether no batch arrived yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Waits until `pred` holds for the batches so far, or `timeout` passes;
+    /// returns whether it holds.
+    pub fn wait_until(&self, timeout: Duration, mut pred: impl FnMut(&[(Time, Vec<T>)]) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let (batches, added) = &*self.shared;
+        let mut guard = lock(batches);
+        loop {
+            if pred(&guard) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            guard = added
+                .wait_timeout(guard, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Waits until at least `n` batches arrived, or `timeout` passes.
+    pub fn wait_for_batches(&self, n: usize, timeout: Duration) -> bool {
+        self.wait_until(timeout, |b| b.len() >= n)
+    }
+}

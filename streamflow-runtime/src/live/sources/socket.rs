@@ -1,0 +1,141 @@
+//! `socket_text_stream`: lines of text read from a TCP server, as Spark's
+//! `socketTextStream`.
+
+use super::Input;
+use crate::live::error::{ReceiverError, StartError};
+use crate::live::lines::{LineSplitter, Lines};
+use crate::live::receiver::{Receiver, ReceiverContext, start_receiver};
+use std::io::{ErrorKind, Read};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+/// Lines of UTF-8 text from a TCP server at `host:port`, one record per line
+/// (without its `\n` or `\r\n`), read by a receiver on its own thread.
+///
+/// - A line split across several writes is reassembled.
+/// - A line that is not UTF-8 is skipped, counted as rejected
+///   ([`InputStats::rejected`](super::InputStats::rejected)) and reported;
+///   the stream goes on.
+/// - A refused, dropped or closed connection is reported and retried with
+///   backoff; lines already received are kept (a partial last line
+///   included). The job does not fail.
+/// - An address that cannot be resolved is an error at start; a server that
+///   is not (yet) listening is not: the receiver keeps trying, reporting each
+///   failure to the listeners and logs.
+pub fn socket_text_stream(host: impl Into<String>, port: u16) -> Input<String> {
+    let host = host.into();
+    Input::new(format!("socket {host}:{port}"), move |env| {
+        let address = format!("{host}:{port}");
+        let resolved = resolve(&host, port).map_err(|reason| StartError::Address {
+            port: env.port,
+            address: address.clone(),
+            reason,
+        })?;
+        tracing::debug!(input = env.port, ?resolved, "socket address resolved");
+        let receiver = SocketReceiver {
+            host,
+            port,
+            connect_timeout: Duration::from_secs(2),
+        };
+        start_receiver(receiver, env).map_err(|source| StartError::Thread {
+            name: format!("streamflow-receiver-{}", env.port),
+            source,
+        })
+    })
+}
+
+fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+    let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs().map_err(|e| e.to_string())?.collect();
+    if addrs.is_empty() {
+        return Err("no address found".to_owned());
+    }
+    Ok(addrs)
+}
+
+/// The receiver behind [`socket_text_stream`].
+struct SocketReceiver {
+    host: String,
+    port: u16,
+    connect_timeout: Duration,
+}
+
+/// How often a blocked read wakes up to check for a stop.
+const READ_POLL: Duration = Duration::from_millis(50);
+
+impl SocketReceiver {
+    fn connect(&self) -> Result<TcpStream, ReceiverError> {
+        let target = format!("{}:{}", self.host, self.port);
+        let addrs = resolve(&self.host, self.port)
+            .map_err(|reason| ReceiverError::new(format!("cannot resolve {target}: {reason}")))?;
+        let mut last = None;
+        for addr in addrs {
+            match TcpStream::connect_timeout(&addr, self.connect_timeout) {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(match last {
+            Some(e) => ReceiverError::with_source(format!("cannot connect to {target}"), e),
+            None => ReceiverError::new(format!("cannot connect to {target}")),
+        })
+    }
+
+    /// Hands complete lines over; false if the receiver was stopped.
+    fn deliver(ctx: &ReceiverContext<String>, out: &mut Lines) -> bool {
+        for message in out.rejected.drain(..) {
+            ctx.reject(message);
+        }
+        ctx.store_many(out.lines.drain(..)).is_ok()
+    }
+}
+
+impl Receiver for SocketReceiver {
+    type Item = String;
+
+    fn name(&self) -> String {
+        format!("socket {}:{}", self.host, self.port)
+    }
+
+    fn on_start(&mut self, ctx: &ReceiverContext<String>) -> Result<(), ReceiverError> {
+        let mut stream = self.connect()?;
+        tracing::info!(input = ctx.input(), "connected to {}:{}", self.host, self.port);
+        stream.set_read_timeout(Some(READ_POLL))?;
+        let mut splitter = LineSplitter::default();
+        let mut out = Lines::default();
+        let mut buf = vec![0u8; 64 * 1024];
+        let result = loop {
+            if ctx.is_stopped() {
+                break Ok(());
+            }
+            match stream.read(&mut buf) {
+                Ok(0) => {
+                    break Err(ReceiverError::new(format!(
+                        "{}:{} closed the connection",
+                        self.host, self.port
+                    )));
+                }
+                Ok(n) => {
+                    splitter.push(&buf[..n], &mut out);
+                    if !Self::deliver(ctx, &mut out) {
+                        return Ok(());
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => {
+                    break Err(ReceiverError::with_source(
+                        format!("connection to {}:{} lost", self.host, self.port),
+                        e,
+                    ));
+                }
+            }
+        };
+        // What was received is kept, a last line without its newline included.
+        splitter.finish(&mut out);
+        Self::deliver(ctx, &mut out);
+        result
+    }
+}
