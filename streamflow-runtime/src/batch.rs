@@ -24,7 +24,7 @@
 /// let joined = counts.join(names, None).map(|(_, (n, name))| (name, n));
 /// assert_eq!(joined.sorted(), vec![("alpha", 1), ("beta", 3)]);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Batch<T> {
     partitions: Vec<Vec<T>>,
 }

@@ -11,7 +11,7 @@
 //!
 //! Nothing here runs at batch time.
 
-use crate::{Batch, Time};
+use crate::{Batch, State, Time};
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -121,6 +121,7 @@ macro_rules! pair_requirements {
             /// The value type.
             type Value;
         }
+        #[diagnostic::do_not_recommend]
         impl<K, V> $name for (K, V) {
             type Key = K;
             type Value = V;
@@ -141,7 +142,33 @@ pair_requirements! {
     CombineByKeyInput => "`combine_by_key` needs a stream of (key, value) pairs; this stream carries `{Self}`";
     /// Inputs of the join family and `cogroup`.
     JoinInput => "joins and `cogroup` need streams of (key, value) pairs; this stream carries `{Self}`";
+    /// Input of `reduce_by_key_and_window` (every form).
+    ReduceByKeyAndWindowInput => "`reduce_by_key_and_window` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    /// Input of `group_by_key_and_window`.
+    GroupByKeyAndWindowInput => "`group_by_key_and_window` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    /// Input of `update_state_by_key` and `map_with_state` (every form).
+    StateInput => "`update_state_by_key` and `map_with_state` need a stream of (key, value) pairs; this stream carries `{Self}`";
 }
+
+/// What a window keeps across batches must be clonable: a batch is shared by
+/// every window that covers it.
+#[diagnostic::on_unimplemented(
+    message = "windows keep `{Self}` for later windows, so it must implement `Clone`",
+    label = "kept across batches by this window",
+    note = "derive or implement `Clone` for `{Self}`"
+)]
+pub trait WindowElement: Clone + Data {}
+impl<T: Clone + Data> WindowElement for T {}
+
+/// Keyed state is output (or snapshot) every batch while it is kept, so it
+/// must be clonable.
+#[diagnostic::on_unimplemented(
+    message = "keyed state of type `{Self}` must implement `Clone`",
+    label = "the state this function keeps per key",
+    note = "the state is kept across batches and copied into every batch's output or snapshots; derive `Clone` (or keep an `Arc`)"
+)]
+pub trait StateValue: Clone + Data {}
+impl<T: Clone + Data> StateValue for T {}
 
 fn next<U>() -> Stream<U> {
     Stream(PhantomData)
@@ -181,10 +208,7 @@ impl<T: Data> Stream<T> {
     }
 
     /// `filter_map(f)`.
-    pub fn filter_map<U: Data, F: Fn(T) -> Option<U> + Send + Sync + 'static>(
-        &self,
-        f: F,
-    ) -> (F, Stream<U>) {
+    pub fn filter_map<U: Data, F: Fn(T) -> Option<U> + Send + Sync + 'static>(&self, f: F) -> (F, Stream<U>) {
         (f, next())
     }
 
@@ -353,10 +377,7 @@ impl<T: Data> Stream<T> {
 
     /// `left_outer_join(other)`.
     #[allow(clippy::type_complexity)]
-    pub fn left_outer_join<U>(
-        &self,
-        _other: &Stream<U>,
-    ) -> Stream<(T::Key, (T::Value, Option<U::Value>))>
+    pub fn left_outer_join<U>(&self, _other: &Stream<U>) -> Stream<(T::Key, (T::Value, Option<U::Value>))>
     where
         T: JoinInput,
         U: JoinInput,
@@ -369,10 +390,7 @@ impl<T: Data> Stream<T> {
 
     /// `right_outer_join(other)`.
     #[allow(clippy::type_complexity)]
-    pub fn right_outer_join<U>(
-        &self,
-        _other: &Stream<U>,
-    ) -> Stream<(T::Key, (Option<T::Value>, U::Value))>
+    pub fn right_outer_join<U>(&self, _other: &Stream<U>) -> Stream<(T::Key, (Option<T::Value>, U::Value))>
     where
         T: JoinInput,
         U: JoinInput,
@@ -385,10 +403,7 @@ impl<T: Data> Stream<T> {
 
     /// `full_outer_join(other)`.
     #[allow(clippy::type_complexity)]
-    pub fn full_outer_join<U>(
-        &self,
-        _other: &Stream<U>,
-    ) -> Stream<(T::Key, (Option<T::Value>, Option<U::Value>))>
+    pub fn full_outer_join<U>(&self, _other: &Stream<U>) -> Stream<(T::Key, (Option<T::Value>, Option<U::Value>))>
     where
         T: JoinInput,
         U: JoinInput,
@@ -410,6 +425,177 @@ impl<T: Data> Stream<T> {
         U::Value: Data,
     {
         next()
+    }
+
+    /// `window(W, s)`.
+    pub fn window(&self) -> Stream<T>
+    where
+        T: WindowElement,
+    {
+        next()
+    }
+
+    /// `count_by_window(W, s)`.
+    pub fn count_by_window(&self) -> Stream<u64> {
+        next()
+    }
+
+    /// `reduce_by_window(f, W, s)`.
+    pub fn reduce_by_window<F>(&self, f: F) -> (F, Stream<T>)
+    where
+        T: WindowElement,
+        F: Fn(T, T) -> T + Send + Sync + 'static,
+    {
+        (f, next())
+    }
+
+    /// `reduce_by_window(f, f_inv, W, s)`.
+    pub fn reduce_by_window_inv<F, I>(&self, f: F, inverse: I) -> ((F, I), Stream<T>)
+    where
+        T: WindowElement,
+        F: Fn(T, T) -> T + Send + Sync + 'static,
+        I: Fn(T, T) -> T + Send + Sync + 'static,
+    {
+        ((f, inverse), next())
+    }
+
+    /// `reduce_by_key_and_window(f, W, s)`.
+    pub fn reduce_by_key_and_window<F>(&self, f: F) -> (F, Stream<T>)
+    where
+        T: ReduceByKeyAndWindowInput,
+        T::Key: Key,
+        T::Value: WindowElement,
+        F: Fn(T::Value, T::Value) -> T::Value + Send + Sync + 'static,
+    {
+        (f, next())
+    }
+
+    /// `reduce_by_key_and_window(f, f_inv, W, s)`.
+    pub fn reduce_by_key_and_window_inv<F, I>(&self, f: F, inverse: I) -> ((F, I), Stream<T>)
+    where
+        T: ReduceByKeyAndWindowInput,
+        T::Key: Key,
+        T::Value: WindowElement,
+        F: Fn(T::Value, T::Value) -> T::Value + Send + Sync + 'static,
+        I: Fn(T::Value, T::Value) -> T::Value + Send + Sync + 'static,
+    {
+        ((f, inverse), next())
+    }
+
+    /// `reduce_by_key_and_window(f, f_inv, W, s, filter)`.
+    #[allow(clippy::type_complexity)]
+    pub fn reduce_by_key_and_window_inv_keep<F, I, P>(&self, f: F, inverse: I, keep: P) -> ((F, I, P), Stream<T>)
+    where
+        T: ReduceByKeyAndWindowInput,
+        T::Key: Key,
+        T::Value: WindowElement,
+        F: Fn(T::Value, T::Value) -> T::Value + Send + Sync + 'static,
+        I: Fn(T::Value, T::Value) -> T::Value + Send + Sync + 'static,
+        P: Fn(&(T::Key, T::Value)) -> bool + Send + Sync + 'static,
+    {
+        ((f, inverse, keep), next())
+    }
+
+    /// `count_by_value_and_window(W, s)`.
+    pub fn count_by_value_and_window(&self) -> Stream<(T, u64)>
+    where
+        T: Key,
+    {
+        next()
+    }
+
+    /// `group_by_key_and_window(W, s)`.
+    pub fn group_by_key_and_window(&self) -> Stream<(T::Key, Vec<T::Value>)>
+    where
+        T: GroupByKeyAndWindowInput,
+        T::Key: Key,
+        T::Value: WindowElement,
+    {
+        next()
+    }
+
+    /// `update_state_by_key(f)`.
+    #[allow(clippy::type_complexity)]
+    pub fn update_state_by_key<S, F>(&self, f: F) -> (F, Stream<(T::Key, S)>)
+    where
+        T: StateInput,
+        T::Key: Key,
+        T::Value: Data,
+        S: StateValue,
+        F: Fn(&[T::Value], Option<S>) -> Option<S> + Send + Sync + 'static,
+    {
+        (f, next())
+    }
+
+    /// `update_state_by_key(f, initial)`.
+    #[allow(clippy::type_complexity)]
+    pub fn update_state_by_key_initial<S, F, I>(&self, f: F, initial: I) -> ((F, I), Stream<(T::Key, S)>)
+    where
+        T: StateInput,
+        T::Key: Key,
+        T::Value: Data,
+        S: StateValue,
+        F: Fn(&[T::Value], Option<S>) -> Option<S> + Send + Sync + 'static,
+        I: IntoIterator<Item = (T::Key, S)>,
+    {
+        ((f, initial), next())
+    }
+
+    /// `update_state_by_key_with_time(f)`.
+    #[allow(clippy::type_complexity)]
+    pub fn update_state_by_key_with_time<S, F>(&self, f: F) -> (F, Stream<(T::Key, S)>)
+    where
+        T: StateInput,
+        T::Key: Key,
+        T::Value: Data,
+        S: StateValue,
+        F: Fn(Time, &T::Key, &[T::Value], Option<S>) -> Option<S> + Send + Sync + 'static,
+    {
+        (f, next())
+    }
+
+    /// `update_state_by_key_with_time(f, initial)`.
+    #[allow(clippy::type_complexity)]
+    pub fn update_state_by_key_with_time_initial<S, F, I>(&self, f: F, initial: I) -> ((F, I), Stream<(T::Key, S)>)
+    where
+        T: StateInput,
+        T::Key: Key,
+        T::Value: Data,
+        S: StateValue,
+        F: Fn(Time, &T::Key, &[T::Value], Option<S>) -> Option<S> + Send + Sync + 'static,
+        I: IntoIterator<Item = (T::Key, S)>,
+    {
+        ((f, initial), next())
+    }
+
+    /// `map_with_state(f)`: the witnesses of its output and of its
+    /// `state_snapshots()`.
+    #[allow(clippy::type_complexity)]
+    pub fn map_with_state<S, U, F>(&self, f: F) -> (F, Stream<U>, Stream<(T::Key, S)>)
+    where
+        T: StateInput,
+        T::Key: Key,
+        T::Value: Data,
+        S: StateValue,
+        U: Data,
+        F: Fn(&T::Key, Option<T::Value>, &mut State<S>) -> Option<U> + Send + Sync + 'static,
+    {
+        (f, next(), next())
+    }
+
+    /// `map_with_state(f, initial)`.
+    #[allow(clippy::type_complexity)]
+    pub fn map_with_state_initial<S, U, F, I>(&self, f: F, initial: I) -> ((F, I), Stream<U>, Stream<(T::Key, S)>)
+    where
+        T: StateInput,
+        T::Key: Key,
+        T::Value: Data,
+        S: StateValue,
+        U: Data,
+        F: Fn(&T::Key, Option<T::Value>, &mut State<S>) -> Option<U> + Send + Sync + 'static,
+        I: IntoIterator<Item = (T::Key, S)>,
+    {
+        ((f, initial), next(), next())
     }
 
     /// `print()` / `print(n)`.

@@ -1,0 +1,194 @@
+//! `map_with_state(f)`: a function per record with the key's state handle,
+//! optional timeouts, and snapshots of the whole state.
+
+use super::State;
+use crate::collectors::Grouper;
+use crate::exchange::transpose;
+use crate::exec::{JobRunner, Runner};
+use crate::keyed_parts::{KeyMap, fix_partitions, shrink_map};
+use crate::partitioner::new_map;
+use crate::shuffle::group_part;
+use crate::{Batch, BatchContext, BatchError, Source};
+use hashbrown::hash_map::Entry;
+use serde::{Deserialize, Serialize};
+use std::hash::Hash;
+
+/// One key's state and the time its last record arrived.
+#[derive(Debug, Serialize, Deserialize)]
+struct Tracked<S> {
+    /// `None` only for a key whose call panicked (treated as absent).
+    state: Option<S>,
+    last_ms: u64,
+}
+
+/// The state of `map_with_state`: every key's state and when its last record
+/// arrived, in key partitions, and the timeout.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "K: Serialize, S: Serialize",
+    deserialize = "K: Deserialize<'de> + Hash + Eq, S: Deserialize<'de>"
+))]
+pub struct MappedState<K, S> {
+    timeout_ms: Option<u64>,
+    partitions: Option<usize>,
+    parts: Vec<KeyMap<K, Tracked<S>>>,
+}
+
+impl<K, S> MappedState<K, S> {
+    /// An empty state; with `timeout_ms`, a key with no record for that long
+    /// gets a last call and is removed.
+    pub fn new(timeout_ms: Option<u64>) -> Self {
+        MappedState {
+            timeout_ms,
+            partitions: None,
+            parts: Vec::new(),
+        }
+    }
+
+    /// How many keys have state.
+    #[doc(hidden)]
+    pub fn live_keys(&self) -> usize {
+        self.parts
+            .iter()
+            .map(|m| m.0.values().filter(|t| t.state.is_some()).count())
+            .sum()
+    }
+
+    /// The tables' capacity in keys (shrinks after many removals).
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.parts.iter().map(|m| m.0.capacity()).sum()
+    }
+}
+
+impl<K: Hash + Eq, S> MappedState<K, S> {
+    /// A state loaded with `initial` before batch 1 (a key given twice keeps
+    /// its last state); for the timeout its keys count as last updated at
+    /// time 0.
+    pub fn with_initial<I: IntoIterator<Item = (K, S)>>(timeout_ms: Option<u64>, initial: I) -> Self {
+        let mut map = new_map(0);
+        map.extend(initial.into_iter().map(|(k, s)| {
+            let tracked = Tracked {
+                state: Some(s),
+                last_ms: 0,
+            };
+            (k, tracked)
+        }));
+        MappedState {
+            timeout_ms,
+            partitions: None,
+            parts: vec![KeyMap(map)],
+        }
+    }
+}
+
+/// `map_with_state(f)`: `f(key, Some(value), state)` once per record, in
+/// arrival order, only for keys with records; the output is what the calls
+/// return. With a timeout, a key whose last record arrived at `t` and has none
+/// in the first batch at or after `t + timeout` gets `f(key, None, state)`
+/// with [`State::is_timing_out`] there (its return value is output too), then
+/// is removed. This fixed batch is streamflow's choice: Spark sweeps timeouts
+/// only in checkpoint batches. With `snapshots`, the second batch is every
+/// (key, state) after the batch.
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub fn map_with_state<Src, K, V, S, U, W, M, F, C>(
+    ctx: &BatchContext<'_>,
+    stage: usize,
+    state: &mut MappedState<K, S>,
+    input: Src,
+    map_side: M,
+    f: &F,
+    snapshots: bool,
+    partitions: Option<usize>,
+    reduce_side: C,
+) -> Result<(Batch<W>, Option<Batch<(K, S)>>), BatchError>
+where
+    Src: Source,
+    K: Hash + Eq + Clone + Send + Sync,
+    V: Send,
+    S: Clone + Send,
+    W: Send,
+    M: Fn(Src::Item, &mut Grouper<K, V>) + Sync,
+    F: Fn(&K, Option<V>, &mut State<S>) -> Option<U> + Sync,
+    C: Fn(U, &mut Vec<W>) + Sync,
+{
+    let runner = JobRunner { ctx };
+    let n = fix_partitions(&mut state.partitions, ctx, partitions);
+    KeyMap::ensure_partitions(&mut state.parts, n);
+    let now = ctx.time.as_millis();
+    let timeout = state.timeout_ms;
+    let map_outputs = runner.tasks(stage, input.into_parts(), |part| group_part(part, n, &map_side))?;
+    let tasks: Vec<_> = state.parts.iter_mut().zip(transpose(map_outputs, n)).collect();
+    let results = runner.tasks(stage + 1, tasks, |(map, buckets)| {
+        let map = &mut map.0;
+        let mut out = Vec::new();
+        for bucket in buckets {
+            for (key, value) in bucket {
+                let returned = match map.entry(key) {
+                    Entry::Occupied(mut e) => {
+                        // Taken out while `f` runs: a panic loses this key only.
+                        let mut handle = State::new(e.get_mut().state.take());
+                        let returned = f(e.key(), Some(value), &mut handle);
+                        match handle.into_value() {
+                            Some(s) => {
+                                *e.get_mut() = Tracked {
+                                    state: Some(s),
+                                    last_ms: now,
+                                }
+                            }
+                            None => {
+                                e.remove();
+                            }
+                        }
+                        returned
+                    }
+                    Entry::Vacant(e) => {
+                        let mut handle = State::new(None);
+                        let returned = f(e.key(), Some(value), &mut handle);
+                        if let Some(s) = handle.into_value() {
+                            e.insert(Tracked {
+                                state: Some(s),
+                                last_ms: now,
+                            });
+                        }
+                        returned
+                    }
+                };
+                if let Some(u) = returned {
+                    reduce_side(u, &mut out);
+                }
+            }
+        }
+        if let Some(timeout) = timeout {
+            map.retain(|key, tracked| {
+                let Some(s) = tracked.state.take() else {
+                    return false;
+                };
+                // A key with a record in this batch has `last_ms == now`.
+                let fires = tracked.last_ms < now && now >= tracked.last_ms.saturating_add(timeout);
+                if !fires {
+                    tracked.state = Some(s);
+                    return true;
+                }
+                if let Some(u) = f(key, None, &mut State::timing_out(s)) {
+                    reduce_side(u, &mut out);
+                }
+                false
+            });
+        }
+        shrink_map(map);
+        let snapshot: Vec<(K, S)> = if snapshots {
+            map.iter()
+                .filter_map(|(k, t)| Some((k.clone(), t.state.as_ref()?.clone())))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        (out, snapshot)
+    })?;
+    let (outputs, snaps): (Vec<_>, Vec<_>) = results.into_iter().unzip();
+    Ok((
+        Batch::from_partitions(outputs),
+        snapshots.then(|| Batch::from_partitions(snaps)),
+    ))
+}
