@@ -101,13 +101,21 @@ impl Default for Settings {
     }
 }
 
-fn port_names(ports: &[PortInfo]) -> String {
+/// The ports for a message, with their types as written in the job when the
+/// plan has them.
+fn port_names(ports: &[PortInfo], written: &[crate::Port]) -> String {
     if ports.is_empty() {
         return "(none)".to_owned();
     }
     ports
         .iter()
-        .map(|p| format!("`{}: {}`", p.name, (p.type_name)()))
+        .map(|p| {
+            let ty = written
+                .iter()
+                .find(|w| w.name == p.name)
+                .map_or_else(|| (p.type_name)(), |w| w.ty);
+            format!("`{}: {ty}`", p.name)
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -185,6 +193,8 @@ impl<J: Job + 'static> StreamingContext<J> {
     }
 
     fn find_port(&self, ports: &[PortInfo], kind: &'static str, name: &str) -> Result<usize, StartError> {
+        let plan = self.job.plan();
+        let written = if kind == "input" { plan.inputs } else { plan.outputs };
         ports
             .iter()
             .position(|p| p.name == name)
@@ -192,7 +202,7 @@ impl<J: Job + 'static> StreamingContext<J> {
                 job: self.job_name(),
                 kind,
                 name: name.to_owned(),
-                available: port_names(ports),
+                available: port_names(ports, written),
             })
     }
 

@@ -1,0 +1,153 @@
+//! `text_file_stream` against real directories, on a manual clock: files
+//! moved in during the run, files present at start, unreadable files.
+
+mod live_support;
+
+use live_support::*;
+use std::path::Path;
+use std::sync::Arc;
+use streamflow::live::{ManualClock, StartError, StreamingEvent, sinks, sources};
+use streamflow::{StreamingContext, StreamingHandle};
+
+/// Writes `name` under a hidden temporary name, then renames it into `dir`:
+/// the atomic move the source expects.
+fn move_in(dir: &Path, name: &str, contents: &[u8]) {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, contents).unwrap();
+    std::fs::rename(&tmp, dir.join(name)).unwrap();
+}
+
+fn next_batch(clock: &ManualClock, handle: &StreamingHandle) {
+    let n = handle.batches_completed() + 1;
+    clock.advance(INTERVAL);
+    assert!(handle.wait_for_batches(n, PATIENCE), "batch {n} did not complete");
+}
+
+/// Makes `dir/name` a file that cannot be read. `chmod 000` is enough for an
+/// ordinary user, but root reads through permissions: then the file is
+/// replaced by a dangling symbolic link, which no one can read. Returns which
+/// way was used.
+fn unreadable(dir: &Path, name: &str) -> &'static str {
+    let path = dir.join(name);
+    std::fs::write(&path, "secret line\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+        if std::fs::read(&path).is_err() {
+            return "chmod 000";
+        }
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(dir.join("no-such-target"), &path).unwrap();
+        "dangling symlink"
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        "directory"
+    }
+}
+
+#[test]
+fn new_files_are_read_once_and_old_ones_ignored() {
+    let dir = TempDir::new("files");
+    std::fs::write(dir.path().join("old.txt"), "present at start\n").unwrap();
+    let clock = Arc::new(ManualClock::new());
+    let events = Events::default();
+    let (sink, collected) = sinks::collect::<String>();
+    let handle = StreamingContext::new(Echo::new())
+        .clock(clock.clone())
+        .listener(events.listener())
+        .input("lines", sources::text_file_stream(dir.path()))
+        .unwrap()
+        .output("out", sink)
+        .unwrap()
+        .start()
+        .unwrap();
+
+    move_in(dir.path(), "a.txt", b"a1\na2\n");
+    next_batch(&clock, &handle);
+    move_in(dir.path(), "b.txt", b"b1\r\nb2");
+    move_in(dir.path(), "c.txt", b"c1\n\xff\xfe\nc3\n");
+    // A subdirectory is not a file: ignored.
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    next_batch(&clock, &handle);
+    let how = unreadable(dir.path(), "secret.txt");
+    next_batch(&clock, &handle);
+    // Nothing new: an empty batch, and nothing read twice.
+    next_batch(&clock, &handle);
+    handle.stop(false).unwrap();
+
+    let batches = collected.batches();
+    let as_strs = |i: usize| batches[i].1.iter().map(String::as_str).collect::<Vec<_>>();
+    assert_eq!(as_strs(0), vec!["a1", "a2"]);
+    assert_eq!(as_strs(1), vec!["b1", "b2", "c1", "c3"]);
+    assert!(as_strs(2).is_empty(), "{how}");
+    assert!(as_strs(3).is_empty());
+    let stats = handle.input_stats("lines").unwrap();
+    assert_eq!(stats.files, 3, "{stats:?}");
+    assert_eq!(stats.records, 6);
+    assert_eq!(stats.rejected, 1);
+    // One rejected line, one unreadable file.
+    assert_eq!(stats.errors, 2, "{stats:?} ({how})");
+    let errors: Vec<String> = events
+        .all()
+        .into_iter()
+        .filter_map(|e| match e {
+            StreamingEvent::InputError(e) => Some(e.message),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|m| m.contains("secret.txt") && m.contains("file skipped")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|m| m.contains("c.txt") && m.contains("not UTF-8")),
+        "{errors:?}"
+    );
+    // Per-file partitions: the batch of b and c had two.
+    assert_eq!(handle.batches()[1].records(), 4);
+}
+
+#[test]
+fn a_directory_that_does_not_exist_is_an_error_at_start() {
+    let dir = TempDir::new("missing");
+    let missing = dir.path().join("nope");
+    let err = StreamingContext::new(Echo::new())
+        .input("lines", sources::text_file_stream(&missing))
+        .unwrap()
+        .start()
+        .unwrap_err();
+    assert!(matches!(err, StartError::Directory { port: "lines", .. }), "{err}");
+    assert!(err.to_string().contains("cannot watch directory"), "{err}");
+    assert!(err.to_string().contains("nope"), "{err}");
+}
+
+#[test]
+fn a_graceful_stop_takes_the_files_that_arrived_last() {
+    let dir = TempDir::new("files-stop");
+    let (sink, collected) = sinks::collect::<(String, u64)>();
+    let handle = StreamingContext::new(Words::new())
+        .input("lines", sources::text_file_stream(dir.path()))
+        .unwrap()
+        .output("counts", sink)
+        .unwrap()
+        .start()
+        .unwrap();
+    for i in 0..5 {
+        move_in(dir.path(), &format!("part-{i}.txt"), b"x y\nx\n");
+    }
+    handle.stop(true).unwrap();
+    let x: u64 = collected
+        .elements()
+        .iter()
+        .filter(|(w, _)| w == "x")
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(x, 10);
+    assert_eq!(handle.input_stats("lines").unwrap().files, 5);
+}
