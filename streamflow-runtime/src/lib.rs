@@ -17,6 +17,7 @@ mod exec;
 mod fixtures;
 mod job;
 pub mod join;
+mod keyed_parts;
 pub mod live;
 pub mod output;
 mod panic;
@@ -26,9 +27,13 @@ mod ports;
 pub mod shuffle;
 mod source;
 pub mod stage;
+pub mod state;
+#[cfg(test)]
+mod test_harness;
 pub mod testing;
 mod time;
 pub mod typing;
+pub mod windows;
 
 pub use batch::Batch;
 pub use error::{BatchError, ConfigError};
@@ -36,4 +41,5 @@ pub use job::{BatchContext, Job, JobBody, JobConfig, JobCore, PrintTarget, prepa
 pub use plan::{Operator, Plan, Port, SourceSpan, Stage, StageEnd};
 pub use ports::{InputPorts, OutputPorts, PortInfo};
 pub use source::Source;
+pub use state::State;
 pub use time::Time;

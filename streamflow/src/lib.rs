@@ -11,7 +11,8 @@
 pub use streamflow_macros::stream_job;
 pub use streamflow_runtime::{
     Batch, BatchContext, BatchError, ConfigError, InputPorts, Job, JobConfig, Operator,
-    OutputPorts, Plan, Port, PortInfo, PrintTarget, SourceSpan, Stage, StageEnd, Time,
+    OutputPorts, Plan, Port, PortInfo, PrintTarget, SourceSpan, Stage, StageEnd, State,
+    Time,
 };
 
 /// Live streams: the real-time scheduler, receivers, sources, sinks, metrics
@@ -24,7 +25,7 @@ pub use streamflow_runtime::testing;
 
 /// The names a job file needs: `use streamflow::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Batch, BatchError, Job, JobConfig, Time, stream_job};
+    pub use crate::{Batch, BatchError, Job, JobConfig, State, Time, stream_job};
 }
 
 /// What the generated code calls. Not a stable API: do not use directly.
@@ -35,7 +36,9 @@ pub mod __private {
     pub use streamflow_runtime::output::*;
     pub use streamflow_runtime::shuffle::*;
     pub use streamflow_runtime::stage::*;
+    pub use streamflow_runtime::state::*;
     pub use streamflow_runtime::typing::{Stream, into_port, share, share_batch};
+    pub use streamflow_runtime::windows::*;
     pub use streamflow_runtime::{JobBody, JobCore, prepare_input};
 
     /// Builds a job with the default configuration, which is always valid: it
