@@ -103,12 +103,22 @@ fn merge(mut a: Counts, b: Counts) -> Counts {
     a
 }
 
-/// Word count by hand with the job's allocations: a `Vec<String>` per line, a
-/// `String` per word, a per-task map merged at the end.
+/// Word count by hand doing the job's work: each task owns (and frees) its
+/// lines, as a job owns its input batch; a `Vec<String>` per line and a
+/// `String` per word; a per-task map, merged at the end.
 fn word_count_same_work(lines: Vec<String>) -> Counts {
     let chunk = lines.len().div_ceil(tasks()).max(1);
-    lines
-        .par_chunks(chunk)
+    let mut owned = Vec::with_capacity(tasks());
+    let mut lines = lines.into_iter();
+    loop {
+        let part: Vec<String> = lines.by_ref().take(chunk).collect();
+        if part.is_empty() {
+            break;
+        }
+        owned.push(part);
+    }
+    owned
+        .into_par_iter()
         .map(|part| {
             let mut counts = Counts::default();
             for line in part {

@@ -31,9 +31,7 @@ pub struct Batch<T> {
 
 impl<T> Default for Batch<T> {
     fn default() -> Self {
-        Batch {
-            partitions: Vec::new(),
-        }
+        Batch { partitions: Vec::new() }
     }
 }
 

@@ -9,8 +9,7 @@ use crate::Batch;
 use crate::exec::{LocalRunner, infallible};
 use crate::join::{CoGroupKind, FullOuter, Inner, JoinKind, LeftOuter, RightOuter, join_with};
 use crate::shuffle::{
-    count_by_value_with, distinct_with, group_by_key_with, reduce_by_key_with, reduce_with,
-    repartition_with,
+    count_by_value_with, distinct_with, group_by_key_with, reduce_by_key_with, reduce_with, repartition_with,
 };
 use crate::stage::narrow_with;
 use std::hash::Hash;
@@ -73,10 +72,7 @@ impl<T: Send> Batch<T> {
     pub fn reduce(self, f: impl Fn(T, T) -> T + Sync) -> Option<T> {
         let runner = LocalRunner::new();
         let result = reduce_with(&runner, 0, self, |x, r| r.push(x), &f, |x, out| out.push(x));
-        infallible(result)
-            .into_partitions()
-            .pop()
-            .and_then(|mut v| v.pop())
+        infallible(result).into_partitions().pop().and_then(|mut v| v.pop())
     }
 
     /// The same elements spread round-robin over `n` partitions (at least one).
@@ -144,11 +140,7 @@ impl<K: Send, V: Send> Batch<(K, V)> {
 impl<K: Hash + Eq + Send, V: Send> Batch<(K, V)> {
     /// The values of each key reduced with `f` (combined per partition first),
     /// hash-partitioned over `partitions` (default: this batch's count).
-    pub fn reduce_by_key(
-        self,
-        f: impl Fn(V, V) -> V + Sync,
-        partitions: Option<usize>,
-    ) -> Batch<(K, V)> {
+    pub fn reduce_by_key(self, f: impl Fn(V, V) -> V + Sync, partitions: Option<usize>) -> Batch<(K, V)> {
         let n = self.shuffle_partitions(partitions);
         let runner = LocalRunner::new();
         infallible(reduce_by_key_with(
@@ -202,11 +194,7 @@ impl<K: Hash + Eq + Send, V: Send> Batch<(K, V)> {
 
     /// `(k, (v, w))` for every `v` of `k` here and every `w` of `k` in `other`.
     /// `partitions` defaults to the larger of the two batches' counts.
-    pub fn join<W: Clone + Send>(
-        self,
-        other: Batch<(K, W)>,
-        partitions: Option<usize>,
-    ) -> Batch<(K, (V, W))>
+    pub fn join<W: Clone + Send>(self, other: Batch<(K, W)>, partitions: Option<usize>) -> Batch<(K, (V, W))>
     where
         K: Clone,
         V: Clone,
@@ -258,11 +246,7 @@ impl<K: Hash + Eq + Send, V: Send> Batch<(K, V)> {
 
     /// For every key of either side, all its values here and in `other`.
     #[allow(clippy::type_complexity)]
-    pub fn cogroup<W: Send>(
-        self,
-        other: Batch<(K, W)>,
-        partitions: Option<usize>,
-    ) -> Batch<(K, (Vec<V>, Vec<W>))> {
+    pub fn cogroup<W: Send>(self, other: Batch<(K, W)>, partitions: Option<usize>) -> Batch<(K, (Vec<V>, Vec<W>))> {
         self.join_kind::<CoGroupKind, W>(other, partitions)
     }
 }
@@ -280,14 +264,9 @@ mod tests {
         assert_eq!(numbers().map(|x| x * 2).num_partitions(), 3);
         assert_eq!(numbers().map(|x| x * 2).take(3), vec![2, 4, 6]);
         assert_eq!(numbers().filter(|x| x % 3 == 0).collect(), vec![3, 6, 9]);
+        assert_eq!(numbers().filter_map(|x| (x > 8).then_some(x)).collect(), vec![9, 10]);
         assert_eq!(
-            numbers().filter_map(|x| (x > 8).then_some(x)).collect(),
-            vec![9, 10]
-        );
-        assert_eq!(
-            Batch::from([1, 2])
-                .flat_map(|x| vec![x; x as usize])
-                .collect(),
+            Batch::from([1, 2]).flat_map(|x| vec![x; x as usize]).collect(),
             vec![1, 2, 2]
         );
         let pairs = Batch::from([("a", 1), ("b", 2)]);
@@ -339,17 +318,10 @@ mod tests {
         let right = Batch::from([(1, 'x'), (1, 'y'), (3, 'z')]);
         assert_eq!(
             left.clone().join(right.clone(), None).collect(),
-            vec![
-                (1, ("a", 'x')),
-                (1, ("a", 'y')),
-                (1, ("b", 'x')),
-                (1, ("b", 'y'))
-            ]
+            vec![(1, ("a", 'x')), (1, ("a", 'y')), (1, ("b", 'x')), (1, ("b", 'y'))]
         );
         assert_eq!(
-            left.clone()
-                .left_outer_join(right.clone(), Some(1))
-                .sorted(),
+            left.clone().left_outer_join(right.clone(), Some(1)).sorted(),
             vec![
                 (1, ("a", Some('x'))),
                 (1, ("a", Some('y'))),

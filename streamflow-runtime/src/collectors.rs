@@ -73,10 +73,7 @@ pub(crate) fn combine_into<K: Hash + Eq, V>(
 
 /// Moves a map's entries into `n` buckets by [`partition_of`] their key, each
 /// bucket allocated to its exact size.
-pub(crate) fn bucketize_map<K: Hash, V>(
-    map: FixedHashMap<K, Option<V>>,
-    n: usize,
-) -> Vec<Vec<(K, V)>> {
+pub(crate) fn bucketize_map<K: Hash, V>(map: FixedHashMap<K, Option<V>>, n: usize) -> Vec<Vec<(K, V)>> {
     let n = n.max(1);
     if n == 1 {
         return vec![map.into_iter().filter_map(present).collect()];
@@ -357,11 +354,7 @@ mod tests {
         }
         let buckets = g.into_buckets();
         let x = &buckets[partition_of("x", 3)];
-        let xs: Vec<usize> = x
-            .iter()
-            .filter(|(k, _)| *k == "x")
-            .map(|(_, v)| *v)
-            .collect();
+        let xs: Vec<usize> = x.iter().filter(|(k, _)| *k == "x").map(|(_, v)| *v).collect();
         assert_eq!(xs, vec![0, 2, 4]);
     }
 

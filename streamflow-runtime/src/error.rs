@@ -24,9 +24,7 @@ pub enum BatchError {
     },
     /// Code called from a stage panicked outside any operator's span (in a
     /// function the closure called, say): the stage and its operators are named.
-    #[error(
-        "batch {time} failed in stage {stage} ({operators}): panicked at {location}: {message}"
-    )]
+    #[error("batch {time} failed in stage {stage} ({operators}): panicked at {location}: {message}")]
     StagePanicked {
         /// The batch's time.
         time: Time,
@@ -48,9 +46,7 @@ pub enum BatchError {
         previous: Time,
     },
     /// The batch's time is not a positive multiple of the batch interval.
-    #[error(
-        "batch time {time} is not a positive multiple of the batch interval ({interval_ms} ms)"
-    )]
+    #[error("batch time {time} is not a positive multiple of the batch interval ({interval_ms} ms)")]
     TimeNotOnInterval {
         /// The rejected time.
         time: Time,

@@ -48,10 +48,7 @@ impl<K, C> Merged<K, C> {
 }
 
 /// Merges map-side combined buckets per key with `merge`, in map-task order.
-pub(crate) fn merge_by_key<K: Hash + Eq, C>(
-    mut buckets: Vec<Vec<(K, C)>>,
-    merge: impl Fn(C, C) -> C,
-) -> Merged<K, C> {
+pub(crate) fn merge_by_key<K: Hash + Eq, C>(mut buckets: Vec<Vec<(K, C)>>, merge: impl Fn(C, C) -> C) -> Merged<K, C> {
     if buckets.len() <= 1 {
         return Merged::One(buckets.pop().unwrap_or_default());
     }
@@ -93,8 +90,7 @@ pub(crate) fn cogroup_in_order<K: Hash + Eq, V, W>(
     left: Vec<Vec<(K, V)>>,
     right: Vec<Vec<(K, W)>>,
 ) -> Vec<CoGroup<K, V, W>> {
-    let total =
-        left.iter().map(Vec::len).sum::<usize>() + right.iter().map(Vec::len).sum::<usize>();
+    let total = left.iter().map(Vec::len).sum::<usize>() + right.iter().map(Vec::len).sum::<usize>();
     let mut index = Index::with_capacity(total.min(1024));
     let mut groups: Vec<CoGroup<K, V, W>> = Vec::new();
     for bucket in left {
@@ -159,12 +155,7 @@ impl Index {
 /// Emits every (v, w) combination of one key, `for v in vs { for w in ws }`,
 /// cloning only where a value is used again.
 #[inline]
-pub(crate) fn cross<K: Clone, V: Clone, W: Clone>(
-    key: K,
-    vs: Vec<V>,
-    ws: Vec<W>,
-    mut emit: impl FnMut(K, V, W),
-) {
+pub(crate) fn cross<K: Clone, V: Clone, W: Clone>(key: K, vs: Vec<V>, ws: Vec<W>, mut emit: impl FnMut(K, V, W)) {
     let (nv, nw) = (vs.len(), ws.len());
     if nv == 0 || nw == 0 {
         return;
@@ -212,17 +203,10 @@ mod tests {
     #[test]
     fn cross_emits_every_pair_in_order() {
         let mut out = Vec::new();
-        cross("k", vec![1, 2], vec!['x', 'y'], |k, v, w| {
-            out.push((k, v, w))
-        });
-        assert_eq!(
-            out,
-            vec![("k", 1, 'x'), ("k", 1, 'y'), ("k", 2, 'x'), ("k", 2, 'y')]
-        );
+        cross("k", vec![1, 2], vec!['x', 'y'], |k, v, w| out.push((k, v, w)));
+        assert_eq!(out, vec![("k", 1, 'x'), ("k", 1, 'y'), ("k", 2, 'x'), ("k", 2, 'y')]);
         let mut none = Vec::new();
-        cross("k", Vec::<i32>::new(), vec!['x'], |k, v, w| {
-            none.push((k, v, w))
-        });
+        cross("k", Vec::<i32>::new(), vec!['x'], |k, v, w| none.push((k, v, w)));
         assert!(none.is_empty());
     }
 

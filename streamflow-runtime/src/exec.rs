@@ -47,15 +47,9 @@ impl Runner for JobRunner<'_, '_> {
     {
         let results: Vec<Result<R, Caught>> = if parts.len() <= 1 {
             // No parallelism to gain: skip rayon's scheduling.
-            parts
-                .into_iter()
-                .map(|p| panic::catch(|| task(p)))
-                .collect()
+            parts.into_iter().map(|p| panic::catch(|| task(p))).collect()
         } else {
-            parts
-                .into_par_iter()
-                .map(|p| panic::catch(|| task(p)))
-                .collect()
+            parts.into_par_iter().map(|p| panic::catch(|| task(p))).collect()
         };
         results
             .into_iter()
@@ -64,8 +58,7 @@ impl Runner for JobRunner<'_, '_> {
     }
 
     fn call<R>(&self, stage: usize, f: impl FnOnce() -> R) -> Result<R, Self::Error> {
-        panic::catch(f)
-            .map_err(|caught| caught.into_stage_error(self.ctx.plan, self.ctx.time, stage))
+        panic::catch(f).map_err(|caught| caught.into_stage_error(self.ctx.plan, self.ctx.time, stage))
     }
 
     fn partitions(&self, requested: Option<usize>) -> usize {
@@ -100,11 +93,7 @@ impl Runner for LocalRunner {
     {
         let nested = self.nested;
         let run = |p| {
-            if nested {
-                panic::nested(|| task(p))
-            } else {
-                task(p)
-            }
+            if nested { panic::nested(|| task(p)) } else { task(p) }
         };
         Ok(if parts.len() <= 1 {
             parts.into_iter().map(run).collect()

@@ -36,11 +36,7 @@ pub(crate) fn plan(file: &'static str, stages: Vec<Vec<Operator>>) -> &'static P
 }
 
 /// A plan of `file` with the given stages and output operators.
-pub(crate) fn plan_with_sinks(
-    file: &'static str,
-    stages: Vec<Vec<Operator>>,
-    sinks: Vec<Operator>,
-) -> &'static Plan {
+pub(crate) fn plan_with_sinks(file: &'static str, stages: Vec<Vec<Operator>>, sinks: Vec<Operator>) -> &'static Plan {
     let stages: Vec<Stage> = stages
         .into_iter()
         .enumerate()

@@ -149,11 +149,7 @@ pub struct JobCore<I, O> {
 impl<I, O> JobCore<I, O> {
     /// Builds the engine; fails on an invalid configuration or if the thread
     /// pool cannot be created.
-    pub fn new(
-        plan: &'static Plan,
-        config: JobConfig,
-        body: JobBody<I, O>,
-    ) -> Result<Self, ConfigError> {
+    pub fn new(plan: &'static Plan, config: JobConfig, body: JobBody<I, O>) -> Result<Self, ConfigError> {
         config.validate()?;
         let pool = match config.threads {
             Some(n) => Some(Arc::new(
@@ -222,9 +218,7 @@ impl<I, O> JobCore<I, O> {
             return Err(BatchError::TimeNotOnInterval { time, interval_ms });
         }
         match self.last_time {
-            Some(previous) if time <= previous => {
-                Err(BatchError::TimeNotIncreasing { time, previous })
-            }
+            Some(previous) if time <= previous => Err(BatchError::TimeNotIncreasing { time, previous }),
             _ => Ok(()),
         }
     }
@@ -271,10 +265,7 @@ mod tests {
     #[test]
     fn invalid_configurations_are_rejected() {
         let err = JobConfig::new().threads(0).validate().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "a job needs at least one thread (got threads(0))"
-        );
+        assert_eq!(err.to_string(), "a job needs at least one thread (got threads(0))");
         let err = JobConfig::new().partitions(0).validate().unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -331,10 +322,7 @@ mod tests {
             Ok(std::thread::current().name().unwrap_or("").to_owned())
         });
         let mut core = JobCore::new(empty_plan(), JobConfig::new().threads(1), body).unwrap();
-        assert_eq!(
-            core.run(Time::from_secs(1), ()).unwrap(),
-            "streamflow-Test-0"
-        );
+        assert_eq!(core.run(Time::from_secs(1), ()).unwrap(), "streamflow-Test-0");
         assert!(matches!(
             core.run(Time::from_secs(2), ()),
             Err(BatchError::TimeNotOnInterval { interval_ms: 7, .. })
@@ -388,48 +376,38 @@ mod tests {
     #[test]
     fn a_word_count_written_like_the_generated_code() {
         let s_lines = Stream::<String>::input();
-        let (f_flat, s1) = s_lines.flat_map(|line: String| {
-            line.split_whitespace()
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        });
+        let (f_flat, s1) =
+            s_lines.flat_map(|line: String| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>());
         let (f_map, s2) = s1.map(|w| (w, 1u64));
         let (f_red, _s3) = s2.reduce_by_key(|a, b| a + b);
         let capture = crate::testing::PrintCapture::new();
-        let body: JobBody<Inputs, Outputs> =
-            Box::new(move |ctx: &BatchContext<'_>, inputs: Inputs| {
-                let lines = prepare_input(ctx, inputs.lines);
-                let counts = shuffle::reduce_by_key(
-                    ctx,
-                    0,
-                    lines,
-                    |x0, out| {
-                        for x1 in f_flat(x0) {
-                            let x2 = f_map(x1);
-                            out.push(x2);
-                        }
-                    },
-                    &f_red,
-                    None,
-                    |x, out| out.push(x),
-                )?;
-                output::print(ctx, 0, &counts, 10)?;
-                Ok(Outputs { counts })
-            });
+        let body: JobBody<Inputs, Outputs> = Box::new(move |ctx: &BatchContext<'_>, inputs: Inputs| {
+            let lines = prepare_input(ctx, inputs.lines);
+            let counts = shuffle::reduce_by_key(
+                ctx,
+                0,
+                lines,
+                |x0, out| {
+                    for x1 in f_flat(x0) {
+                        let x2 = f_map(x1);
+                        out.push(x2);
+                    }
+                },
+                &f_red,
+                None,
+                |x, out| out.push(x),
+            )?;
+            output::print(ctx, 0, &counts, 10)?;
+            Ok(Outputs { counts })
+        });
         let config = JobConfig::new().partitions(3).print_to(capture.writer());
         let mut core = JobCore::new(empty_plan(), config, body).unwrap();
         let lines = Batch::from_vec(vec!["a b a".to_owned(), "c a".to_owned(), "b".to_owned()]);
         let out = core.run(Time::from_millis(1000), Inputs { lines }).unwrap();
-        let expected = vec![
-            ("a".to_owned(), 3),
-            ("b".to_owned(), 2),
-            ("c".to_owned(), 1),
-        ];
+        let expected = vec![("a".to_owned(), 3), ("b".to_owned(), 2), ("c".to_owned(), 1)];
         assert_eq!(out.counts.sorted(), expected);
         assert!(capture.take_string().contains("Time: 1000 ms"));
-        let out = core
-            .run(Time::from_millis(2000), Inputs::default())
-            .unwrap();
+        let out = core.run(Time::from_millis(2000), Inputs::default()).unwrap();
         assert!(out.counts.is_empty());
     }
 }

@@ -129,12 +129,8 @@ where
     C: Fn((K, J::Out), &mut Vec<U>) + Sync,
 {
     let n = runner.partitions(partitions);
-    let l = runner.tasks(stage, left.into_parts(), |part| {
-        group_part(part, n, &left_map)
-    })?;
-    let r = runner.tasks(stage + 1, right.into_parts(), |part| {
-        group_part(part, n, &right_map)
-    })?;
+    let l = runner.tasks(stage, left.into_parts(), |part| group_part(part, n, &left_map))?;
+    let r = runner.tasks(stage + 1, right.into_parts(), |part| group_part(part, n, &right_map))?;
     let pairs: Vec<_> = transpose(l, n).into_iter().zip(transpose(r, n)).collect();
     runner
         .tasks(stage + 2, pairs, |(l, r)| {
@@ -269,12 +265,7 @@ mod tests {
         // Within a key, `for v in left { for w in right }`.
         assert_eq!(
             out.collect(),
-            vec![
-                ("a", (1, 'x')),
-                ("a", (1, 'y')),
-                ("a", (2, 'x')),
-                ("a", (2, 'y'))
-            ]
+            vec![("a", (1, 'x')), ("a", (1, 'y')), ("a", (2, 'x')), ("a", (2, 'y'))]
         );
     }
 

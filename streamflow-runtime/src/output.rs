@@ -7,8 +7,25 @@ use crate::{Batch, BatchContext, BatchError, PrintTarget, Time};
 use std::fmt::{Debug, Write as _};
 use std::io::Write;
 
+/// How `print` shows one element: `<T as Debug>::fmt`, handed over by the job's
+/// typing witness so that the per-batch code itself needs no `Debug` bound.
+pub type DebugFn<T> = fn(&T, &mut std::fmt::Formatter<'_>) -> std::fmt::Result;
+
+/// An element shown through a [`DebugFn`].
+struct Shown<'a, T>(&'a T, DebugFn<T>);
+
+impl<T> std::fmt::Display for Shown<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (self.1)(self.0, f)
+    }
+}
+
 /// The text `print(n)` writes for one batch, in Spark's format.
 pub(crate) fn print_text<T: Debug>(time: Time, input: &Batch<T>, n: usize) -> String {
+    print_text_with(time, input, n, <T as Debug>::fmt)
+}
+
+fn print_text_with<T>(time: Time, input: &Batch<T>, n: usize, show: DebugFn<T>) -> String {
     const RULE: &str = "-------------------------------------------\n";
     let mut text = String::with_capacity(2 * RULE.len() + 32 + 16 * n.min(input.len()));
     text.push_str(RULE);
@@ -16,7 +33,7 @@ pub(crate) fn print_text<T: Debug>(time: Time, input: &Batch<T>, n: usize) -> St
     let _ = writeln!(text, "Time: {time}");
     text.push_str(RULE);
     for x in input.iter().take(n) {
-        let _ = writeln!(text, "{x:?}");
+        let _ = writeln!(text, "{}", Shown(x, show));
     }
     if input.len() > n {
         text.push_str("...\n");
@@ -32,8 +49,19 @@ pub fn print<T: Debug + Sync>(
     input: &Batch<T>,
     n: usize,
 ) -> Result<(), BatchError> {
+    print_with(ctx, sink, input, n, <T as Debug>::fmt)
+}
+
+/// `print(n)` showing elements with `show` (what the generated code calls).
+pub fn print_with<T: Sync>(
+    ctx: &BatchContext<'_>,
+    sink: usize,
+    input: &Batch<T>,
+    n: usize,
+    show: DebugFn<T>,
+) -> Result<(), BatchError> {
     // A user's `Debug` may panic: format inside a task.
-    let text = catch(|| print_text(ctx.time, input, n))
+    let text = catch(|| print_text_with(ctx.time, input, n, show))
         .map_err(|caught| caught.into_sink_error(ctx.plan, ctx.time, sink))?;
     // One write per batch, so that concurrent jobs' blocks do not interleave.
     let written = match &ctx.config.print_target {
@@ -99,10 +127,7 @@ mod tests {
             format!("{RULE}Time: 1000 ms\n{RULE}\"a\"\n\"b\"\n\n")
         );
         let batch = Batch::from_partitions(vec![vec![1, 2], vec![3]]);
-        assert_eq!(
-            printed(&batch, 2),
-            format!("{RULE}Time: 1000 ms\n{RULE}1\n2\n...\n\n")
-        );
+        assert_eq!(printed(&batch, 2), format!("{RULE}Time: 1000 ms\n{RULE}1\n2\n...\n\n"));
         assert_eq!(
             printed(&Batch::<i32>::empty(), 10),
             format!("{RULE}Time: 1000 ms\n{RULE}\n")
@@ -163,22 +188,12 @@ mod tests {
         let config = config(2);
         let seen = std::cell::RefCell::new(Vec::new());
         let f = |b: Batch<i32>, t: Time| seen.borrow_mut().push((b.collect(), t));
-        foreach_batch(
-            &ctx(plan(file!(), vec![]), &config),
-            1,
-            Batch::from_vec(vec![4, 5]),
-            &f,
-        )
-        .unwrap();
+        foreach_batch(&ctx(plan(file!(), vec![]), &config), 1, Batch::from_vec(vec![4, 5]), &f).unwrap();
         assert_eq!(*seen.borrow(), vec![(vec![4, 5], Time::from_millis(1000))]);
 
         let start = line!() + 1;
         let f = |_: Batch<i32>, _: Time| panic!("sink failed");
-        let plan = plan_with_sinks(
-            file!(),
-            vec![],
-            vec![op_lines("foreach_batch", start, start)],
-        );
+        let plan = plan_with_sinks(file!(), vec![], vec![op_lines("foreach_batch", start, start)]);
         let err = foreach_batch(&ctx(plan, &config), 0, Batch::empty(), &f).unwrap_err();
         assert_eq!(
             err.to_string(),

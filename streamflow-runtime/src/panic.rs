@@ -81,12 +81,7 @@ impl Caught {
     }
 
     /// The error for a panic in stage `stage` (0-based index into the plan).
-    pub(crate) fn into_stage_error(
-        self,
-        plan: &'static Plan,
-        time: Time,
-        stage: usize,
-    ) -> BatchError {
+    pub(crate) fn into_stage_error(self, plan: &'static Plan, time: Time, stage: usize) -> BatchError {
         if let Some((operator, line)) = self.operator(plan) {
             return self.operator_error(plan, time, operator, line);
         }
@@ -104,12 +99,7 @@ impl Caught {
     }
 
     /// The error for a panic in output operator `sink` (index into `plan.sinks`).
-    pub(crate) fn into_sink_error(
-        self,
-        plan: &'static Plan,
-        time: Time,
-        sink: usize,
-    ) -> BatchError {
+    pub(crate) fn into_sink_error(self, plan: &'static Plan, time: Time, sink: usize) -> BatchError {
         if let Some((operator, line)) = self.operator(plan) {
             return self.operator_error(plan, time, operator, line);
         }
@@ -140,13 +130,7 @@ impl Caught {
         }
     }
 
-    fn operator_error(
-        self,
-        plan: &Plan,
-        time: Time,
-        operator: &'static str,
-        line: u32,
-    ) -> BatchError {
+    fn operator_error(self, plan: &Plan, time: Time, operator: &'static str, line: u32) -> BatchError {
         BatchError::OperatorPanicked {
             time,
             operator,
@@ -242,11 +226,10 @@ mod tests {
     #[test]
     fn nested_panics_keep_their_location() {
         let caught = catch(|| {
-            let r: Vec<u32> =
-                rayon::iter::ParallelIterator::collect(rayon::iter::ParallelIterator::map(
-                    rayon::iter::IntoParallelIterator::into_par_iter(vec![1u32, 2, 3]),
-                    |x| nested(|| if x == 2 { panic!("inner") } else { x }),
-                ));
+            let r: Vec<u32> = rayon::iter::ParallelIterator::collect(rayon::iter::ParallelIterator::map(
+                rayon::iter::IntoParallelIterator::into_par_iter(vec![1u32, 2, 3]),
+                |x| nested(|| if x == 2 { panic!("inner") } else { x }),
+            ));
             r
         })
         .unwrap_err();

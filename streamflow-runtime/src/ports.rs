@@ -28,11 +28,7 @@ pub trait InputPorts: Default {
 
     /// Sets port `index` to `batch`, a `Box<Batch<T>>` of the port's element
     /// type; gives the box back if the index or the type is wrong.
-    fn set_port(
-        &mut self,
-        index: usize,
-        batch: Box<dyn Any + Send>,
-    ) -> Result<(), Box<dyn Any + Send>>;
+    fn set_port(&mut self, index: usize, batch: Box<dyn Any + Send>) -> Result<(), Box<dyn Any + Send>>;
 }
 
 /// The output ports of a job (its generated `<Job>Outputs` struct).
@@ -56,11 +52,7 @@ impl<T: Send + 'static> InputPorts for Batch<T> {
         sometimes: false,
     }];
 
-    fn set_port(
-        &mut self,
-        index: usize,
-        batch: Box<dyn Any + Send>,
-    ) -> Result<(), Box<dyn Any + Send>> {
+    fn set_port(&mut self, index: usize, batch: Box<dyn Any + Send>) -> Result<(), Box<dyn Any + Send>> {
         if index != 0 {
             return Err(batch);
         }
@@ -90,29 +82,14 @@ mod tests {
     #[test]
     fn a_batch_is_a_one_port_job_checked_by_type() {
         let mut input: Batch<u8> = Batch::empty();
-        assert!(
-            input
-                .set_port(0, Box::new(Batch::from(vec![1u8, 2])))
-                .is_ok()
-        );
+        assert!(input.set_port(0, Box::new(Batch::from(vec![1u8, 2]))).is_ok());
         assert_eq!(input.to_vec(), vec![1, 2]);
-        assert!(
-            input
-                .set_port(0, Box::new(Batch::from(vec!["wrong type"])))
-                .is_err()
-        );
+        assert!(input.set_port(0, Box::new(Batch::from(vec!["wrong type"]))).is_err());
         assert!(input.set_port(1, Box::new(Batch::from(vec![3u8]))).is_err());
-        assert_eq!(
-            (<Batch<u8> as InputPorts>::PORTS[0].type_id)(),
-            TypeId::of::<u8>()
-        );
+        assert_eq!((<Batch<u8> as InputPorts>::PORTS[0].type_id)(), TypeId::of::<u8>());
 
         let mut output = Batch::from(vec![7u8]);
-        let taken = output
-            .take_port(0)
-            .unwrap()
-            .downcast::<Batch<u8>>()
-            .unwrap();
+        let taken = output.take_port(0).unwrap().downcast::<Batch<u8>>().unwrap();
         assert_eq!(taken.to_vec(), vec![7]);
         assert!(output.take_port(1).is_none());
     }

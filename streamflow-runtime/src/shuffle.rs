@@ -4,9 +4,7 @@
 //! CONTRACT: see `stage.rs`. Each function here runs stage `stage` (map side)
 //! and `stage + 1` (reduce side); `partitions: None` means the job's default.
 
-use crate::collectors::{
-    ByKeyCombiner, Counter, Distinct, Grouper, KeyCombiner, Reducer, ValueCounter,
-};
+use crate::collectors::{ByKeyCombiner, Counter, Distinct, Grouper, KeyCombiner, Reducer, ValueCounter};
 use crate::exchange::{group_in_order, merge_by_key, transpose};
 use crate::exec::{JobRunner, Runner};
 use crate::stage::narrow_with;
@@ -108,15 +106,7 @@ where
     C: Fn((K, V), &mut Vec<U>) + Sync,
 {
     let runner = JobRunner { ctx };
-    reduce_by_key_with(
-        &runner,
-        stage,
-        input,
-        map_side,
-        reduce,
-        partitions,
-        reduce_side,
-    )
+    reduce_by_key_with(&runner, stage, input, map_side, reduce, partitions, reduce_side)
 }
 
 pub(crate) fn count_by_value_with<Rn, S, T, U, M, C>(
@@ -215,10 +205,7 @@ where
                 return out;
             }
             let largest = buckets.iter().map(Vec::len).max().unwrap_or(0);
-            let mut set = hashbrown::HashSet::with_capacity_and_hasher(
-                largest,
-                crate::partitioner::table_state(),
-            );
+            let mut set = hashbrown::HashSet::with_capacity_and_hasher(largest, crate::partitioner::table_state());
             for bucket in buckets {
                 set.extend(bucket);
             }
@@ -251,11 +238,7 @@ where
 
 /// The map side of the group-by shuffles: every pair kept, bucketed.
 #[inline]
-pub(crate) fn group_part<P, K, V>(
-    part: P,
-    n: usize,
-    map_side: impl Fn(P::Item, &mut Grouper<K, V>),
-) -> Vec<Vec<(K, V)>>
+pub(crate) fn group_part<P, K, V>(part: P, n: usize, map_side: impl Fn(P::Item, &mut Grouper<K, V>)) -> Vec<Vec<(K, V)>>
 where
     P: IntoIterator,
     K: Hash,
@@ -475,14 +458,7 @@ where
     M: Fn(S::Item, &mut Reducer<'_, T, R>) + Sync,
     C: Fn(T, &mut Vec<U>) + Sync,
 {
-    reduce_with(
-        &JobRunner { ctx },
-        stage,
-        input,
-        map_side,
-        reduce,
-        reduce_side,
-    )
+    reduce_with(&JobRunner { ctx }, stage, input, map_side, reduce, reduce_side)
 }
 
 pub(crate) fn repartition_with<Rn, S, T, U, M, C>(
@@ -560,14 +536,7 @@ where
     M: Fn(S::Item, &mut Vec<T>) + Sync,
     C: Fn(T, &mut Vec<U>) + Sync,
 {
-    repartition_with(
-        &JobRunner { ctx },
-        stage,
-        input,
-        map_side,
-        partitions,
-        reduce_side,
-    )
+    repartition_with(&JobRunner { ctx }, stage, input, map_side, partitions, reduce_side)
 }
 
 #[cfg(test)]
@@ -576,12 +545,7 @@ mod tests {
     use crate::fixtures::{config, ctx, empty_plan};
 
     fn words() -> Batch<&'static str> {
-        Batch::from_partitions(vec![
-            vec!["a", "b", "a"],
-            vec!["c", "a"],
-            vec![],
-            vec!["b", "d", "a"],
-        ])
+        Batch::from_partitions(vec![vec!["a", "b", "a"], vec!["c", "a"], vec![], vec!["b", "d", "a"]])
     }
 
     #[test]
@@ -600,10 +564,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out.num_partitions(), 3);
-        assert_eq!(
-            out.clone().sorted(),
-            vec![("a", 4), ("b", 2), ("c", 1), ("d", 1)]
-        );
+        assert_eq!(out.clone().sorted(), vec![("a", 4), ("b", 2), ("c", 1), ("d", 1)]);
         // Every key sits in its partitioner's partition.
         for (i, part) in out.partitions().iter().enumerate() {
             for (k, _) in part {
@@ -648,28 +609,9 @@ mod tests {
     fn count_by_value_and_distinct() {
         let config = config(2);
         let ctx = ctx(empty_plan(), &config);
-        let counts = count_by_value(
-            &ctx,
-            0,
-            words(),
-            |w, c| c.push(w),
-            None,
-            |p, out| out.push(p),
-        )
-        .unwrap();
-        assert_eq!(
-            counts.sorted(),
-            vec![("a", 4), ("b", 2), ("c", 1), ("d", 1)]
-        );
-        let d = distinct(
-            &ctx,
-            0,
-            words(),
-            |w, d| d.push(w),
-            None,
-            |w, out| out.push(w),
-        )
-        .unwrap();
+        let counts = count_by_value(&ctx, 0, words(), |w, c| c.push(w), None, |p, out| out.push(p)).unwrap();
+        assert_eq!(counts.sorted(), vec![("a", 4), ("b", 2), ("c", 1), ("d", 1)]);
+        let d = distinct(&ctx, 0, words(), |w, d| d.push(w), None, |w, out| out.push(w)).unwrap();
         assert_eq!(d.sorted(), vec!["a", "b", "c", "d"]);
     }
 
@@ -682,12 +624,8 @@ mod tests {
             vec![("k", 3)],
             vec![("j", 11), ("k", 4), ("k", 5)],
         ]);
-        let out =
-            group_by_key(&ctx, 0, input, |p, g| g.push(p), None, |g, out| out.push(g)).unwrap();
-        assert_eq!(
-            out.sorted(),
-            vec![("j", vec![10, 11]), ("k", vec![1, 2, 3, 4, 5])]
-        );
+        let out = group_by_key(&ctx, 0, input, |p, g| g.push(p), None, |g, out| out.push(g)).unwrap();
+        assert_eq!(out.sorted(), vec![("j", vec![10, 11]), ("k", vec![1, 2, 3, 4, 5])]);
     }
 
     #[test]
@@ -700,16 +638,7 @@ mod tests {
             |(s, n): (i32, u32), v: i32| (s + v, n + 1),
             |(s1, n1): (i32, u32), (s2, n2): (i32, u32)| (s1 + s2, n1 + n2),
         );
-        let out = combine_by_key(
-            &ctx,
-            0,
-            input,
-            |p, c| c.push(p),
-            &functions,
-            None,
-            |p, out| out.push(p),
-        )
-        .unwrap();
+        let out = combine_by_key(&ctx, 0, input, |p, c| c.push(p), &functions, None, |p, out| out.push(p)).unwrap();
         assert_eq!(out.sorted(), vec![("a", (4, 2)), ("b", (2, 1))]);
     }
 
@@ -717,8 +646,7 @@ mod tests {
     fn count_and_reduce_of_empty_and_full_batches() {
         let config = config(2);
         let ctx = ctx(empty_plan(), &config);
-        let count_of =
-            |b: Batch<i32>| count(&ctx, 0, b, |x, c| c.push(x), |n, out| out.push(n)).unwrap();
+        let count_of = |b: Batch<i32>| count(&ctx, 0, b, |x, c| c.push(x), |n, out| out.push(n)).unwrap();
         assert_eq!(count_of(Batch::empty()).collect(), vec![0]);
         assert_eq!(
             count_of(Batch::from_partitions(vec![vec![], vec![]])).collect(),
@@ -742,11 +670,7 @@ mod tests {
         };
         assert_eq!(reduce_of(Batch::empty()).collect(), Vec::<String>::new());
         // Partition order is kept, so a non-commutative reduce is deterministic.
-        let r = reduce_of(Batch::from_partitions(vec![
-            vec!["a", "b"],
-            vec![],
-            vec!["c"],
-        ]));
+        let r = reduce_of(Batch::from_partitions(vec![vec!["a", "b"], vec![], vec!["c"]]));
         assert_eq!(r.collect(), vec!["abc".to_owned()]);
     }
 
@@ -755,19 +679,8 @@ mod tests {
         let config = config(2);
         let ctx = ctx(empty_plan(), &config);
         let input = Batch::from_partitions(vec![vec![0, 1, 2], vec![3, 4], vec![5, 6, 7, 8, 9]]);
-        let out = repartition(
-            &ctx,
-            0,
-            input,
-            |x, out| out.push(x),
-            3,
-            |x, out| out.push(x),
-        )
-        .unwrap();
-        assert_eq!(
-            out.partitions(),
-            &[vec![0, 3, 6, 9], vec![1, 4, 7], vec![2, 5, 8]]
-        );
+        let out = repartition(&ctx, 0, input, |x, out| out.push(x), 3, |x, out| out.push(x)).unwrap();
+        assert_eq!(out.partitions(), &[vec![0, 3, 6, 9], vec![1, 4, 7], vec![2, 5, 8]]);
         let one = repartition(
             &ctx,
             0,

@@ -36,12 +36,7 @@ pub(crate) fn narrow_with<Rn: Runner, S: Source, U: Send>(
 }
 
 /// A run of narrow operators from a materialized batch to a materialized batch.
-pub fn narrow<S, U, F>(
-    ctx: &BatchContext<'_>,
-    stage: usize,
-    input: S,
-    f: F,
-) -> Result<Batch<U>, BatchError>
+pub fn narrow<S, U, F>(ctx: &BatchContext<'_>, stage: usize, input: S, f: F) -> Result<Batch<U>, BatchError>
 where
     S: Source,
     U: Send,
@@ -277,19 +272,12 @@ mod tests {
     fn a_panicking_closure_names_its_operator() {
         let map_line = line!() + 1;
         let f = |x: i32, out: &mut Vec<i32>| {
-            if x == 3 {
-                panic!("bad element {x}")
-            } else {
-                out.push(x)
-            }
+            if x == 3 { panic!("bad element {x}") } else { out.push(x) }
         };
         let end_line = line!() - 1;
         let plan = plan(
             file!(),
-            vec![vec![
-                op_lines("map", map_line, end_line),
-                op("filter", end_line + 1),
-            ]],
+            vec![vec![op_lines("map", map_line, end_line), op("filter", end_line + 1)]],
         );
         let config = config(2);
         let err = narrow(&ctx(plan, &config), 0, parts(), f).unwrap_err();
@@ -313,10 +301,7 @@ mod tests {
     fn a_panic_outside_operators_names_the_stage() {
         let plan = plan(
             file!(),
-            vec![
-                vec![op("map", 12), op("filter", 13)],
-                vec![op("reduce_by_key", 14)],
-            ],
+            vec![vec![op("map", 12), op("filter", 13)], vec![op("reduce_by_key", 14)]],
         );
         let config = config(2);
         let err = narrow(&ctx(plan, &config), 0, parts(), |x, out| {
@@ -340,9 +325,8 @@ mod tests {
             other => panic!("unexpected error {other:?}"),
         }
         assert!(
-            err.to_string().starts_with(
-                "batch 1000 ms failed in stage 1 (map (line 12), filter (line 13)): panicked at "
-            ),
+            err.to_string()
+                .starts_with("batch 1000 ms failed in stage 1 (map (line 12), filter (line 13)): panicked at "),
             "{err}"
         );
         // The reduce side of a whole-batch boundary is the next stage.

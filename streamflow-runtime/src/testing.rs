@@ -87,10 +87,7 @@ impl<O> Timed<O> {
 impl<J: Job> TestRun<J> {
     /// A run of `job` whose clock is at zero (no batch run yet).
     pub fn new(job: J) -> Self {
-        TestRun {
-            job,
-            time: Time::ZERO,
-        }
+        TestRun { job, time: Time::ZERO }
     }
 
     /// Advances the clock by one batch interval and runs that batch. The clock
@@ -99,9 +96,7 @@ impl<J: Job> TestRun<J> {
         let interval = self.job.plan().batch_interval_ms;
         self.time = Time::from_millis(self.time.as_millis().saturating_add(interval));
         let time = self.time;
-        self.job
-            .run_batch(time, inputs)
-            .map(|outputs| Timed { time, outputs })
+        self.job.run_batch(time, inputs).map(|outputs| Timed { time, outputs })
     }
 
     /// Runs one batch in which every input is empty.
@@ -111,10 +106,7 @@ impl<J: Job> TestRun<J> {
 
     /// Runs one batch per element of `inputs`, in order; stops at the first
     /// failed batch.
-    pub fn run(
-        &mut self,
-        inputs: impl IntoIterator<Item = J::Inputs>,
-    ) -> Result<Vec<Timed<J::Outputs>>, BatchError> {
+    pub fn run(&mut self, inputs: impl IntoIterator<Item = J::Inputs>) -> Result<Vec<Timed<J::Outputs>>, BatchError> {
         inputs.into_iter().map(|i| self.run_batch(i)).collect()
     }
 
@@ -161,8 +153,7 @@ impl PrintCapture {
     /// Everything printed since the last call, as text (invalid UTF-8 replaced).
     pub fn take_string(&self) -> String {
         let bytes = std::mem::take(&mut *self.lock());
-        String::from_utf8(bytes)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
     /// Everything printed since the last `take_string`, left in place.
@@ -230,10 +221,7 @@ mod tests {
         assert_eq!(first.time, Time::from_millis(1000));
         assert_eq!(first.to_vec(), vec![1]);
         let empty = run.run_empty().unwrap();
-        assert_eq!(
-            (empty.time, empty.is_empty()),
-            (Time::from_millis(2000), true)
-        );
+        assert_eq!((empty.time, empty.is_empty()), (Time::from_millis(2000), true));
         let more = run.run([Batch::from([2]), Batch::from([3])]).unwrap();
         let times: Vec<u64> = more.iter().map(|t| t.time.as_millis()).collect();
         assert_eq!(times, vec![3000, 4000]);
@@ -249,10 +237,7 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().starts_with("batch 2000 ms failed"), "{err}");
         assert_eq!(run.time(), Time::from_millis(2000));
-        assert_eq!(
-            run.run_batch(Batch::from([5])).unwrap().time,
-            Time::from_millis(3000)
-        );
+        assert_eq!(run.run_batch(Batch::from([5])).unwrap().time, Time::from_millis(3000));
     }
 
     #[test]

@@ -7,9 +7,7 @@ use std::fmt;
 ///
 /// Batch `k` (k = 1, 2, ...) of a job with batch interval `d` has time `k·d`;
 /// there is no batch at time 0. Displayed as Spark displays it: `1000 ms`.
-#[derive(
-    Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Time(u64);
 
 impl Time {

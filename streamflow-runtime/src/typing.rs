@@ -598,11 +598,13 @@ impl<T: Data> Stream<T> {
         ((f, initial), next(), next())
     }
 
-    /// `print()` / `print(n)`.
-    pub fn print(&self)
+    /// `print()` / `print(n)`: gives the per-batch code the way to show an
+    /// element, so that only this call requires `Debug`.
+    pub fn print(&self) -> crate::output::DebugFn<T>
     where
         T: Printable,
     {
+        <T as Debug>::fmt
     }
 
     /// `foreach_batch(f)`.

@@ -10,9 +10,8 @@
 
 pub use streamflow_macros::stream_job;
 pub use streamflow_runtime::{
-    Batch, BatchContext, BatchError, ConfigError, InputPorts, Job, JobConfig, Operator,
-    OutputPorts, Plan, Port, PortInfo, PrintTarget, SourceSpan, Stage, StageEnd, State,
-    Time,
+    Batch, BatchContext, BatchError, ConfigError, InputPorts, Job, JobConfig, Operator, OutputPorts, Plan, Port,
+    PortInfo, PrintTarget, SourceSpan, Stage, StageEnd, State, Time,
 };
 
 /// Live streams: the real-time scheduler, receivers, sources, sinks, metrics
@@ -44,9 +43,7 @@ pub mod __private {
     /// Builds a job with the default configuration, which is always valid: it
     /// has at least one partition and uses rayon's global pool, so no thread
     /// pool is created and nothing can fail.
-    pub fn build_default<J>(
-        with_config: fn(crate::JobConfig) -> Result<J, crate::ConfigError>,
-    ) -> J {
+    pub fn build_default<J>(with_config: fn(crate::JobConfig) -> Result<J, crate::ConfigError>) -> J {
         match with_config(crate::JobConfig::default()) {
             Ok(job) => job,
             Err(e) => unreachable!("the default job configuration is valid: {e}"),

@@ -22,7 +22,7 @@ use quote::{format_ident, quote};
 
 /// The code of a job that passed every check.
 pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
-    let names = Names::new(graph);
+    let names = Names::new(graph, job.name.span());
     let typing = witness::typing_chain(graph, &names, &[]);
     let interval_ms = graph.interval_ms.unwrap_or(1);
     let plan_expr = plan_const::plan_expr(&job.name.to_string(), interval_ms, job.fusion, graph, plan);
@@ -56,7 +56,7 @@ pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
 /// does not pile up unrelated errors) and the typing chain of every operator
 /// that could be read (so that type errors in closures are reported too).
 pub fn generate_after_errors(job: &JobDef, graph: &Graph, broken: &[NodeId]) -> TokenStream {
-    let names = Names::new(graph);
+    let names = Names::new(graph, job.name.span());
     let mut skip = vec![false; graph.nodes.len()];
     for (id, node) in graph.nodes.iter().enumerate() {
         skip[id] = broken.contains(&id) || node.inputs.iter().any(|&input| skip[input]);

@@ -5,6 +5,7 @@
 //! name), and free to read like hand-written code in `cargo expand`.
 
 use crate::graph::{Graph, NodeId, NodeKind};
+use crate::ops::Op;
 use proc_macro2::{Ident, Span};
 
 /// Local names for the values of one job.
@@ -22,10 +23,10 @@ pub fn ident(name: &str) -> Ident {
 }
 
 impl Names {
-    /// Names every node of `graph`: functions after their operator and line
+    /// Names every node of `graph` (`user`: a span of the job's own tokens): functions after their operator and line
     /// (`map_line_12`), batches and type witnesses after the stream's name when
     /// it has one.
-    pub fn new(graph: &Graph) -> Names {
+    pub fn new(graph: &Graph, user: Span) -> Names {
         let mut used = std::collections::HashSet::new();
         let mut unique = |base: String| {
             let mut name = base.clone();
@@ -47,7 +48,9 @@ impl Names {
                 (_, Some(name)) => name.to_string(),
                 _ => format!("stream_{id}"),
             };
-            let function = node.call().filter(|c| !c.functions.is_empty()).map(|call| {
+            // `print` binds its element formatter like an operator's function.
+            let binds_function = |c: &&crate::graph::OpCall| !c.functions.is_empty() || c.desc.op == Op::Print;
+            let function = node.call().filter(binds_function).map(|call| {
                 ident(&unique(format!(
                     "{}_line_{}",
                     call.desc.name,
@@ -64,9 +67,10 @@ impl Names {
             initials.push(has_initial.then(|| ident(&unique(format!("initial_state_line_{line}")))));
             functions.push(function);
             batches.push(ident(&unique(stream.clone())));
-            // Call-site hygiene, unlike the other locals: a witness is re-spanned
-            // at the user's stream argument (see `Names::witness_at`).
-            types.push(Ident::new(&unique(format!("{stream}_type")), Span::call_site()));
+            // The hygiene of the user's tokens, unlike the other locals: a
+            // witness is re-spanned at the operator or port it is checked for
+            // (see `Names::witness_at`), and must resolve there too.
+            types.push(Ident::new(&unique(format!("{stream}_type")), user));
         }
         Names {
             functions,
@@ -104,8 +108,11 @@ impl Names {
 
     /// The type witness of a node's stream, spanned at `span`, so that an error
     /// about its type points at the user's tokens there.
+    /// `span` must be a span of the job's own tokens: all of them share one
+    /// hygiene context (also when a `macro_rules!` passes them on), so the
+    /// name resolves to the witness bound with the job name's span, and rustc
+    /// can point at the user's code rather than at the whole macro.
     pub fn witness_at(&self, node: NodeId, span: Span) -> Ident {
-        // Resolved where the witnesses are bound (see `chain::at`).
-        Ident::new(&self.types[node].to_string(), super::chain::at(span))
+        Ident::new(&self.types[node].to_string(), span)
     }
 }

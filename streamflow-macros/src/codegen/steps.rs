@@ -73,14 +73,15 @@ pub fn body(graph: &Graph, plan: &Plan, names: &Names, timing: &Timing) -> Token
         out.extend(match call.desc.op {
             Op::Print => {
                 let n = call.counts.first().map_or_else(|| quote!(10), |n| quote!(#n));
+                let show = names.function(node);
                 if optional {
                     quote_spanned! {span=>
                         if let ::core::option::Option::Some(batch) = &#batch {
-                            ::streamflow::__private::print(ctx, #sink_index, batch, #n)?;
+                            ::streamflow::__private::print_with(ctx, #sink_index, batch, #n, #show)?;
                         }
                     }
                 } else {
-                    quote_spanned!(span=> ::streamflow::__private::print(ctx, #sink_index, &#batch, #n)?;)
+                    quote_spanned!(span=> ::streamflow::__private::print_with(ctx, #sink_index, &#batch, #n, #show)?;)
                 }
             }
             Op::ForeachBatch => {

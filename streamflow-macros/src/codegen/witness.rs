@@ -60,7 +60,10 @@ pub fn typing_chain(graph: &Graph, names: &Names, skip: &[bool]) -> TokenStream 
                         );
                         quote!(let (#bound, #witness, #snapshots) = #receiver.#method(#args);)
                     }
-                    (Op::Print, _) => quote!(#receiver.#method();),
+                    (Op::Print, _) => {
+                        let show = names.function(id);
+                        quote!(let #show = #receiver.#method();)
+                    }
                     (Op::ForeachBatch, _) => {
                         let f = names.function(id);
                         quote!(let #f = #receiver.#method(#args);)
