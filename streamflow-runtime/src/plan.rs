@@ -105,7 +105,7 @@ impl fmt::Display for StageEnd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StageEnd::Shuffle(op) => write!(f, "shuffle ({op})"),
-            StageEnd::Batch(op) => write!(f, "whole batch ({op})"),
+            StageEnd::Batch(op) => write!(f, "materialized for `{op}`"),
             StageEnd::Branch(stream) => write!(f, "branch: `{stream}` feeds several operators"),
             StageEnd::Output(what) => write!(f, "output {what}"),
             StageEnd::Unfused => f.write_str("materialized (fusion off)"),
@@ -137,11 +137,7 @@ pub(crate) fn same_file(plan_file: &str, file: &str) -> bool {
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let fusion = if self.fused { "fused" } else { "fusion off" };
-        writeln!(
-            f,
-            "job {} (batch interval {} ms, {fusion})",
-            self.job, self.batch_interval_ms
-        )?;
+        writeln!(f, "job {} (batch interval {} ms, {fusion})", self.job, self.batch_interval_ms)?;
         for port in self.inputs {
             writeln!(f, "input  {}: {}", port.name, port.ty)?;
         }
@@ -151,15 +147,13 @@ impl fmt::Display for Plan {
         for stage in self.stages {
             writeln!(f, "stage {} reads {}", stage.id, stage.reads)?;
             for op in stage.operators {
-                let role = if op.role.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", op.role)
-                };
-                let op_text = format!("{}{role}", op.name);
-                writeln!(f, "    {op_text:<40} line {}", op.span.line)?;
+                let role = if op.role.is_empty() { String::new() } else { format!(" ({})", op.role) };
+                writeln!(f, "    line {:<4} {}{role}", op.span.line, op.name)?;
             }
             writeln!(f, "  ends: {}", stage.ends)?;
+        }
+        for sink in self.sinks {
+            writeln!(f, "output operator: {} (line {})", sink.name, sink.span.line)?;
         }
         Ok(())
     }
