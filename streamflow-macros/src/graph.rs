@@ -418,7 +418,7 @@ fn is_duration_literal(expr: &Expr) -> bool {
     const RUST_SUFFIXES: &[&str] = &[
         "", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32", "f64",
     ];
-    match expr {
+    match strip(expr) {
         Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Int(int),
             ..
@@ -431,8 +431,9 @@ fn is_duration_literal(expr: &Expr) -> bool {
     }
 }
 
-/// Parentheses and invisible groups do not change a stream expression.
-fn strip(expr: &Expr) -> &Expr {
+/// Parentheses and invisible groups (a `macro_rules!` fragment such as
+/// `$window` arrives in one) do not change an expression.
+pub fn strip(expr: &Expr) -> &Expr {
     match expr {
         Expr::Paren(inner) => strip(&inner.expr),
         Expr::Group(inner) => strip(&inner.expr),
@@ -567,6 +568,16 @@ mod tests {
                 "`reduce_by_key` cannot be called with 0 arguments; write `reduce_by_key(f)` or `reduce_by_key(f, partitions)`",
             ]
         );
+    }
+
+    #[test]
+    fn durations_passed_through_macro_rules_are_durations() {
+        use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+        // `$window:literal` arrives wrapped in an invisible group.
+        let grouped: TokenStream = TokenTree::Group(Group::new(Delimiter::None, "10s".parse().unwrap())).into();
+        let expr: Expr = syn::parse2(grouped).unwrap();
+        assert!(is_duration_literal(&expr));
+        assert_eq!(crate::duration::parse_duration(&expr).unwrap(), 10_000);
     }
 
     #[test]

@@ -236,6 +236,18 @@ pub fn lookup(name: &str) -> Option<&'static OpDesc> {
     OPS.iter().find(|desc| desc.name == name)
 }
 
+/// How a usage line names a function parameter.
+fn function_name(what: &str) -> &'static str {
+    const NAMED: &[(Param, &str)] = &[
+        (INVERSE, "f_inv"),
+        (KEEP, "keep"),
+        (CREATE, "create"),
+        (MERGE_VALUE, "merge_value"),
+        (MERGE_COMBINERS, "merge_combiners"),
+    ];
+    NAMED.iter().find(|(param, _)| matches!(param, Param::Function(_, w) if *w == what)).map_or("f", |(_, name)| name)
+}
+
 /// Spark's names that do not become ours by snake-casing.
 const SPARK_ALIASES: &[(&str, &str)] = &[("foreach_rdd", "foreach_batch"), ("foreach", "foreach_batch")];
 
@@ -308,7 +320,7 @@ impl OpDesc {
                     .iter()
                     .map(|p| match p {
                         Param::Stream => "other",
-                        Param::Function(..) => "f",
+                        Param::Function(_, what) => function_name(what),
                         Param::Duration("the window length") => "window",
                         Param::Duration(_) => "slide",
                         Param::Timeout(_) => "timeout",
@@ -364,6 +376,10 @@ mod tests {
             "`reduce_by_key(f)` or `reduce_by_key(f, partitions)`"
         );
         assert_eq!(lookup("map").unwrap().usage(), "`map(f)`");
+        assert_eq!(
+            lookup("reduce_by_window").unwrap().usage(),
+            "`reduce_by_window(f, window, slide)` or `reduce_by_window(f, f_inv, window, slide)`"
+        );
         assert_eq!(lookup("print").unwrap().usage(), "`print()` or `print(n)`");
         assert_eq!(
             lookup("window").unwrap().usage(),
