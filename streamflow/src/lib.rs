@@ -4,7 +4,45 @@
 //! A job is written inside [`stream_job!`]. The macro type-checks the pipeline
 //! while your crate compiles, fuses every run of narrow operators into one loop
 //! per partition, and emits a static stage plan; the runtime runs that plan
-//! once per batch on rayon.
+//! once per batch on rayon. Only shuffles, windows and keyed state are stage
+//! boundaries.
+//!
+//! ```
+//! use streamflow::prelude::*;
+//! use streamflow::testing::TestRun;
+//!
+//! stream_job! {
+//!     /// Word counts per batch, and over the last 2 s every 2 s.
+//!     pub job WordCount {
+//!         batch_interval = 1s;
+//!         input lines: String;
+//!         let pairs = lines
+//!             .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+//!             .map(|word| (word, 1u64));
+//!         output counts: (String, u64) = pairs.reduce_by_key(|a, b| a + b);
+//!         output recent: (String, u64) = pairs.reduce_by_key_and_window(|a, b| a + b, 2s, 2s);
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), BatchError> {
+//! let mut run = TestRun::new(WordCount::new());
+//! let first = run.run_batch(WordCount::inputs().lines(["a b a"]))?;
+//! assert_eq!(first.time, Time::from_millis(1000));
+//! assert_eq!(first.outputs.counts.sorted(), [("a".to_owned(), 2), ("b".to_owned(), 1)]);
+//! // A window sliding every 2 s has no batch at 1 s.
+//! assert!(first.outputs.recent.is_none());
+//!
+//! let second = run.run_batch(WordCount::inputs().lines(["b"]))?;
+//! let recent = second.outputs.recent.expect("a window at 2 s");
+//! assert_eq!(recent.sorted(), [("a".to_owned(), 2), ("b".to_owned(), 2)]);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The job language, the operators and their semantics are described in the
+//! repository's README; [`Job::run_batch`] runs one batch, [`testing`] drives a
+//! job on a manual clock, [`live`] on the system clock with real sources and
+//! sinks.
 
 #![warn(missing_docs)]
 
