@@ -51,7 +51,9 @@ window_jobs!(w120, 120s);
 
 /// One batch of input: the same records every batch (a fixed rate).
 fn batch() -> Vec<(u64, u64)> {
-    (0..RECORDS as u64).map(|i| (i.wrapping_mul(2_654_435_761) % KEYS, 1)).collect()
+    (0..RECORDS as u64)
+        .map(|i| (i.wrapping_mul(2_654_435_761) % KEYS, 1))
+        .collect()
 }
 
 /// Median time per batch of `job` once `warmup` batches have filled its window.
@@ -60,7 +62,9 @@ fn time_per_batch<J: Job>(mut job: J, warmup: usize, inputs: impl Fn() -> J::Inp
     for k in 1..=warmup + TIMED {
         let input = inputs();
         let start = Instant::now();
-        let out = job.run_batch(Time::from_secs(k as u64), input).expect("benchmark jobs do not fail");
+        let out = job
+            .run_batch(Time::from_secs(k as u64), input)
+            .expect("benchmark jobs do not fail");
         let elapsed = start.elapsed();
         drop(out);
         if k > warmup {
@@ -73,8 +77,12 @@ fn time_per_batch<J: Job>(mut job: J, warmup: usize, inputs: impl Fn() -> J::Inp
 
 macro_rules! row {
     ($module:ident, $seconds:literal, $input:expr) => {{
-        let plain = time_per_batch($module::Plain::new(), $seconds, || $module::Plain::inputs().pairs($input()));
-        let inverse = time_per_batch($module::Inverse::new(), $seconds, || $module::Inverse::inputs().pairs($input()));
+        let plain = time_per_batch($module::Plain::new(), $seconds, || {
+            $module::Plain::inputs().pairs($input())
+        });
+        let inverse = time_per_batch($module::Inverse::new(), $seconds, || {
+            $module::Inverse::inputs().pairs($input())
+        });
         println!(
             "{:>8} {:>18.2} {:>18.2} {:>10.1}x",
             concat!($seconds, "s"),
@@ -91,7 +99,10 @@ fn main() {
         return;
     }
     println!("reduce_by_key_and_window, {RECORDS} records per batch over {KEYS} keys, slide = batch interval");
-    println!("{:>8} {:>18} {:>18} {:>11}", "window", "plain ms/batch", "inverse ms/batch", "plain/inv");
+    println!(
+        "{:>8} {:>18} {:>18} {:>11}",
+        "window", "plain ms/batch", "inverse ms/batch", "plain/inv"
+    );
     let input = batch;
     row!(w10, 10, input);
     row!(w30, 30, input);

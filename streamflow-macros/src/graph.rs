@@ -52,8 +52,8 @@ pub struct Node {
 pub enum NodeKind {
     /// An input port (index into [`Graph::inputs`]).
     Input(usize),
-    /// An operator call.
-    Op(OpCall),
+    /// An operator call (boxed: it is large, and inputs are plain indices).
+    Op(Box<OpCall>),
 }
 
 /// An operator call with its arguments sorted by kind.
@@ -376,7 +376,7 @@ impl Builder<'_> {
         if broken {
             return None;
         }
-        Some(self.add(NodeKind::Op(op), inputs))
+        Some(self.add(NodeKind::Op(Box::new(op)), inputs))
     }
 
     fn add(&mut self, kind: NodeKind, inputs: Vec<NodeId>) -> NodeId {
