@@ -6,10 +6,25 @@
 #[macro_use]
 mod common;
 
-/// The example's job itself, not a copy: its plan names the example's lines.
+/// The examples' jobs themselves, not copies: their plans name the examples' lines.
 #[allow(dead_code)]
 #[path = "../examples/word_count.rs"]
 mod word_count;
+#[allow(dead_code)]
+#[path = "../examples/windowed_word_count.rs"]
+mod windowed_word_count;
+#[allow(dead_code)]
+#[path = "../examples/stateful_word_count.rs"]
+mod stateful_word_count;
+#[allow(dead_code)]
+#[path = "../examples/network_word_count.rs"]
+mod network_word_count;
+#[allow(dead_code)]
+#[path = "../examples/text_file_word_count.rs"]
+mod text_file_word_count;
+#[allow(dead_code)]
+#[path = "../examples/custom_receiver.rs"]
+mod custom_receiver;
 
 jobs! {
     pub job Branch {
@@ -33,6 +48,31 @@ jobs! {
             .join(users.map_values(|name| name.to_uppercase()))
             .map(|(_, (total, name))| (name, total));
     }
+}
+
+#[test]
+fn windowed_word_count_example() {
+    insta::assert_snapshot!(windowed_word_count::WindowedWordCount::explain());
+}
+
+#[test]
+fn stateful_word_count_example() {
+    insta::assert_snapshot!(stateful_word_count::StatefulWordCount::explain());
+}
+
+#[test]
+fn network_word_count_example() {
+    insta::assert_snapshot!(network_word_count::NetworkWordCount::explain());
+}
+
+#[test]
+fn text_file_word_count_example() {
+    insta::assert_snapshot!(text_file_word_count::HdfsWordCount::explain());
+}
+
+#[test]
+fn custom_receiver_example() {
+    insta::assert_snapshot!(custom_receiver::CustomReceiverWordCount::explain());
 }
 
 #[test]

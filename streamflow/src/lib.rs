@@ -62,7 +62,7 @@ pub use streamflow_runtime::testing;
 
 /// The names a job file needs: `use streamflow::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Batch, BatchError, Job, JobConfig, State, Time, stream_job};
+    pub use crate::{Batch, BatchError, Job, JobConfig, State, StreamingContext, Time, stream_job};
 }
 
 /// What the generated code calls. Not a stable API: do not use directly.
