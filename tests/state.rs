@@ -4,11 +4,15 @@
 //! `update_state_by_key`, in the output for `map_with_state`), so the tests
 //! assert every call exactly. Shuffled outputs are compared sorted.
 
+// A valid job compiles without warnings: a witness the macro leaves unused
+// (it did for a `map_with_state` read only by `state_snapshots`) fails here.
+#![deny(unused_variables)]
+
 #[macro_use]
 mod common;
 
 use common::*;
-use streamflow::{Batch, State, Time};
+use streamflow::{Batch, JobConfig, State, Time};
 
 /// What one `map_with_state` call saw: the key, the value (`None` when
 /// timing out), the state before the call, and whether it was timing out.
@@ -87,6 +91,9 @@ jobs! {
         output seeded_timed_snapshots: (&'static str, i32) = seeded_timed.state_snapshots();
         // Without snapshots: the state is kept all the same.
         output blind_calls: Call = pairs.map_with_state(tally);
+        // Read only through its snapshots.
+        let unread = pairs.map_with_state(tally);
+        output unread_snapshots: (&'static str, i32) = unread.state_snapshots();
     }
 }
 
@@ -211,6 +218,26 @@ both! {
         ]);
     }
 
+    fn update_state_by_key_an_initial_state_is_partitioned_like_the_new_values() {
+        // The initial key z meets its own new values in batch 1, whatever the
+        // number of partitions: one key, one call.
+        for n in [1, 2, 3, 5, 8] {
+            let job = m::Updates::with_config(JobConfig::new().partitions(n)).unwrap();
+            let out = run(job, [m::Updates::inputs().pairs([("z", 1), ("a", 2), ("z", 3)])]);
+            assert_eq!(sorted(&out[0].seeded), vec![("a", vec![vec![2]]), ("z", vec![vec![99], vec![1, 3]])], "{n} partitions");
+            assert_eq!(out[0].seeded.num_partitions(), n);
+        }
+    }
+
+    fn map_with_state_an_initial_state_is_partitioned_like_the_records() {
+        for n in [1, 2, 3, 5, 8] {
+            let job = m::Mapped::with_config(JobConfig::new().partitions(n)).unwrap();
+            let out = run(job, [m::Mapped::inputs().pairs([("z", 1), ("a", 2)])]);
+            assert_eq!(sorted(&out[0].seeded_calls), vec![("a", Some(2), None, false), ("z", Some(1), Some(50), false)]);
+            assert_eq!(sorted(&out[0].seeded_snapshots), vec![("a", 2), ("z", 51)], "{n} partitions");
+        }
+    }
+
     fn map_with_state_is_called_only_for_keys_with_data() {
         let batches: [Pairs; 4] = [&[("a", 1), ("b", 2)], &[("a", 3)], &[], &[("b", 4)]];
         let out = run(m::Mapped::new(), feed!(m::Mapped, pairs, batches));
@@ -272,12 +299,14 @@ both! {
     fn map_with_state_snapshots_give_every_key_after_each_batch_idle_keys_included() {
         let batches: [Pairs; 4] = [&[("a", 1), ("b", 2)], &[("a", 3)], &[], &[("c", 4)]];
         let out = run(m::Mapped::new(), feed!(m::Mapped, pairs, batches));
-        assert_eq!(column!(out, snapshots), vec![
+        let expected = vec![
             vec![("a", 1), ("b", 2)],
             vec![("a", 4), ("b", 2)],
             vec![("a", 4), ("b", 2)],
             vec![("a", 4), ("b", 2), ("c", 4)],
-        ]);
+        ];
+        assert_eq!(column!(out, snapshots), expected);
+        assert_eq!(column!(out, unread_snapshots), expected);
     }
 
     fn map_with_state_an_initial_state_appears_in_the_first_snapshot() {

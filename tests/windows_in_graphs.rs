@@ -8,7 +8,9 @@
 mod common;
 
 use common::*;
-use streamflow::{Batch, State};
+use std::sync::Mutex;
+use streamflow::testing::PrintCapture;
+use streamflow::{Batch, JobConfig, State, Time};
 
 jobs! {
     pub job Branches {
@@ -73,6 +75,18 @@ jobs! {
         output snapshots: (i32, i32) = mapped.state_snapshots();
     }
 
+    /// What the windowed stream's `foreach_batch` received.
+    pub static RECEIVED: Mutex<Vec<(Time, Vec<i32>)>> = Mutex::new(Vec::new());
+
+    pub job Sinks {
+        batch_interval = 1s;
+        input xs: i32;
+        let recent = xs.window(3s, 2s);
+        recent.print();
+        recent.foreach_batch(|batch, time| RECEIVED.lock().unwrap().push((time, batch.collect())));
+        xs.count_by_window(2s, 2s).print();
+    }
+
     pub job Unions {
         batch_interval = 1s;
         input a: i32;
@@ -121,7 +135,34 @@ fn at_even<T>(values: Vec<T>) -> Vec<Option<T>> {
 /// T1 [1], T2 [2], ..., T8 [8], then quiet until T12.
 const ONE_TO_EIGHT: [&[i32]; 12] = [&[1], &[2], &[3], &[4], &[5], &[6], &[7], &[8], &[], &[], &[], &[]];
 
+/// One batch as `print` writes it.
+fn block(time_ms: u64, lines: &[&str]) -> String {
+    let rule = "-------------------------------------------";
+    let mut text = format!("{rule}\nTime: {time_ms} ms\n{rule}\n");
+    for line in lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    text.push('\n');
+    text
+}
+
 both! {
+    fn a_windowed_stream_reaches_print_and_foreach_batch_only_at_multiples_of_its_slide() {
+        let capture = PrintCapture::new();
+        let job = m::Sinks::with_config(JobConfig::new().print_to(capture.writer())).unwrap();
+        run(job, feed!(m::Sinks, xs, [&[1][..], &[2], &[3], &[], &[]]));
+        let expected = [
+            block(2000, &["1", "2"]),
+            block(2000, &["2"]),
+            block(4000, &["2", "3"]),
+            block(4000, &["1"]),
+        ];
+        assert_eq!(capture.take_string(), expected.concat());
+        let received = std::mem::take(&mut *m::RECEIVED.lock().unwrap());
+        assert_eq!(received, vec![(Time::from_secs(2), vec![1, 2]), (Time::from_secs(4), vec![2, 3])]);
+    }
+
     fn a_window_that_is_one_of_several_branches() {
         let batches: [&[&str]; 6] = [&["a", "b", "a"], &["b"], &["c"], &[], &["a"], &[]];
         let out = run(m::Branches::new(), feed!(m::Branches, words, batches));

@@ -58,7 +58,9 @@ pub fn typing_chain(graph: &Graph, names: &Names, skip: &[bool]) -> TokenStream 
                                 quote!(#w)
                             },
                         );
-                        quote!(let (#bound, #witness, #snapshots) = #receiver.#method(#args);)
+                        // Its output's witness is never read when only
+                        // `state_snapshots` reads the stream: not a mistake.
+                        quote!(#[allow(unused_variables)] let (#bound, #witness, #snapshots) = #receiver.#method(#args);)
                     }
                     (Op::Print, _) => {
                         let show = names.function(id);
