@@ -4,6 +4,9 @@
 //! slide is longer than the batch interval (Spark makes no batch then).
 //! Windows that shuffle are compared sorted; `window` keeps time order.
 
+// Valid jobs compile without warnings (see tests/state.rs).
+#![deny(unused_variables)]
+
 #[macro_use]
 mod common;
 

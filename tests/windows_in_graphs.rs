@@ -4,6 +4,9 @@
 //! slide, and state kept over a windowed stream. Every output batch is
 //! asserted, `None`s included.
 
+// Valid jobs compile without warnings (see tests/state.rs).
+#![deny(unused_variables)]
+
 #[macro_use]
 mod common;
 
