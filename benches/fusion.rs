@@ -6,8 +6,9 @@
 //! cargo bench --bench fusion
 //! ```
 //!
-//! Inputs are cloned outside the timed region, so every variant consumes an
-//! owned batch, as a job does.
+//! Every variant gets the same input: an owned batch already cut into as many
+//! partitions as the jobs run tasks, as a live receiver delivers it (in
+//! blocks), cloned outside the timed region.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use rayon::prelude::*;
@@ -70,14 +71,18 @@ mod unfused {
     word_count_job!(off);
 }
 
-/// The chain's closures applied in one loop per task, by hand.
-fn chain_by_hand(numbers: Vec<u64>) -> Vec<Vec<u64>> {
-    let chunk = numbers.len().div_ceil(tasks()).max(1);
-    numbers
-        .par_chunks(chunk)
+/// `items` cut into `tasks()` contiguous partitions.
+fn partitions<T: Clone>(items: &[T]) -> Vec<Vec<T>> {
+    items.chunks(items.len().div_ceil(tasks()).max(1)).map(<[T]>::to_vec).collect()
+}
+
+/// The chain's closures applied in one loop per partition, by hand.
+fn chain_by_hand(parts: Vec<Vec<u64>>) -> Vec<Vec<u64>> {
+    parts
+        .into_par_iter()
         .map(|part| {
             let mut out = Vec::with_capacity(part.len() * 2);
-            for &x in part {
+            for x in part {
                 let x = x.wrapping_mul(2_654_435_761);
                 if x % 3 == 0 {
                     continue;
@@ -104,20 +109,10 @@ fn merge(mut a: Counts, b: Counts) -> Counts {
 }
 
 /// Word count by hand doing the job's work: each task owns (and frees) its
-/// lines, as a job owns its input batch; a `Vec<String>` per line and a
-/// `String` per word; a per-task map, merged at the end.
-fn word_count_same_work(lines: Vec<String>) -> Counts {
-    let chunk = lines.len().div_ceil(tasks()).max(1);
-    let mut owned = Vec::with_capacity(tasks());
-    let mut lines = lines.into_iter();
-    loop {
-        let part: Vec<String> = lines.by_ref().take(chunk).collect();
-        if part.is_empty() {
-            break;
-        }
-        owned.push(part);
-    }
-    owned
+/// partition of lines; a `Vec<String>` per line and a `String` per word; a
+/// per-task map, merged at the end.
+fn word_count_same_work(parts: Vec<Vec<String>>) -> Counts {
+    parts
         .into_par_iter()
         .map(|part| {
             let mut counts = Counts::default();
@@ -134,10 +129,9 @@ fn word_count_same_work(lines: Vec<String>) -> Counts {
 
 /// Word count by hand, tuned: words borrowed from the lines, a `String`
 /// allocated only for a word a task sees for the first time.
-fn word_count_tuned(lines: Vec<String>) -> Counts {
-    let chunk = lines.len().div_ceil(tasks()).max(1);
-    lines
-        .par_chunks(chunk)
+fn word_count_tuned(parts: Vec<Vec<String>>) -> Counts {
+    parts
+        .par_iter()
         .map(|part| {
             let mut counts = Counts::default();
             for line in part {
@@ -172,43 +166,25 @@ fn bench_job<J: Job>(c: &mut Criterion, name: &str, mut job: J, input: impl Fn()
 }
 
 fn narrow_chain(c: &mut Criterion) {
-    let numbers: Vec<u64> = (0..RECORDS as u64).collect();
-    bench_job(c, "chain/fused", fused::Chain::new(), || {
-        fused::Chain::inputs().numbers(numbers.clone())
-    });
-    bench_job(c, "chain/unfused", unfused::Chain::new(), || {
-        unfused::Chain::inputs().numbers(numbers.clone())
-    });
+    let numbers = partitions(&(0..RECORDS as u64).collect::<Vec<_>>());
+    let batch = || Batch::from_partitions(numbers.clone());
+    bench_job(c, "chain/fused", fused::Chain::new(), || fused::ChainInputs { numbers: batch() });
+    bench_job(c, "chain/unfused", unfused::Chain::new(), || unfused::ChainInputs { numbers: batch() });
     c.bench_function("chain/hand-written", |b| {
-        b.iter_batched(
-            || numbers.clone(),
-            |n| black_box(chain_by_hand(n)),
-            BatchSize::LargeInput,
-        )
+        b.iter_batched(|| numbers.clone(), |n| black_box(chain_by_hand(n)), BatchSize::LargeInput)
     });
 }
 
 fn word_count(c: &mut Criterion) {
-    let lines = streamflow_workspace::generated_lines(LINES * 10, VOCABULARY);
-    bench_job(c, "word_count/fused", fused::WordCount::new(), || {
-        fused::WordCount::inputs().lines(lines.clone())
-    });
-    bench_job(c, "word_count/unfused", unfused::WordCount::new(), || {
-        unfused::WordCount::inputs().lines(lines.clone())
-    });
+    let lines = partitions(&streamflow_workspace::generated_lines(LINES * 10, VOCABULARY));
+    let batch = || Batch::from_partitions(lines.clone());
+    bench_job(c, "word_count/fused", fused::WordCount::new(), || fused::WordCountInputs { lines: batch() });
+    bench_job(c, "word_count/unfused", unfused::WordCount::new(), || unfused::WordCountInputs { lines: batch() });
     c.bench_function("word_count/hand-written, same work", |b| {
-        b.iter_batched(
-            || lines.clone(),
-            |l| black_box(word_count_same_work(l)),
-            BatchSize::LargeInput,
-        )
+        b.iter_batched(|| lines.clone(), |l| black_box(word_count_same_work(l)), BatchSize::LargeInput)
     });
     c.bench_function("word_count/hand-written, tuned", |b| {
-        b.iter_batched(
-            || lines.clone(),
-            |l| black_box(word_count_tuned(l)),
-            BatchSize::LargeInput,
-        )
+        b.iter_batched(|| lines.clone(), |l| black_box(word_count_tuned(l)), BatchSize::LargeInput)
     });
 }
 
