@@ -245,7 +245,10 @@ fn function_name(what: &str) -> &'static str {
         (MERGE_VALUE, "merge_value"),
         (MERGE_COMBINERS, "merge_combiners"),
     ];
-    NAMED.iter().find(|(param, _)| matches!(param, Param::Function(_, w) if *w == what)).map_or("f", |(_, name)| name)
+    NAMED
+        .iter()
+        .find(|(param, _)| matches!(param, Param::Function(_, w) if *w == what))
+        .map_or("f", |(_, name)| name)
 }
 
 /// Spark's names that do not become ours by snake-casing.
@@ -348,7 +351,12 @@ mod tests {
     fn the_readme_documents_every_operator() {
         let readme = include_str!("../../README.md");
         for desc in OPS {
-            assert!(readme.contains(desc.doc), "README.md lacks the line of `{}`: {}", desc.name, desc.doc);
+            assert!(
+                readme.contains(desc.doc),
+                "README.md lacks the line of `{}`: {}",
+                desc.name,
+                desc.doc
+            );
         }
     }
 

@@ -16,6 +16,9 @@ pub struct JobParts {
     /// The body of `with_config`: the typing chain, then the engine (or, when
     /// the job has errors, an unreachable end: the crate will not compile).
     pub build: TokenStream,
+    /// Whether the job has errors: its witnesses may then go unused, and a
+    /// warning about them would only distract from the errors.
+    pub after_errors: bool,
 }
 
 /// The struct, its companions and their impls.
@@ -95,7 +98,8 @@ pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) 
     });
     let inputs_doc = format!("One batch of every input port of [`{name}`].");
     let outputs_doc = format!("One batch of every output port of [`{name}`].");
-    let JobParts { plan, build } = parts;
+    let JobParts { plan, build, after_errors } = parts;
+    let quiet = after_errors.then(|| quote!(#[allow(unused_variables)]));
     // Errors about the job's ports as a whole point at the job's name.
     let run = quote_spanned!(at(name.span())=> self.core.run(time, inputs));
     quote! {
@@ -158,6 +162,7 @@ pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) 
             }
 
             /// The job with `config`; fails if the configuration is invalid.
+            #quiet
             pub fn with_config(config: ::streamflow::JobConfig) -> ::core::result::Result<Self, ::streamflow::ConfigError> {
                 #build
             }
