@@ -73,7 +73,10 @@ mod unfused {
 
 /// `items` cut into `tasks()` contiguous partitions.
 fn partitions<T: Clone>(items: &[T]) -> Vec<Vec<T>> {
-    items.chunks(items.len().div_ceil(tasks()).max(1)).map(<[T]>::to_vec).collect()
+    items
+        .chunks(items.len().div_ceil(tasks()).max(1))
+        .map(<[T]>::to_vec)
+        .collect()
 }
 
 /// The chain's closures applied in one loop per partition, by hand.
@@ -168,23 +171,43 @@ fn bench_job<J: Job>(c: &mut Criterion, name: &str, mut job: J, input: impl Fn()
 fn narrow_chain(c: &mut Criterion) {
     let numbers = partitions(&(0..RECORDS as u64).collect::<Vec<_>>());
     let batch = || Batch::from_partitions(numbers.clone());
-    bench_job(c, "chain/fused", fused::Chain::new(), || fused::ChainInputs { numbers: batch() });
-    bench_job(c, "chain/unfused", unfused::Chain::new(), || unfused::ChainInputs { numbers: batch() });
+    bench_job(c, "chain/fused", fused::Chain::new(), || fused::ChainInputs {
+        numbers: batch(),
+    });
+    bench_job(c, "chain/unfused", unfused::Chain::new(), || unfused::ChainInputs {
+        numbers: batch(),
+    });
     c.bench_function("chain/hand-written", |b| {
-        b.iter_batched(|| numbers.clone(), |n| black_box(chain_by_hand(n)), BatchSize::LargeInput)
+        b.iter_batched(
+            || numbers.clone(),
+            |n| black_box(chain_by_hand(n)),
+            BatchSize::LargeInput,
+        )
     });
 }
 
 fn word_count(c: &mut Criterion) {
     let lines = partitions(&streamflow_workspace::generated_lines(LINES * 10, VOCABULARY));
     let batch = || Batch::from_partitions(lines.clone());
-    bench_job(c, "word_count/fused", fused::WordCount::new(), || fused::WordCountInputs { lines: batch() });
-    bench_job(c, "word_count/unfused", unfused::WordCount::new(), || unfused::WordCountInputs { lines: batch() });
+    bench_job(c, "word_count/fused", fused::WordCount::new(), || {
+        fused::WordCountInputs { lines: batch() }
+    });
+    bench_job(c, "word_count/unfused", unfused::WordCount::new(), || {
+        unfused::WordCountInputs { lines: batch() }
+    });
     c.bench_function("word_count/hand-written, same work", |b| {
-        b.iter_batched(|| lines.clone(), |l| black_box(word_count_same_work(l)), BatchSize::LargeInput)
+        b.iter_batched(
+            || lines.clone(),
+            |l| black_box(word_count_same_work(l)),
+            BatchSize::LargeInput,
+        )
     });
     c.bench_function("word_count/hand-written, tuned", |b| {
-        b.iter_batched(|| lines.clone(), |l| black_box(word_count_tuned(l)), BatchSize::LargeInput)
+        b.iter_batched(
+            || lines.clone(),
+            |l| black_box(word_count_tuned(l)),
+            BatchSize::LargeInput,
+        )
     });
 }
 

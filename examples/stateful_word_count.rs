@@ -27,7 +27,12 @@ stream_job! {
 fn main() -> ExitCode {
     println!("{}", StatefulWordCount::explain());
     let mut job = StatefulWordCount::new();
-    for (k, batch) in streamflow_workspace::SAMPLE_TEXT.lines().collect::<Vec<_>>().chunks(2).enumerate() {
+    for (k, batch) in streamflow_workspace::SAMPLE_TEXT
+        .lines()
+        .collect::<Vec<_>>()
+        .chunks(2)
+        .enumerate()
+    {
         let time = Time::from_secs(k as u64 + 1);
         if let Err(e) = job.run_batch(time, StatefulWordCount::inputs().lines(batch.iter().copied())) {
             eprintln!("{e}");

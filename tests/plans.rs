@@ -6,25 +6,25 @@
 #[macro_use]
 mod common;
 
-/// The examples' jobs themselves, not copies: their plans name the examples' lines.
 #[allow(dead_code)]
-#[path = "../examples/word_count.rs"]
-mod word_count;
-#[allow(dead_code)]
-#[path = "../examples/windowed_word_count.rs"]
-mod windowed_word_count;
-#[allow(dead_code)]
-#[path = "../examples/stateful_word_count.rs"]
-mod stateful_word_count;
+#[path = "../examples/custom_receiver.rs"]
+mod custom_receiver;
 #[allow(dead_code)]
 #[path = "../examples/network_word_count.rs"]
 mod network_word_count;
 #[allow(dead_code)]
+#[path = "../examples/stateful_word_count.rs"]
+mod stateful_word_count;
+#[allow(dead_code)]
 #[path = "../examples/text_file_word_count.rs"]
 mod text_file_word_count;
 #[allow(dead_code)]
-#[path = "../examples/custom_receiver.rs"]
-mod custom_receiver;
+#[path = "../examples/windowed_word_count.rs"]
+mod windowed_word_count;
+/// The examples' jobs themselves, not copies: their plans name the examples' lines.
+#[allow(dead_code)]
+#[path = "../examples/word_count.rs"]
+mod word_count;
 
 jobs! {
     pub job Branch {

@@ -137,7 +137,11 @@ pub(crate) fn same_file(plan_file: &str, file: &str) -> bool {
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let fusion = if self.fused { "fused" } else { "fusion off" };
-        writeln!(f, "job {} (batch interval {} ms, {fusion})", self.job, self.batch_interval_ms)?;
+        writeln!(
+            f,
+            "job {} (batch interval {} ms, {fusion})",
+            self.job, self.batch_interval_ms
+        )?;
         for port in self.inputs {
             writeln!(f, "input  {}: {}", port.name, port.ty)?;
         }
@@ -147,7 +151,11 @@ impl fmt::Display for Plan {
         for stage in self.stages {
             writeln!(f, "stage {} reads {}", stage.id, stage.reads)?;
             for op in stage.operators {
-                let role = if op.role.is_empty() { String::new() } else { format!(" ({})", op.role) };
+                let role = if op.role.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", op.role)
+                };
                 writeln!(f, "    line {:<4} {}{role}", op.span.line, op.name)?;
             }
             writeln!(f, "  ends: {}", stage.ends)?;

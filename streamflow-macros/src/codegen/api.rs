@@ -98,7 +98,11 @@ pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) 
     });
     let inputs_doc = format!("One batch of every input port of [`{name}`].");
     let outputs_doc = format!("One batch of every output port of [`{name}`].");
-    let JobParts { plan, build, after_errors } = parts;
+    let JobParts {
+        plan,
+        build,
+        after_errors,
+    } = parts;
     let quiet = after_errors.then(|| quote!(#[allow(unused_variables)]));
     // Errors about the job's ports as a whole point at the job's name.
     let run = quote_spanned!(at(name.span())=> self.core.run(time, inputs));

@@ -49,7 +49,16 @@ pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
             });
         ::core::result::Result::Ok(Self { core: ::streamflow::__private::JobCore::new(Self::PLAN, config, body)? })
     };
-    api::job_items(job, graph, &timing, api::JobParts { plan: plan_expr, build, after_errors: false })
+    api::job_items(
+        job,
+        graph,
+        &timing,
+        api::JobParts {
+            plan: plan_expr,
+            build,
+            after_errors: false,
+        },
+    )
 }
 
 /// The code of a job with errors: the public items (so that code using the job
@@ -76,5 +85,14 @@ pub fn generate_after_errors(job: &JobDef, graph: &Graph, broken: &[NodeId]) -> 
     };
     let interval_ms = graph.interval_ms.unwrap_or(1);
     let timing = steps::Timing::new(&graph.slides(), interval_ms);
-    api::job_items(job, graph, &timing, api::JobParts { plan, build, after_errors: true })
+    api::job_items(
+        job,
+        graph,
+        &timing,
+        api::JobParts {
+            plan,
+            build,
+            after_errors: true,
+        },
+    )
 }
