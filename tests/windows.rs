@@ -201,12 +201,12 @@ both! {
         for (k, outputs) in out.iter().enumerate() {
             let t = k as u64 + 1;
             assert_eq!(outputs.time.as_millis(), t * 1000);
-            assert_eq!(outputs.last3_every2.is_some(), t % 2 == 0, "window(3s, 2s) at {t}s");
-            assert_eq!(outputs.counts4_every2.is_some(), t % 2 == 0, "count_by_window(4s, 2s) at {t}s");
-            assert_eq!(outputs.sums3_every2.is_some(), t % 2 == 0, "reduce_by_window(f, 3s, 2s) at {t}s");
-            assert_eq!(outputs.sums_inv3_every2.is_some(), t % 2 == 0, "reduce_by_window(f, f_inv, 3s, 2s) at {t}s");
-            assert_eq!(outputs.last1_every3.is_some(), t % 3 == 0, "window(1s, 3s) at {t}s");
-            assert_eq!(outputs.last2_every3.is_some(), t % 3 == 0, "window(2s, 3s) at {t}s");
+            assert_eq!(outputs.last3_every2.is_some(), t.is_multiple_of(2), "window(3s, 2s) at {t}s");
+            assert_eq!(outputs.counts4_every2.is_some(), t.is_multiple_of(2), "count_by_window(4s, 2s) at {t}s");
+            assert_eq!(outputs.sums3_every2.is_some(), t.is_multiple_of(2), "reduce_by_window(f, 3s, 2s) at {t}s");
+            assert_eq!(outputs.sums_inv3_every2.is_some(), t.is_multiple_of(2), "reduce_by_window(f, f_inv, 3s, 2s) at {t}s");
+            assert_eq!(outputs.last1_every3.is_some(), t.is_multiple_of(3), "window(1s, 3s) at {t}s");
+            assert_eq!(outputs.last2_every3.is_some(), t.is_multiple_of(3), "window(2s, 3s) at {t}s");
         }
     }
 
