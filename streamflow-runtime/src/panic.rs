@@ -46,13 +46,7 @@ impl Caught {
             Ok(caught) => return *caught,
             Err(payload) => payload,
         };
-        let message = if let Some(s) = payload.downcast_ref::<&'static str>() {
-            (*s).to_owned()
-        } else if let Some(s) = payload.downcast_ref::<String>() {
-            s.clone()
-        } else {
-            "Box<dyn Any>".to_owned()
-        };
+        let message = payload_text(&*payload).unwrap_or_else(|| "Box<dyn Any>".to_owned());
         Caught { location, message }
     }
 
@@ -139,6 +133,22 @@ impl Caught {
             message: self.message,
         }
     }
+}
+
+/// The text of a panic's payload: `panic!` gives a `&str` or a `String`;
+/// `panic_any` may give anything else.
+fn payload_text(payload: &(dyn Any + Send)) -> Option<String> {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        Some((*s).to_owned())
+    } else {
+        payload.downcast_ref::<String>().cloned()
+    }
+}
+
+/// The message of a panic caught outside a task (a live receiver, sink or
+/// the driver thread).
+pub(crate) fn message(payload: &(dyn Any + Send)) -> String {
+    payload_text(payload).unwrap_or_else(|| "(a panic without a message)".to_owned())
 }
 
 /// "map (line 12), filter (line 13)".

@@ -1,32 +1,29 @@
-//! `StreamingContext`: binds sources and sinks to a job's ports by name,
-//! starts the scheduler, and gives back a handle to watch and stop the job.
+//! The builder of a live job: [`StreamingContext`] binds sources and sinks to
+//! a job's ports by name, holds the settings (block interval, buffering,
+//! backpressure, stop, status line, listeners, clock), and `start` checks them,
+//! starts the sources and the scheduler's threads, and returns a
+//! [`StreamingHandle`].
 //!
-//! Threads: one per receiver; a generator that cuts a batch at every batch
-//! time (so that batch `t` holds what was stored in `[t − d, t)` however far
-//! processing lags); a driver that runs the queued batches in time order and
-//! writes their sinks; a listener thread when listeners are registered.
+//! The threads themselves are in [`scheduler`](super::scheduler); the handle
+//! is in [`handle`](super::handle).
 
 use super::clock::{Clock, SystemClock};
-use super::error::{SinkError, StartError, StreamingError};
-use super::listener::{BatchInfo, EventSender, OutputOperationInfo, StreamingEvent, StreamingListener, spawn_bus};
+use super::error::{SinkError, StartError};
+use super::handle::StreamingHandle;
+use super::listener::{StreamingEvent, StreamingListener, spawn_bus};
 use super::memory::Budget;
 use super::rate::{PidRateEstimator, PidSettings};
 use super::receiver::ReceiverControl;
+use super::scheduler::{Driver, MODE_RUNNING, MODE_STOP, QueuedBatch, RunState, Shared, generate, lock};
 use super::sinks::Sink;
-use super::sources::{Input, InputCounters, InputEnv, InputStats, Pending, StartedInput};
+use super::sources::{Input, InputEnv, StartedInput};
 use super::status::{StatusDrawer, StatusLine};
 use crate::{Batch, InputPorts, Job, OutputPorts, PortInfo, Time};
 use std::any::{Any, TypeId};
-use std::collections::VecDeque;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::ThreadId;
-use std::time::{Duration, Instant, SystemTime};
-
-/// Batches kept in [`StreamingHandle::batches`].
-const HISTORY: usize = 10_000;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 /// A job ready to run live: bind every input port to a source and any output
 /// ports to sinks, tune it, then [`start`](Self::start) it.
@@ -66,23 +63,23 @@ pub struct StreamingContext<J: Job> {
 enum Erased {}
 
 /// A sink bound to an output port, with its element type erased.
-struct BoundSink {
-    name: String,
-    write: WriteFn,
+pub(super) struct BoundSink {
+    pub(super) name: String,
+    pub(super) write: WriteFn,
 }
 
 type WriteFn = Box<dyn FnMut(Time, &(dyn Any + Send)) -> Result<(), SinkError> + Send>;
 
 #[derive(Debug, Clone)]
-struct Settings {
+pub(super) struct Settings {
     block_interval: Duration,
     max_buffered_records: usize,
-    backpressure: bool,
+    pub(super) backpressure: bool,
     pid: PidSettings,
     restart_backoff: (Duration, Duration),
     stop_timeout: Duration,
     status_line: StatusLine,
-    stop_on_failure: bool,
+    pub(super) stop_on_failure: bool,
 }
 
 impl Default for Settings {
@@ -463,528 +460,12 @@ impl<J: Job + 'static> StreamingContext<J> {
             interval_ms = plan.batch_interval_ms,
             "streaming started"
         );
-        Ok(StreamingHandle {
-            inner: Arc::new(HandleInner { shared }),
-        })
+        Ok(StreamingHandle::new(shared))
     }
 }
 
 fn unexpected_value() -> SinkError {
     SinkError::Other("the job's output port gave a value of an unexpected type".to_owned())
-}
-
-const MODE_RUNNING: u8 = 0;
-const MODE_DRAIN: u8 = 1;
-const MODE_STOP: u8 = 2;
-
-#[derive(Default)]
-struct RunState {
-    terminated: bool,
-    error: Option<StreamingError>,
-    error_message: Option<String>,
-    history: VecDeque<BatchInfo>,
-    completed: u64,
-    queued: usize,
-}
-
-/// What the handle, the generator and the driver share.
-struct Shared {
-    job: &'static str,
-    batch_interval: Duration,
-    state: Mutex<RunState>,
-    changed: Condvar,
-    budget: Arc<Budget>,
-    receivers: Vec<(&'static str, Arc<dyn ReceiverControl>)>,
-    counters: Vec<(&'static str, Arc<InputCounters>)>,
-    mode: AtomicU8,
-    discard: AtomicBool,
-    stopping: AtomicBool,
-    stop_timeout: Duration,
-    /// The driver's and listener thread's ids: a stop asked from them must
-    /// not wait for them.
-    threads: Mutex<Vec<ThreadId>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every critical section leaves its data consistent.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-impl Shared {
-    fn state(&self) -> MutexGuard<'_, RunState> {
-        lock(&self.state)
-    }
-
-    /// Stops the job: immediately (receivers abort, queued batches are
-    /// dropped, the batch running finishes) or gracefully (receivers finish,
-    /// everything received is processed).
-    fn request_stop(&self, graceful: bool) {
-        let first = !self.stopping.swap(true, Ordering::SeqCst);
-        if !graceful {
-            self.discard.store(true, Ordering::SeqCst);
-            self.mode.store(MODE_STOP, Ordering::SeqCst);
-            for (_, r) in &self.receivers {
-                r.request_stop(true);
-            }
-            return;
-        }
-        if !first {
-            // A graceful stop already runs (or an immediate one did).
-            return;
-        }
-        tracing::info!(job = self.job, "stopping gracefully");
-        for (_, r) in &self.receivers {
-            r.request_stop(false);
-        }
-        for (port, r) in &self.receivers {
-            if !r.wait_stopped(self.stop_timeout) {
-                tracing::warn!(input = port, "receiver did not stop in time; aborting it");
-                r.request_stop(true);
-                r.wait_stopped(Duration::from_secs(1));
-            }
-        }
-        // Receivers are done: one last batch takes what they stored.
-        let _ = self
-            .mode
-            .compare_exchange(MODE_RUNNING, MODE_DRAIN, Ordering::SeqCst, Ordering::SeqCst);
-    }
-
-    fn on_own_thread(&self) -> bool {
-        lock(&self.threads).contains(&std::thread::current().id())
-    }
-
-    fn take_result(&self, state: &mut RunState) -> Result<(), StreamingError> {
-        if let Some(e) = state.error.take() {
-            return Err(e);
-        }
-        match &state.error_message {
-            Some(message) => Err(StreamingError::Failed {
-                message: message.clone(),
-            }),
-            None => Ok(()),
-        }
-    }
-}
-
-/// A batch cut by the generator, waiting for the driver.
-struct QueuedBatch {
-    time: Time,
-    pendings: Vec<(usize, Box<dyn Pending>)>,
-    submitted: Instant,
-    info: BatchInfo,
-}
-
-/// The generator thread: cuts a batch at every batch time.
-fn generate(
-    shared: Arc<Shared>,
-    clock: Arc<dyn Clock>,
-    zero: Duration,
-    mut feeds: Vec<(usize, &'static str, Box<dyn super::sources::Feed>)>,
-    tx: mpsc::Sender<QueuedBatch>,
-    events: EventSender,
-) {
-    let interval = shared.batch_interval;
-    let interval_ms = interval.as_millis() as u64;
-    let mut k: u64 = 1;
-    loop {
-        let target = zero + Duration::from_millis(interval_ms.saturating_mul(k));
-        let mode = loop {
-            let mode = shared.mode.load(Ordering::SeqCst);
-            if mode != MODE_RUNNING || clock.now() >= target {
-                break mode;
-            }
-            clock.wait_until(target, Duration::from_millis(20));
-        };
-        if mode == MODE_STOP {
-            break;
-        }
-        let time = Time::from_millis(interval_ms.saturating_mul(k));
-        let pendings: Vec<(usize, Box<dyn Pending>)> = feeds
-            .iter_mut()
-            .map(|(index, _, feed)| (*index, feed.cut(time)))
-            .collect();
-        let info = BatchInfo {
-            time,
-            input_records: feeds
-                .iter()
-                .zip(&pendings)
-                .map(|((_, port, _), (_, p))| (*port, p.known_records().unwrap_or(0)))
-                .collect(),
-            submitted_at: SystemTime::now(),
-            scheduling_delay: None,
-            processing_time: None,
-            total_delay: None,
-            failure: None,
-        };
-        shared.state().queued += 1;
-        events.send(StreamingEvent::BatchSubmitted(info.clone()));
-        let queued = QueuedBatch {
-            time,
-            pendings,
-            submitted: Instant::now(),
-            info,
-        };
-        if tx.send(queued).is_err() {
-            break;
-        }
-        k += 1;
-        if mode == MODE_DRAIN {
-            break;
-        }
-    }
-    tracing::debug!(job = shared.job, "generator stopped");
-}
-
-/// The driver thread: runs batches in order and writes their sinks.
-struct Driver<J: Job> {
-    job: J,
-    outputs: Vec<Vec<BoundSink>>,
-    shared: Arc<Shared>,
-    settings: Settings,
-    pid: Vec<(usize, PidRateEstimator, Arc<dyn ReceiverControl>)>,
-    status: StatusDrawer,
-    events: EventSender,
-    bus: Option<std::thread::JoinHandle<()>>,
-}
-
-impl<J: Job> Driver<J> {
-    fn run(mut self, rx: mpsc::Receiver<QueuedBatch>) {
-        for batch in rx {
-            if self.shared.discard.load(Ordering::SeqCst) {
-                let budgeted: usize = batch.pendings.iter().map(|(_, p)| p.budgeted()).sum();
-                self.shared.budget.release(budgeted);
-                self.shared.state().queued -= 1;
-                tracing::debug!(time = %batch.time, "batch dropped by an immediate stop");
-                continue;
-            }
-            let run = catch_unwind(AssertUnwindSafe(|| self.run_batch(batch)));
-            if let Err(panic) = run {
-                let message = super::panic_message(&*panic);
-                self.fail(StreamingError::ThreadPanicked {
-                    thread: "driver",
-                    message,
-                });
-            }
-        }
-        self.status.clear();
-        self.finish();
-    }
-
-    fn run_batch(&mut self, batch: QueuedBatch) {
-        let QueuedBatch {
-            time,
-            pendings,
-            submitted,
-            mut info,
-        } = batch;
-        self.status.clear();
-        let start = Instant::now();
-        let scheduling = start.saturating_duration_since(submitted);
-        info.scheduling_delay = Some(scheduling);
-        self.events.send(StreamingEvent::BatchStarted(info.clone()));
-
-        let mut inputs = J::Inputs::default();
-        let mut budgeted = 0;
-        for (slot, (index, pending)) in pendings.into_iter().enumerate() {
-            budgeted += pending.budgeted();
-            let m = pending.materialize(time);
-            if let Some(entry) = info.input_records.get_mut(slot) {
-                entry.1 = m.records;
-            }
-            if inputs.set_port(index, m.batch).is_err() {
-                // The type was checked at binding: this is a bug of the job's ports.
-                tracing::error!(port = index, "input port rejected its batch");
-            }
-        }
-        let failure = match self.job.run_batch(time, inputs) {
-            Ok(mut outputs) => self.write_outputs(time, &mut outputs),
-            Err(e) => Some(StreamingError::Batch(e)),
-        };
-        let processing = start.elapsed();
-        self.shared.budget.release(budgeted);
-        info.processing_time = Some(processing);
-        info.total_delay = Some(scheduling + processing);
-        info.failure = failure.as_ref().map(ToString::to_string);
-        tracing::debug!(
-            job = self.shared.job,
-            time_ms = time.as_millis(),
-            records = info.records(),
-            processing_us = processing.as_micros() as u64,
-            scheduling_delay_us = scheduling.as_micros() as u64,
-            "batch completed"
-        );
-        let queued = {
-            let mut state = self.shared.state();
-            state.queued -= 1;
-            state.completed += 1;
-            if state.history.len() == HISTORY {
-                state.history.pop_front();
-            }
-            state.history.push_back(info.clone());
-            state.queued
-        };
-        self.shared.changed.notify_all();
-        if self.settings.backpressure {
-            for (index, pid, control) in &mut self.pid {
-                let records = info.input_records.get(*index).map_or(0, |(_, n)| *n);
-                if let Some(rate) = pid.compute(time.as_millis(), records, processing, scheduling) {
-                    control.set_rate(rate);
-                }
-            }
-        }
-        self.status.draw(&info, queued);
-        self.events.send(StreamingEvent::BatchCompleted(info));
-        if let Some(error) = failure {
-            tracing::error!(job = self.shared.job, "{error}");
-            if self.settings.stop_on_failure {
-                self.fail(error);
-            }
-        }
-    }
-
-    /// Runs every bound sink; the first failure ends the batch's outputs.
-    fn write_outputs(&mut self, time: Time, outputs: &mut J::Outputs) -> Option<StreamingError> {
-        let ports = <J::Outputs as OutputPorts>::PORTS;
-        for (index, sinks) in self.outputs.iter_mut().enumerate() {
-            if sinks.is_empty() {
-                continue;
-            }
-            let port = ports[index].name;
-            let Some(value) = outputs.take_port(index) else {
-                tracing::warn!(port, "output port gave no value");
-                continue;
-            };
-            for sink in sinks.iter_mut() {
-                let start = Instant::now();
-                let written = catch_unwind(AssertUnwindSafe(|| (sink.write)(time, &*value)))
-                    .unwrap_or_else(|panic| Err(SinkError::Panicked(super::panic_message(&*panic))));
-                self.events
-                    .send(StreamingEvent::OutputOperationCompleted(OutputOperationInfo {
-                        time,
-                        port,
-                        sink: sink.name.clone(),
-                        duration: start.elapsed(),
-                        failure: written.as_ref().err().map(ToString::to_string),
-                    }));
-                if let Err(source) = written {
-                    return Some(StreamingError::Sink {
-                        time,
-                        port,
-                        sink: sink.name.clone(),
-                        source,
-                    });
-                }
-            }
-        }
-        None
-    }
-
-    /// Records the job's first error and stops it immediately.
-    fn fail(&mut self, error: StreamingError) {
-        {
-            let mut state = self.shared.state();
-            if state.error_message.is_none() {
-                state.error_message = Some(error.to_string());
-                state.error = Some(error);
-            }
-        }
-        self.shared.request_stop(false);
-    }
-
-    /// After the last batch: stops receivers, delivers the last events, and
-    /// marks the job terminated.
-    fn finish(&mut self) {
-        for (_, r) in &self.shared.receivers {
-            r.request_stop(true);
-        }
-        for (port, r) in &self.shared.receivers {
-            if !r.wait_stopped(self.shared.stop_timeout) {
-                tracing::warn!(input = port, "receiver did not stop; its thread is left running");
-            }
-        }
-        self.events.send(StreamingEvent::Stopped);
-        self.events.shutdown();
-        if let Some(bus) = self.bus.take()
-            && bus.thread().id() != std::thread::current().id()
-        {
-            let _ = bus.join();
-        }
-        tracing::info!(job = self.shared.job, "streaming stopped");
-        self.shared.state().terminated = true;
-        self.shared.changed.notify_all();
-    }
-}
-
-/// A running job: watch it, wait for it, stop it. Clones control the same
-/// job; when the last one is dropped, the job is stopped immediately.
-#[derive(Clone)]
-pub struct StreamingHandle {
-    inner: Arc<HandleInner>,
-}
-
-struct HandleInner {
-    shared: Arc<Shared>,
-}
-
-impl Drop for HandleInner {
-    fn drop(&mut self) {
-        if !self.shared.state().terminated {
-            self.shared.request_stop(false);
-            if !self.shared.on_own_thread() {
-                let state = self.shared.state();
-                let _ = self
-                    .shared
-                    .changed
-                    .wait_timeout_while(state, self.shared.stop_timeout, |s| !s.terminated);
-            }
-        }
-    }
-}
-
-impl StreamingHandle {
-    fn shared(&self) -> &Shared {
-        &self.inner.shared
-    }
-
-    /// Stops the job. Immediately (`graceful = false`): receivers stop at
-    /// once, the batch running finishes, queued batches are dropped.
-    /// Gracefully: receivers finish what they are storing, then everything
-    /// received is processed and written before this returns. Returns the
-    /// job's error if a batch failed. Called from a sink or a listener, it
-    /// starts the stop and returns without waiting.
-    pub fn stop(&self, graceful: bool) -> Result<(), StreamingError> {
-        let shared = self.inner.shared.clone();
-        if shared.on_own_thread() {
-            // Waiting here would wait for ourselves.
-            let _ = std::thread::Builder::new()
-                .name("streamflow-stop".into())
-                .spawn(move || shared.request_stop(graceful));
-            return Ok(());
-        }
-        shared.request_stop(graceful);
-        self.await_termination()
-    }
-
-    /// Waits until the job has stopped (by `stop`, or because a batch
-    /// failed) and returns its error, if any.
-    pub fn await_termination(&self) -> Result<(), StreamingError> {
-        let shared = self.shared();
-        let mut state = shared.state();
-        while !state.terminated {
-            state = shared.changed.wait(state).unwrap_or_else(|e| e.into_inner());
-        }
-        shared.take_result(&mut state)
-    }
-
-    /// Like [`await_termination`](Self::await_termination), for at most
-    /// `timeout`: `Ok(true)` if the job stopped without error, `Ok(false)`
-    /// if it is still running.
-    pub fn await_termination_timeout(&self, timeout: Duration) -> Result<bool, StreamingError> {
-        let shared = self.shared();
-        let state = shared.state();
-        let (mut state, _) = shared
-            .changed
-            .wait_timeout_while(state, timeout, |s| !s.terminated)
-            .unwrap_or_else(|e| e.into_inner());
-        if !state.terminated {
-            return Ok(false);
-        }
-        shared.take_result(&mut state).map(|()| true)
-    }
-
-    /// Whether the job has stopped.
-    pub fn is_terminated(&self) -> bool {
-        self.shared().state().terminated
-    }
-
-    /// The number of batches completed (failed ones included).
-    pub fn batches_completed(&self) -> u64 {
-        self.shared().state().completed
-    }
-
-    /// Waits until at least `n` batches have completed, or the job stopped,
-    /// or `timeout` passed; returns whether `n` batches completed.
-    pub fn wait_for_batches(&self, n: u64, timeout: Duration) -> bool {
-        let shared = self.shared();
-        let state = shared.state();
-        let (state, _) = shared
-            .changed
-            .wait_timeout_while(state, timeout, |s| s.completed < n && !s.terminated)
-            .unwrap_or_else(|e| e.into_inner());
-        state.completed >= n
-    }
-
-    /// The metrics of the completed batches (the last 10 000), in order.
-    pub fn batches(&self) -> Vec<BatchInfo> {
-        self.shared().state().history.iter().cloned().collect()
-    }
-
-    /// The number of batches cut and not yet completed.
-    pub fn queued_batches(&self) -> usize {
-        self.shared().state().queued
-    }
-
-    /// What input port `port` has done so far.
-    pub fn input_stats(&self, port: &str) -> Option<InputStats> {
-        self.shared()
-            .counters
-            .iter()
-            .find(|(name, _)| *name == port)
-            .map(|(_, c)| c.snapshot())
-    }
-
-    /// Waits until input `port` has accepted at least `records` records in
-    /// all, or `timeout` passed; returns whether it has. With a manual clock,
-    /// a test calls it before advancing the clock, so that the next batch
-    /// holds exactly those records.
-    pub fn wait_for_records(&self, port: &str, records: u64, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        loop {
-            match self.input_stats(port) {
-                Some(stats) if stats.records >= records => return true,
-                None => return false,
-                _ => {}
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-
-    /// The current rate limit of the receiver on `port` (records per
-    /// second), if it has one (a configured maximum or backpressure).
-    pub fn receiver_rate(&self, port: &str) -> Option<f64> {
-        self.shared()
-            .receivers
-            .iter()
-            .find(|(name, _)| *name == port)
-            .and_then(|(_, r)| r.rate())
-    }
-
-    /// Records held now by receivers and queued batches.
-    pub fn buffered_records(&self) -> usize {
-        self.shared().budget.used()
-    }
-
-    /// The most records ever held at once (never more than the bound).
-    pub fn peak_buffered_records(&self) -> usize {
-        self.shared().budget.peak()
-    }
-
-    /// The batch interval.
-    pub fn batch_interval(&self) -> Duration {
-        self.shared().batch_interval
-    }
-}
-
-impl std::fmt::Debug for StreamingHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StreamingHandle")
-            .field("job", &self.shared().job)
-            .field("terminated", &self.is_terminated())
-            .finish()
-    }
 }
 
 impl<J: Job> std::fmt::Debug for StreamingContext<J> {

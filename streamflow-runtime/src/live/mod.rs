@@ -34,31 +34,23 @@
 mod clock;
 mod context;
 mod error;
+mod handle;
 mod lines;
 mod listener;
 mod memory;
 mod rate;
 mod receiver;
+mod scheduler;
 pub mod sinks;
 pub mod sources;
 mod status;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use context::{StreamingContext, StreamingHandle};
+pub use context::StreamingContext;
 pub use error::{ReceiverError, SinkError, StartError, StreamingError};
+pub use handle::StreamingHandle;
 pub use listener::{BatchInfo, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent, StreamingListener};
 pub use rate::{PidRateEstimator, PidSettings, RateLimiter};
 pub use receiver::{Receiver, ReceiverContext, Stopped};
 pub use sources::{Input, InputStats};
 pub use status::StatusLine;
-
-/// The message of a caught panic.
-pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(a panic without a message)".to_owned()
-    }
-}

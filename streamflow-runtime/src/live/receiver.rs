@@ -384,10 +384,7 @@ fn supervise<R: Receiver>(mut receiver: R, shared: Arc<ReceiverShared<R::Item>>,
                 }
             }
             Ok(Err(e)) => shared.report_error(e.full_message()),
-            Err(panic) => shared.report_error(format!(
-                "the receiver panicked: {}",
-                crate::live::panic_message(&*panic)
-            )),
+            Err(panic) => shared.report_error(format!("the receiver panicked: {}", crate::panic::message(&*panic))),
         }
         if ctx.is_stopped() {
             break;

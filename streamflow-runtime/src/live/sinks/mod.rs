@@ -41,7 +41,7 @@ pub fn print(n: usize) -> PrintSink {
     }
 }
 
-/// Like [`print`], to a shared writer (for tests: see
+/// Like [`print`](fn@print), to a shared writer (for tests: see
 /// [`PrintCapture`](crate::testing::PrintCapture)).
 pub fn print_to(n: usize, writer: Arc<Mutex<dyn Write + Send>>) -> PrintSink {
     PrintSink {
@@ -50,7 +50,7 @@ pub fn print_to(n: usize, writer: Arc<Mutex<dyn Write + Send>>) -> PrintSink {
     }
 }
 
-/// The sink made by [`print`].
+/// The sink made by [`print`](fn@print).
 pub struct PrintSink {
     n: usize,
     target: PrintTarget,
