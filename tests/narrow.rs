@@ -60,7 +60,8 @@ jobs! {
 
     /// A static dataset, built once (on first use) and joined with every batch
     /// inside `transform`: this is how a job enriches a stream with reference
-    /// data. `Batch::join` takes the other side by value, hence the clone.
+    /// data. Joined by reference, its pairs are copied one by one as the join
+    /// needs them, never as a whole batch.
     pub static NAMES: LazyLock<Batch<(u32, String)>> = LazyLock::new(|| {
         LOADS.fetch_add(1, Ordering::SeqCst);
         Batch::from([(1, "one".to_owned()), (2, "two".to_owned()), (2, "deux".to_owned())])
@@ -70,7 +71,7 @@ jobs! {
         batch_interval = 1s;
         input sales: (u32, u64);
         output named: (String, u64) = sales.transform(|batch| {
-            batch.join(NAMES.clone(), None).map(|(_, (amount, name))| (name, amount))
+            batch.join(&*NAMES, None).map(|(_, (amount, name))| (name, amount))
         });
     }
 

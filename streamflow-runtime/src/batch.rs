@@ -113,9 +113,20 @@ impl<T> Batch<T> {
         self.iter().next()
     }
 
-    /// All elements, sorted: handy to compare a shuffle's output, whose order
-    /// is unspecified, with an expected list.
-    pub fn sorted(self) -> Vec<T>
+    /// Copies of all elements, sorted: handy to compare a shuffle's output,
+    /// whose order is unspecified, with an expected list. Borrows the batch,
+    /// so it works on the outputs a test run hands back.
+    pub fn sorted(&self) -> Vec<T>
+    where
+        T: Ord + Clone,
+    {
+        let mut all = self.to_vec();
+        all.sort();
+        all
+    }
+
+    /// All elements, sorted, taking the batch (no copies).
+    pub fn into_sorted(self) -> Vec<T>
     where
         T: Ord,
     {

@@ -5,14 +5,44 @@
 //! runner under which a panic of the user's closure propagates to the caller
 //! (and, inside a job, fails the batch naming the operator).
 
-use crate::Batch;
 use crate::exec::{LocalRunner, infallible};
 use crate::join::{CoGroupKind, FullOuter, Inner, JoinKind, LeftOuter, RightOuter, join_with};
 use crate::shuffle::{
     count_by_value_with, distinct_with, group_by_key_with, reduce_by_key_with, reduce_with, repartition_with,
 };
 use crate::stage::narrow_with;
+use crate::{Batch, Source};
 use std::hash::Hash;
+
+/// The other side of a join or `cogroup`: a batch given away, or a borrowed
+/// one, such as a static dataset joined with every batch of a stream, whose
+/// pairs are then cloned one by one as the join takes them, never as a whole.
+pub trait JoinSide<K, W>: Source {
+    /// The side's partition count.
+    fn partition_count(&self) -> usize;
+    /// One element as an owned pair.
+    fn own(item: Self::Item) -> (K, W);
+}
+
+impl<K: Send, W: Send> JoinSide<K, W> for Batch<(K, W)> {
+    fn partition_count(&self) -> usize {
+        self.num_partitions()
+    }
+
+    fn own(item: (K, W)) -> (K, W) {
+        item
+    }
+}
+
+impl<'a, K: Clone + Sync, W: Clone + Sync> JoinSide<K, W> for &'a Batch<(K, W)> {
+    fn partition_count(&self) -> usize {
+        self.num_partitions()
+    }
+
+    fn own(item: &'a (K, W)) -> (K, W) {
+        item.clone()
+    }
+}
 
 impl<T> Batch<T> {
     /// The partition count of a shuffle's output: `requested`, else this
@@ -168,15 +198,16 @@ impl<K: Hash + Eq + Send, V: Send> Batch<(K, V)> {
         ))
     }
 
-    fn join_kind<J, W>(self, other: Batch<(K, W)>, partitions: Option<usize>) -> Batch<(K, J::Out)>
+    fn join_kind<J, W, O>(self, other: O, partitions: Option<usize>) -> Batch<(K, J::Out)>
     where
         J: JoinKind<K, V, W>,
         J::Out: Send,
         W: Send,
+        O: JoinSide<K, W>,
     {
         let n = Some(
             partitions
-                .unwrap_or(self.num_partitions().max(other.num_partitions()))
+                .unwrap_or(self.num_partitions().max(other.partition_count()))
                 .max(1),
         );
         let runner = LocalRunner::new();
@@ -186,7 +217,7 @@ impl<K: Hash + Eq + Send, V: Send> Batch<(K, V)> {
             self,
             |x, g| g.push(x),
             other,
-            |x, g| g.push(x),
+            |x, g| g.push(O::own(x)),
             n,
             |x, out| out.push(x),
         ))
@@ -194,60 +225,64 @@ impl<K: Hash + Eq + Send, V: Send> Batch<(K, V)> {
 
     /// `(k, (v, w))` for every `v` of `k` here and every `w` of `k` in `other`.
     /// `partitions` defaults to the larger of the two batches' counts.
-    pub fn join<W: Clone + Send>(self, other: Batch<(K, W)>, partitions: Option<usize>) -> Batch<(K, (V, W))>
+    pub fn join<W: Clone + Send>(self, other: impl JoinSide<K, W>, partitions: Option<usize>) -> Batch<(K, (V, W))>
     where
         K: Clone,
         V: Clone,
     {
-        self.join_kind::<Inner, W>(other, partitions)
+        self.join_kind::<Inner, W, _>(other, partitions)
     }
 
     /// Like [`join`](Self::join), keeping every value of this batch (`None`
     /// where `other` has no value for the key).
     pub fn left_outer_join<W: Clone + Send>(
         self,
-        other: Batch<(K, W)>,
+        other: impl JoinSide<K, W>,
         partitions: Option<usize>,
     ) -> Batch<(K, (V, Option<W>))>
     where
         K: Clone,
         V: Clone,
     {
-        self.join_kind::<LeftOuter, W>(other, partitions)
+        self.join_kind::<LeftOuter, W, _>(other, partitions)
     }
 
     /// Like [`join`](Self::join), keeping every value of `other` (`None`
     /// where this batch has no value for the key).
     pub fn right_outer_join<W: Clone + Send>(
         self,
-        other: Batch<(K, W)>,
+        other: impl JoinSide<K, W>,
         partitions: Option<usize>,
     ) -> Batch<(K, (Option<V>, W))>
     where
         K: Clone,
         V: Clone,
     {
-        self.join_kind::<RightOuter, W>(other, partitions)
+        self.join_kind::<RightOuter, W, _>(other, partitions)
     }
 
     /// Like [`join`](Self::join), keeping every value of either side.
     #[allow(clippy::type_complexity)]
     pub fn full_outer_join<W: Clone + Send>(
         self,
-        other: Batch<(K, W)>,
+        other: impl JoinSide<K, W>,
         partitions: Option<usize>,
     ) -> Batch<(K, (Option<V>, Option<W>))>
     where
         K: Clone,
         V: Clone,
     {
-        self.join_kind::<FullOuter, W>(other, partitions)
+        self.join_kind::<FullOuter, W, _>(other, partitions)
     }
 
     /// For every key of either side, all its values here and in `other`.
     #[allow(clippy::type_complexity)]
-    pub fn cogroup<W: Send>(self, other: Batch<(K, W)>, partitions: Option<usize>) -> Batch<(K, (Vec<V>, Vec<W>))> {
-        self.join_kind::<CoGroupKind, W>(other, partitions)
+    pub fn cogroup<W: Send>(
+        self,
+        other: impl JoinSide<K, W>,
+        partitions: Option<usize>,
+    ) -> Batch<(K, (Vec<V>, Vec<W>))> {
+        self.join_kind::<CoGroupKind, W, _>(other, partitions)
     }
 }
 

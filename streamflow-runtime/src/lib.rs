@@ -36,6 +36,7 @@ pub mod typing;
 pub mod windows;
 
 pub use batch::Batch;
+pub use batch_ops::JoinSide;
 pub use error::{BatchError, ConfigError};
 pub use job::{BatchContext, Job, JobBody, JobConfig, JobCore, PrintTarget, prepare_input};
 pub use plan::{Operator, Plan, Port, SourceSpan, Stage, StageEnd};

@@ -77,5 +77,5 @@ where
 
 /// Each window's elements, sorted (`None` where no window was emitted).
 pub(crate) fn sorted<T: Ord>(outputs: Vec<Option<Batch<T>>>) -> Vec<Option<Vec<T>>> {
-    outputs.into_iter().map(|o| o.map(Batch::sorted)).collect()
+    outputs.into_iter().map(|o| o.map(Batch::into_sorted)).collect()
 }

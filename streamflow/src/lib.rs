@@ -48,8 +48,8 @@
 
 pub use streamflow_macros::stream_job;
 pub use streamflow_runtime::{
-    Batch, BatchContext, BatchError, ConfigError, InputPorts, Job, JobConfig, Operator, OutputPorts, Plan, Port,
-    PortInfo, PrintTarget, SourceSpan, Stage, StageEnd, State, Time,
+    Batch, BatchContext, BatchError, ConfigError, InputPorts, Job, JobConfig, JoinSide, Operator, OutputPorts, Plan,
+    Port, PortInfo, PrintTarget, SourceSpan, Stage, StageEnd, State, Time,
 };
 
 /// Live streams: the real-time scheduler, receivers, sources, sinks, metrics

@@ -96,6 +96,7 @@ pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) 
         let value = quote_spanned!(at(ty.span())=> ::std::boxed::Box::new(::core::mem::take(&mut self.#field)));
         quote!(#index => ::core::option::Option::Some(#value),)
     });
+    let name_text = name.to_string();
     let inputs_doc = format!("One batch of every input port of [`{name}`].");
     let outputs_doc = format!("One batch of every output port of [`{name}`].");
     let JobParts {
@@ -180,6 +181,12 @@ pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) 
             /// and what ends each stage.
             pub fn explain() -> ::std::string::String {
                 ::std::string::ToString::to_string(Self::PLAN)
+            }
+        }
+
+        impl ::core::fmt::Debug for #name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(#name_text).field("fused", &Self::PLAN.fused).finish_non_exhaustive()
             }
         }
 

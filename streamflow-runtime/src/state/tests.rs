@@ -51,7 +51,7 @@ fn run_update(
     });
     let mut calls = calls.lock().unwrap().clone();
     calls.sort();
-    (out.into_iter().map(Batch::sorted).collect(), calls)
+    (out.into_iter().map(|batch| batch.sorted()).collect(), calls)
 }
 
 #[test]
@@ -166,7 +166,7 @@ fn run_mapped(
             None,
             |u, out| out.push(u),
         )?;
-        Ok((out.sorted(), snapshots.map(Batch::sorted)))
+        Ok((out.sorted(), snapshots.map(|batch| batch.sorted())))
     })
 }
 
@@ -465,7 +465,7 @@ fn state_objects_survive_a_serde_roundtrip() {
                 |u, o| o.push(u),
             )
             .unwrap();
-            outs.push((a, b.sorted(), snap.map(Batch::sorted)));
+            outs.push((a, b.sorted(), snap.map(|batch| batch.sorted())));
         }
         assert_eq!(outs[0], outs[1], "batch at {secs} s");
     }

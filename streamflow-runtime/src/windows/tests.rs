@@ -532,10 +532,10 @@ fn every_window(
             |p, out| out.push(p),
         )
         .unwrap()
-        .map(Batch::sorted),
+        .map(|batch| batch.sorted()),
         reduce_by_window(&ctx, 0, reduced, input, |p, r| r.push(p.1), &add, |v, out| out.push(v))
             .unwrap()
-            .map(Batch::sorted),
+            .map(|batch| batch.sorted()),
         reduce_by_key_and_window(
             &ctx,
             0,
@@ -547,7 +547,7 @@ fn every_window(
             |p, out| out.push(p),
         )
         .unwrap()
-        .map(Batch::sorted),
+        .map(|batch| batch.sorted()),
         group_by_key_and_window(
             &ctx,
             0,
@@ -558,7 +558,7 @@ fn every_window(
             |g, out| out.push(g),
         )
         .unwrap()
-        .map(Batch::sorted),
+        .map(|batch| batch.sorted()),
         reduce_by_key_and_window_inv(
             &ctx,
             0,
@@ -572,10 +572,10 @@ fn every_window(
             |p, out| out.push(p),
         )
         .unwrap()
-        .map(Batch::sorted),
+        .map(|batch| batch.sorted()),
         count_by_window(&ctx, 0, counts, input, |p, c| c.push(p), |n, out| out.push(n))
             .unwrap()
-            .map(Batch::sorted),
+            .map(|batch| batch.sorted()),
     )
 }
 
