@@ -39,6 +39,13 @@ impl<K, C> Merged<K, C> {
         }
     }
 
+    /// Runs a reduce side over every merged pair, into a new vector.
+    pub(crate) fn emit<U>(self, reduce_side: impl Fn((K, C), &mut Vec<U>)) -> Vec<U> {
+        let mut out = Vec::with_capacity(self.len());
+        self.for_each(|pair| reduce_side(pair, &mut out));
+        out
+    }
+
     pub(crate) fn for_each(self, mut f: impl FnMut((K, C))) {
         match self {
             Merged::One(v) => v.into_iter().for_each(&mut f),

@@ -7,7 +7,7 @@
 use crate::collectors::{ByKeyCombiner, Counter, Distinct, Grouper, KeyCombiner, Reducer, ValueCounter};
 use crate::exchange::{group_in_order, merge_by_key, transpose};
 use crate::exec::{JobRunner, Runner};
-use crate::stage::narrow_with;
+use crate::stage::{feed, narrow_with};
 use crate::{Batch, BatchContext, BatchError, Source};
 use std::hash::Hash;
 
@@ -68,19 +68,8 @@ where
         stage,
         input,
         n,
-        |part| {
-            let mut combiner = KeyCombiner::new(reduce);
-            for x in part {
-                map_side(x, &mut combiner);
-            }
-            combiner.into_buckets(n)
-        },
-        |buckets| {
-            let merged = merge_by_key(buckets, reduce);
-            let mut out = Vec::with_capacity(merged.len());
-            merged.for_each(|pair| reduce_side(pair, &mut out));
-            out
-        },
+        |part| feed(part, KeyCombiner::new(reduce), &map_side).into_buckets(n),
+        |buckets| merge_by_key(buckets, reduce).emit(&reduce_side),
     )
 }
 
@@ -131,19 +120,8 @@ where
         stage,
         input,
         n,
-        |part| {
-            let mut counter = ValueCounter::new();
-            for x in part {
-                map_side(x, &mut counter);
-            }
-            counter.into_buckets(n)
-        },
-        |buckets| {
-            let merged = merge_by_key(buckets, |a, b| a + b);
-            let mut out = Vec::with_capacity(merged.len());
-            merged.for_each(|pair| reduce_side(pair, &mut out));
-            out
-        },
+        |part| feed(part, ValueCounter::new(), &map_side).into_buckets(n),
+        |buckets| merge_by_key(buckets, |a, b| a + b).emit(&reduce_side),
     )
 }
 
@@ -189,13 +167,7 @@ where
         stage,
         input,
         n,
-        |part| {
-            let mut distinct = Distinct::new();
-            for x in part {
-                map_side(x, &mut distinct);
-            }
-            distinct.into_buckets(n)
-        },
+        |part| feed(part, Distinct::new(), &map_side).into_buckets(n),
         |mut buckets| {
             if buckets.len() <= 1 {
                 // One map task's values are distinct already.
@@ -244,11 +216,7 @@ where
     K: Hash,
 {
     let (expected, iter) = size_of(part);
-    let mut grouper = Grouper::new(n, expected);
-    for x in iter {
-        map_side(x, &mut grouper);
-    }
-    grouper.into_buckets()
+    feed(iter, Grouper::new(n, expected), map_side).into_buckets()
 }
 
 pub(crate) fn group_by_key_with<Rn, S, K, V, U, M, C>(
@@ -340,19 +308,8 @@ where
         stage,
         input,
         n,
-        |part| {
-            let mut combiner = ByKeyCombiner::new(create, merge_value);
-            for x in part {
-                map_side(x, &mut combiner);
-            }
-            combiner.into_buckets(n)
-        },
-        |buckets| {
-            let merged = merge_by_key(buckets, merge_combiners);
-            let mut out = Vec::with_capacity(merged.len());
-            merged.for_each(|pair| reduce_side(pair, &mut out));
-            out
-        },
+        |part| feed(part, ByKeyCombiner::new(create, merge_value), &map_side).into_buckets(n),
+        |buckets| merge_by_key(buckets, merge_combiners).emit(&reduce_side),
     )
 }
 
@@ -371,11 +328,7 @@ where
     C: Fn(u64, &mut Vec<U>) + Sync,
 {
     let counts = runner.tasks(stage, input.into_parts(), |part| {
-        let mut counter = Counter::new();
-        for x in part {
-            map_side(x, &mut counter);
-        }
-        counter.count
+        feed(part, Counter::new(), &map_side).count
     })?;
     let total: u64 = counts.into_iter().sum();
     runner
@@ -422,11 +375,7 @@ where
     C: Fn(T, &mut Vec<U>) + Sync,
 {
     let partials = runner.tasks(stage, input.into_parts(), |part| {
-        let mut reducer = Reducer::new(reduce);
-        for x in part {
-            map_side(x, &mut reducer);
-        }
-        reducer.into_value()
+        feed(part, Reducer::new(reduce), &map_side).into_value()
     })?;
     runner
         .call(stage + 1, || {

@@ -25,6 +25,16 @@ pub(crate) fn run_part<P: IntoIterator, U>(part: P, f: impl Fn(P::Item, &mut Vec
     out
 }
 
+/// Feeds every element of one partition through a fused map side into
+/// `collector` (a combiner, a grouper, a counter...), and gives it back.
+#[inline]
+pub(crate) fn feed<P: IntoIterator, C>(part: P, mut collector: C, map_side: impl Fn(P::Item, &mut C)) -> C {
+    for x in part {
+        map_side(x, &mut collector);
+    }
+    collector
+}
+
 /// Runs `f` over every element of every partition, one task per partition.
 pub(crate) fn narrow_with<Rn: Runner, S: Source, U: Send>(
     runner: &Rn,

@@ -9,6 +9,7 @@ use crate::exec::{JobRunner, Runner};
 use crate::keyed_parts::fix_partitions;
 use crate::partitioner::{FixedHashMap, new_map};
 use crate::shuffle::reduce_by_key_with;
+use crate::stage::run_part;
 use crate::{Batch, BatchContext, BatchError, Source};
 use serde::{Deserialize, Serialize};
 use std::hash::Hash;
@@ -127,12 +128,7 @@ where
     let per_partition = state.batches.covered(&state.spec, ctx.time).by_partition(n);
     runner
         .tasks(stage + 1, per_partition, |parts| {
-            let merged = merge_held(parts, reduce);
-            let mut out = Vec::with_capacity(merged.len());
-            for pair in merged {
-                reduce_side(pair, &mut out);
-            }
-            out
+            run_part(merge_held(parts, reduce), &reduce_side)
         })
         .map(|parts| Some(Batch::from_partitions(parts)))
 }
