@@ -74,6 +74,8 @@ pub enum Op {
     MapWithState,
     StateSnapshots,
     Print,
+    SaveAsTextFiles,
+    SaveAsObjectFiles,
     ForeachBatch,
 }
 
@@ -125,6 +127,8 @@ const UPDATE_WITH_TIME: Param = Param::Function(4, "the batch time, the key, its
 const MAPPING: Param = Param::Function(3, "the key, its value (`None` when timing out) and its state");
 const INITIAL: Param = Param::Value("the initial state, (key, state) pairs");
 const TIMEOUT: Param = Param::Timeout("the idle timeout");
+const PREFIX: Param = Param::Value("the path prefix of the batch directories");
+const SUFFIX: Param = Param::Value("the suffix of the batch directories");
 
 macro_rules! ops {
     ($($name:literal => $op:ident, $kind:ident, [$([$($p:expr),*]),+], ($m:literal, $r:literal), $shuffles:literal, $doc:literal;)*) => {
@@ -227,6 +231,10 @@ ops! {
         "`state_snapshots()`: on the result of `map_with_state`, every (key, state) after each batch.";
     "print" => Print, Output, [[], [Param::Count("how many elements to print")]], ("", ""), false,
         "`print()` / `print(n)`: the first `n` (default 10) elements of every batch, in Spark's format.";
+    "save_as_text_files" => SaveAsTextFiles, Output, [[PREFIX], [PREFIX, SUFFIX]], ("", ""), false,
+        "`save_as_text_files(prefix, [suffix])`: every batch as a directory `prefix-TIME_IN_MS[.suffix]` of text files, one line per element.";
+    "save_as_object_files" => SaveAsObjectFiles, Output, [[PREFIX], [PREFIX, SUFFIX]], ("", ""), false,
+        "`save_as_object_files(prefix, [suffix])`: the same layout, elements serialized with serde (postcard).";
     "foreach_batch" => ForeachBatch, Output, [[Param::Function(2, "the batch and its time")]], ("", ""), false,
         "`foreach_batch(f)`: `f(batch, time)` for every batch, in batch order (Spark's `foreachRDD`).";
 }
@@ -267,6 +275,12 @@ impl OpDesc {
                 | Op::CountByValueAndWindow
                 | Op::GroupByKeyAndWindow
         )
+    }
+
+    /// Whether the operator is an output that writes files through a sink
+    /// object built with the job.
+    pub fn writes_files(&self) -> bool {
+        matches!(self.op, Op::SaveAsTextFiles | Op::SaveAsObjectFiles)
     }
 
     /// Whether the operator keeps per-key state across batches.
@@ -329,6 +343,8 @@ impl OpDesc {
                         Param::Timeout(_) => "timeout",
                         Param::Count("the number of partitions") => "partitions",
                         Param::Count(_) => "n",
+                        Param::Value(what) if what.contains("prefix") => "prefix",
+                        Param::Value(what) if what.contains("suffix") => "suffix",
                         Param::Value(_) => "initial",
                     })
                     .collect();

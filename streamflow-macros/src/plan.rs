@@ -274,7 +274,9 @@ impl Plan {
                 OutputUse::Port { stream, .. } => (*stream, false, true),
                 OutputUse::Sink(node) => {
                     let call = graph.nodes[*node].call().expect("a sink is an operator");
-                    (graph.nodes[*node].inputs[0], call.desc.op == Op::Print, false)
+                    // `print` and the file outputs only read the batch.
+                    let reads_only = call.desc.op == Op::Print || call.desc.writes_files();
+                    (graph.nodes[*node].inputs[0], reads_only, false)
                 }
             };
             self.outputs.push(OutputRead {

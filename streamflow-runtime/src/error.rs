@@ -66,6 +66,20 @@ pub enum BatchError {
         #[source]
         source: std::io::Error,
     },
+    /// A file output operator (`save_as_text_files`, `save_as_object_files`)
+    /// could not write its batch.
+    #[error("batch {time}: output `{operator}` at line {line} failed: {source}")]
+    Sink {
+        /// The batch's time.
+        time: Time,
+        /// The output operator.
+        operator: &'static str,
+        /// Its line.
+        line: u32,
+        /// What went wrong.
+        #[source]
+        source: crate::live::SinkError,
+    },
 }
 
 /// Why a job cannot start.

@@ -1,7 +1,9 @@
-//! Output operators written inside a job: `print` and `foreach_batch`.
+//! Output operators written inside a job: `print`, `foreach_batch`, and the
+//! file outputs `save_as_text_files` / `save_as_object_files`.
 //!
 //! CONTRACT: `sink` is the index into `ctx.plan.sinks` of the output operator.
 
+use crate::live::SinkError;
 use crate::panic::catch;
 use crate::{Batch, BatchContext, BatchError, PrintTarget, Time};
 use std::fmt::{Debug, Write as _};
@@ -98,6 +100,40 @@ pub fn foreach_batch<T, F: Fn(Batch<T>, Time)>(
     f: &F,
 ) -> Result<(), BatchError> {
     catch(|| f(input, ctx.time)).map_err(|caught| caught.into_sink_error(ctx.plan, ctx.time, sink))
+}
+
+/// How a file output writes one batch: `<S as Sink<T>>::write`, handed over
+/// by the job's typing witness so that the per-batch code itself needs no
+/// `TextRecord` or `Serialize` bound.
+pub type WriteFn<S, T> = fn(&mut S, Time, &Batch<T>) -> Result<(), SinkError>;
+
+/// A file output written in the job (`save_as_text_files`,
+/// `save_as_object_files`): `writer`, built once with the job, writes every
+/// batch with `write`. A failure fails the batch, naming the operator and its
+/// line.
+pub fn save_batch<T, S>(
+    ctx: &BatchContext<'_>,
+    sink: usize,
+    writer: &mut S,
+    input: &Batch<T>,
+    write: WriteFn<S, T>,
+) -> Result<(), BatchError> {
+    // A user's `TextRecord` or `Serialize` may panic: write inside a catch.
+    let written =
+        catch(|| write(writer, ctx.time, input)).map_err(|caught| caught.into_sink_error(ctx.plan, ctx.time, sink))?;
+    written.map_err(|source| {
+        let (operator, line) = ctx
+            .plan
+            .sinks
+            .get(sink)
+            .map_or(("file output", 0), |op| (op.name, op.span.line));
+        BatchError::Sink {
+            time: ctx.time,
+            operator,
+            line,
+            source,
+        }
+    })
 }
 
 #[cfg(test)]

@@ -55,6 +55,24 @@ impl<T: Clone + Data> Shared for T {}
 pub trait Printable: Debug + Data {}
 impl<T: Debug + Data> Printable for T {}
 
+/// What `save_as_text_files` needs: a text form of each element.
+#[diagnostic::on_unimplemented(
+    message = "`save_as_text_files` writes each element as a line of text, but `{Self}` has no text form",
+    label = "written as text here",
+    note = "implement `streamflow::live::sinks::TextRecord` for `{Self}`, or `map` the stream to `String` first"
+)]
+pub trait TextOutput: crate::live::sinks::TextRecord + Data {}
+impl<T: crate::live::sinks::TextRecord + Data> TextOutput for T {}
+
+/// What `save_as_object_files` needs: serde serialization.
+#[diagnostic::on_unimplemented(
+    message = "`save_as_object_files` serializes elements with serde, but `{Self}` does not implement `Serialize`",
+    label = "serialized here",
+    note = "derive `serde::Serialize` for `{Self}`"
+)]
+pub trait ObjectOutput: serde::Serialize + Data {}
+impl<T: serde::Serialize + Data> ObjectOutput for T {}
+
 /// A declared port type must equal the stream's element type.
 #[diagnostic::on_unimplemented(
     message = "the output port is declared as `{Declared}` but its stream carries `{Self}`",
@@ -605,6 +623,23 @@ impl<T: Data> Stream<T> {
         T: Printable,
     {
         <T as Debug>::fmt
+    }
+
+    /// `save_as_text_files(prefix, [suffix])`: gives the per-batch code the
+    /// way to write a batch, so that only this call requires a text form.
+    pub fn save_as_text_files(&self) -> crate::output::WriteFn<crate::live::sinks::TextFilesSink, T>
+    where
+        T: TextOutput,
+    {
+        <crate::live::sinks::TextFilesSink as crate::live::sinks::Sink<T>>::write
+    }
+
+    /// `save_as_object_files(prefix, [suffix])`, likewise.
+    pub fn save_as_object_files(&self) -> crate::output::WriteFn<crate::live::sinks::ObjectFilesSink, T>
+    where
+        T: ObjectOutput,
+    {
+        <crate::live::sinks::ObjectFilesSink as crate::live::sinks::Sink<T>>::write
     }
 
     /// `foreach_batch(f)`.

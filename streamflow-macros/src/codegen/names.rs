@@ -48,8 +48,10 @@ impl Names {
                 (_, Some(name)) => name.to_string(),
                 _ => format!("stream_{id}"),
             };
-            // `print` binds its element formatter like an operator's function.
-            let binds_function = |c: &&crate::graph::OpCall| !c.functions.is_empty() || c.desc.op == Op::Print;
+            // `print` binds its element formatter, and the file outputs their
+            // batch writer, like an operator's function.
+            let binds_function =
+                |c: &&crate::graph::OpCall| !c.functions.is_empty() || c.desc.op == Op::Print || c.desc.writes_files();
             let function = node.call().filter(binds_function).map(|call| {
                 ident(&unique(format!(
                     "{}_line_{}",
@@ -58,12 +60,16 @@ impl Names {
                 )))
             });
             let line = node.call().map_or(0, |call| call.method.span().start().line);
-            let keeps_state = node.call().is_some_and(|c| c.desc.is_window() || c.desc.is_stateful());
+            let keeps_state = node
+                .call()
+                .is_some_and(|c| c.desc.is_window() || c.desc.is_stateful() || c.desc.writes_files());
             states.push(keeps_state.then(|| {
                 let op = node.call().map_or("state", |c| c.desc.name);
                 ident(&unique(format!("{op}_line_{line}_state")))
             }));
-            let has_initial = node.call().is_some_and(|c| !c.values.is_empty());
+            let has_initial = node
+                .call()
+                .is_some_and(|c| c.desc.is_stateful() && !c.values.is_empty());
             initials.push(has_initial.then(|| ident(&unique(format!("initial_state_line_{line}")))));
             functions.push(function);
             batches.push(ident(&unique(stream.clone())));

@@ -1,5 +1,6 @@
-//! State objects of window and stateful operators: created once when the job
-//! is built, moved into the per-batch closure, passed `&mut` to every call.
+//! State objects of window and stateful operators, and the writers of file
+//! outputs: created once when the job is built, moved into the per-batch
+//! closure, passed `&mut` to every call.
 
 use super::names::Names;
 use crate::graph::Graph;
@@ -13,7 +14,7 @@ pub fn constructors(graph: &Graph, names: &Names) -> TokenStream {
     let mut out = TokenStream::new();
     for (id, node) in graph.nodes.iter().enumerate() {
         let Some(call) = node.call() else { continue };
-        if !(call.desc.is_window() || call.desc.is_stateful()) {
+        if !(call.desc.is_window() || call.desc.is_stateful() || call.desc.writes_files()) {
             continue;
         }
         let state = names.state(id);
@@ -58,6 +59,12 @@ pub fn constructors(graph: &Graph, names: &Names) -> TokenStream {
                     Some(initial) => quote!(#rt::MappedState::with_initial(#timeout, #initial)),
                     None => quote!(#rt::MappedState::new(#timeout)),
                 }
+            }
+            (Op::SaveAsTextFiles | Op::SaveAsObjectFiles, _) => {
+                let constructor = syn::Ident::new(call.desc.name, call.method.span());
+                let prefix = &call.values[0];
+                let suffix = call.values.get(1).map_or_else(|| quote!(""), |suffix| quote!(#suffix));
+                quote!(::streamflow::live::sinks::#constructor(#prefix, #suffix))
             }
             (other, _) => unreachable!("{other:?} keeps no state"),
         };

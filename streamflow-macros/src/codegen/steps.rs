@@ -84,6 +84,19 @@ pub fn body(graph: &Graph, plan: &Plan, names: &Names, timing: &Timing) -> Token
                     quote_spanned!(span=> ::streamflow::__private::print_with(ctx, #sink_index, &#batch, #n, #show)?;)
                 }
             }
+            Op::SaveAsTextFiles | Op::SaveAsObjectFiles => {
+                let writer = names.state(node);
+                let write = names.function(node);
+                if optional {
+                    quote_spanned! {span=>
+                        if let ::core::option::Option::Some(batch) = &#batch {
+                            ::streamflow::__private::save_batch(ctx, #sink_index, &mut #writer, batch, #write)?;
+                        }
+                    }
+                } else {
+                    quote_spanned!(span=> ::streamflow::__private::save_batch(ctx, #sink_index, &mut #writer, &#batch, #write)?;)
+                }
+            }
             Op::ForeachBatch => {
                 let f = names.function(node);
                 if optional {

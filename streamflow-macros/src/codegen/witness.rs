@@ -62,6 +62,12 @@ pub fn typing_chain(graph: &Graph, names: &Names, skip: &[bool]) -> TokenStream 
                         // `state_snapshots` reads the stream: not a mistake.
                         quote!(#[allow(unused_variables)] let (#bound, #witness, #snapshots) = #receiver.#method(#args);)
                     }
+                    // Their prefix and suffix are used when the job is built (see `state`);
+                    // the witness gives the way to write a batch.
+                    (Op::SaveAsTextFiles | Op::SaveAsObjectFiles, _) => {
+                        let write = names.function(id);
+                        quote!(let #write = #receiver.#method();)
+                    }
                     (Op::Print, _) => {
                         let show = names.function(id);
                         quote!(let #show = #receiver.#method();)
