@@ -80,6 +80,24 @@ pub enum Op {
 }
 
 impl Op {
+    /// Whether the operator reads (key, value) pairs: its typing witness then
+    /// hands over the conversion of an element into a pair (two for joins).
+    pub fn takes_pairs(self) -> bool {
+        matches!(
+            self,
+            Op::MapValues
+                | Op::FlatMapValues
+                | Op::ReduceByKey
+                | Op::GroupByKey
+                | Op::CombineByKey
+                | Op::ReduceByKeyAndWindow
+                | Op::GroupByKeyAndWindow
+                | Op::UpdateStateByKey
+                | Op::UpdateStateByKeyWithTime
+                | Op::MapWithState
+        ) || self.joins_by_key()
+    }
+
     /// Whether the operator pairs two streams by key (the join family and `cogroup`).
     pub fn joins_by_key(self) -> bool {
         matches!(

@@ -119,11 +119,35 @@ impl<T> SameElement<T> for T {}
 /// Two streams joined by key must have the same key type.
 #[diagnostic::on_unimplemented(
     message = "cannot join a stream keyed by `{K}` with a stream keyed by `{Self}`",
-    label = "this stream is keyed by `{Self}`, the other one by `{K}`",
+    label = "the right stream is keyed by `{Self}`, the left one by `{K}`",
     note = "both streams of a join or cogroup must have the same key type; map one of them first"
 )]
-pub trait SameKey<K> {}
-impl<K> SameKey<K> for K {}
+pub trait SameKey<K> {
+    /// The key, as the other stream's key type (the same type).
+    fn into_key(self) -> K;
+}
+impl<K> SameKey<K> for K {
+    fn into_key(self) -> K {
+        self
+    }
+}
+
+/// How the per-batch code takes an element of a keyed operator's input as a
+/// (key, value) pair. A keyed operator's witness hands it over, so that a
+/// stream that is not of pairs is reported once, by the witness, and the
+/// per-batch code never states the pair's shape itself.
+pub type Pair<T, K, V> = fn(T) -> (K, V);
+
+/// The right side of a join as pairs keyed by the left side's key type; only
+/// exists when the two key types are the same (`SameKey`).
+fn right_pair<U, K, K2, W>(element: U) -> (K, W)
+where
+    U: JoinInput<Key = K2, Value = W>,
+    K2: SameKey<K>,
+{
+    let (key, value) = element.into_pair();
+    (key.into_key(), value)
+}
 
 macro_rules! pair_requirements {
     ($($(#[$doc:meta])* $name:ident => $message:literal;)*) => {$(
@@ -138,11 +162,16 @@ macro_rules! pair_requirements {
             type Key;
             /// The value type.
             type Value;
+            /// The element as a (key, value) pair.
+            fn into_pair(self) -> (Self::Key, Self::Value);
         }
         #[diagnostic::do_not_recommend]
         impl<K, V> $name for (K, V) {
             type Key = K;
             type Value = V;
+            fn into_pair(self) -> (K, V) {
+                self
+            }
         }
     )*};
 }
@@ -236,26 +265,27 @@ impl<T: Data> Stream<T> {
     }
 
     /// `map_values(f)`.
-    pub fn map_values<U, F>(&self, f: F) -> (F, Stream<(T::Key, U)>)
+    #[allow(clippy::type_complexity)]
+    pub fn map_values<K, V, U, F>(&self, f: F) -> (F, Stream<(K, U)>, Pair<T, K, V>)
     where
-        T: MapValuesInput,
-        (T::Key, U): Data,
-        F: Fn(T::Value) -> U + Send + Sync + 'static,
+        T: MapValuesInput<Key = K, Value = V>,
+        (K, U): Data,
+        F: Fn(V) -> U + Send + Sync + 'static,
     {
-        (f, next())
+        (f, next(), <T as MapValuesInput>::into_pair)
     }
 
     /// `flat_map_values(f)`.
     #[allow(clippy::type_complexity)]
-    pub fn flat_map_values<I, F>(&self, f: F) -> (F, Stream<(T::Key, I::Item)>)
+    pub fn flat_map_values<K, V, I, F>(&self, f: F) -> (F, Stream<(K, I::Item)>, Pair<T, K, V>)
     where
-        T: FlatMapValuesInput,
-        T::Key: Clone,
+        T: FlatMapValuesInput<Key = K, Value = V>,
+        K: Clone,
         I: IntoIterator,
-        (T::Key, I::Item): Data,
-        F: Fn(T::Value) -> I + Send + Sync + 'static,
+        (K, I::Item): Data,
+        F: Fn(V) -> I + Send + Sync + 'static,
     {
-        (f, next())
+        (f, next(), <T as FlatMapValuesInput>::into_pair)
     }
 
     /// `glom()`.
@@ -329,120 +359,132 @@ impl<T: Data> Stream<T> {
     }
 
     /// `reduce_by_key(f)`.
-    pub fn reduce_by_key<F>(&self, f: F) -> (F, Stream<T>)
+    #[allow(clippy::type_complexity)]
+    pub fn reduce_by_key<K, V, F>(&self, f: F) -> (F, Stream<T>, Pair<T, K, V>)
     where
-        T: ReduceByKeyInput,
-        T::Key: Key,
-        T::Value: Data,
-        F: Fn(T::Value, T::Value) -> T::Value + Send + Sync + 'static,
+        T: ReduceByKeyInput<Key = K, Value = V>,
+        K: Key,
+        V: Data,
+        F: Fn(V, V) -> V + Send + Sync + 'static,
     {
-        (f, next())
+        (f, next(), <T as ReduceByKeyInput>::into_pair)
     }
 
     /// `group_by_key()`.
-    pub fn group_by_key(&self) -> Stream<(T::Key, Vec<T::Value>)>
+    #[allow(clippy::type_complexity)]
+    pub fn group_by_key<K, V>(&self) -> (Stream<(K, Vec<V>)>, Pair<T, K, V>)
     where
-        T: GroupByKeyInput,
-        T::Key: Key,
-        T::Value: Data,
+        T: GroupByKeyInput<Key = K, Value = V>,
+        K: Key,
+        V: Data,
     {
-        next()
+        (next(), <T as GroupByKeyInput>::into_pair)
     }
 
     /// `combine_by_key(create, merge_value, merge_combiners)`.
     #[allow(clippy::type_complexity)]
-    pub fn combine_by_key<C, Cr, Mv, Mc>(
+    pub fn combine_by_key<K, V, C, Cr, Mv, Mc>(
         &self,
         create: Cr,
         merge_value: Mv,
         merge_combiners: Mc,
-    ) -> ((Cr, Mv, Mc), Stream<(T::Key, C)>)
+    ) -> ((Cr, Mv, Mc), Stream<(K, C)>, Pair<T, K, V>)
     where
-        T: CombineByKeyInput,
-        T::Key: Key,
-        T::Value: Data,
+        T: CombineByKeyInput<Key = K, Value = V>,
+        K: Key,
+        V: Data,
         C: Data,
-        Cr: Fn(T::Value) -> C + Send + Sync + 'static,
-        Mv: Fn(C, T::Value) -> C + Send + Sync + 'static,
+        Cr: Fn(V) -> C + Send + Sync + 'static,
+        Mv: Fn(C, V) -> C + Send + Sync + 'static,
         Mc: Fn(C, C) -> C + Send + Sync + 'static,
     {
-        ((create, merge_value, merge_combiners), next())
-    }
-
-    /// Checks that `other` (the argument of a join or `cogroup` called on this
-    /// stream) has this stream's key type. A separate call, so that rustc
-    /// points at the argument the user wrote.
-    pub fn same_key_as<U>(&self, _other: &Stream<U>)
-    where
-        T: JoinInput,
-        U: JoinInput,
-        U::Key: SameKey<T::Key>,
-    {
+        (
+            (create, merge_value, merge_combiners),
+            next(),
+            <T as CombineByKeyInput>::into_pair,
+        )
     }
 
     /// `join(other)`.
     #[allow(clippy::type_complexity)]
-    pub fn join<U>(&self, _other: &Stream<U>) -> Stream<(T::Key, (T::Value, U::Value))>
+    pub fn join<K, V, K2, W, U>(&self, _other: &Stream<U>) -> (Stream<(K, (V, W))>, Pair<T, K, V>, Pair<U, K, W>)
     where
-        T: JoinInput,
-        U: JoinInput,
-        T::Key: Key,
-        T::Value: Clone + Data,
-        U::Value: Clone + Data,
+        T: JoinInput<Key = K, Value = V>,
+        U: JoinInput<Key = K2, Value = W>,
+        K2: SameKey<K>,
+        K: Key,
+        V: Clone + Data,
+        W: Clone + Data,
     {
-        next()
+        (next(), <T as JoinInput>::into_pair, right_pair::<U, K, K2, W>)
     }
 
     /// `left_outer_join(other)`.
     #[allow(clippy::type_complexity)]
-    pub fn left_outer_join<U>(&self, _other: &Stream<U>) -> Stream<(T::Key, (T::Value, Option<U::Value>))>
+    pub fn left_outer_join<K, V, K2, W, U>(
+        &self,
+        _other: &Stream<U>,
+    ) -> (Stream<(K, (V, Option<W>))>, Pair<T, K, V>, Pair<U, K, W>)
     where
-        T: JoinInput,
-        U: JoinInput,
-        T::Key: Key,
-        T::Value: Clone + Data,
-        U::Value: Clone + Data,
+        T: JoinInput<Key = K, Value = V>,
+        U: JoinInput<Key = K2, Value = W>,
+        K2: SameKey<K>,
+        K: Key,
+        V: Clone + Data,
+        W: Clone + Data,
     {
-        next()
+        (next(), <T as JoinInput>::into_pair, right_pair::<U, K, K2, W>)
     }
 
     /// `right_outer_join(other)`.
     #[allow(clippy::type_complexity)]
-    pub fn right_outer_join<U>(&self, _other: &Stream<U>) -> Stream<(T::Key, (Option<T::Value>, U::Value))>
+    pub fn right_outer_join<K, V, K2, W, U>(
+        &self,
+        _other: &Stream<U>,
+    ) -> (Stream<(K, (Option<V>, W))>, Pair<T, K, V>, Pair<U, K, W>)
     where
-        T: JoinInput,
-        U: JoinInput,
-        T::Key: Key,
-        T::Value: Clone + Data,
-        U::Value: Clone + Data,
+        T: JoinInput<Key = K, Value = V>,
+        U: JoinInput<Key = K2, Value = W>,
+        K2: SameKey<K>,
+        K: Key,
+        V: Clone + Data,
+        W: Clone + Data,
     {
-        next()
+        (next(), <T as JoinInput>::into_pair, right_pair::<U, K, K2, W>)
     }
 
     /// `full_outer_join(other)`.
     #[allow(clippy::type_complexity)]
-    pub fn full_outer_join<U>(&self, _other: &Stream<U>) -> Stream<(T::Key, (Option<T::Value>, Option<U::Value>))>
+    pub fn full_outer_join<K, V, K2, W, U>(
+        &self,
+        _other: &Stream<U>,
+    ) -> (Stream<(K, (Option<V>, Option<W>))>, Pair<T, K, V>, Pair<U, K, W>)
     where
-        T: JoinInput,
-        U: JoinInput,
-        T::Key: Key,
-        T::Value: Clone + Data,
-        U::Value: Clone + Data,
+        T: JoinInput<Key = K, Value = V>,
+        U: JoinInput<Key = K2, Value = W>,
+        K2: SameKey<K>,
+        K: Key,
+        V: Clone + Data,
+        W: Clone + Data,
     {
-        next()
+        (next(), <T as JoinInput>::into_pair, right_pair::<U, K, K2, W>)
     }
 
     /// `cogroup(other)`.
     #[allow(clippy::type_complexity)]
-    pub fn cogroup<U>(&self, _other: &Stream<U>) -> Stream<(T::Key, (Vec<T::Value>, Vec<U::Value>))>
+    pub fn cogroup<K, V, K2, W, U>(
+        &self,
+        _other: &Stream<U>,
+    ) -> (Stream<(K, (Vec<V>, Vec<W>))>, Pair<T, K, V>, Pair<U, K, W>)
     where
-        T: JoinInput,
-        U: JoinInput,
-        T::Key: Key,
-        T::Value: Data,
-        U::Value: Data,
+        T: JoinInput<Key = K, Value = V>,
+        U: JoinInput<Key = K2, Value = W>,
+        K2: SameKey<K>,
+        K: Key,
+        V: Data,
+        W: Data,
     {
-        next()
+        (next(), <T as JoinInput>::into_pair, right_pair::<U, K, K2, W>)
     }
 
     /// `window(W, s)`.
@@ -478,40 +520,47 @@ impl<T: Data> Stream<T> {
     }
 
     /// `reduce_by_key_and_window(f, W, s)`.
-    pub fn reduce_by_key_and_window<F>(&self, f: F) -> (F, Stream<T>)
+    #[allow(clippy::type_complexity)]
+    pub fn reduce_by_key_and_window<K, V, F>(&self, f: F) -> (F, Stream<T>, Pair<T, K, V>)
     where
-        T: ReduceByKeyAndWindowInput,
-        T::Key: Key,
-        T::Value: WindowElement,
-        F: Fn(T::Value, T::Value) -> T::Value + Send + Sync + 'static,
+        T: ReduceByKeyAndWindowInput<Key = K, Value = V>,
+        K: Key,
+        V: WindowElement,
+        F: Fn(V, V) -> V + Send + Sync + 'static,
     {
-        (f, next())
+        (f, next(), <T as ReduceByKeyAndWindowInput>::into_pair)
     }
 
     /// `reduce_by_key_and_window(f, f_inv, W, s)`.
-    pub fn reduce_by_key_and_window_inv<F, I>(&self, f: F, inverse: I) -> ((F, I), Stream<T>)
+    #[allow(clippy::type_complexity)]
+    pub fn reduce_by_key_and_window_inv<K, V, F, I>(&self, f: F, inverse: I) -> ((F, I), Stream<T>, Pair<T, K, V>)
     where
-        T: ReduceByKeyAndWindowInput,
-        T::Key: Key,
-        T::Value: WindowElement,
-        F: Fn(T::Value, T::Value) -> T::Value + Send + Sync + 'static,
-        I: Fn(T::Value, T::Value) -> T::Value + Send + Sync + 'static,
+        T: ReduceByKeyAndWindowInput<Key = K, Value = V>,
+        K: Key,
+        V: WindowElement,
+        F: Fn(V, V) -> V + Send + Sync + 'static,
+        I: Fn(V, V) -> V + Send + Sync + 'static,
     {
-        ((f, inverse), next())
+        ((f, inverse), next(), <T as ReduceByKeyAndWindowInput>::into_pair)
     }
 
     /// `reduce_by_key_and_window(f, f_inv, W, s, filter)`.
     #[allow(clippy::type_complexity)]
-    pub fn reduce_by_key_and_window_inv_keep<F, I, P>(&self, f: F, inverse: I, keep: P) -> ((F, I, P), Stream<T>)
+    pub fn reduce_by_key_and_window_inv_keep<K, V, F, I, P>(
+        &self,
+        f: F,
+        inverse: I,
+        keep: P,
+    ) -> ((F, I, P), Stream<T>, Pair<T, K, V>)
     where
-        T: ReduceByKeyAndWindowInput,
-        T::Key: Key,
-        T::Value: WindowElement,
-        F: Fn(T::Value, T::Value) -> T::Value + Send + Sync + 'static,
-        I: Fn(T::Value, T::Value) -> T::Value + Send + Sync + 'static,
-        P: Fn(&(T::Key, T::Value)) -> bool + Send + Sync + 'static,
+        T: ReduceByKeyAndWindowInput<Key = K, Value = V>,
+        K: Key,
+        V: WindowElement,
+        F: Fn(V, V) -> V + Send + Sync + 'static,
+        I: Fn(V, V) -> V + Send + Sync + 'static,
+        P: Fn(&(K, V)) -> bool + Send + Sync + 'static,
     {
-        ((f, inverse, keep), next())
+        ((f, inverse, keep), next(), <T as ReduceByKeyAndWindowInput>::into_pair)
     }
 
     /// `count_by_value_and_window(W, s)`.
@@ -523,97 +572,110 @@ impl<T: Data> Stream<T> {
     }
 
     /// `group_by_key_and_window(W, s)`.
-    pub fn group_by_key_and_window(&self) -> Stream<(T::Key, Vec<T::Value>)>
+    #[allow(clippy::type_complexity)]
+    pub fn group_by_key_and_window<K, V>(&self) -> (Stream<(K, Vec<V>)>, Pair<T, K, V>)
     where
-        T: GroupByKeyAndWindowInput,
-        T::Key: Key,
-        T::Value: WindowElement,
+        T: GroupByKeyAndWindowInput<Key = K, Value = V>,
+        K: Key,
+        V: WindowElement,
     {
-        next()
+        (next(), <T as GroupByKeyAndWindowInput>::into_pair)
     }
 
     /// `update_state_by_key(f)`.
     #[allow(clippy::type_complexity)]
-    pub fn update_state_by_key<S, F>(&self, f: F) -> (F, Stream<(T::Key, S)>)
+    pub fn update_state_by_key<K, V, S, F>(&self, f: F) -> (F, Stream<(K, S)>, Pair<T, K, V>)
     where
-        T: StateInput,
-        T::Key: Key,
-        T::Value: Data,
+        T: StateInput<Key = K, Value = V>,
+        K: Key,
+        V: Data,
         S: StateValue,
-        F: Fn(&[T::Value], Option<S>) -> Option<S> + Send + Sync + 'static,
+        F: Fn(&[V], Option<S>) -> Option<S> + Send + Sync + 'static,
     {
-        (f, next())
+        (f, next(), <T as StateInput>::into_pair)
     }
 
     /// `update_state_by_key(f, initial)`.
     #[allow(clippy::type_complexity)]
-    pub fn update_state_by_key_initial<S, F, I>(&self, f: F, initial: I) -> ((F, I), Stream<(T::Key, S)>)
+    pub fn update_state_by_key_initial<K, V, S, F, I>(
+        &self,
+        f: F,
+        initial: I,
+    ) -> ((F, I), Stream<(K, S)>, Pair<T, K, V>)
     where
-        T: StateInput,
-        T::Key: Key,
-        T::Value: Data,
+        T: StateInput<Key = K, Value = V>,
+        K: Key,
+        V: Data,
         S: StateValue,
-        F: Fn(&[T::Value], Option<S>) -> Option<S> + Send + Sync + 'static,
-        I: IntoIterator<Item = (T::Key, S)>,
+        F: Fn(&[V], Option<S>) -> Option<S> + Send + Sync + 'static,
+        I: IntoIterator<Item = (K, S)>,
     {
-        ((f, initial), next())
+        ((f, initial), next(), <T as StateInput>::into_pair)
     }
 
     /// `update_state_by_key_with_time(f)`.
     #[allow(clippy::type_complexity)]
-    pub fn update_state_by_key_with_time<S, F>(&self, f: F) -> (F, Stream<(T::Key, S)>)
+    pub fn update_state_by_key_with_time<K, V, S, F>(&self, f: F) -> (F, Stream<(K, S)>, Pair<T, K, V>)
     where
-        T: StateInput,
-        T::Key: Key,
-        T::Value: Data,
+        T: StateInput<Key = K, Value = V>,
+        K: Key,
+        V: Data,
         S: StateValue,
-        F: Fn(Time, &T::Key, &[T::Value], Option<S>) -> Option<S> + Send + Sync + 'static,
+        F: Fn(Time, &K, &[V], Option<S>) -> Option<S> + Send + Sync + 'static,
     {
-        (f, next())
+        (f, next(), <T as StateInput>::into_pair)
     }
 
     /// `update_state_by_key_with_time(f, initial)`.
     #[allow(clippy::type_complexity)]
-    pub fn update_state_by_key_with_time_initial<S, F, I>(&self, f: F, initial: I) -> ((F, I), Stream<(T::Key, S)>)
+    pub fn update_state_by_key_with_time_initial<K, V, S, F, I>(
+        &self,
+        f: F,
+        initial: I,
+    ) -> ((F, I), Stream<(K, S)>, Pair<T, K, V>)
     where
-        T: StateInput,
-        T::Key: Key,
-        T::Value: Data,
+        T: StateInput<Key = K, Value = V>,
+        K: Key,
+        V: Data,
         S: StateValue,
-        F: Fn(Time, &T::Key, &[T::Value], Option<S>) -> Option<S> + Send + Sync + 'static,
-        I: IntoIterator<Item = (T::Key, S)>,
+        F: Fn(Time, &K, &[V], Option<S>) -> Option<S> + Send + Sync + 'static,
+        I: IntoIterator<Item = (K, S)>,
     {
-        ((f, initial), next())
+        ((f, initial), next(), <T as StateInput>::into_pair)
     }
 
     /// `map_with_state(f)`: the witnesses of its output and of its
     /// `state_snapshots()`.
     #[allow(clippy::type_complexity)]
-    pub fn map_with_state<S, U, F>(&self, f: F) -> (F, Stream<U>, Stream<(T::Key, S)>)
+    pub fn map_with_state<K, V, S, U, F>(&self, f: F) -> (F, Stream<U>, Stream<(K, S)>, Pair<T, K, V>)
     where
-        T: StateInput,
-        T::Key: Key,
-        T::Value: Data,
+        T: StateInput<Key = K, Value = V>,
+        K: Key,
+        V: Data,
         S: StateValue,
         U: Data,
-        F: Fn(&T::Key, Option<T::Value>, &mut State<S>) -> Option<U> + Send + Sync + 'static,
+        F: Fn(&K, Option<V>, &mut State<S>) -> Option<U> + Send + Sync + 'static,
     {
-        (f, next(), next())
+        (f, next(), next(), <T as StateInput>::into_pair)
     }
 
     /// `map_with_state(f, initial)`.
     #[allow(clippy::type_complexity)]
-    pub fn map_with_state_initial<S, U, F, I>(&self, f: F, initial: I) -> ((F, I), Stream<U>, Stream<(T::Key, S)>)
+    pub fn map_with_state_initial<K, V, S, U, F, I>(
+        &self,
+        f: F,
+        initial: I,
+    ) -> ((F, I), Stream<U>, Stream<(K, S)>, Pair<T, K, V>)
     where
-        T: StateInput,
-        T::Key: Key,
-        T::Value: Data,
+        T: StateInput<Key = K, Value = V>,
+        K: Key,
+        V: Data,
         S: StateValue,
         U: Data,
-        F: Fn(&T::Key, Option<T::Value>, &mut State<S>) -> Option<U> + Send + Sync + 'static,
-        I: IntoIterator<Item = (T::Key, S)>,
+        F: Fn(&K, Option<V>, &mut State<S>) -> Option<U> + Send + Sync + 'static,
+        I: IntoIterator<Item = (K, S)>,
     {
-        ((f, initial), next(), next())
+        ((f, initial), next(), next(), <T as StateInput>::into_pair)
     }
 
     /// `print()` / `print(n)`: gives the per-batch code the way to show an

@@ -17,14 +17,23 @@ use super::names::Names;
 use crate::graph::{Graph, NodeId};
 use crate::ops::Op;
 use crate::plan::Access;
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
 
 /// The per-element closure applying `chain` and pushing into the collector of
 /// the operator at `end` (the boundary, or the chain's last operator). A
 /// borrowed source yields references, so the element is copied first.
-pub fn element_fn(graph: &Graph, names: &Names, chain: &[NodeId], access: Access, end: Span) -> TokenStream {
-    let body = nest(graph, names, chain, end);
+/// `pairs`, for the map side of a keyed operator, is the conversion of the
+/// element into a (key, value) pair its typing witness handed over.
+pub fn element_fn(
+    graph: &Graph,
+    names: &Names,
+    chain: &[NodeId],
+    access: Access,
+    end: Span,
+    pairs: Option<&Ident>,
+) -> TokenStream {
+    let body = nest(graph, names, chain, end, pairs);
     let own = (access == Access::Borrow).then(|| {
         let at = chain.first().map_or(end, |&first| op_span(graph, first));
         quote_spanned!(at=> let x = ::streamflow::__private::share(x);)
@@ -47,11 +56,14 @@ pub fn at(span: Span) -> Span {
     Span::call_site().located_at(span)
 }
 
-fn nest(graph: &Graph, names: &Names, chain: &[NodeId], end: Span) -> TokenStream {
+fn nest(graph: &Graph, names: &Names, chain: &[NodeId], end: Span, pairs: Option<&Ident>) -> TokenStream {
     let Some((&first, rest)) = chain.split_first() else {
-        return quote_spanned!(end=> out.push(x););
+        return match pairs {
+            Some(pairs) => quote_spanned!(end=> out.push(#pairs(x));),
+            None => quote_spanned!(end=> out.push(x);),
+        };
     };
-    let inner = nest(graph, names, rest, end);
+    let inner = nest(graph, names, rest, end, pairs);
     let call = graph.nodes[first].call().expect("chains hold operators");
     let f = names.function(first);
     let span = at(call.method.span());
@@ -63,14 +75,20 @@ fn nest(graph: &Graph, names: &Names, chain: &[NodeId], end: Span) -> TokenStrea
             quote_spanned!(span=> if let ::core::option::Option::Some(x) = #f(x) { #inner })
         }
         Op::Inspect => quote_spanned!(span=> #f(&x); #inner),
-        Op::MapValues => quote_spanned!(span=> let x = (x.0, #f(x.1)); #inner),
-        Op::FlatMapValues => quote_spanned! {span=>
-            let (key, value) = x;
-            for value in #f(value) {
-                let x = (::core::clone::Clone::clone(&key), value);
-                #inner
+        Op::MapValues => {
+            let pairs = &names.pairs(first)[0];
+            quote_spanned!(span=> let (key, value) = #pairs(x); let x = (key, #f(value)); #inner)
+        }
+        Op::FlatMapValues => {
+            let pairs = &names.pairs(first)[0];
+            quote_spanned! {span=>
+                let (key, value) = #pairs(x);
+                for value in #f(value) {
+                    let x = (::core::clone::Clone::clone(&key), value);
+                    #inner
+                }
             }
-        },
+        }
         other => unreachable!("{other:?} is not a narrow operator"),
     }
 }

@@ -15,6 +15,7 @@ pub struct Names {
     types: Vec<Ident>,
     states: Vec<Option<Ident>>,
     initials: Vec<Option<Ident>>,
+    pairs: Vec<Vec<Ident>>,
 }
 
 /// A generated identifier.
@@ -42,6 +43,7 @@ impl Names {
         let mut types: Vec<Ident> = Vec::new();
         let mut states = Vec::new();
         let mut initials = Vec::new();
+        let mut pairs = Vec::new();
         for (id, node) in graph.nodes.iter().enumerate() {
             let stream = match (&node.kind, &node.name) {
                 (NodeKind::Input(port), _) => graph.inputs[*port].name.to_string(),
@@ -71,6 +73,19 @@ impl Names {
                 .call()
                 .is_some_and(|c| c.desc.is_stateful() && !c.values.is_empty());
             initials.push(has_initial.then(|| ident(&unique(format!("initial_state_line_{line}")))));
+            let sides = node
+                .call()
+                .filter(|c| c.desc.op.takes_pairs())
+                .map_or(0, |_| node.inputs.len());
+            pairs.push(
+                (0..sides)
+                    .map(|side| {
+                        let op = node.call().map_or("op", |c| c.desc.name);
+                        let which = if side == 0 { "pairs" } else { "right_pairs" };
+                        ident(&unique(format!("{op}_line_{line}_{which}")))
+                    })
+                    .collect(),
+            );
             functions.push(function);
             batches.push(ident(&unique(stream.clone())));
             // The hygiene of the user's tokens, unlike the other locals: a
@@ -84,6 +99,7 @@ impl Names {
             types,
             states,
             initials,
+            pairs,
         }
     }
 
@@ -100,6 +116,12 @@ impl Names {
     /// The state object of a window or stateful operator node.
     pub fn state(&self, node: NodeId) -> &Ident {
         self.states[node].as_ref().expect("the operator keeps state")
+    }
+
+    /// The conversions of a keyed operator's inputs into pairs, one per input
+    /// (empty for other nodes).
+    pub fn pairs(&self, node: NodeId) -> &[Ident] {
+        &self.pairs[node]
     }
 
     /// The initial state value of a stateful operator node.

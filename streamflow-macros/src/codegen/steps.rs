@@ -45,7 +45,7 @@ pub fn body(graph: &Graph, plan: &Plan, names: &Names, timing: &Timing) -> Token
             Step::Narrow { side } => {
                 let last = *side.chain.last().expect("a narrow step has operators");
                 let span = op_span(graph, last);
-                let f = element_fn(graph, names, &side.chain, side.access, span);
+                let f = element_fn(graph, names, &side.chain, side.access, span, None);
                 let call = |sources: &[TokenStream]| {
                     let source = &sources[0];
                     quote_spanned!(span=> ::streamflow::__private::narrow(ctx, #stage, #source, #f)?)
@@ -209,10 +209,11 @@ fn boundary_step(
     let result = names.batch(terminal);
     let map_sides: Vec<TokenStream> = sides
         .iter()
-        .map(|side| element_fn(graph, names, &side.chain, side.access, span))
+        .enumerate()
+        .map(|(i, side)| element_fn(graph, names, &side.chain, side.access, span, names.pairs(node).get(i)))
         .collect();
     let reduce_end = reduce_chain.last().map_or(span, |&last| op_span(graph, last));
-    let reduce_side = element_fn(graph, names, reduce_chain, Access::Move, reduce_end);
+    let reduce_side = element_fn(graph, names, reduce_chain, Access::Move, reduce_end, None);
     let partitions = match call.counts.first() {
         Some(n) => quote!(::core::option::Option::Some(#n)),
         None => quote!(::core::option::Option::None),

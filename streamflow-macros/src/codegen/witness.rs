@@ -49,6 +49,10 @@ pub fn typing_chain(graph: &Graph, names: &Names, skip: &[bool]) -> TokenStream 
                         quote!(#f)
                     }
                 };
+                // A keyed operator's witness also hands over how to take its
+                // inputs' elements as pairs (one conversion per input).
+                let pairs = names.pairs(id);
+                let pairs = quote!(#(, #pairs)*);
                 let statement = match (call.desc.op, functions.is_empty()) {
                     (Op::MapWithState, _) => {
                         let snapshots = snapshots_of(graph, id).map_or_else(
@@ -60,7 +64,7 @@ pub fn typing_chain(graph: &Graph, names: &Names, skip: &[bool]) -> TokenStream 
                         );
                         // Its output's witness is never read when only
                         // `state_snapshots` reads the stream: not a mistake.
-                        quote!(#[allow(unused_variables)] let (#bound, #witness, #snapshots) = #receiver.#method(#args);)
+                        quote!(#[allow(unused_variables)] let (#bound, #witness, #snapshots #pairs) = #receiver.#method(#args);)
                     }
                     // Their prefix and suffix are used when the job is built (see `state`);
                     // the witness gives the way to write a batch.
@@ -76,16 +80,13 @@ pub fn typing_chain(graph: &Graph, names: &Names, skip: &[bool]) -> TokenStream 
                         let f = names.function(id);
                         quote!(let #f = #receiver.#method(#args);)
                     }
+                    (_, true) if !names.pairs(id).is_empty() => {
+                        quote!(let (#witness #pairs) = #receiver.#method(#args);)
+                    }
                     (_, true) => quote!(let #witness = #receiver.#method(#args);),
-                    (_, false) => quote!(let (#bound, #witness) = #receiver.#method(#args);),
+                    (_, false) => quote!(let (#bound, #witness #pairs) = #receiver.#method(#args);),
                 };
                 out.extend(statement);
-                if call.desc.op.joins_by_key() {
-                    for (&other, &span) in node.inputs[1..].iter().zip(&call.stream_args) {
-                        let other = names.witness_at(other, span);
-                        out.extend(quote_spanned!(span=> #receiver.same_key_as(&#other);));
-                    }
-                }
             }
         }
     }
