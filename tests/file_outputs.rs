@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
-use streamflow::live::sinks::read_object_files;
+use streamflow::live::sinks::{read_object_files, read_text_files};
 
 /// A fresh directory for this test binary's files.
 fn scratch(name: &str) -> PathBuf {
@@ -17,30 +17,11 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// The lines of every part file of a batch directory, sorted.
+/// The lines of a batch directory's part files, sorted.
 fn text_lines(dir: &Path) -> Vec<String> {
-    let mut lines: Vec<String> = part_files(dir)
-        .iter()
-        .flat_map(|part| {
-            std::fs::read_to_string(part)
-                .unwrap()
-                .lines()
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let mut lines: Vec<String> = read_text_files(dir).unwrap().into_iter().flatten().collect();
     lines.sort();
     lines
-}
-
-fn part_files(dir: &Path) -> Vec<PathBuf> {
-    let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.file_name().unwrap().to_string_lossy().starts_with("part-"))
-        .collect();
-    parts.sort();
-    parts
 }
 
 jobs! {
@@ -65,7 +46,7 @@ both! {
 
         let first = m::OUT.join("counts-1000.txt");
         assert!(first.join("_SUCCESS").is_file(), "{} has its marker", first.display());
-        assert_eq!(part_files(&first).len(), 2, "one part file per partition");
+        assert_eq!(read_text_files(&first).unwrap().len(), 2, "one part file per partition");
         assert_eq!(text_lines(&first), ["(a,2)", "(b,1)"]);
         // An empty batch is still a batch: its directory exists, with no lines.
         let second = m::OUT.join("counts-2000.txt");

@@ -171,18 +171,7 @@ fn sinks_write_every_batch_in_order_and_listeners_hear_it() {
 
     // Text files: a directory per batch, parts and _SUCCESS.
     let batch1 = out.path().join("counts-100.txt");
-    let mut lines: Vec<String> = std::fs::read_dir(&batch1)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("part-"))
-        .flat_map(|p| {
-            std::fs::read_to_string(p)
-                .unwrap()
-                .lines()
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let mut lines: Vec<String> = sinks::read_text_files(&batch1).unwrap().into_iter().flatten().collect();
     lines.sort();
     assert_eq!(lines, vec!["(a,2)", "(b,1)"]);
     assert!(batch1.join("_SUCCESS").exists());

@@ -39,18 +39,6 @@ jobs! {
     }
 }
 
-/// One batch as `print` writes it.
-fn block(time_ms: u64, lines: &[&str]) -> String {
-    let rule = "-------------------------------------------";
-    let mut text = format!("{rule}\nTime: {time_ms} ms\n{rule}\n");
-    for line in lines {
-        text.push_str(line);
-        text.push('\n');
-    }
-    text.push('\n');
-    text
-}
-
 both! {
     fn print_writes_sparks_format_in_declaration_order() {
         let capture = PrintCapture::new();
@@ -62,19 +50,19 @@ both! {
         ]);
         let expected = [
             // print(): ten elements at most.
-            block(1000, &["1", "2", "3"]),
+            print_block(1000, &["1", "2", "3"]),
             // print(2) of three elements: the first two, then "...".
-            block(1000, &["10", "20", "..."]),
+            print_block(1000, &["10", "20", "..."]),
             // Strings are Debug-formatted.
-            block(1000, &["\"a\"", "..."]),
+            print_block(1000, &["\"a\"", "..."]),
             // An empty batch still prints its header.
-            block(2000, &[]),
-            block(2000, &[]),
-            block(2000, &[]),
-            block(3000, &["7", "8"]),
+            print_block(2000, &[]),
+            print_block(2000, &[]),
+            print_block(2000, &[]),
+            print_block(3000, &["7", "8"]),
             // Exactly n elements: no "...".
-            block(3000, &["70", "80"]),
-            block(3000, &["\"d\""]),
+            print_block(3000, &["70", "80"]),
+            print_block(3000, &["\"d\""]),
         ]
         .concat();
         assert_eq!(capture.take_string(), expected);
@@ -85,7 +73,7 @@ both! {
         let job = m::Printing::with_config(JobConfig::new().print_to(capture.writer())).unwrap();
         run(job, [m::Printing::inputs().xs(1..=11)]);
         let text = capture.take_string();
-        let first = block(1000, &["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "..."]);
+        let first = print_block(1000, &["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "..."]);
         assert!(text.starts_with(&first), "{text}");
     }
 
@@ -98,15 +86,15 @@ both! {
             m::Sinks::inputs().xs([3]),
         ]);
         let expected = [
-            block(1000, &["1", "2"]),
+            print_block(1000, &["1", "2"]),
             "count at 1000 ms: [2]\n".to_owned(),
-            block(1000, &["2"]),
-            block(2000, &[]),
+            print_block(1000, &["2"]),
+            print_block(2000, &[]),
             "count at 2000 ms: [0]\n".to_owned(),
-            block(2000, &[]),
-            block(3000, &["3"]),
+            print_block(2000, &[]),
+            print_block(3000, &["3"]),
             "count at 3000 ms: [1]\n".to_owned(),
-            block(3000, &["3"]),
+            print_block(3000, &["3"]),
         ]
         .concat();
         assert_eq!(m::LOG.take_string(), expected);

@@ -138,28 +138,16 @@ fn at_even<T>(values: Vec<T>) -> Vec<Option<T>> {
 /// T1 [1], T2 [2], ..., T8 [8], then quiet until T12.
 const ONE_TO_EIGHT: [&[i32]; 12] = [&[1], &[2], &[3], &[4], &[5], &[6], &[7], &[8], &[], &[], &[], &[]];
 
-/// One batch as `print` writes it.
-fn block(time_ms: u64, lines: &[&str]) -> String {
-    let rule = "-------------------------------------------";
-    let mut text = format!("{rule}\nTime: {time_ms} ms\n{rule}\n");
-    for line in lines {
-        text.push_str(line);
-        text.push('\n');
-    }
-    text.push('\n');
-    text
-}
-
 both! {
     fn a_windowed_stream_reaches_print_and_foreach_batch_only_at_multiples_of_its_slide() {
         let capture = PrintCapture::new();
         let job = m::Sinks::with_config(JobConfig::new().print_to(capture.writer())).unwrap();
         run(job, feed!(m::Sinks, xs, [&[1][..], &[2], &[3], &[], &[]]));
         let expected = [
-            block(2000, &["1", "2"]),
-            block(2000, &["2"]),
-            block(4000, &["2", "3"]),
-            block(4000, &["1"]),
+            print_block(2000, &["1", "2"]),
+            print_block(2000, &["2"]),
+            print_block(4000, &["2", "3"]),
+            print_block(4000, &["1"]),
         ];
         assert_eq!(capture.take_string(), expected.concat());
         let received = std::mem::take(&mut *m::RECEIVED.lock().unwrap());

@@ -106,3 +106,15 @@ pub fn parts<T: Clone>(batch: &Batch<T>) -> Vec<Vec<T>> {
 pub fn strings<const N: usize>(items: [&str; N]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
+
+/// One batch as `print` writes it (Spark's format).
+pub fn print_block(time_ms: u64, lines: &[&str]) -> String {
+    let rule = "-------------------------------------------";
+    let mut text = format!("{rule}\nTime: {time_ms} ms\n{rule}\n");
+    for line in lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    text.push('\n');
+    text
+}

@@ -161,26 +161,46 @@ impl<T: Serialize + Send + Sync + 'static> Sink<T> for ObjectFilesSink {
 /// Reads a batch directory written by [`save_as_object_files`]: its
 /// partitions, in order. Fails if the directory has no `_SUCCESS` marker.
 pub fn read_object_files<T: DeserializeOwned>(dir: &Path) -> Result<Vec<Vec<T>>, SinkError> {
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| SinkError::Io { path, source }
-    };
+    part_files(dir)?
+        .iter()
+        .map(|path| {
+            let bytes = std::fs::read(path).map_err(io_error(path))?;
+            postcard::from_bytes(&bytes).map_err(|e| SinkError::Serialize(format!("{}: {e}", path.display())))
+        })
+        .collect()
+}
+
+/// Reads back one batch written by [`save_as_text_files`]: the lines of each
+/// partition, in partition order. Fails if the batch is not complete (no
+/// `_SUCCESS` marker).
+pub fn read_text_files(dir: &Path) -> Result<Vec<Vec<String>>, SinkError> {
+    part_files(dir)?
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).map_err(io_error(path))?;
+            Ok(text.lines().map(str::to_owned).collect())
+        })
+        .collect()
+}
+
+/// The `part-NNNNN` files of a complete batch directory, in partition order.
+fn part_files(dir: &Path) -> Result<Vec<PathBuf>, SinkError> {
     let success = dir.join("_SUCCESS");
-    std::fs::metadata(&success).map_err(io(&success))?;
-    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(io(dir))?
+    std::fs::metadata(&success).map_err(io_error(&success))?;
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io_error(dir))?
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("part-")))
         .collect();
-    names.sort();
-    names
-        .iter()
-        .map(|path| {
-            let bytes = std::fs::read(path).map_err(io(path))?;
-            postcard::from_bytes(&bytes).map_err(|e| SinkError::Serialize(format!("{}: {e}", path.display())))
-        })
-        .collect()
+    parts.sort();
+    Ok(parts)
+}
+
+/// An I/O error while reading `path`.
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SinkError {
+    let path = path.to_owned();
+    move |source| SinkError::Io { path, source }
 }
 
 /// Distinguishes temporary directories of concurrent writers in one process.

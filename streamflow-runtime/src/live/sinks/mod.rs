@@ -10,8 +10,8 @@
 mod files;
 
 pub use files::{
-    ObjectFilesSink, TextFilesSink, TextRecord, batch_directory, read_object_files, save_as_object_files,
-    save_as_text_files,
+    ObjectFilesSink, TextFilesSink, TextRecord, batch_directory, read_object_files, read_text_files,
+    save_as_object_files, save_as_text_files,
 };
 
 use super::error::SinkError;
