@@ -9,7 +9,7 @@
 use super::chain::{at, element_fn, op_span};
 use super::names::Names;
 use super::witness::snapshots_of;
-use crate::graph::{Graph, NodeId, OutputUse};
+use crate::graph::{Graph, NodeId, OpCall, OutputUse};
 use crate::ops::Op;
 use crate::plan::{Access, Plan, Side, Step};
 use proc_macro2::TokenStream;
@@ -218,7 +218,7 @@ fn boundary_step(
         Some(n) => quote!(::core::option::Option::Some(#n)),
         None => quote!(::core::option::Option::None),
     };
-    let runtime_fn = Ident::new(runtime_fn(call.desc.op, call.functions.len()), span);
+    let runtime_fn = Ident::new(runtime_fn(call), span);
     let functions = function_args(graph, names, node);
     let state = call.desc.is_window() || call.desc.is_stateful();
     let state = state.then(|| {
@@ -302,14 +302,11 @@ fn map_with_state_step(
 
 /// The runtime function a boundary operator calls; overloads with an inverse
 /// function call the incremental variant.
-fn runtime_fn(op: Op, functions: usize) -> &'static str {
-    match (op, functions) {
+fn runtime_fn(call: &OpCall) -> &'static str {
+    match (call.desc.op, call.functions.len()) {
         (Op::ReduceByWindow, 2) => "reduce_by_window_inv",
         (Op::ReduceByKeyAndWindow, 2 | 3) => "reduce_by_key_and_window_inv",
-        _ => crate::ops::OPS
-            .iter()
-            .find(|d| d.op == op)
-            .map_or("unknown", |d| d.name),
+        _ => call.desc.name,
     }
 }
 
