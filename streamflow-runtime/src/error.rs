@@ -78,7 +78,7 @@ pub enum BatchError {
         line: u32,
         /// What went wrong.
         #[source]
-        source: crate::live::SinkError,
+        source: crate::sinks::SinkError,
     },
 }
 

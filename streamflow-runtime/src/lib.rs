@@ -8,24 +8,18 @@
 #![warn(missing_docs)]
 
 mod batch;
-mod batch_ops;
-pub mod collectors;
 mod error;
-mod exchange;
-mod exec;
 #[cfg(test)]
 mod fixtures;
 mod job;
-pub mod join;
-mod keyed_parts;
 pub mod live;
-pub mod output;
+pub mod outputs;
 mod panic;
-pub mod partitioner;
 mod plan;
 mod ports;
+pub mod runner;
 pub mod shuffle;
-mod source;
+pub mod sinks;
 pub mod stage;
 pub mod state;
 #[cfg(test)]
@@ -36,11 +30,11 @@ pub mod typing;
 pub mod windows;
 
 pub use batch::Batch;
-pub use batch_ops::JoinSide;
+pub use batch::JoinSide;
 pub use error::{BatchError, ConfigError};
 pub use job::{BatchContext, Job, JobBody, JobConfig, JobCore, PrintTarget, prepare_input};
 pub use plan::{Operator, Plan, Port, SourceSpan, Stage, StageEnd};
 pub use ports::{InputPorts, OutputPorts, PortInfo};
-pub use source::Source;
+pub use stage::StageInput;
 pub use state::State;
 pub use time::Time;

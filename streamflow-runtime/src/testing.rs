@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use streamflow_runtime::testing::{PrintCapture, TestRun};
-//! use streamflow_runtime::{output, Batch, BatchContext, BatchError, Job, JobConfig, JobCore, Plan, Time};
+//! use streamflow_runtime::{outputs, Batch, BatchContext, BatchError, Job, JobConfig, JobCore, Plan, Time};
 //!
 //! static PLAN: Plan = Plan {
 //!     job: "Doubler", batch_interval_ms: 1000, fused: true, file: file!(),
@@ -28,7 +28,7 @@
 //! let config = JobConfig::new().print_to(capture.writer());
 //! let core = JobCore::new(&PLAN, config, Box::new(|ctx: &BatchContext<'_>, input: Batch<i32>| {
 //!     let doubled = input.map(|x| x * 2);
-//!     output::print(ctx, 0, &doubled, 10)?;
+//!     outputs::print(ctx, 0, &doubled, 10)?;
 //!     Ok(doubled)
 //! }))
 //! .unwrap();

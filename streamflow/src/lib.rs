@@ -52,6 +52,9 @@ pub use streamflow_runtime::{
     Port, PortInfo, PrintTarget, SourceSpan, Stage, StageEnd, State, Time,
 };
 
+/// Sinks: where output ports' batches go (print, files, a closure, a collector for tests).
+pub use streamflow_runtime::sinks;
+
 /// Live streams: the real-time scheduler, receivers, sources, sinks, metrics
 /// and listeners (see [`live::StreamingContext`]).
 pub use streamflow_runtime::live;
@@ -68,9 +71,9 @@ pub mod prelude {
 /// What the generated code calls. Not a stable API: do not use directly.
 #[doc(hidden)]
 pub mod __private {
-    pub use streamflow_runtime::collectors::*;
-    pub use streamflow_runtime::join::*;
-    pub use streamflow_runtime::output::*;
+    pub use streamflow_runtime::outputs::*;
+    pub use streamflow_runtime::shuffle::collectors::*;
+    pub use streamflow_runtime::shuffle::join::*;
     pub use streamflow_runtime::shuffle::*;
     pub use streamflow_runtime::stage::*;
     pub use streamflow_runtime::state::*;

@@ -28,7 +28,7 @@ pub fn constructors(graph: &Graph, names: &Names) -> TokenStream {
         let value = match (call.desc.op, call.functions.len()) {
             (Op::Window, _) => {
                 let spec = spec();
-                quote!(#rt::WindowBuffer::new(#spec))
+                quote!(#rt::ElementWindow::new(#spec))
             }
             (Op::ReduceByWindow, 1) => {
                 let spec = spec();

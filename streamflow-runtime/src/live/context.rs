@@ -8,16 +8,17 @@
 //! is in [`handle`](super::handle).
 
 use super::clock::{Clock, SystemClock};
-use super::error::{SinkError, StartError};
+use super::error::StartError;
 use super::handle::StreamingHandle;
 use super::listener::{StreamingEvent, StreamingListener, spawn_bus};
 use super::memory::Budget;
 use super::rate::{PidRateEstimator, PidSettings};
 use super::receiver::ReceiverControl;
 use super::scheduler::{Driver, MODE_RUNNING, MODE_STOP, QueuedBatch, RunState, Shared, generate, lock};
-use super::sinks::Sink;
 use super::sources::{Input, InputEnv, StartedInput};
 use super::status::{StatusDrawer, StatusLine};
+use crate::sinks::Sink;
+use crate::sinks::SinkError;
 use crate::{Batch, InputPorts, Job, OutputPorts, PortInfo, Time};
 use std::any::{Any, TypeId};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};

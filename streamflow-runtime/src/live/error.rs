@@ -1,6 +1,7 @@
 //! Errors of live jobs: a job that cannot start, a job that failed, a sink or
 //! a receiver that could not do its work.
 
+use crate::sinks::SinkError;
 use crate::{BatchError, ConfigError, Time};
 use std::path::PathBuf;
 
@@ -103,30 +104,6 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
-}
-
-/// Why a sink could not write a batch.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SinkError {
-    /// Writing failed.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file or directory being written.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// An element could not be serialized.
-    #[error("cannot serialize an element: {0}")]
-    Serialize(String),
-    /// A sink closure panicked.
-    #[error("panicked: {0}")]
-    Panicked(String),
-    /// Any other failure of a user-written sink.
-    #[error("{0}")]
-    Other(String),
 }
 
 /// Why a running job ended with an error (returned by `await_termination` and

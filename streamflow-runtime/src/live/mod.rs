@@ -41,13 +41,14 @@ mod memory;
 mod rate;
 mod receiver;
 mod scheduler;
-pub mod sinks;
 pub mod sources;
 mod status;
 
+/// Sinks, re-exported here beside the sources (they live in [`crate::sinks`]).
+pub use crate::sinks::{self, SinkError};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::StreamingContext;
-pub use error::{ReceiverError, SinkError, StartError, StreamingError};
+pub use error::{ReceiverError, StartError, StreamingError};
 pub use handle::StreamingHandle;
 pub use listener::{BatchInfo, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent, StreamingListener};
 pub use rate::{PidRateEstimator, PidSettings, RateLimiter};

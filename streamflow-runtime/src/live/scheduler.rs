@@ -9,13 +9,14 @@
 
 use super::clock::Clock;
 use super::context::{BoundSink, Settings};
-use super::error::{SinkError, StreamingError};
+use super::error::StreamingError;
 use super::listener::{BatchInfo, EventSender, OutputOperationInfo, StreamingEvent};
 use super::memory::Budget;
 use super::rate::PidRateEstimator;
 use super::receiver::ReceiverControl;
 use super::sources::{InputCounters, Pending};
 use super::status::StatusDrawer;
+use crate::sinks::SinkError;
 use crate::{InputPorts, Job, OutputPorts, Time};
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};

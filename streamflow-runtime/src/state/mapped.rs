@@ -2,13 +2,13 @@
 //! optional timeouts, and snapshots of the whole state.
 
 use super::State;
-use crate::collectors::Grouper;
-use crate::exchange::transpose;
-use crate::exec::{JobRunner, Runner};
-use crate::keyed_parts::{KeyMap, fix_partitions, shrink_map};
-use crate::partitioner::new_map;
+use crate::runner::{JobRunner, Runner};
+use crate::shuffle::collectors::Grouper;
 use crate::shuffle::group_part;
-use crate::{Batch, BatchContext, BatchError, Source};
+use crate::shuffle::key_tables::{KeyMap, fix_partitions, shrink_map};
+use crate::shuffle::merge::transpose;
+use crate::shuffle::partitioner::new_map;
+use crate::{Batch, BatchContext, BatchError, StageInput};
 use hashbrown::hash_map::Entry;
 use serde::{Deserialize, Serialize};
 use std::hash::Hash;
@@ -103,7 +103,7 @@ pub fn map_with_state<Src, K, V, S, U, W, M, F, C>(
     reduce_side: C,
 ) -> Result<(Batch<W>, Option<Batch<(K, S)>>), BatchError>
 where
-    Src: Source,
+    Src: StageInput,
     K: Hash + Eq + Clone + Send + Sync,
     V: Send,
     S: Clone + Send,

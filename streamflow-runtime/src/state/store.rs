@@ -1,12 +1,12 @@
 //! `update_state_by_key(f)` and its variant whose function gets the batch time.
 
-use crate::collectors::Grouper;
-use crate::exchange::{group_in_order, transpose};
-use crate::exec::{JobRunner, Runner};
-use crate::keyed_parts::{KeyMap, fix_partitions, shrink_map};
-use crate::partitioner::{new_map, table_state};
+use crate::runner::{JobRunner, Runner};
+use crate::shuffle::collectors::Grouper;
 use crate::shuffle::group_part;
-use crate::{Batch, BatchContext, BatchError, Source, Time};
+use crate::shuffle::key_tables::{KeyMap, fix_partitions, shrink_map};
+use crate::shuffle::merge::{group_in_order, transpose};
+use crate::shuffle::partitioner::{new_map, table_state};
+use crate::{Batch, BatchContext, BatchError, StageInput, Time};
 use hashbrown::hash_map::Entry;
 use serde::{Deserialize, Serialize};
 use std::hash::Hash;
@@ -76,7 +76,7 @@ fn update<Src, K, V, S, U, M, F, C>(
     reduce_side: C,
 ) -> Result<Batch<U>, BatchError>
 where
-    Src: Source,
+    Src: StageInput,
     K: Hash + Eq + Clone + Send + Sync,
     V: Send,
     S: Clone + Send,
@@ -161,7 +161,7 @@ pub fn update_state_by_key<Src, K, V, S, U, M, F, C>(
     reduce_side: C,
 ) -> Result<Batch<U>, BatchError>
 where
-    Src: Source,
+    Src: StageInput,
     K: Hash + Eq + Clone + Send + Sync,
     V: Send,
     S: Clone + Send,
@@ -196,7 +196,7 @@ pub fn update_state_by_key_with_time<Src, K, V, S, U, M, F, C>(
     reduce_side: C,
 ) -> Result<Batch<U>, BatchError>
 where
-    Src: Source,
+    Src: StageInput,
     K: Hash + Eq + Clone + Send + Sync,
     V: Send,
     S: Clone + Send,

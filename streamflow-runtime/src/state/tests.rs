@@ -271,7 +271,10 @@ fn state_keys_stay_in_their_partitioners_partition() {
         assert_eq!(batch.num_partitions(), 4);
         assert_eq!(batch.len(), 50);
         for (i, part) in batch.partitions().iter().enumerate() {
-            assert!(part.iter().all(|(k, _)| crate::partitioner::partition_of(k, 4) == i));
+            assert!(
+                part.iter()
+                    .all(|(k, _)| crate::shuffle::partitioner::partition_of(k, 4) == i)
+            );
         }
     }
 }

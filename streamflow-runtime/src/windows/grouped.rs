@@ -3,12 +3,12 @@
 
 use super::WindowSpec;
 use super::timeline::{Held, Timeline};
-use crate::collectors::Grouper;
-use crate::exchange::group_in_order;
-use crate::exec::{JobRunner, Runner};
-use crate::keyed_parts::fix_partitions;
+use crate::runner::{JobRunner, Runner};
+use crate::shuffle::collectors::Grouper;
 use crate::shuffle::group_by_key_with;
-use crate::{Batch, BatchContext, BatchError, Source};
+use crate::shuffle::key_tables::fix_partitions;
+use crate::shuffle::merge::group_in_order;
+use crate::{Batch, BatchContext, BatchError, StageInput};
 use serde::{Deserialize, Serialize};
 use std::hash::Hash;
 
@@ -54,7 +54,7 @@ pub fn group_by_key_and_window<S, K, V, U, M, C>(
     reduce_side: C,
 ) -> Result<Option<Batch<U>>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     K: Hash + Eq + Clone + Send + Sync,
     V: Clone + Send + Sync,
     U: Send,

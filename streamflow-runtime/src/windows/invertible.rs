@@ -12,13 +12,13 @@
 use super::keep_all;
 use super::keyed::combine_shared;
 use super::{WindowSpec, timeline::Timeline};
-use crate::collectors::{Counter, KeyCombiner, Reducer, ValueCounter, combine_into, present};
-use crate::exchange::transpose;
-use crate::exec::{JobRunner, Runner};
-use crate::keyed_parts::{PairTable, fix_partitions, key_hash};
-use crate::partitioner::new_map;
+use crate::runner::{JobRunner, Runner};
+use crate::shuffle::collectors::{Counter, KeyCombiner, Reducer, ValueCounter, combine_into, present};
+use crate::shuffle::key_tables::{PairTable, fix_partitions, key_hash};
+use crate::shuffle::merge::transpose;
+use crate::shuffle::partitioner::new_map;
 use crate::shuffle::{count_by_value_with, count_with, reduce_by_key_with, reduce_with};
-use crate::{Batch, BatchContext, BatchError, Source, Time};
+use crate::{Batch, BatchContext, BatchError, StageInput, Time};
 use hashbrown::hash_table::Entry;
 use serde::{Deserialize, Serialize};
 use std::hash::Hash;
@@ -197,7 +197,7 @@ pub fn reduce_by_key_and_window_inv<S, K, V, R, I, P, U, M, C>(
     reduce_side: C,
 ) -> Result<Option<Batch<U>>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     K: Hash + Eq + Clone + Send + Sync,
     V: Clone + Send + Sync,
     U: Send,
@@ -242,7 +242,7 @@ pub fn count_by_window<S, U, M, C>(
     reduce_side: C,
 ) -> Result<Option<Batch<U>>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     U: Send,
     M: Fn(S::Item, &mut Counter) + Sync,
     C: Fn(u64, &mut Vec<U>) + Sync,
@@ -282,7 +282,7 @@ pub fn reduce_by_window_inv<S, T, R, I, U, M, C>(
     reduce_side: C,
 ) -> Result<Option<Batch<U>>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     T: Clone + Send + Sync,
     U: Send,
     R: Fn(T, T) -> T + Sync,
@@ -321,7 +321,7 @@ pub fn count_by_value_and_window<S, T, U, M, C>(
     reduce_side: C,
 ) -> Result<Option<Batch<U>>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     T: Hash + Eq + Clone + Send + Sync,
     U: Send,
     M: Fn(S::Item, &mut ValueCounter<T>) + Sync,

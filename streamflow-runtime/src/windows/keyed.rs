@@ -4,13 +4,13 @@
 
 use super::WindowSpec;
 use super::timeline::{Held, Timeline};
-use crate::collectors::{KeyCombiner, combine_into, present};
-use crate::exec::{JobRunner, Runner};
-use crate::keyed_parts::fix_partitions;
-use crate::partitioner::{FixedHashMap, new_map};
+use crate::runner::{JobRunner, Runner};
+use crate::shuffle::collectors::{KeyCombiner, combine_into, present};
+use crate::shuffle::key_tables::fix_partitions;
+use crate::shuffle::partitioner::{FixedHashMap, new_map};
 use crate::shuffle::reduce_by_key_with;
 use crate::stage::run_part;
-use crate::{Batch, BatchContext, BatchError, Source};
+use crate::{Batch, BatchContext, BatchError, StageInput};
 use serde::{Deserialize, Serialize};
 use std::hash::Hash;
 
@@ -110,7 +110,7 @@ pub fn reduce_by_key_and_window<S, K, V, R, U, M, C>(
     reduce_side: C,
 ) -> Result<Option<Batch<U>>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     K: Hash + Eq + Clone + Send + Sync,
     V: Clone + Send + Sync,
     U: Send,

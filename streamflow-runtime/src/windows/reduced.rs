@@ -3,10 +3,10 @@
 
 use super::WindowSpec;
 use super::timeline::Timeline;
-use crate::collectors::Reducer;
-use crate::exec::{JobRunner, Runner};
+use crate::runner::{JobRunner, Runner};
+use crate::shuffle::collectors::Reducer;
 use crate::shuffle::reduce_with;
-use crate::{Batch, BatchContext, BatchError, Source};
+use crate::{Batch, BatchContext, BatchError, StageInput};
 use serde::{Deserialize, Serialize};
 
 /// The state of `reduce_by_window` without an inverse: each recent batch's
@@ -45,7 +45,7 @@ pub fn reduce_by_window<S, T, R, U, M, C>(
     reduce_side: C,
 ) -> Result<Option<Batch<U>>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     T: Clone + Send,
     U: Send,
     R: Fn(T, T) -> T + Sync,

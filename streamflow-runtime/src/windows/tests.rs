@@ -23,7 +23,7 @@ fn sub(a: u64, b: u64) -> u64 {
 
 /// `window(W, s)` over batches of numbers.
 fn windows_of(w: u64, s: u64, inputs: Vec<Vec<u32>>) -> Vec<Option<Vec<u32>>> {
-    let mut state = WindowBuffer::new(spec(w, s));
+    let mut state = ElementWindow::new(spec(w, s));
     sorted(run_ok(2, inputs, move |ctx, input| {
         window(ctx, 0, &mut state, input, |x, out| out.push(x), |x, out| out.push(x))
     }))
@@ -39,7 +39,7 @@ fn first_windows_are_partial() {
 
 #[test]
 fn window_is_the_union_of_covered_batches_in_time_order() {
-    let mut state = WindowBuffer::new(spec(3, 1));
+    let mut state = ElementWindow::new(spec(3, 1));
     let out = run_ok(2, vec![vec![1, 2], vec![3], vec![4, 5]], move |ctx, input| {
         window(
             ctx,
@@ -377,7 +377,7 @@ fn keyed_windows_keep_the_partitioner_and_the_first_partition_count() {
         assert_eq!(batch.num_partitions(), 5);
         for (i, part) in batch.partitions().iter().enumerate() {
             for (k, _) in part {
-                assert_eq!(crate::partitioner::partition_of(k, 5), i);
+                assert_eq!(crate::shuffle::partitioner::partition_of(k, 5), i);
             }
         }
     }
@@ -386,7 +386,7 @@ fn keyed_windows_keep_the_partitioner_and_the_first_partition_count() {
 #[test]
 fn buffers_hold_no_more_batches_than_the_window_needs() {
     // window(4d, 2d): after the emit at T, only batches in (T + s − W, T] stay.
-    let mut state = WindowBuffer::new(spec(4, 2));
+    let mut state = ElementWindow::new(spec(4, 2));
     let inputs: Vec<Vec<u32>> = (1..=8).map(|k| vec![k]).collect();
     let held = run_ok(2, inputs.clone(), move |ctx, input| {
         window(ctx, 0, &mut state, input, |x, out| out.push(x), |x, out| out.push(x))?;
@@ -505,7 +505,7 @@ fn every_window(
     k: u64,
     input: &Batch<(String, u64)>,
     states: &mut (
-        WindowBuffer<(String, u64)>,
+        ElementWindow<(String, u64)>,
         ReducedWindow<u64>,
         KeyedWindow<String, u64>,
         GroupedWindow<String, u64>,
@@ -588,7 +588,7 @@ fn window_states_survive_a_serde_roundtrip() {
         .collect();
     let w = spec(4, 2);
     let mut states = (
-        WindowBuffer::new(w),
+        ElementWindow::new(w),
         ReducedWindow::new(w),
         KeyedWindow::new(w),
         GroupedWindow::new(w),

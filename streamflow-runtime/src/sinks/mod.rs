@@ -14,9 +14,11 @@ pub use files::{
     save_as_object_files, save_as_text_files,
 };
 
-use super::error::SinkError;
-use crate::output::print_text;
+mod error;
+
+use crate::outputs::print_text;
 use crate::{Batch, PrintTarget, Time};
+pub use error::SinkError;
 use std::fmt::Debug;
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex};

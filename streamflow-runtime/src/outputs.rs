@@ -3,8 +3,8 @@
 //!
 //! CONTRACT: `sink` is the index into `ctx.plan.sinks` of the output operator.
 
-use crate::live::SinkError;
 use crate::panic::catch;
+use crate::sinks::SinkError;
 use crate::{Batch, BatchContext, BatchError, PrintTarget, Time};
 use std::fmt::{Debug, Write as _};
 use std::io::Write;

@@ -260,7 +260,7 @@ mod tests {
     use super::*;
     use crate::fixtures::{config, ctx, empty_plan, op, plan};
     use crate::typing::Stream;
-    use crate::{output, shuffle};
+    use crate::{outputs, shuffle};
 
     #[test]
     fn invalid_configurations_are_rejected() {
@@ -397,7 +397,7 @@ mod tests {
                 None,
                 |x, out| out.push(x),
             )?;
-            output::print(ctx, 0, &counts, 10)?;
+            outputs::print(ctx, 0, &counts, 10)?;
             Ok(Outputs { counts })
         });
         let config = JobConfig::new().partitions(3).print_to(capture.writer());

@@ -7,11 +7,11 @@
 //! `for v in left_values { for w in right_values { (k, (v, w)) } }`, values in
 //! arrival order.
 
-use crate::collectors::Grouper;
-use crate::exchange::{CoGroup, cogroup_in_order, cross, transpose};
-use crate::exec::{JobRunner, Runner};
+use crate::runner::{JobRunner, Runner};
+use crate::shuffle::collectors::Grouper;
 use crate::shuffle::group_part;
-use crate::{Batch, BatchContext, BatchError, Source};
+use crate::shuffle::merge::{CoGroup, cogroup_in_order, cross, transpose};
+use crate::{Batch, BatchContext, BatchError, StageInput};
 use std::hash::Hash;
 
 /// How one join variant turns a key's values on both sides into output pairs.
@@ -118,8 +118,8 @@ pub(crate) fn join_with<J, Rn, S1, S2, K, V, W, U, M1, M2, C>(
 where
     J: JoinKind<K, V, W>,
     Rn: Runner,
-    S1: Source,
-    S2: Source,
+    S1: StageInput,
+    S2: StageInput,
     K: Hash + Eq + Send,
     V: Send,
     W: Send,
@@ -159,8 +159,8 @@ macro_rules! join_fn {
             reduce_side: C,
         ) -> Result<Batch<U>, BatchError>
         where
-            S1: Source,
-            S2: Source,
+            S1: StageInput,
+            S2: StageInput,
             K: Hash + Eq + Clone + Send,
             V: Clone + Send,
             W: Clone + Send,

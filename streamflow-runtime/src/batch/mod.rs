@@ -1,5 +1,9 @@
 //! `Batch<T>`: one batch of a stream, a vector of partitions.
 
+mod ops;
+
+pub use ops::JoinSide;
+
 /// One batch of a stream: its elements, cut into partitions that stages process
 /// in parallel. Also the type of static datasets joined inside `transform`.
 ///

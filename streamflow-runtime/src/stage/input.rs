@@ -8,7 +8,7 @@ use crate::Batch;
 /// `Batch<T>` yields owned elements; `&Batch<T>` yields references, for a
 /// stream that feeds several operators (the generated code clones each element
 /// it needs to own).
-pub trait Source: Send {
+pub trait StageInput: Send {
     /// What one task receives per element.
     type Item;
     /// One partition, as handed to one task.
@@ -17,7 +17,7 @@ pub trait Source: Send {
     fn into_parts(self) -> Vec<Self::Part>;
 }
 
-impl<T: Send> Source for Batch<T> {
+impl<T: Send> StageInput for Batch<T> {
     type Item = T;
     type Part = Vec<T>;
     fn into_parts(self) -> Vec<Vec<T>> {
@@ -25,7 +25,7 @@ impl<T: Send> Source for Batch<T> {
     }
 }
 
-impl<'a, T: Sync> Source for &'a Batch<T> {
+impl<'a, T: Sync> StageInput for &'a Batch<T> {
     type Item = &'a T;
     type Part = &'a Vec<T>;
     fn into_parts(self) -> Vec<&'a Vec<T>> {

@@ -10,8 +10,12 @@
 //! `f(element, &mut collector)`; the runtime calls it for every element of a
 //! partition, in order, in one task per partition.
 
-use crate::exec::{JobRunner, Runner};
-use crate::{Batch, BatchContext, BatchError, Source};
+mod input;
+
+pub use input::StageInput;
+
+use crate::runner::{JobRunner, Runner};
+use crate::{Batch, BatchContext, BatchError};
 
 /// Runs `f` over every element of one partition into a new vector.
 #[inline]
@@ -36,7 +40,7 @@ pub(crate) fn feed<P: IntoIterator, C>(part: P, mut collector: C, map_side: impl
 }
 
 /// Runs `f` over every element of every partition, one task per partition.
-pub(crate) fn narrow_with<Rn: Runner, S: Source, U: Send>(
+pub(crate) fn narrow_with<Rn: Runner, S: StageInput, U: Send>(
     runner: &Rn,
     stage: usize,
     input: S,
@@ -48,7 +52,7 @@ pub(crate) fn narrow_with<Rn: Runner, S: Source, U: Send>(
 /// A run of narrow operators from a materialized batch to a materialized batch.
 pub fn narrow<S, U, F>(ctx: &BatchContext<'_>, stage: usize, input: S, f: F) -> Result<Batch<U>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     U: Send,
     F: Fn(S::Item, &mut Vec<U>) + Sync,
 {
@@ -64,7 +68,7 @@ pub fn glom<S, T, U, M, C>(
     reduce_side: C,
 ) -> Result<Batch<U>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     T: Send,
     U: Send,
     M: Fn(S::Item, &mut Vec<T>) + Sync,
@@ -91,7 +95,7 @@ pub fn map_partitions<S, T, I, U, M, F, C>(
     reduce_side: C,
 ) -> Result<Batch<U>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     T: Send,
     U: Send,
     I: IntoIterator,
@@ -118,8 +122,8 @@ pub fn union<S1, S2, T, U, M1, M2, C>(
     reduce_side: C,
 ) -> Result<Batch<U>, BatchError>
 where
-    S1: Source,
-    S2: Source,
+    S1: StageInput,
+    S2: StageInput,
     T: Send,
     U: Send,
     M1: Fn(S1::Item, &mut Vec<T>) + Sync,
@@ -145,7 +149,7 @@ pub fn transform<S, T, V, U, M, F, C>(
     reduce_side: C,
 ) -> Result<Batch<U>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     T: Send,
     V: Send,
     U: Send,
@@ -172,8 +176,8 @@ pub fn transform_with<S1, S2, T, W, V, U, M1, M2, F, C>(
     reduce_side: C,
 ) -> Result<Batch<U>, BatchError>
 where
-    S1: Source,
-    S2: Source,
+    S1: StageInput,
+    S2: StageInput,
     T: Send,
     W: Send,
     V: Send,

@@ -1,8 +1,8 @@
 //! The exchange between the map side and the reduce side of a shuffle, and the
 //! reduce-side merges.
 
-use crate::collectors::{combine_into, present};
-use crate::partitioner::{FixedHashMap, new_map, table_state};
+use crate::shuffle::collectors::{combine_into, present};
+use crate::shuffle::partitioner::{FixedHashMap, new_map, table_state};
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 use std::hash::{BuildHasher, Hash};

@@ -59,10 +59,10 @@ impl<T: Debug + Data> Printable for T {}
 #[diagnostic::on_unimplemented(
     message = "`save_as_text_files` writes each element as a line of text, but `{Self}` has no text form",
     label = "written as text here",
-    note = "implement `streamflow::live::sinks::TextRecord` for `{Self}`, or `map` the stream to `String` first"
+    note = "implement `streamflow::sinks::TextRecord` for `{Self}`, or `map` the stream to `String` first"
 )]
-pub trait TextOutput: crate::live::sinks::TextRecord + Data {}
-impl<T: crate::live::sinks::TextRecord + Data> TextOutput for T {}
+pub trait TextOutput: crate::sinks::TextRecord + Data {}
+impl<T: crate::sinks::TextRecord + Data> TextOutput for T {}
 
 /// What `save_as_object_files` needs: serde serialization.
 #[diagnostic::on_unimplemented(
@@ -686,7 +686,7 @@ impl<T: Data> Stream<T> {
 
     /// `print()` / `print(n)`: gives the per-batch code the way to show an
     /// element, so that only this call requires `Debug`.
-    pub fn print(&self) -> crate::output::DebugFn<T>
+    pub fn print(&self) -> crate::outputs::DebugFn<T>
     where
         T: Printable,
     {
@@ -695,19 +695,19 @@ impl<T: Data> Stream<T> {
 
     /// `save_as_text_files(prefix, [suffix])`: gives the per-batch code the
     /// way to write a batch, so that only this call requires a text form.
-    pub fn save_as_text_files(&self) -> crate::output::WriteFn<crate::live::sinks::TextFilesSink, T>
+    pub fn save_as_text_files(&self) -> crate::outputs::WriteFn<crate::sinks::TextFilesSink, T>
     where
         T: TextOutput,
     {
-        <crate::live::sinks::TextFilesSink as crate::live::sinks::Sink<T>>::write
+        <crate::sinks::TextFilesSink as crate::sinks::Sink<T>>::write
     }
 
     /// `save_as_object_files(prefix, [suffix])`, likewise.
-    pub fn save_as_object_files(&self) -> crate::output::WriteFn<crate::live::sinks::ObjectFilesSink, T>
+    pub fn save_as_object_files(&self) -> crate::outputs::WriteFn<crate::sinks::ObjectFilesSink, T>
     where
         T: ObjectOutput,
     {
-        <crate::live::sinks::ObjectFilesSink as crate::live::sinks::Sink<T>>::write
+        <crate::sinks::ObjectFilesSink as crate::sinks::Sink<T>>::write
     }
 
     /// `foreach_batch(f)`.

@@ -2,7 +2,7 @@
 //! written atomically (SEMANTICS.md, "Outputs").
 
 use super::Sink;
-use crate::live::error::SinkError;
+use super::error::SinkError;
 use crate::{Batch, Time};
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -8,7 +8,7 @@
 //! parameters and the `push` signatures exactly; the macro's code generator
 //! relies on rustc inferring the generic parameters from them.
 
-use crate::partitioner::{FixedHashMap, new_map, partition_of, table_state};
+use crate::shuffle::partitioner::{FixedHashMap, new_map, partition_of, table_state};
 use hashbrown::hash_map::Entry;
 use std::hash::Hash;
 
@@ -140,7 +140,7 @@ impl<T: Hash> ValueCounter<T> {
 
 /// Map side of `distinct`: keeps the first occurrence of each value.
 pub struct Distinct<T> {
-    pub(crate) set: hashbrown::HashSet<T, crate::partitioner::FixedState>,
+    pub(crate) set: hashbrown::HashSet<T, crate::shuffle::partitioner::FixedState>,
 }
 
 impl<T: Hash + Eq> Distinct<T> {

@@ -5,19 +5,19 @@
 //! runner under which a panic of the user's closure propagates to the caller
 //! (and, inside a job, fails the batch naming the operator).
 
-use crate::exec::{LocalRunner, infallible};
-use crate::join::{CoGroupKind, FullOuter, Inner, JoinKind, LeftOuter, RightOuter, join_with};
+use crate::runner::{LocalRunner, infallible};
+use crate::shuffle::join::{CoGroupKind, FullOuter, Inner, JoinKind, LeftOuter, RightOuter, join_with};
 use crate::shuffle::{
     count_by_value_with, distinct_with, group_by_key_with, reduce_by_key_with, reduce_with, repartition_with,
 };
 use crate::stage::narrow_with;
-use crate::{Batch, Source};
+use crate::{Batch, StageInput};
 use std::hash::Hash;
 
 /// The other side of a join or `cogroup`: a batch given away, or a borrowed
 /// one, such as a static dataset joined with every batch of a stream, whose
 /// pairs are then cloned one by one as the join takes them, never as a whole.
-pub trait JoinSide<K, W>: Source {
+pub trait JoinSide<K, W>: StageInput {
     /// The side's partition count.
     fn partition_count(&self) -> usize;
     /// One element as an owned pair.

@@ -4,11 +4,17 @@
 //! CONTRACT: see `stage.rs`. Each function here runs stage `stage` (map side)
 //! and `stage + 1` (reduce side); `partitions: None` means the job's default.
 
-use crate::collectors::{ByKeyCombiner, Counter, Distinct, Grouper, KeyCombiner, Reducer, ValueCounter};
-use crate::exchange::{group_in_order, merge_by_key, transpose};
-use crate::exec::{JobRunner, Runner};
+pub mod collectors;
+pub mod join;
+pub(crate) mod key_tables;
+pub(crate) mod merge;
+pub mod partitioner;
+
+use crate::runner::{JobRunner, Runner};
+use crate::shuffle::collectors::{ByKeyCombiner, Counter, Distinct, Grouper, KeyCombiner, Reducer, ValueCounter};
+use crate::shuffle::merge::{group_in_order, merge_by_key, transpose};
 use crate::stage::{feed, narrow_with};
-use crate::{Batch, BatchContext, BatchError, Source};
+use crate::{Batch, BatchContext, BatchError, StageInput};
 use std::hash::Hash;
 
 /// The skeleton of every keyed shuffle: map tasks produce `n` buckets each,
@@ -24,7 +30,7 @@ pub(crate) fn shuffle_with<Rn, S, B, U>(
 ) -> Result<Batch<U>, Rn::Error>
 where
     Rn: Runner,
-    S: Source,
+    S: StageInput,
     B: Send,
     U: Send,
 {
@@ -54,7 +60,7 @@ pub(crate) fn reduce_by_key_with<Rn, S, K, V, R, U, M, C>(
 ) -> Result<Batch<U>, Rn::Error>
 where
     Rn: Runner,
-    S: Source,
+    S: StageInput,
     K: Hash + Eq + Send,
     V: Send,
     U: Send,
@@ -86,7 +92,7 @@ pub fn reduce_by_key<S, K, V, R, U, M, C>(
     reduce_side: C,
 ) -> Result<Batch<U>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     K: Hash + Eq + Send,
     V: Send,
     U: Send,
@@ -108,7 +114,7 @@ pub(crate) fn count_by_value_with<Rn, S, T, U, M, C>(
 ) -> Result<Batch<U>, Rn::Error>
 where
     Rn: Runner,
-    S: Source,
+    S: StageInput,
     T: Hash + Eq + Send,
     U: Send,
     M: Fn(S::Item, &mut ValueCounter<T>) + Sync,
@@ -135,7 +141,7 @@ pub fn count_by_value<S, T, U, M, C>(
     reduce_side: C,
 ) -> Result<Batch<U>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     T: Hash + Eq + Send,
     U: Send,
     M: Fn(S::Item, &mut ValueCounter<T>) + Sync,
@@ -155,7 +161,7 @@ pub(crate) fn distinct_with<Rn, S, T, U, M, C>(
 ) -> Result<Batch<U>, Rn::Error>
 where
     Rn: Runner,
-    S: Source,
+    S: StageInput,
     T: Hash + Eq + Send,
     U: Send,
     M: Fn(S::Item, &mut Distinct<T>) + Sync,
@@ -177,7 +183,8 @@ where
                 return out;
             }
             let largest = buckets.iter().map(Vec::len).max().unwrap_or(0);
-            let mut set = hashbrown::HashSet::with_capacity_and_hasher(largest, crate::partitioner::table_state());
+            let mut set =
+                hashbrown::HashSet::with_capacity_and_hasher(largest, crate::shuffle::partitioner::table_state());
             for bucket in buckets {
                 set.extend(bucket);
             }
@@ -198,7 +205,7 @@ pub fn distinct<S, T, U, M, C>(
     reduce_side: C,
 ) -> Result<Batch<U>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     T: Hash + Eq + Send,
     U: Send,
     M: Fn(S::Item, &mut Distinct<T>) + Sync,
@@ -229,7 +236,7 @@ pub(crate) fn group_by_key_with<Rn, S, K, V, U, M, C>(
 ) -> Result<Batch<U>, Rn::Error>
 where
     Rn: Runner,
-    S: Source,
+    S: StageInput,
     K: Hash + Eq + Send,
     V: Send,
     U: Send,
@@ -266,7 +273,7 @@ pub fn group_by_key<S, K, V, U, M, C>(
     reduce_side: C,
 ) -> Result<Batch<U>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     K: Hash + Eq + Send,
     V: Send,
     U: Send,
@@ -289,7 +296,7 @@ pub fn combine_by_key<S, K, V, Cb, U, Cr, Mv, Mc, M, C>(
     reduce_side: C,
 ) -> Result<Batch<U>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     K: Hash + Eq + Send,
     V: Send,
     Cb: Send,
@@ -322,7 +329,7 @@ pub(crate) fn count_with<Rn, S, U, M, C>(
 ) -> Result<Batch<U>, Rn::Error>
 where
     Rn: Runner,
-    S: Source,
+    S: StageInput,
     U: Send,
     M: Fn(S::Item, &mut Counter) + Sync,
     C: Fn(u64, &mut Vec<U>) + Sync,
@@ -349,7 +356,7 @@ pub fn count<S, U, M, C>(
     reduce_side: C,
 ) -> Result<Batch<U>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     U: Send,
     M: Fn(S::Item, &mut Counter) + Sync,
     C: Fn(u64, &mut Vec<U>) + Sync,
@@ -367,7 +374,7 @@ pub(crate) fn reduce_with<Rn, S, T, R, U, M, C>(
 ) -> Result<Batch<U>, Rn::Error>
 where
     Rn: Runner,
-    S: Source,
+    S: StageInput,
     T: Send,
     U: Send,
     R: Fn(T, T) -> T + Sync,
@@ -400,7 +407,7 @@ pub fn reduce<S, T, R, U, M, C>(
     reduce_side: C,
 ) -> Result<Batch<U>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     T: Send,
     U: Send,
     R: Fn(T, T) -> T + Sync,
@@ -420,7 +427,7 @@ pub(crate) fn repartition_with<Rn, S, T, U, M, C>(
 ) -> Result<Batch<U>, Rn::Error>
 where
     Rn: Runner,
-    S: Source,
+    S: StageInput,
     T: Send,
     U: Send,
     M: Fn(S::Item, &mut Vec<T>) + Sync,
@@ -479,7 +486,7 @@ pub fn repartition<S, T, U, M, C>(
     reduce_side: C,
 ) -> Result<Batch<U>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     T: Send,
     U: Send,
     M: Fn(S::Item, &mut Vec<T>) + Sync,
@@ -517,7 +524,7 @@ mod tests {
         // Every key sits in its partitioner's partition.
         for (i, part) in out.partitions().iter().enumerate() {
             for (k, _) in part {
-                assert_eq!(crate::partitioner::partition_of(k, 3), i);
+                assert_eq!(crate::shuffle::partitioner::partition_of(k, 3), i);
             }
         }
         let explicit = reduce_by_key(

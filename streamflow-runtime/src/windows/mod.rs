@@ -13,14 +13,14 @@
 //! merge and the window's own functions. State objects are created once per
 //! job and passed `&mut` to every call.
 
-mod buffer;
+mod elements;
 mod grouped;
 mod invertible;
 mod keyed;
 mod reduced;
 mod timeline;
 
-pub use buffer::{WindowBuffer, window};
+pub use elements::{ElementWindow, window};
 pub use grouped::{GroupedWindow, group_by_key_and_window};
 pub use invertible::{
     InvertibleWindow, count_by_value_and_window, count_by_window, reduce_by_key_and_window_inv, reduce_by_window_inv,

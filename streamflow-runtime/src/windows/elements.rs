@@ -2,22 +2,22 @@
 
 use super::WindowSpec;
 use super::timeline::{Held, Timeline};
-use crate::exec::{JobRunner, Runner};
+use crate::runner::{JobRunner, Runner};
 use crate::stage::{narrow_with, run_part};
-use crate::{Batch, BatchContext, BatchError, Source};
+use crate::{Batch, BatchContext, BatchError, StageInput};
 use serde::{Deserialize, Serialize};
 
 /// The state of `window(W, s)`: the recent batches a coming window covers.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct WindowBuffer<T> {
+pub struct ElementWindow<T> {
     spec: WindowSpec,
     batches: Timeline<Vec<Vec<T>>>,
 }
 
-impl<T> WindowBuffer<T> {
+impl<T> ElementWindow<T> {
     /// An empty buffer for windows of shape `spec`.
     pub fn new(spec: WindowSpec) -> Self {
-        WindowBuffer {
+        ElementWindow {
             spec,
             batches: Timeline::default(),
         }
@@ -37,13 +37,13 @@ impl<T> WindowBuffer<T> {
 pub fn window<S, T, U, M, C>(
     ctx: &BatchContext<'_>,
     stage: usize,
-    state: &mut WindowBuffer<T>,
+    state: &mut ElementWindow<T>,
     input: S,
     map_side: M,
     reduce_side: C,
 ) -> Result<Option<Batch<U>>, BatchError>
 where
-    S: Source,
+    S: StageInput,
     T: Clone + Send + Sync,
     U: Send,
     M: Fn(S::Item, &mut Vec<T>) + Sync,

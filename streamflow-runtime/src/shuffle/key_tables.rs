@@ -3,7 +3,7 @@
 //! they are written (as plain sequences of pairs, so that a restored table gets
 //! the runtime's fixed hasher back instead of a default one).
 
-use crate::partitioner::{FixedHashMap, new_map, partition_of, table_state};
+use crate::shuffle::partitioner::{FixedHashMap, new_map, partition_of, table_state};
 use hashbrown::HashTable;
 use serde::de::{Deserialize, Deserializer};
 use serde::ser::{Serialize, Serializer};
