@@ -66,11 +66,7 @@ pub(crate) fn empty_plan() -> &'static Plan {
 
 /// The context of batch 1 (time 1000 ms) of `plan`.
 pub(crate) fn ctx<'a>(plan: &'static Plan, config: &'a JobConfig) -> BatchContext<'a> {
-    BatchContext {
-        time: Time::from_millis(1000),
-        config,
-        plan,
-    }
+    BatchContext::untimed(Time::from_millis(1000), config, plan)
 }
 
 /// A configuration with `n` shuffle partitions.

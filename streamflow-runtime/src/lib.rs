@@ -32,7 +32,10 @@ pub mod windows;
 pub use batch::Batch;
 pub use batch::JoinSide;
 pub use error::{BatchError, ConfigError};
-pub use job::{BatchContext, Job, JobBody, JobConfig, JobCore, PrintTarget, prepare_input};
+pub use job::{
+    BatchContext, Job, JobConfig, JobCore, JobState, Kept, KeptState, PrintTarget, StateCodec, StateEntry, StateError,
+    StateSnapshot, prepare_input,
+};
 pub use plan::{Operator, Plan, Port, SourceSpan, Stage, StageEnd};
 pub use ports::{InputPorts, OutputPorts, PortInfo};
 pub use stage::StageInput;

@@ -46,10 +46,11 @@ where
     let core = JobCore::new(
         plan,
         JobConfig::new().partitions(partitions),
-        Box::new(move |ctx: &BatchContext<'_>, input: Batch<I>| {
+        (),
+        move |ctx: &BatchContext<'_>, _: &mut (), input: Batch<I>| {
             let input = crate::prepare_input(ctx, input);
             body(ctx, input).map(Out)
-        }),
+        },
     )
     .expect("valid configuration");
     let mut run = TestRun::new(Harness(core));

@@ -26,11 +26,11 @@
 //!
 //! let capture = PrintCapture::new();
 //! let config = JobConfig::new().print_to(capture.writer());
-//! let core = JobCore::new(&PLAN, config, Box::new(|ctx: &BatchContext<'_>, input: Batch<i32>| {
+//! let core = JobCore::new(&PLAN, config, (), |ctx: &BatchContext<'_>, _: &mut (), input: Batch<i32>| {
 //!     let doubled = input.map(|x| x * 2);
 //!     outputs::print(ctx, 0, &doubled, 10)?;
 //!     Ok(doubled)
-//! }))
+//! })
 //! .unwrap();
 //!
 //! let mut run = TestRun::new(Doubler(core));
@@ -202,12 +202,13 @@ mod tests {
             JobCore::new(
                 empty_plan(),
                 JobConfig::new(),
-                Box::new(|_, b: Batch<u8>| {
+                (),
+                |_, _, b: Batch<u8>| {
                     if b.iter().any(|&x| x == 0) {
                         panic!("zero")
                     }
                     Ok(b)
-                }),
+                },
             )
             .unwrap(),
         )

@@ -48,8 +48,8 @@
 
 pub use streamflow_macros::stream_job;
 pub use streamflow_runtime::{
-    Batch, BatchContext, BatchError, ConfigError, InputPorts, Job, JobConfig, JoinSide, Operator, OutputPorts, Plan,
-    Port, PortInfo, PrintTarget, SourceSpan, Stage, StageEnd, State, Time,
+    Batch, BatchContext, BatchError, ConfigError, InputPorts, Job, JobConfig, JobState, JoinSide, Operator, OutputPorts,
+    Plan, Port, PortInfo, PrintTarget, SourceSpan, Stage, StageEnd, State, StateEntry, StateError, StateSnapshot, Time,
 };
 
 /// Sinks: where output ports' batches go (print, files, a closure, a collector for tests).
@@ -79,7 +79,7 @@ pub mod __private {
     pub use streamflow_runtime::state::*;
     pub use streamflow_runtime::typing::{Stream, into_port, share, share_batch};
     pub use streamflow_runtime::windows::*;
-    pub use streamflow_runtime::{JobBody, JobCore, prepare_input};
+    pub use streamflow_runtime::{JobCore, Kept, KeptState, StateCodec, prepare_input};
 
     /// Builds a job with the default configuration, which is always valid: it
     /// has at least one partition and uses rayon's global pool, so no thread

@@ -1,17 +1,31 @@
-//! Running the tasks of a stage: in a job (panics become `BatchError`s that
-//! name the stage) or under a `Batch` operation (panics propagate).
+//! The executor of a batch: runs the tasks of every stage and moves data
+//! between partitions.
 //!
-//! Both modes share one implementation of every stage and shuffle, generic
-//! over [`Runner`]; the mode costs nothing in the hot loops, which only see
-//! the per-partition closures.
+//! Every operator of the runtime is one function generic over [`Runner`]; the
+//! executor is a parameter, as in timely dataflow. Two live here: a job's
+//! [`BatchContext`](crate::BatchContext), whose failed tasks become
+//! `BatchError`s naming the stage and which records each stage's time, and
+//! [`LocalRunner`](local::LocalRunner), under the methods of
+//! [`Batch`](crate::Batch), where a panic propagates as from a plain loop.
+//!
+//! # For implementers
+//!
+//! A runner for another executor (a cluster) implements four small methods.
+//! The operators never move data between partitions themselves: every
+//! shuffle, repartition, join co-partitioning, window and state key
+//! partitioning, and gather to one partition hands its buckets to
+//! [`Runner::exchange`], so an executor that moves partitions over a network
+//! replaces that one method. Tasks get whole partitions; their closures are
+//! the fused loops the macro generated, and the runner never looks inside.
 
-use crate::BatchContext;
-use crate::panic::{self, Caught};
-use rayon::prelude::*;
-use std::convert::Infallible;
+pub(crate) mod local;
 
-/// Runs the tasks of stages.
-pub(crate) trait Runner {
+pub(crate) use local::LocalRunner;
+
+use crate::Time;
+
+/// Runs the tasks of stages and moves partitions between them.
+pub trait Runner: Sync {
     /// What a failed task becomes.
     type Error;
 
@@ -23,98 +37,90 @@ pub(crate) trait Runner {
         R: Send,
         F: Fn(P) -> R + Sync;
 
-    /// Runs user code on the calling thread, as part of stage `stage`.
+    /// Runs user code once, on the calling thread, as part of stage `stage`
+    /// (whole-batch functions such as `transform`'s).
     fn call<R>(&self, stage: usize, f: impl FnOnce() -> R) -> Result<R, Self::Error>;
 
-    /// The number of partitions of a shuffle's output.
-    fn partitions(&self, requested: Option<usize>) -> usize;
-}
-
-/// Tasks of a job's batch: every task is caught, the first partition's panic
-/// is reported against the plan.
-pub(crate) struct JobRunner<'c, 'a> {
-    pub(crate) ctx: &'c BatchContext<'a>,
-}
-
-impl Runner for JobRunner<'_, '_> {
-    type Error = crate::BatchError;
-
-    fn tasks<P, R, F>(&self, stage: usize, parts: Vec<P>, task: F) -> Result<Vec<R>, Self::Error>
-    where
-        P: Send,
-        R: Send,
-        F: Fn(P) -> R + Sync,
-    {
-        let results: Vec<Result<R, Caught>> = if parts.len() <= 1 {
-            // No parallelism to gain: skip rayon's scheduling.
-            parts.into_iter().map(|p| panic::catch(|| task(p))).collect()
-        } else {
-            parts.into_par_iter().map(|p| panic::catch(|| task(p))).collect()
-        };
-        results
-            .into_iter()
-            .collect::<Result<Vec<R>, Caught>>()
-            .map_err(|caught| caught.into_stage_error(self.ctx.plan, self.ctx.time, stage))
+    /// Moves data between partitions: `buckets[task][r]` goes to output
+    /// partition `r` of `n`. Each output partition receives its buckets in
+    /// map-task order (which makes every reduce side deterministic); empty
+    /// buckets may be dropped on the way.
+    ///
+    /// This is the only place data crosses partitions. In one process it is a
+    /// transpose of vectors (nothing is copied).
+    fn exchange<T: Send>(&self, stage: usize, buckets: Vec<Vec<Vec<T>>>, n: usize) -> Result<Vec<Vec<Vec<T>>>, Self::Error> {
+        let _ = stage;
+        Ok(transpose(buckets, n))
     }
 
-    fn call<R>(&self, stage: usize, f: impl FnOnce() -> R) -> Result<R, Self::Error> {
-        panic::catch(f).map_err(|caught| caught.into_stage_error(self.ctx.plan, self.ctx.time, stage))
+    /// The number of partitions of a shuffle's output when its operator asked
+    /// for `requested` (`None`: the job's default).
+    fn partitions(&self, requested: Option<usize>) -> usize;
+
+    /// The time of the batch being run ([`Time::ZERO`] outside a job).
+    fn time(&self) -> Time;
+}
+
+/// Transitional: lets `&ctx` be passed where a runner is expected.
+impl<R: Runner + ?Sized> Runner for &R {
+    type Error = R::Error;
+
+    fn tasks<P, Out, F>(&self, stage: usize, parts: Vec<P>, task: F) -> Result<Vec<Out>, Self::Error>
+    where
+        P: Send,
+        Out: Send,
+        F: Fn(P) -> Out + Sync,
+    {
+        (**self).tasks(stage, parts, task)
+    }
+
+    fn call<Out>(&self, stage: usize, f: impl FnOnce() -> Out) -> Result<Out, Self::Error> {
+        (**self).call(stage, f)
+    }
+
+    fn exchange<T: Send>(&self, stage: usize, buckets: Vec<Vec<Vec<T>>>, n: usize) -> Result<Vec<Vec<Vec<T>>>, Self::Error> {
+        (**self).exchange(stage, buckets, n)
     }
 
     fn partitions(&self, requested: Option<usize>) -> usize {
-        self.ctx.partitions(requested)
+        (**self).partitions(requested)
+    }
+
+    fn time(&self) -> Time {
+        (**self).time()
     }
 }
 
-/// Tasks of a [`Batch`](crate::Batch) operation: a panic propagates to the
-/// caller, as it would from a sequential loop. Inside a job's task the panic is
-/// first caught on its worker thread so that its location reaches the job's
-/// error.
-pub(crate) struct LocalRunner {
-    nested: bool,
-}
-
-impl LocalRunner {
-    pub(crate) fn new() -> Self {
-        LocalRunner {
-            nested: panic::in_task(),
+/// Turns every map task's `n` buckets into every output partition's list of
+/// buckets, in map-task order. Empty buckets are dropped.
+pub(crate) fn transpose<T>(map_outputs: Vec<Vec<Vec<T>>>, n: usize) -> Vec<Vec<Vec<T>>> {
+    let tasks = map_outputs.len();
+    let mut per_reduce: Vec<Vec<Vec<T>>> = (0..n).map(|_| Vec::with_capacity(tasks)).collect();
+    for buckets in map_outputs {
+        for (target, bucket) in per_reduce.iter_mut().zip(buckets) {
+            if !bucket.is_empty() {
+                target.push(bucket);
+            }
         }
     }
-}
-
-impl Runner for LocalRunner {
-    type Error = Infallible;
-
-    fn tasks<P, R, F>(&self, _stage: usize, parts: Vec<P>, task: F) -> Result<Vec<R>, Infallible>
-    where
-        P: Send,
-        R: Send,
-        F: Fn(P) -> R + Sync,
-    {
-        let nested = self.nested;
-        let run = |p| {
-            if nested { panic::nested(|| task(p)) } else { task(p) }
-        };
-        Ok(if parts.len() <= 1 {
-            parts.into_iter().map(run).collect()
-        } else {
-            parts.into_par_iter().map(run).collect()
-        })
-    }
-
-    fn call<R>(&self, _stage: usize, f: impl FnOnce() -> R) -> Result<R, Infallible> {
-        Ok(f())
-    }
-
-    fn partitions(&self, requested: Option<usize>) -> usize {
-        requested.unwrap_or(1).max(1)
-    }
+    per_reduce
 }
 
 /// The value of a result that cannot fail.
-pub(crate) fn infallible<T>(result: Result<T, Infallible>) -> T {
+pub(crate) fn infallible<T>(result: Result<T, std::convert::Infallible>) -> T {
     match result {
         Ok(v) => v,
         Err(never) => match never {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transpose_keeps_map_task_order() {
+        let out = transpose(vec![vec![vec![1], vec![2]], vec![vec![3], vec![]]], 2);
+        assert_eq!(out, vec![vec![vec![1], vec![3]], vec![vec![2]]]);
     }
 }

@@ -7,10 +7,11 @@
 //! `for v in left_values { for w in right_values { (k, (v, w)) } }`, values in
 //! arrival order.
 
-use crate::runner::{JobRunner, Runner};
+use crate::runner::Runner;
 use crate::shuffle::collectors::Grouper;
 use crate::shuffle::group_part;
-use crate::shuffle::merge::{CoGroup, cogroup_in_order, cross, transpose};
+use crate::runner::transpose;
+use crate::shuffle::merge::{CoGroup, cogroup_in_order, cross};
 use crate::{Batch, BatchContext, BatchError, StageInput};
 use std::hash::Hash;
 
@@ -170,7 +171,7 @@ macro_rules! join_fn {
             C: Fn((K, $out), &mut Vec<U>) + Sync,
         {
             join_with::<$kind, _, _, _, _, _, _, _, _, _, _>(
-                &JobRunner { ctx },
+                ctx,
                 stage,
                 left,
                 left_map,

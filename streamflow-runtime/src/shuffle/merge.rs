@@ -7,22 +7,6 @@ use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 use std::hash::{BuildHasher, Hash};
 
-/// Turns every map task's `n` buckets into every reduce partition's list of
-/// buckets, in map-task order (which makes the reduce side deterministic).
-/// Empty buckets are dropped on the way.
-pub(crate) fn transpose<T>(map_outputs: Vec<Vec<Vec<T>>>, n: usize) -> Vec<Vec<Vec<T>>> {
-    let tasks = map_outputs.len();
-    let mut per_reduce: Vec<Vec<Vec<T>>> = (0..n).map(|_| Vec::with_capacity(tasks)).collect();
-    for buckets in map_outputs {
-        for (target, bucket) in per_reduce.iter_mut().zip(buckets) {
-            if !bucket.is_empty() {
-                target.push(bucket);
-            }
-        }
-    }
-    per_reduce
-}
-
 /// The merged (key, combiner) pairs of one reduce partition.
 pub(crate) enum Merged<K, C> {
     /// Only one map task had keys here: they are distinct already.
@@ -188,12 +172,6 @@ pub(crate) fn cross<K: Clone, V: Clone, W: Clone>(key: K, vs: Vec<V>, ws: Vec<W>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn transpose_keeps_map_task_order() {
-        let out = transpose(vec![vec![vec![1], vec![2]], vec![vec![3], vec![]]], 2);
-        assert_eq!(out, vec![vec![vec![1], vec![3]], vec![vec![2]]]);
-    }
 
     #[test]
     fn groups_in_first_arrival_order() {

@@ -10,9 +10,10 @@ pub(crate) mod key_tables;
 pub(crate) mod merge;
 pub mod partitioner;
 
-use crate::runner::{JobRunner, Runner};
+use crate::runner::Runner;
 use crate::shuffle::collectors::{ByKeyCombiner, Counter, Distinct, Grouper, KeyCombiner, Reducer, ValueCounter};
-use crate::shuffle::merge::{group_in_order, merge_by_key, transpose};
+use crate::runner::transpose;
+use crate::shuffle::merge::{group_in_order, merge_by_key};
 use crate::stage::{feed, narrow_with};
 use crate::{Batch, BatchContext, BatchError, StageInput};
 use std::hash::Hash;
@@ -100,7 +101,7 @@ where
     M: Fn(S::Item, &mut KeyCombiner<'_, K, V, R>) + Sync,
     C: Fn((K, V), &mut Vec<U>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     reduce_by_key_with(&runner, stage, input, map_side, reduce, partitions, reduce_side)
 }
 
@@ -147,7 +148,7 @@ where
     M: Fn(S::Item, &mut ValueCounter<T>) + Sync,
     C: Fn((T, u64), &mut Vec<U>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     count_by_value_with(&runner, stage, input, map_side, partitions, reduce_side)
 }
 
@@ -211,7 +212,7 @@ where
     M: Fn(S::Item, &mut Distinct<T>) + Sync,
     C: Fn(T, &mut Vec<U>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     distinct_with(&runner, stage, input, map_side, partitions, reduce_side)
 }
 
@@ -280,7 +281,7 @@ where
     M: Fn(S::Item, &mut Grouper<K, V>) + Sync,
     C: Fn((K, Vec<V>), &mut Vec<U>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     group_by_key_with(&runner, stage, input, map_side, partitions, reduce_side)
 }
 
@@ -307,7 +308,7 @@ where
     M: Fn(S::Item, &mut ByKeyCombiner<'_, K, V, Cb, Cr, Mv>) + Sync,
     C: Fn((K, Cb), &mut Vec<U>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     let (create, merge_value, merge_combiners) = functions;
     let n = runner.partitions(partitions);
     shuffle_with(
@@ -361,7 +362,7 @@ where
     M: Fn(S::Item, &mut Counter) + Sync,
     C: Fn(u64, &mut Vec<U>) + Sync,
 {
-    count_with(&JobRunner { ctx }, stage, input, map_side, reduce_side)
+    count_with(ctx, stage, input, map_side, reduce_side)
 }
 
 pub(crate) fn reduce_with<Rn, S, T, R, U, M, C>(
@@ -414,7 +415,7 @@ where
     M: Fn(S::Item, &mut Reducer<'_, T, R>) + Sync,
     C: Fn(T, &mut Vec<U>) + Sync,
 {
-    reduce_with(&JobRunner { ctx }, stage, input, map_side, reduce, reduce_side)
+    reduce_with(ctx, stage, input, map_side, reduce, reduce_side)
 }
 
 pub(crate) fn repartition_with<Rn, S, T, U, M, C>(
@@ -492,7 +493,7 @@ where
     M: Fn(S::Item, &mut Vec<T>) + Sync,
     C: Fn(T, &mut Vec<U>) + Sync,
 {
-    repartition_with(&JobRunner { ctx }, stage, input, map_side, partitions, reduce_side)
+    repartition_with(ctx, stage, input, map_side, partitions, reduce_side)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ mod input;
 
 pub use input::StageInput;
 
-use crate::runner::{JobRunner, Runner};
+use crate::runner::Runner;
 use crate::{Batch, BatchContext, BatchError};
 
 /// Runs `f` over every element of one partition into a new vector.
@@ -56,7 +56,7 @@ where
     U: Send,
     F: Fn(S::Item, &mut Vec<U>) + Sync,
 {
-    narrow_with(&JobRunner { ctx }, stage, input, f).map(Batch::from_partitions)
+    narrow_with(ctx, stage, input, f).map(Batch::from_partitions)
 }
 
 /// `glom`: each partition becomes one element, the vector of its elements.
@@ -74,7 +74,7 @@ where
     M: Fn(S::Item, &mut Vec<T>) + Sync,
     C: Fn(Vec<T>, &mut Vec<U>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     let parts = narrow_with(&runner, stage, input, map_side)?;
     runner
         .tasks(stage + 1, parts, |part| {
@@ -103,7 +103,7 @@ where
     F: Fn(Vec<T>) -> I + Sync,
     C: Fn(I::Item, &mut Vec<U>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     let parts = narrow_with(&runner, stage, input, map_side)?;
     runner
         .tasks(stage + 1, parts, |part| run_part(f(part), &reduce_side))
@@ -130,7 +130,7 @@ where
     M2: Fn(S2::Item, &mut Vec<T>) + Sync,
     C: Fn(T, &mut Vec<U>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     let mut parts = narrow_with(&runner, stage, left, left_map)?;
     parts.extend(narrow_with(&runner, stage + 1, right, right_map)?);
     runner
@@ -157,7 +157,7 @@ where
     F: Fn(Batch<T>) -> Batch<V>,
     C: Fn(V, &mut Vec<U>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     let batch = Batch::from_partitions(narrow_with(&runner, stage, input, map_side)?);
     let transformed = runner.call(stage + 1, || f(batch))?;
     narrow_with(&runner, stage + 1, transformed, reduce_side).map(Batch::from_partitions)
@@ -187,7 +187,7 @@ where
     F: Fn(Batch<T>, Batch<W>) -> Batch<V>,
     C: Fn(V, &mut Vec<U>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     let l = Batch::from_partitions(narrow_with(&runner, stage, left, left_map)?);
     let r = Batch::from_partitions(narrow_with(&runner, stage + 1, right, right_map)?);
     let transformed = runner.call(stage + 2, || f(l, r))?;

@@ -2,11 +2,11 @@
 //! optional timeouts, and snapshots of the whole state.
 
 use super::State;
-use crate::runner::{JobRunner, Runner};
+use crate::runner::Runner;
 use crate::shuffle::collectors::Grouper;
 use crate::shuffle::group_part;
 use crate::shuffle::key_tables::{KeyMap, fix_partitions, shrink_map};
-use crate::shuffle::merge::transpose;
+use crate::runner::transpose;
 use crate::shuffle::partitioner::new_map;
 use crate::{Batch, BatchContext, BatchError, StageInput};
 use hashbrown::hash_map::Entry;
@@ -112,7 +112,7 @@ where
     F: Fn(&K, Option<V>, &mut State<S>) -> Option<U> + Sync,
     C: Fn(U, &mut Vec<W>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     let n = fix_partitions(&mut state.partitions, ctx, partitions);
     KeyMap::ensure_partitions(&mut state.parts, n);
     let now = ctx.time.as_millis();

@@ -1,10 +1,11 @@
 //! `update_state_by_key(f)` and its variant whose function gets the batch time.
 
-use crate::runner::{JobRunner, Runner};
+use crate::runner::Runner;
 use crate::shuffle::collectors::Grouper;
 use crate::shuffle::group_part;
 use crate::shuffle::key_tables::{KeyMap, fix_partitions, shrink_map};
-use crate::shuffle::merge::{group_in_order, transpose};
+use crate::runner::transpose;
+use crate::shuffle::merge::group_in_order;
 use crate::shuffle::partitioner::{new_map, table_state};
 use crate::{Batch, BatchContext, BatchError, StageInput, Time};
 use hashbrown::hash_map::Entry;
@@ -85,7 +86,7 @@ where
     F: Fn(&K, &[V], Option<S>) -> Option<S> + Sync,
     C: Fn((K, S), &mut Vec<U>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     let n = fix_partitions(&mut state.partitions, ctx, partitions);
     KeyMap::ensure_partitions(&mut state.parts, n);
     let map_outputs = runner.tasks(stage, input.into_parts(), |part| group_part(part, n, &map_side))?;

@@ -400,11 +400,7 @@ fn roundtrip<T: serde::Serialize + serde::de::DeserializeOwned>(state: &T) -> T 
 #[test]
 fn state_objects_survive_a_serde_roundtrip() {
     let config = JobConfig::new().partitions(3);
-    let ctx = |secs| BatchContext {
-        time: Time::from_secs(secs),
-        config: &config,
-        plan: crate::fixtures::empty_plan(),
-    };
+    let ctx = |secs| BatchContext::untimed(Time::from_secs(secs), &config, crate::fixtures::empty_plan());
     let add = |vs: &[u32], old: Option<u32>| Some(old.unwrap_or(0) + vs.iter().sum::<u32>());
     let f = |k: &String, v: Option<u32>, s: &mut State<u32>| {
         let sum = s.get().copied().unwrap_or(0) + v.unwrap_or(0);

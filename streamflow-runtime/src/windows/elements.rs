@@ -2,7 +2,7 @@
 
 use super::WindowSpec;
 use super::timeline::{Held, Timeline};
-use crate::runner::{JobRunner, Runner};
+use crate::runner::Runner;
 use crate::stage::{narrow_with, run_part};
 use crate::{Batch, BatchContext, BatchError, StageInput};
 use serde::{Deserialize, Serialize};
@@ -49,7 +49,7 @@ where
     M: Fn(S::Item, &mut Vec<T>) + Sync,
     C: Fn(T, &mut Vec<U>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     let parts = narrow_with(&runner, stage, input, map_side)?;
     state.batches.admit(&state.spec, ctx.time, parts);
     if !state.spec.emits_at(ctx.time.as_millis()) {

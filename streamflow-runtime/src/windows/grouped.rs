@@ -3,7 +3,7 @@
 
 use super::WindowSpec;
 use super::timeline::{Held, Timeline};
-use crate::runner::{JobRunner, Runner};
+use crate::runner::Runner;
 use crate::shuffle::collectors::Grouper;
 use crate::shuffle::group_by_key_with;
 use crate::shuffle::key_tables::fix_partitions;
@@ -61,7 +61,7 @@ where
     M: Fn(S::Item, &mut Grouper<K, V>) + Sync,
     C: Fn((K, Vec<V>), &mut Vec<U>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     let n = fix_partitions(&mut state.partitions, ctx, partitions);
     let grouped = group_by_key_with(&runner, stage, input, map_side, Some(n), |g, out| out.push(g))?;
     state.batches.admit(&state.spec, ctx.time, grouped.into_partitions());

@@ -12,10 +12,10 @@
 use super::keep_all;
 use super::keyed::combine_shared;
 use super::{WindowSpec, timeline::Timeline};
-use crate::runner::{JobRunner, Runner};
+use crate::runner::Runner;
 use crate::shuffle::collectors::{Counter, KeyCombiner, Reducer, ValueCounter, combine_into, present};
 use crate::shuffle::key_tables::{PairTable, fix_partitions, key_hash};
-use crate::shuffle::merge::transpose;
+use crate::runner::transpose;
 use crate::shuffle::partitioner::new_map;
 use crate::shuffle::{count_by_value_with, count_with, reduce_by_key_with, reduce_with};
 use crate::{Batch, BatchContext, BatchError, StageInput, Time};
@@ -73,7 +73,7 @@ impl<K, V> InvertibleWindow<K, V> {
 /// slides the previous result to this window. `stage` is the emit's stage.
 #[allow(clippy::too_many_arguments)]
 fn slide<K, V, R, I, P, U, C>(
-    runner: &JobRunner<'_, '_>,
+    runner: &BatchContext<'_>,
     stage: usize,
     state: &mut InvertibleWindow<K, V>,
     time: Time,
@@ -207,7 +207,7 @@ where
     M: Fn(S::Item, &mut KeyCombiner<'_, K, V, R>) + Sync,
     C: Fn((K, V), &mut Vec<U>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     let n = fix_partitions(&mut state.partitions, ctx, partitions);
     let batch =
         reduce_by_key_with(&runner, stage, input, map_side, reduce, Some(n), |p, out| out.push(p))?.into_partitions();
@@ -247,7 +247,7 @@ where
     M: Fn(S::Item, &mut Counter) + Sync,
     C: Fn(u64, &mut Vec<U>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     state.partitions = Some(1);
     let count = count_with(&runner, stage, input, map_side, |c, out| out.push(c))?
         .collect()
@@ -290,7 +290,7 @@ where
     M: Fn(S::Item, &mut Reducer<'_, T, R>) + Sync,
     C: Fn(T, &mut Vec<U>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     state.partitions = Some(1);
     let value = reduce_with(&runner, stage, input, map_side, reduce, |t, out| out.push(t))?
         .collect()
@@ -327,7 +327,7 @@ where
     M: Fn(S::Item, &mut ValueCounter<T>) + Sync,
     C: Fn((T, u64), &mut Vec<U>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     let n = fix_partitions(&mut state.partitions, ctx, partitions);
     let batch = count_by_value_with(&runner, stage, input, map_side, Some(n), |p, out| out.push(p))?.into_partitions();
     slide(

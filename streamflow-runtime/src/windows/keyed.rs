@@ -4,7 +4,7 @@
 
 use super::WindowSpec;
 use super::timeline::{Held, Timeline};
-use crate::runner::{JobRunner, Runner};
+use crate::runner::Runner;
 use crate::shuffle::collectors::{KeyCombiner, combine_into, present};
 use crate::shuffle::key_tables::fix_partitions;
 use crate::shuffle::partitioner::{FixedHashMap, new_map};
@@ -118,7 +118,7 @@ where
     M: Fn(S::Item, &mut KeyCombiner<'_, K, V, R>) + Sync,
     C: Fn((K, V), &mut Vec<U>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     let n = fix_partitions(&mut state.partitions, ctx, partitions);
     let reduced = reduce_by_key_with(&runner, stage, input, map_side, reduce, Some(n), |p, out| out.push(p))?;
     state.batches.admit(&state.spec, ctx.time, reduced.into_partitions());

@@ -3,7 +3,7 @@
 
 use super::WindowSpec;
 use super::timeline::Timeline;
-use crate::runner::{JobRunner, Runner};
+use crate::runner::Runner;
 use crate::shuffle::collectors::Reducer;
 use crate::shuffle::reduce_with;
 use crate::{Batch, BatchContext, BatchError, StageInput};
@@ -52,7 +52,7 @@ where
     M: Fn(S::Item, &mut Reducer<'_, T, R>) + Sync,
     C: Fn(T, &mut Vec<U>) + Sync,
 {
-    let runner = JobRunner { ctx };
+    let runner = ctx;
     let value = reduce_with(&runner, stage, input, map_side, reduce, |t, out| out.push(t))?
         .collect()
         .pop();

@@ -489,11 +489,7 @@ fn roundtrip<T: serde::Serialize + serde::de::DeserializeOwned>(state: &T) -> T 
 }
 
 fn ctx_at(config: &JobConfig, secs: u64) -> BatchContext<'_> {
-    BatchContext {
-        time: Time::from_secs(secs),
-        config,
-        plan: crate::fixtures::empty_plan(),
-    }
+    BatchContext::untimed(Time::from_secs(secs), config, crate::fixtures::empty_plan())
 }
 
 type Owned = Vec<(String, u64)>;

@@ -1,0 +1,314 @@
+//! A job's state as one value: every window buffer and state store of the job,
+//! owned by its [`JobCore`](crate::JobCore), saved and restored together.
+//!
+//! The macro generates a `<Job>State` struct with one [`Kept`] field per
+//! window or stateful operator and implements [`JobState`] on it by listing
+//! those fields. Each field carries a stable id (the operator's stream name in
+//! the job, or `<operator>_line_<n>`), never a position, so that a snapshot
+//! still fits a job whose code changed elsewhere.
+//!
+//! Serialization is chosen where the kept types are known: the typing witness
+//! of each operator hands over a [`StateCodec`] (and checks there that the
+//! kept keys and values are serde types), so the generated struct needs no
+//! bounds of its own.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// How one operator's state is saved and loaded (postcard, a compact serde
+/// format).
+pub struct StateCodec<S> {
+    save: fn(&S) -> Result<Vec<u8>, postcard::Error>,
+    load: fn(&[u8]) -> Result<S, postcard::Error>,
+}
+
+impl<S: Serialize + DeserializeOwned> StateCodec<S> {
+    /// The codec of a serde type.
+    pub fn serde() -> Self {
+        StateCodec {
+            save: postcard::to_stdvec::<S>,
+            load: |bytes| postcard::from_bytes(bytes),
+        }
+    }
+}
+
+impl<S> Clone for StateCodec<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for StateCodec<S> {}
+
+/// One operator's state object in a job's state, with its stable id and how
+/// to save it.
+pub struct Kept<S> {
+    id: &'static str,
+    value: S,
+    codec: StateCodec<S>,
+}
+
+impl<S> Kept<S> {
+    /// Keeps `value` under `id`, saved and loaded with `codec`.
+    pub fn new(id: &'static str, value: S, codec: StateCodec<S>) -> Self {
+        Kept { id, value, codec }
+    }
+
+    /// The state object, for the operator's call in a batch.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.value
+    }
+
+    /// The state object.
+    pub fn get(&self) -> &S {
+        &self.value
+    }
+}
+
+/// One kept state object, its type erased: what [`JobState`] lists.
+pub trait KeptState: Send {
+    /// The operator's stable id in the job.
+    fn id(&self) -> &'static str;
+    /// The state object's Rust type, which says what its operator keeps
+    /// (key, value and state types).
+    fn type_name(&self) -> &'static str;
+    /// The state object, serialized.
+    fn save(&self) -> Result<Vec<u8>, StateError>;
+    /// Replaces the state object with one read from `bytes`; on an error the
+    /// state is left as it was.
+    fn load(&mut self, bytes: &[u8]) -> Result<(), StateError>;
+}
+
+impl<S: Send> KeptState for Kept<S> {
+    fn id(&self) -> &'static str {
+        self.id
+    }
+
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<S>()
+    }
+
+    fn save(&self) -> Result<Vec<u8>, StateError> {
+        (self.codec.save)(&self.value).map_err(|e| StateError::Encode {
+            id: self.id.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    fn load(&mut self, bytes: &[u8]) -> Result<(), StateError> {
+        self.value = (self.codec.load)(bytes).map_err(|e| StateError::Decode {
+            id: self.id.to_owned(),
+            message: e.to_string(),
+        })?;
+        Ok(())
+    }
+}
+
+/// Everything a job keeps across batches: implemented by the generated
+/// `<Job>State` struct (and by `()` for hand-written jobs with no state).
+pub trait JobState: Send + 'static {
+    /// Every kept state object, in the order of the job's operators.
+    fn kept(&self) -> Vec<&dyn KeptState>;
+
+    /// The same, to restore them.
+    fn kept_mut(&mut self) -> Vec<&mut dyn KeptState>;
+
+    /// The whole state as one value.
+    fn snapshot(&self) -> Result<StateSnapshot, StateError> {
+        let entries = self
+            .kept()
+            .into_iter()
+            .map(|kept| {
+                Ok(StateEntry {
+                    id: kept.id().to_owned(),
+                    type_name: kept.type_name().to_owned(),
+                    bytes: kept.save()?,
+                })
+            })
+            .collect::<Result<_, StateError>>()?;
+        Ok(StateSnapshot { entries })
+    }
+
+    /// Replaces the whole state with `snapshot`. Every operator's entry is
+    /// checked (present, same type) before anything is replaced.
+    fn restore(&mut self, snapshot: &StateSnapshot) -> Result<(), StateError> {
+        let mut kept = self.kept_mut();
+        if let Some(extra) = snapshot
+            .entries
+            .iter()
+            .find(|entry| !kept.iter().any(|k| k.id() == entry.id))
+        {
+            return Err(StateError::Unknown { id: extra.id.clone() });
+        }
+        let mut matched = Vec::with_capacity(kept.len());
+        for k in &kept {
+            let entry = snapshot
+                .entries
+                .iter()
+                .find(|entry| entry.id == k.id())
+                .ok_or_else(|| StateError::Missing { id: k.id().to_owned() })?;
+            if entry.type_name != k.type_name() {
+                return Err(StateError::TypeChanged {
+                    id: k.id().to_owned(),
+                    saved: entry.type_name.clone(),
+                    now: k.type_name().to_owned(),
+                });
+            }
+            matched.push(entry);
+        }
+        for (k, entry) in kept.iter_mut().zip(matched) {
+            k.load(&entry.bytes)?;
+        }
+        Ok(())
+    }
+}
+
+impl JobState for () {
+    fn kept(&self) -> Vec<&dyn KeptState> {
+        Vec::new()
+    }
+
+    fn kept_mut(&mut self) -> Vec<&mut dyn KeptState> {
+        Vec::new()
+    }
+}
+
+/// A job's whole state at one moment: one entry per window or stateful
+/// operator, found again by id when restored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateSnapshot {
+    /// The operators' states, in the order of the job's operators.
+    pub entries: Vec<StateEntry>,
+}
+
+/// One operator's saved state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateEntry {
+    /// The operator's stable id in the job.
+    pub id: String,
+    /// The state object's Rust type when it was saved.
+    pub type_name: String,
+    /// The serialized state object.
+    pub bytes: Vec<u8>,
+}
+
+impl StateSnapshot {
+    /// The snapshot as bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Strings and byte vectors always serialize.
+        postcard::to_stdvec(self).unwrap_or_default()
+    }
+
+    /// A snapshot read back from [`to_bytes`](Self::to_bytes).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, StateError> {
+        postcard::from_bytes(bytes).map_err(|e| StateError::Corrupt(e.to_string()))
+    }
+}
+
+/// Why a job's state could not be saved or restored.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StateError {
+    /// An operator's state could not be serialized.
+    #[error("cannot save the state of `{id}`: {message}")]
+    Encode {
+        /// The operator's id.
+        id: String,
+        /// What the serializer said.
+        message: String,
+    },
+    /// An operator's saved state could not be read.
+    #[error("cannot read the saved state of `{id}`: {message}")]
+    Decode {
+        /// The operator's id.
+        id: String,
+        /// What the deserializer said.
+        message: String,
+    },
+    /// The snapshot has no entry for an operator of the job.
+    #[error("the snapshot holds no state for `{id}`, which this job keeps")]
+    Missing {
+        /// The operator's id.
+        id: String,
+    },
+    /// The snapshot has an entry for an operator the job does not have.
+    #[error("the snapshot holds state for `{id}`, which this job does not keep")]
+    Unknown {
+        /// The operator's id.
+        id: String,
+    },
+    /// An operator keeps another type than when the snapshot was taken.
+    #[error("the state of `{id}` was saved as `{saved}`, but the job now keeps `{now}`")]
+    TypeChanged {
+        /// The operator's id.
+        id: String,
+        /// The type in the snapshot.
+        saved: String,
+        /// The type the job keeps now.
+        now: String,
+    },
+    /// The snapshot's bytes are not a snapshot.
+    #[error("not a state snapshot: {0}")]
+    Corrupt(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct TwoCounters {
+        a: Kept<Vec<u64>>,
+        b: Kept<(String, u32)>,
+    }
+
+    impl JobState for TwoCounters {
+        fn kept(&self) -> Vec<&dyn KeptState> {
+            vec![&self.a, &self.b]
+        }
+        fn kept_mut(&mut self) -> Vec<&mut dyn KeptState> {
+            vec![&mut self.a, &mut self.b]
+        }
+    }
+
+    fn state(a: Vec<u64>, b: (&str, u32)) -> TwoCounters {
+        TwoCounters {
+            a: Kept::new("a", a, StateCodec::serde()),
+            b: Kept::new("b", (b.0.to_owned(), b.1), StateCodec::serde()),
+        }
+    }
+
+    #[test]
+    fn a_snapshot_restores_every_kept_object() {
+        let saved = state(vec![1, 2, 3], ("x", 7)).snapshot().unwrap();
+        let bytes = saved.to_bytes();
+        let mut fresh = state(vec![], ("", 0));
+        fresh.restore(&StateSnapshot::from_bytes(&bytes).unwrap()).unwrap();
+        assert_eq!(fresh.a.get(), &vec![1, 2, 3]);
+        assert_eq!(fresh.b.get(), &("x".to_owned(), 7));
+        assert_eq!(saved.entries[0].type_name, "alloc::vec::Vec<u64>");
+    }
+
+    #[test]
+    fn restore_names_the_operator_that_does_not_fit() {
+        let mut saved = state(vec![1], ("x", 7)).snapshot().unwrap();
+        let mut target = state(vec![9], ("y", 1));
+        saved.entries[1].type_name = "(alloc::string::String, u64)".to_owned();
+        assert_eq!(
+            target.restore(&saved).unwrap_err().to_string(),
+            "the state of `b` was saved as `(alloc::string::String, u64)`, but the job now keeps \
+             `(alloc::string::String, u32)`"
+        );
+        assert_eq!(target.a.get(), &vec![9], "nothing is replaced when a check fails");
+        saved.entries.truncate(1);
+        assert_eq!(
+            target.restore(&saved).unwrap_err(),
+            StateError::Missing { id: "b".to_owned() }
+        );
+        saved.entries[0].id = "gone".to_owned();
+        assert_eq!(
+            target.restore(&saved).unwrap_err().to_string(),
+            "the snapshot holds state for `gone`, which this job does not keep"
+        );
+        assert!(matches!(StateSnapshot::from_bytes(&[0xff, 0xff]), Err(StateError::Corrupt(_))));
+    }
+}
