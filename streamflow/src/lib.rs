@@ -46,6 +46,7 @@
 
 #![warn(missing_docs)]
 
+#[doc = include_str!("stream_job.md")]
 pub use streamflow_macros::stream_job;
 pub use streamflow_runtime::{
     Batch, BatchContext, BatchError, ConfigError, InputPorts, Job, JobConfig, JobState, JoinSide, Operator, OutputPorts,
