@@ -6,7 +6,7 @@
 use crate::diag::Diagnostics;
 use crate::duration::format_ms;
 use crate::graph::{Graph, NodeKind, OutputUse};
-use crate::ops::{Op, Param};
+use crate::ops::{Param, Snapshots};
 use crate::parse::JobDef;
 use syn::Expr;
 use syn::spanned::Spanned;
@@ -41,7 +41,7 @@ pub fn check(job: &JobDef, graph: &Graph, diag: &mut Diagnostics) -> Vec<usize> 
     let slides = graph.slides();
     for (id, node) in graph.nodes.iter().enumerate() {
         let Some(call) = node.call() else { continue };
-        let function_params = call.signature.iter().filter_map(|p| match p {
+        let function_params = call.signature.params.iter().filter_map(|p| match p {
             Param::Function(arity, what) => Some((*arity, *what)),
             _ => None,
         });
@@ -91,9 +91,9 @@ pub fn check(job: &JobDef, graph: &Graph, diag: &mut Diagnostics) -> Vec<usize> 
                 ),
             );
         }
-        if call.desc.op == Op::StateSnapshots {
+        if call.desc.snapshots == Snapshots::Reads {
             let source = graph.nodes[node.inputs[0]].call();
-            if !source.is_some_and(|c| c.desc.op == Op::MapWithState) {
+            if !source.is_some_and(|c| c.desc.snapshots == Snapshots::Yields) {
                 diag.error(
                     call.method.span(),
                     "`state_snapshots` reads the state kept by `map_with_state`: call it on the stream \

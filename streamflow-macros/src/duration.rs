@@ -10,7 +10,7 @@ pub const UNITS: &[(&str, u64)] = &[("ms", 1), ("s", 1_000), ("min", 60_000), ("
 
 /// Reads a duration literal as milliseconds, or says what is wrong with it.
 pub fn parse_duration(expr: &Expr) -> syn::Result<u64> {
-    let Expr::Lit(ExprLit { lit, .. }) = crate::graph::strip(expr) else {
+    let Expr::Lit(ExprLit { lit, .. }) = crate::syntax::strip(expr) else {
         return Err(syn::Error::new_spanned(
             expr,
             "expected a duration literal such as `500ms`, `10s`, `2min` or `1h`",

@@ -9,8 +9,9 @@
 
 use crate::diag::Diagnostics;
 use crate::duration::parse_duration;
-use crate::ops::{self, Kind, OpDesc, Param};
+use crate::ops::{self, Kind, OpDesc, Param, Signature};
 use crate::parse::{Item, JobDef};
+use crate::syntax::strip;
 use proc_macro2::Span;
 use std::collections::HashMap;
 use syn::spanned::Spanned;
@@ -66,16 +67,18 @@ pub struct OpCall {
     pub close: Span,
     /// Function arguments, in order.
     pub functions: Vec<Expr>,
-    /// Count arguments, in order (`repartition(4)`, `print(20)`, partitions).
+    /// Count arguments for the typing witness, in order (`print(20)`).
     pub counts: Vec<Expr>,
+    /// The number of partitions, when the call names one (`repartition(4)`).
+    pub partitions: Option<Expr>,
     /// Window and slide durations in milliseconds, with their spans.
     pub durations: Vec<(u64, Span)>,
     /// Values evaluated once when the job is built (initial states).
     pub values: Vec<Expr>,
     /// The idle timeout of `map_with_state`, in milliseconds.
     pub timeout: Option<(u64, Span)>,
-    /// The parameter list the call matched.
-    pub signature: &'static [Param],
+    /// The signature the call matched.
+    pub signature: &'static Signature,
     /// The spans of the stream arguments (`other` in `join(other)`).
     pub stream_args: Vec<Span>,
 }
@@ -323,8 +326,12 @@ impl Builder<'_> {
             );
         }
         let args: Vec<&Expr> = call.args.iter().collect();
-        let Some(signature) = desc.signatures.iter().copied().find(|params| fits(params, &args)) else {
-            let counts = if desc.signatures.iter().any(|params| params.len() == args.len()) {
+        let Some(signature) = desc.signatures.iter().find(|signature| fits(signature.params, &args)) else {
+            let counts = if desc
+                .signatures
+                .iter()
+                .any(|signature| signature.params.len() == args.len())
+            {
                 "arguments of these kinds".to_owned()
             } else {
                 format!("{} argument{}", args.len(), if args.len() == 1 { "" } else { "s" })
@@ -344,6 +351,7 @@ impl Builder<'_> {
             close: call.paren_token.span.close(),
             functions: Vec::new(),
             counts: Vec::new(),
+            partitions: None,
             durations: Vec::new(),
             values: Vec::new(),
             timeout: None,
@@ -351,7 +359,7 @@ impl Builder<'_> {
             stream_args: Vec::new(),
         };
         let mut broken = false;
-        for (param, arg) in signature.iter().zip(args) {
+        for (param, arg) in signature.params.iter().zip(args) {
             match param {
                 Param::Stream => match self.stream(arg) {
                     Some(node) => {
@@ -362,6 +370,7 @@ impl Builder<'_> {
                 },
                 Param::Function(..) => op.functions.push(arg.clone()),
                 Param::Count(_) => op.counts.push(arg.clone()),
+                Param::Partitions => op.partitions = Some(arg.clone()),
                 Param::Value(_) => op.values.push(arg.clone()),
                 Param::Duration(_) | Param::Timeout(_) => match parse_duration(arg) {
                     Ok(ms) if matches!(param, Param::Timeout(_)) => op.timeout = Some((ms, arg.span())),
@@ -428,16 +437,6 @@ fn is_duration_literal(expr: &Expr) -> bool {
             ..
         }) => !RUST_SUFFIXES.contains(&float.suffix()),
         _ => false,
-    }
-}
-
-/// Parentheses and invisible groups (a `macro_rules!` fragment such as
-/// `$window` arrives in one) do not change an expression.
-pub fn strip(expr: &Expr) -> &Expr {
-    match expr {
-        Expr::Paren(inner) => strip(&inner.expr),
-        Expr::Group(inner) => strip(&inner.expr),
-        other => other,
     }
 }
 

@@ -11,6 +11,7 @@ mod graph;
 mod ops;
 mod parse;
 mod plan;
+mod syntax;
 
 use proc_macro::TokenStream;
 
@@ -43,27 +44,4 @@ fn compile_job(job: &parse::JobDef) -> proc_macro2::TokenStream {
 }
 
 #[cfg(test)]
-mod expansion_tests {
-    /// The code generated for a small word count, as a person would read it in
-    /// `cargo expand`.
-    #[test]
-    fn word_count_expansion() {
-        let job: proc_macro2::TokenStream = r#"
-            /// Counts words.
-            pub job WordCount {
-                batch_interval = 1s;
-                input lines: String;
-                let counts = lines
-                    .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
-                    .map(|word| (word, 1u64))
-                    .reduce_by_key(|a, b| a + b);
-                output counts: (String, u64) = counts;
-                counts.print();
-            }
-        "#
-        .parse()
-        .unwrap();
-        let file: syn::File = syn::parse2(super::compile(job)).unwrap();
-        insta::assert_snapshot!(prettyplease::unparse(&file));
-    }
-}
+mod expansion_tests;

@@ -1,7 +1,7 @@
 //! The job's public face: its struct, its inputs and outputs structs, its
 //! constructors and its `Job` implementation.
 
-use super::chain::at;
+use super::names::at;
 use super::steps::Timing;
 use crate::graph::{Graph, OutputUse};
 use crate::parse::JobDef;
@@ -206,6 +206,18 @@ pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) 
 
             fn config(&self) -> &::streamflow::JobConfig {
                 self.core.config()
+            }
+
+            fn state(&self) -> &dyn ::streamflow::JobState {
+                self.core.state()
+            }
+
+            fn state_mut(&mut self) -> &mut dyn ::streamflow::JobState {
+                self.core.state_mut()
+            }
+
+            fn stage_times(&self) -> &[::std::time::Duration] {
+                self.core.stage_times()
             }
 
             fn run_batch(

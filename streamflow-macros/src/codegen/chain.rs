@@ -11,11 +11,12 @@
 //! ```
 //!
 //! Each operator's code carries the operator's span, so a type error inside
-//! the loop points at the operator the user wrote.
+//! the loop points at the operator the user wrote. The code of each operator
+//! is its descriptor's template (see `ops::narrow`).
 
-use super::names::Names;
+use super::names::{Names, at};
 use crate::graph::{Graph, NodeId};
-use crate::ops::Op;
+use crate::ops::narrow::Loop;
 use crate::plan::Access;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -48,14 +49,6 @@ pub fn op_span(graph: &Graph, node: NodeId) -> Span {
         .map_or_else(Span::call_site, |call| at(call.method.span()))
 }
 
-/// A span located at the user's `span` (for error messages) but resolving
-/// names at the macro's call site, where the generated locals (`ctx`, `x`,
-/// `out`) are bound. The two differ when `stream_job!` is invoked from another
-/// macro: the user's tokens then carry that macro's caller's hygiene.
-pub fn at(span: Span) -> Span {
-    Span::call_site().located_at(span)
-}
-
 fn nest(graph: &Graph, names: &Names, chain: &[NodeId], end: Span, pairs: Option<&Ident>) -> TokenStream {
     let Some((&first, rest)) = chain.split_first() else {
         return match pairs {
@@ -65,30 +58,11 @@ fn nest(graph: &Graph, names: &Names, chain: &[NodeId], end: Span, pairs: Option
     };
     let inner = nest(graph, names, rest, end, pairs);
     let call = graph.nodes[first].call().expect("chains hold operators");
-    let f = names.function(first);
-    let span = at(call.method.span());
-    match call.desc.op {
-        Op::Map => quote_spanned!(span=> let x = #f(x); #inner),
-        Op::FlatMap => quote_spanned!(span=> for x in #f(x) { #inner }),
-        Op::Filter => quote_spanned!(span=> if #f(&x) { #inner }),
-        Op::FilterMap => {
-            quote_spanned!(span=> if let ::core::option::Option::Some(x) = #f(x) { #inner })
-        }
-        Op::Inspect => quote_spanned!(span=> #f(&x); #inner),
-        Op::MapValues => {
-            let pairs = &names.pairs(first)[0];
-            quote_spanned!(span=> let (key, value) = #pairs(x); let x = (key, #f(value)); #inner)
-        }
-        Op::FlatMapValues => {
-            let pairs = &names.pairs(first)[0];
-            quote_spanned! {span=>
-                let (key, value) = #pairs(x);
-                for value in #f(value) {
-                    let x = (::core::clone::Clone::clone(&key), value);
-                    #inner
-                }
-            }
-        }
-        other => unreachable!("{other:?} is not a narrow operator"),
-    }
+    let template = call.desc.fused.expect("chains hold narrow operators");
+    template(Loop {
+        f: names.function(first),
+        pairs: names.pairs(first).first(),
+        inner,
+        span: at(call.method.span()),
+    })
 }

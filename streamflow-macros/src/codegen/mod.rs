@@ -3,11 +3,13 @@
 //! The per-batch body is one closure: each stage is a call into the runtime
 //! with its fused loop as the argument, each intermediate batch a local, so
 //! rustc infers every type. The user's functions are bound once, when the job
-//! is built, through the typing chain.
+//! is built, through the typing chain; the state of windows and stateful
+//! operators is one value, the `<Job>State` struct, passed to every batch.
 
 mod api;
 mod chain;
 mod names;
+mod outputs;
 mod plan_const;
 mod state;
 mod steps;
@@ -34,22 +36,29 @@ pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
         quote!(let #batch = ::streamflow::__private::prepare_input(ctx, #field);)
     });
     let timing = steps::Timing::new(&graph.slides(), interval_ms);
-    let states = state::constructors(graph, &names);
+    let state = state::value(&job.name, graph, &names);
+    let state_param = state::closure_param(&job.name, graph);
     let steps = steps::body(graph, plan, &names, &timing);
-    let ports = steps::port_values(graph, plan, &names, &timing);
+    let sinks = outputs::sinks(graph, plan, &names, &timing);
+    let ports = outputs::port_values(graph, plan, &names, &timing);
     let build = quote! {
         #typing
-        #states
-        let body: ::streamflow::__private::JobBody<#inputs_ty, #outputs_ty> =
-            ::std::boxed::Box::new(move |ctx: &::streamflow::BatchContext<'_>, inputs: #inputs_ty| {
+        #state
+        let core = ::streamflow::__private::JobCore::new(
+            Self::PLAN,
+            config,
+            state,
+            move |ctx: &::streamflow::BatchContext<'_>, #state_param, inputs: #inputs_ty| {
                 let #inputs_ty { #(#input_names),* } = inputs;
                 #(#prepare)*
                 #steps
+                #sinks
                 ::core::result::Result::Ok(#outputs_ty { #ports })
-            });
-        ::core::result::Result::Ok(Self { core: ::streamflow::__private::JobCore::new(Self::PLAN, config, body)? })
+            },
+        )?;
+        ::core::result::Result::Ok(Self { core })
     };
-    api::job_items(
+    let items = api::job_items(
         job,
         graph,
         &timing,
@@ -58,7 +67,9 @@ pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
             build,
             after_errors: false,
         },
-    )
+    );
+    let state_struct = state::definition(&job.vis, &job.name, graph, &names);
+    quote!(#items #state_struct)
 }
 
 /// The code of a job with errors: the public items (so that code using the job
@@ -85,7 +96,7 @@ pub fn generate_after_errors(job: &JobDef, graph: &Graph, broken: &[NodeId]) -> 
     };
     let interval_ms = graph.interval_ms.unwrap_or(1);
     let timing = steps::Timing::new(&graph.slides(), interval_ms);
-    api::job_items(
+    let items = api::job_items(
         job,
         graph,
         &timing,
@@ -94,5 +105,7 @@ pub fn generate_after_errors(job: &JobDef, graph: &Graph, broken: &[NodeId]) -> 
             build,
             after_errors: true,
         },
-    )
+    );
+    let state_struct = state::definition(&job.vis, &job.name, graph, &names);
+    quote!(#items #state_struct)
 }

@@ -5,17 +5,26 @@
 //! name), and free to read like hand-written code in `cargo expand`.
 
 use crate::graph::{Graph, NodeId, NodeKind};
-use crate::ops::Op;
 use proc_macro2::{Ident, Span};
+use std::collections::HashSet;
 
 /// Local names for the values of one job.
 pub struct Names {
     functions: Vec<Option<Ident>>,
     batches: Vec<Ident>,
     types: Vec<Ident>,
-    states: Vec<Option<Ident>>,
+    fields: Vec<Option<Ident>>,
+    codecs: Vec<Option<Ident>>,
     initials: Vec<Option<Ident>>,
     pairs: Vec<Vec<Ident>>,
+}
+
+/// A span located at the user's `span` (for error messages) but resolving
+/// names at the macro's call site, where the generated locals (`ctx`, `x`,
+/// `out`) are bound. The two differ when `stream_job!` is invoked from another
+/// macro: the user's tokens then carry that macro's caller's hygiene.
+pub fn at(span: Span) -> Span {
+    Span::call_site().located_at(span)
 }
 
 /// A generated identifier.
@@ -28,20 +37,15 @@ impl Names {
     /// (`map_line_12`), batches and type witnesses after the stream's name when
     /// it has one.
     pub fn new(graph: &Graph, user: Span) -> Names {
-        let mut used = std::collections::HashSet::new();
-        let mut unique = |base: String| {
-            let mut name = base.clone();
-            let mut n = 2;
-            while !used.insert(name.clone()) {
-                name = format!("{base}_{n}");
-                n += 1;
-            }
-            name
-        };
+        let mut used = HashSet::new();
+        let mut unique = |base: String| unique_in(&mut used, base);
+        // The job state's fields are a namespace of their own.
+        let mut used_fields = HashSet::new();
         let mut functions = Vec::new();
         let mut batches = Vec::new();
         let mut types: Vec<Ident> = Vec::new();
-        let mut states = Vec::new();
+        let mut fields = Vec::new();
+        let mut codecs = Vec::new();
         let mut initials = Vec::new();
         let mut pairs = Vec::new();
         for (id, node) in graph.nodes.iter().enumerate() {
@@ -50,32 +54,33 @@ impl Names {
                 (_, Some(name)) => name.to_string(),
                 _ => format!("stream_{id}"),
             };
-            // `print` binds its element formatter, and the file outputs their
-            // batch writer, like an operator's function.
-            let binds_function =
-                |c: &&crate::graph::OpCall| !c.functions.is_empty() || c.desc.op == Op::Print || c.desc.writes_files();
-            let function = node.call().filter(binds_function).map(|call| {
-                ident(&unique(format!(
-                    "{}_line_{}",
-                    call.desc.name,
-                    call.method.span().start().line
-                )))
-            });
+            // `print` binds its printer, and the file outputs their writer,
+            // like an operator's function.
+            let function = node
+                .call()
+                .filter(|c| !c.functions.is_empty() || c.desc.sink.is_some())
+                .map(|call| {
+                    ident(&unique(format!(
+                        "{}_line_{}",
+                        call.desc.name,
+                        call.method.span().start().line
+                    )))
+                });
             let line = node.call().map_or(0, |call| call.method.span().start().line);
-            let keeps_state = node
-                .call()
-                .is_some_and(|c| c.desc.is_window() || c.desc.is_stateful() || c.desc.writes_files());
-            states.push(keeps_state.then(|| {
-                let op = node.call().map_or("state", |c| c.desc.name);
-                ident(&unique(format!("{op}_line_{line}_state")))
-            }));
-            let has_initial = node
-                .call()
-                .is_some_and(|c| c.desc.is_stateful() && !c.values.is_empty());
+            let kept = node.call().filter(|c| c.desc.keeps_state());
+            // The stable id of the operator's state: its stream's name, else
+            // where it is.
+            let field = kept.map(|call| match &node.name {
+                Some(name) => unique_in(&mut used_fields, name.to_string()),
+                None => unique_in(&mut used_fields, format!("{}_line_{line}", call.desc.name)),
+            });
+            codecs.push(field.as_ref().map(|field| ident(&unique(format!("{field}_codec")))));
+            fields.push(field.map(|field| Ident::new(&field, Span::call_site())));
+            let has_initial = kept.is_some_and(|c| !c.values.is_empty());
             initials.push(has_initial.then(|| ident(&unique(format!("initial_state_line_{line}")))));
             let sides = node
                 .call()
-                .filter(|c| c.desc.op.takes_pairs())
+                .filter(|c| c.desc.takes_pairs)
                 .map_or(0, |_| node.inputs.len());
             pairs.push(
                 (0..sides)
@@ -97,15 +102,21 @@ impl Names {
             functions,
             batches,
             types,
-            states,
+            fields,
+            codecs,
             initials,
             pairs,
         }
     }
 
-    /// The bound function(s) of an operator node.
+    /// The bound function(s) of an operator node (an output's printer or writer).
     pub fn function(&self, node: NodeId) -> &Ident {
-        self.functions[node].as_ref().expect("the operator takes a function")
+        self.bound(node).expect("the operator takes a function")
+    }
+
+    /// What the typing witness binds for an operator node, if anything.
+    pub fn bound(&self, node: NodeId) -> Option<&Ident> {
+        self.functions[node].as_ref()
     }
 
     /// The batch variable of a materialized node.
@@ -113,9 +124,15 @@ impl Names {
         &self.batches[node]
     }
 
-    /// The state object of a window or stateful operator node.
-    pub fn state(&self, node: NodeId) -> &Ident {
-        self.states[node].as_ref().expect("the operator keeps state")
+    /// The job state's field of a window or stateful operator node; its name
+    /// is the state's stable id.
+    pub fn field(&self, node: NodeId) -> &Ident {
+        self.fields[node].as_ref().expect("the operator keeps state")
+    }
+
+    /// The codec of a window or stateful operator node's state.
+    pub fn codec(&self, node: NodeId) -> &Ident {
+        self.codecs[node].as_ref().expect("the operator keeps state")
     }
 
     /// The conversions of a keyed operator's inputs into pairs, one per input
@@ -143,4 +160,15 @@ impl Names {
     pub fn witness_at(&self, node: NodeId, span: Span) -> Ident {
         Ident::new(&self.types[node].to_string(), span)
     }
+}
+
+/// `base`, or `base_2`, `base_3`... : the first not in `used`, then recorded.
+fn unique_in(used: &mut HashSet<String>, base: String) -> String {
+    let mut name = base.clone();
+    let mut n = 2;
+    while !used.insert(name.clone()) {
+        name = format!("{base}_{n}");
+        n += 1;
+    }
+    name
 }
