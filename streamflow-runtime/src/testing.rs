@@ -28,7 +28,7 @@
 //! let config = JobConfig::new().print_to(capture.writer());
 //! let core = JobCore::new(&PLAN, config, (), |ctx: &BatchContext<'_>, _: &mut (), input: Batch<i32>| {
 //!     let doubled = input.map(|x| x * 2);
-//!     outputs::print(ctx, 0, &doubled, 10)?;
+//!     outputs::print(ctx, 0, &outputs::Printer::debug(10), &doubled)?;
 //!     Ok(doubled)
 //! })
 //! .unwrap();
@@ -199,17 +199,12 @@ mod tests {
 
     fn echo() -> Echo {
         Echo(
-            JobCore::new(
-                empty_plan(),
-                JobConfig::new(),
-                (),
-                |_, _, b: Batch<u8>| {
-                    if b.iter().any(|&x| x == 0) {
-                        panic!("zero")
-                    }
-                    Ok(b)
-                },
-            )
+            JobCore::new(empty_plan(), JobConfig::new(), (), |_, _, b: Batch<u8>| {
+                if b.iter().any(|&x| x == 0) {
+                    panic!("zero")
+                }
+                Ok(b)
+            })
             .unwrap(),
         )
     }

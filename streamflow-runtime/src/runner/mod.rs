@@ -48,7 +48,12 @@ pub trait Runner: Sync {
     ///
     /// This is the only place data crosses partitions. In one process it is a
     /// transpose of vectors (nothing is copied).
-    fn exchange<T: Send>(&self, stage: usize, buckets: Vec<Vec<Vec<T>>>, n: usize) -> Result<Vec<Vec<Vec<T>>>, Self::Error> {
+    fn exchange<T: Send>(
+        &self,
+        stage: usize,
+        buckets: Vec<Vec<Vec<T>>>,
+        n: usize,
+    ) -> Result<Vec<Vec<Vec<T>>>, Self::Error> {
         let _ = stage;
         Ok(transpose(buckets, n))
     }
@@ -78,7 +83,12 @@ impl<R: Runner + ?Sized> Runner for &R {
         (**self).call(stage, f)
     }
 
-    fn exchange<T: Send>(&self, stage: usize, buckets: Vec<Vec<Vec<T>>>, n: usize) -> Result<Vec<Vec<Vec<T>>>, Self::Error> {
+    fn exchange<T: Send>(
+        &self,
+        stage: usize,
+        buckets: Vec<Vec<Vec<T>>>,
+        n: usize,
+    ) -> Result<Vec<Vec<Vec<T>>>, Self::Error> {
         (**self).exchange(stage, buckets, n)
     }
 

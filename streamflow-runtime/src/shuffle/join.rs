@@ -8,9 +8,9 @@
 //! arrival order.
 
 use crate::runner::Runner;
+use crate::runner::transpose;
 use crate::shuffle::collectors::Grouper;
 use crate::shuffle::group_part;
-use crate::runner::transpose;
 use crate::shuffle::merge::{CoGroup, cogroup_in_order, cross};
 use crate::{Batch, BatchContext, BatchError, StageInput};
 use std::hash::Hash;

@@ -11,8 +11,8 @@ pub(crate) mod merge;
 pub mod partitioner;
 
 use crate::runner::Runner;
-use crate::shuffle::collectors::{ByKeyCombiner, Counter, Distinct, Grouper, KeyCombiner, Reducer, ValueCounter};
 use crate::runner::transpose;
+use crate::shuffle::collectors::{ByKeyCombiner, Counter, Distinct, Grouper, KeyCombiner, Reducer, ValueCounter};
 use crate::shuffle::merge::{group_in_order, merge_by_key};
 use crate::stage::{feed, narrow_with};
 use crate::{Batch, BatchContext, BatchError, StageInput};

@@ -3,10 +3,10 @@
 
 use super::State;
 use crate::runner::Runner;
+use crate::runner::transpose;
 use crate::shuffle::collectors::Grouper;
 use crate::shuffle::group_part;
 use crate::shuffle::key_tables::{KeyMap, fix_partitions, shrink_map};
-use crate::runner::transpose;
 use crate::shuffle::partitioner::new_map;
 use crate::{Batch, BatchContext, BatchError, StageInput};
 use hashbrown::hash_map::Entry;

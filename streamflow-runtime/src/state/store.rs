@@ -1,10 +1,10 @@
 //! `update_state_by_key(f)` and its variant whose function gets the batch time.
 
 use crate::runner::Runner;
+use crate::runner::transpose;
 use crate::shuffle::collectors::Grouper;
 use crate::shuffle::group_part;
 use crate::shuffle::key_tables::{KeyMap, fix_partitions, shrink_map};
-use crate::runner::transpose;
 use crate::shuffle::merge::group_in_order;
 use crate::shuffle::partitioner::{new_map, table_state};
 use crate::{Batch, BatchContext, BatchError, StageInput, Time};
