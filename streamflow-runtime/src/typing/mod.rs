@@ -156,6 +156,32 @@ macro_rules! state_witnesses {
     )*};
 }
 
+/// `map_with_state`, with or without an initial state: its functions, the
+/// witnesses of its output and of its state snapshots, its input as pairs and
+/// its state's codec.
+macro_rules! mapping_witnesses {
+    ($($(#[$doc:meta])* $name:ident($($initial:ident: $init_ty:ident)?) -> $bound_fns:ty;)*) => {$(
+        $(#[$doc])*
+        #[allow(clippy::type_complexity)]
+        pub fn $name<K, V, S, U, F $(, $init_ty)?>(
+            &self,
+            f: F,
+            $($initial: $init_ty)?
+        ) -> ($bound_fns, Stream<U>, Stream<(K, S)>, Pair<T, K, V>, StateCodec<MappedState<K, S>>)
+        where
+            T: StateInput<Key = K, Value = V>,
+            K: Key + Saved,
+            V: Data,
+            S: StateValue + Saved,
+            U: Data,
+            F: Fn(&K, Option<V>, &mut State<S>) -> Option<U> + Send + Sync + 'static,
+            $($init_ty: IntoIterator<Item = (K, S)>,)?
+        {
+            ((f $(, $initial)?), next(), next(), <T as StateInput>::into_pair, codec())
+        }
+    )*};
+}
+
 impl<T: Data> Stream<T> {
     /// The witness of an input port carrying `T`.
     pub fn input() -> Self {
@@ -431,54 +457,12 @@ impl<T: Data> Stream<T> {
         update_state_by_key_with_time_initial(initial: Init) -> (F, Init), [Fn(Time, &K, &[V], Option<S>) -> Option<S>];
     }
 
-    /// `map_with_state(f, [timeout])`: the witnesses of its output and of its
-    /// `state_snapshots()`.
-    #[allow(clippy::type_complexity)]
-    pub fn map_with_state<K, V, S, U, F>(
-        &self,
-        f: F,
-    ) -> (
-        F,
-        Stream<U>,
-        Stream<(K, S)>,
-        Pair<T, K, V>,
-        StateCodec<MappedState<K, S>>,
-    )
-    where
-        T: StateInput<Key = K, Value = V>,
-        K: Key + Saved,
-        V: Data,
-        S: StateValue + Saved,
-        U: Data,
-        F: Fn(&K, Option<V>, &mut State<S>) -> Option<U> + Send + Sync + 'static,
-    {
-        (f, next(), next(), <T as StateInput>::into_pair, codec())
-    }
-
-    /// `map_with_state(f, [timeout], initial)`.
-    #[allow(clippy::type_complexity)]
-    pub fn map_with_state_initial<K, V, S, U, F, I>(
-        &self,
-        f: F,
-        initial: I,
-    ) -> (
-        (F, I),
-        Stream<U>,
-        Stream<(K, S)>,
-        Pair<T, K, V>,
-        StateCodec<MappedState<K, S>>,
-    )
-    where
-        T: StateInput<Key = K, Value = V>,
-        K: Key + Saved,
-        V: Data,
-        S: StateValue + Saved,
-        U: Data,
-        F: Fn(&K, Option<V>, &mut State<S>) -> Option<U> + Send + Sync + 'static,
-        I: IntoIterator<Item = (K, S)>,
-    {
-        let (f, output, snapshots, pairs, codec) = self.map_with_state(f);
-        ((f, initial), output, snapshots, pairs, codec)
+    mapping_witnesses! {
+        /// `map_with_state(f, [timeout])`: the witnesses of its output and of
+        /// its `state_snapshots()`.
+        map_with_state() -> F;
+        /// `map_with_state(f, [timeout], initial)`.
+        map_with_state_initial(initial: Init) -> (F, Init);
     }
 
     /// `print(n)`: how the per-batch code shows the first `n` elements, so

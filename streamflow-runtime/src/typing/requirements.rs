@@ -6,59 +6,75 @@
 use std::fmt::Debug;
 use std::hash::Hash;
 
-/// What every stream element must be: movable between the worker threads.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be a stream element: elements must be `Send + Sync + 'static`",
-    label = "this operator produces `{Self}`",
-    note = "stream elements move between worker threads; use owned, thread-safe types (`String`, `Arc<T>`, not `&str` or `Rc<T>`)"
-)]
-pub trait Data: Send + Sync + 'static {}
-impl<T: Send + Sync + 'static> Data for T {}
+/// Declares requirement traits: each a name for its bounds, with a blanket
+/// impl and the message rustc shows when a type falls short.
+macro_rules! requirements {
+    ($($(#[$doc:meta])* $name:ident: [$($bound:tt)+] => $message:literal, $label:literal, $note:literal;)*) => {$(
+        $(#[$doc])*
+        #[diagnostic::on_unimplemented(message = $message, label = $label, note = $note)]
+        pub trait $name: $($bound)+ {}
+        impl<T: $($bound)+> $name for T {}
+    )*};
+}
 
-/// What a shuffle key must be: hashable and comparable.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be used as a key: keys must implement `Hash + Eq`",
-    label = "this operator groups records by a key of type `{Self}`",
-    note = "keys are hash-partitioned across the shuffle; derive `Hash, PartialEq, Eq` on your key type"
-)]
-pub trait Key: Hash + Eq + Clone + Data {}
-impl<T: Hash + Eq + Clone + Data> Key for T {}
+requirements! {
+    /// What every stream element must be: movable between the worker threads.
+    Data: [Send + Sync + 'static] =>
+        "`{Self}` cannot be a stream element: elements must be `Send + Sync + 'static`",
+        "this operator produces `{Self}`",
+        "stream elements move between worker threads; use owned, thread-safe types (`String`, `Arc<T>`, not `&str` or `Rc<T>`)";
 
-/// What a stream read by several operators must be: clonable.
-#[diagnostic::on_unimplemented(
-    message = "this stream feeds several operators, so its element type `{Self}` must implement `Clone`",
-    label = "read by more than one operator",
-    note = "a stream with several readers is materialized once and each reader gets its own copy of the elements"
-)]
-pub trait Shared: Clone + Data {}
-impl<T: Clone + Data> Shared for T {}
+    /// What a shuffle key must be: hashable and comparable.
+    Key: [Hash + Eq + Clone + Data] =>
+        "`{Self}` cannot be used as a key: keys must implement `Hash + Eq`",
+        "this operator groups records by a key of type `{Self}`",
+        "keys are hash-partitioned across the shuffle; derive `Hash, PartialEq, Eq` on your key type";
 
-/// What `print` needs: a `Debug` representation.
-#[diagnostic::on_unimplemented(
-    message = "`print` formats elements with `Debug`, which `{Self}` does not implement",
-    label = "printed here",
-    note = "derive or implement `Debug` for `{Self}`"
-)]
-pub trait Printable: Debug + Data {}
-impl<T: Debug + Data> Printable for T {}
+    /// What a stream read by several operators must be: clonable.
+    Shared: [Clone + Data] =>
+        "this stream feeds several operators, so its element type `{Self}` must implement `Clone`",
+        "read by more than one operator",
+        "a stream with several readers is materialized once and each reader gets its own copy of the elements";
 
-/// What `save_as_text_files` needs: a text form of each element.
-#[diagnostic::on_unimplemented(
-    message = "`save_as_text_files` writes each element as a line of text, but `{Self}` has no text form",
-    label = "written as text here",
-    note = "implement `streamflow::sinks::TextRecord` for `{Self}`, or `map` the stream to `String` first"
-)]
-pub trait TextOutput: crate::sinks::TextRecord + Data {}
-impl<T: crate::sinks::TextRecord + Data> TextOutput for T {}
+    /// What `print` needs: a `Debug` representation.
+    Printable: [Debug + Data] =>
+        "`print` formats elements with `Debug`, which `{Self}` does not implement",
+        "printed here",
+        "derive or implement `Debug` for `{Self}`";
 
-/// What `save_as_object_files` needs: serde serialization.
-#[diagnostic::on_unimplemented(
-    message = "`save_as_object_files` serializes elements with serde, but `{Self}` does not implement `Serialize`",
-    label = "serialized here",
-    note = "derive `serde::Serialize` for `{Self}`"
-)]
-pub trait ObjectOutput: serde::Serialize + Data {}
-impl<T: serde::Serialize + Data> ObjectOutput for T {}
+    /// What `save_as_text_files` needs: a text form of each element.
+    TextOutput: [crate::sinks::TextRecord + Data] =>
+        "`save_as_text_files` writes each element as a line of text, but `{Self}` has no text form",
+        "written as text here",
+        "implement `streamflow::sinks::TextRecord` for `{Self}`, or `map` the stream to `String` first";
+
+    /// What `save_as_object_files` needs: serde serialization.
+    ObjectOutput: [serde::Serialize + Data] =>
+        "`save_as_object_files` serializes elements with serde, but `{Self}` does not implement `Serialize`",
+        "serialized here",
+        "derive `serde::Serialize` for `{Self}`";
+
+    /// What a window keeps across batches must be clonable: a batch is shared by
+    /// every window that covers it.
+    WindowElement: [Clone + Data] =>
+        "windows keep `{Self}` for later windows, so it must implement `Clone`",
+        "kept across batches by this window",
+        "derive or implement `Clone` for `{Self}`";
+
+    /// Keyed state is output (or snapshot) every batch while it is kept, so it
+    /// must be clonable.
+    StateValue: [Clone + Data] =>
+        "keyed state of type `{Self}` must implement `Clone`",
+        "the state this function keeps per key",
+        "the state is kept across batches and copied into every batch's output or snapshots; derive `Clone` (or keep an `Arc`)";
+
+    /// What a window or keyed state keeps is saved with the job's state, so it
+    /// must be a serde type.
+    Saved: [serde::Serialize + serde::de::DeserializeOwned] =>
+        "`{Self}` is kept across batches and saved with the job's state, so it must implement serde's `Serialize` and `Deserialize`",
+        "kept across batches by this operator",
+        "derive `serde::Serialize` and `serde::Deserialize` for `{Self}`";
+}
 
 /// A declared port type must equal the stream's element type.
 #[diagnostic::on_unimplemented(
@@ -141,33 +157,3 @@ pair_requirements! {
     /// Input of `update_state_by_key` and `map_with_state` (every form).
     StateInput => "`update_state_by_key` and `map_with_state` need a stream of (key, value) pairs; this stream carries `{Self}`";
 }
-
-/// What a window keeps across batches must be clonable: a batch is shared by
-/// every window that covers it.
-#[diagnostic::on_unimplemented(
-    message = "windows keep `{Self}` for later windows, so it must implement `Clone`",
-    label = "kept across batches by this window",
-    note = "derive or implement `Clone` for `{Self}`"
-)]
-pub trait WindowElement: Clone + Data {}
-impl<T: Clone + Data> WindowElement for T {}
-
-/// Keyed state is output (or snapshot) every batch while it is kept, so it
-/// must be clonable.
-#[diagnostic::on_unimplemented(
-    message = "keyed state of type `{Self}` must implement `Clone`",
-    label = "the state this function keeps per key",
-    note = "the state is kept across batches and copied into every batch's output or snapshots; derive `Clone` (or keep an `Arc`)"
-)]
-pub trait StateValue: Clone + Data {}
-impl<T: Clone + Data> StateValue for T {}
-
-/// What a window or keyed state keeps is saved with the job's state, so it
-/// must be a serde type.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is kept across batches and saved with the job's state, so it must implement serde's `Serialize` and `Deserialize`",
-    label = "kept across batches by this operator",
-    note = "derive `serde::Serialize` and `serde::Deserialize` for `{Self}`"
-)]
-pub trait Saved: serde::Serialize + serde::de::DeserializeOwned {}
-impl<T: serde::Serialize + serde::de::DeserializeOwned> Saved for T {}
