@@ -5,9 +5,8 @@
 
 use crate::panic::catch;
 use crate::sinks::{Sink, SinkError};
-use crate::{Batch, BatchContext, BatchError, PrintTarget, Time};
+use crate::{Batch, BatchContext, BatchError, Time};
 use std::fmt::{Debug, Write as _};
-use std::io::Write;
 
 /// How `print` shows one element: `<T as Debug>::fmt`, handed over by the job's
 /// typing witness so that the per-batch code itself needs no `Debug` bound.
@@ -77,24 +76,8 @@ pub fn print<T: Sync>(
     // A user's `Debug` may panic: format inside a task.
     let text = catch(|| print_text_with(ctx.time, input, printer.n, printer.show))
         .map_err(|caught| caught.into_sink_error(ctx.plan, ctx.time, sink))?;
-    // One write per batch, so that concurrent jobs' blocks do not interleave.
-    let written = match &ctx.config.print_target {
-        PrintTarget::Stdout => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).and_then(|()| out.flush())
-        }
-        PrintTarget::Writer(writer) => {
-            // A writer poisoned by another thread's panic still holds valid bytes.
-            let mut out = writer.lock().unwrap_or_else(|e| e.into_inner());
-            out.write_all(text.as_bytes()).and_then(|()| out.flush())
-        }
-    };
-    written.map_err(|source| {
-        let (operator, line) = ctx
-            .plan
-            .sinks
-            .get(sink)
-            .map_or(("print", 0), |op| (op.name, op.span.line));
+    ctx.config.print_target.write(&text).map_err(|source| {
+        let (operator, line) = sink_operator(ctx, sink, "print");
         BatchError::Output {
             time: ctx.time,
             operator,
@@ -102,6 +85,14 @@ pub fn print<T: Sync>(
             source,
         }
     })
+}
+
+/// The name and line of output operator `sink`, for its errors.
+fn sink_operator(ctx: &BatchContext<'_>, sink: usize, unknown: &'static str) -> (&'static str, u32) {
+    ctx.plan
+        .sinks
+        .get(sink)
+        .map_or((unknown, 0), |op| (op.name, op.span.line))
 }
 
 /// `foreach_batch(f)`: `f` gets the batch and its time, on the calling thread.
@@ -148,11 +139,7 @@ pub fn save_batch<S, T>(
     let written = catch(|| (output.write)(&mut output.sink, ctx.time, input))
         .map_err(|caught| caught.into_sink_error(ctx.plan, ctx.time, sink))?;
     written.map_err(|source| {
-        let (operator, line) = ctx
-            .plan
-            .sinks
-            .get(sink)
-            .map_or(("file output", 0), |op| (op.name, op.span.line));
+        let (operator, line) = sink_operator(ctx, sink, "file output");
         BatchError::Sink {
             time: ctx.time,
             operator,
@@ -198,7 +185,7 @@ mod tests {
 
     struct Failing;
 
-    impl Write for Failing {
+    impl std::io::Write for Failing {
         fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
             Err(std::io::Error::other("disk full"))
         }
