@@ -1,29 +1,23 @@
 //! The builder of a live job: [`StreamingContext`] binds sources and sinks to
-//! a job's ports by name, holds the settings (block interval, buffering,
-//! backpressure, stop, status line, listeners, clock), and `start` checks them,
-//! starts the sources and the scheduler's threads, and returns a
-//! [`StreamingHandle`].
-//!
-//! The threads themselves are in [`scheduler`](super::scheduler); the handle
-//! is in [`handle`](super::handle).
+//! a job's ports by name, checking their types, and holds the settings (block
+//! interval, buffering, backpressure, stop, status line, listeners, clock).
+//! `start` hands all of it to [`launch`](super::launch), which starts the
+//! threads and returns a [`StreamingHandle`].
 
+use super::bound_sink::BoundSink;
 use super::clock::{Clock, SystemClock};
 use super::error::StartError;
 use super::handle::StreamingHandle;
-use super::listener::{StreamingEvent, StreamingListener, spawn_bus};
-use super::memory::Budget;
-use super::rate::{PidRateEstimator, PidSettings};
-use super::receiver::ReceiverControl;
-use super::scheduler::{Driver, MODE_RUNNING, MODE_STOP, QueuedBatch, RunState, Shared, generate, lock};
-use super::sources::{Input, InputEnv, StartedInput};
-use super::status::{StatusDrawer, StatusLine};
+use super::launch::{Erased, launch};
+use super::listener::StreamingListener;
+use super::rate::PidSettings;
+use super::settings::Settings;
+use super::sources::Input;
+use super::status_line::StatusLine;
 use crate::sinks::Sink;
-use crate::sinks::SinkError;
-use crate::{Batch, InputPorts, Job, OutputPorts, PortInfo, Time};
-use std::any::{Any, TypeId};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex};
+use crate::{InputPorts, Job, OutputPorts, PortInfo};
+use std::any::TypeId;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A job ready to run live: bind every input port to a source and any output
@@ -58,45 +52,6 @@ pub struct StreamingContext<J: Job> {
     settings: Settings,
     listeners: Vec<Box<dyn StreamingListener>>,
     clock: Arc<dyn Clock>,
-}
-
-/// Inputs are stored without their element type once checked.
-enum Erased {}
-
-/// A sink bound to an output port, with its element type erased.
-pub(super) struct BoundSink {
-    pub(super) name: String,
-    pub(super) write: WriteFn,
-}
-
-type WriteFn = Box<dyn FnMut(Time, &(dyn Any + Send)) -> Result<(), SinkError> + Send>;
-
-#[derive(Debug, Clone)]
-pub(super) struct Settings {
-    block_interval: Duration,
-    max_buffered_records: usize,
-    pub(super) backpressure: bool,
-    pid: PidSettings,
-    restart_backoff: (Duration, Duration),
-    stop_timeout: Duration,
-    status_line: StatusLine,
-    pub(super) stop_on_failure: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            // Spark's default block interval.
-            block_interval: Duration::from_millis(200),
-            max_buffered_records: 1_000_000,
-            backpressure: true,
-            pid: PidSettings::default(),
-            restart_backoff: (Duration::from_millis(100), Duration::from_secs(2)),
-            stop_timeout: Duration::from_secs(10),
-            status_line: StatusLine::Auto,
-            stop_on_failure: true,
-        }
-    }
 }
 
 /// The ports for a message, with their types as written in the job when the
@@ -167,26 +122,7 @@ impl<J: Job + 'static> StreamingContext<J> {
         let index = self.find_port(ports, "output", port)?;
         let info = &ports[index];
         self.check_type::<T>(info, "output", "sink")?;
-        let sometimes = info.sometimes;
-        let mut sink = sink;
-        let name = sink.name();
-        let write = move |time: Time, value: &(dyn Any + Send)| {
-            let batch = if sometimes {
-                match value.downcast_ref::<Option<Batch<T>>>() {
-                    Some(Some(batch)) => batch,
-                    // No batch at this time (a slide longer than the interval).
-                    Some(None) => return Ok(()),
-                    None => return Err(unexpected_value()),
-                }
-            } else {
-                value.downcast_ref::<Batch<T>>().ok_or_else(unexpected_value)?
-            };
-            sink.write(time, batch)
-        };
-        self.outputs[index].push(BoundSink {
-            name,
-            write: Box::new(write),
-        });
+        self.outputs[index].push(BoundSink::new(sink, info.sometimes));
         Ok(self)
     }
 
@@ -310,163 +246,8 @@ impl<J: Job + 'static> StreamingContext<J> {
             listeners,
             clock,
         } = self;
-        let plan = job.plan();
-        let job_name = plan.job;
-        if plan.batch_interval_ms == 0 {
-            return Err(StartError::ZeroBatchInterval { job: job_name });
-        }
-        job.config().validate()?;
-        let invalid = |setting, reason: &str| {
-            Err(StartError::InvalidSetting {
-                setting,
-                reason: reason.to_owned(),
-            })
-        };
-        if settings.block_interval.is_zero() {
-            return invalid("block_interval", "must be positive");
-        }
-        if settings.max_buffered_records == 0 {
-            return invalid("max_buffered_records", "must be at least 1");
-        }
-        let ports = <J::Inputs as InputPorts>::PORTS;
-        let mut sources = Vec::with_capacity(inputs.len());
-        for (info, input) in ports.iter().zip(inputs) {
-            match input {
-                Some(input) => sources.push((info.name, input)),
-                None => {
-                    return Err(StartError::UnboundInput {
-                        job: job_name,
-                        port: info.name,
-                    });
-                }
-            }
-        }
-        let batch_interval = Duration::from_millis(plan.batch_interval_ms);
-        let thread_error = |name: &str| {
-            let name = name.to_owned();
-            move |source| StartError::Thread { name, source }
-        };
-        let (events, bus) = spawn_bus(listeners).map_err(thread_error("streamflow-listeners"))?;
-        let budget = Arc::new(Budget::new(settings.max_buffered_records));
-
-        // Start the sources; on a failure, stop those already started.
-        let mut started: Vec<(&'static str, StartedInput)> = Vec::new();
-        for (port, input) in sources {
-            let env = InputEnv {
-                port,
-                block_interval: settings.block_interval,
-                budget: budget.clone(),
-                events: events.clone(),
-                max_rate: 0.0,
-                restart_backoff: settings.restart_backoff,
-            };
-            match input.start(env) {
-                Ok(s) => started.push((port, s)),
-                Err(e) => {
-                    for (_, s) in &started {
-                        if let Some(r) = &s.receiver {
-                            r.request_stop(true);
-                        }
-                    }
-                    events.shutdown();
-                    if let Some(bus) = bus {
-                        let _ = bus.join();
-                    }
-                    return Err(e);
-                }
-            }
-        }
-
-        let receivers: Vec<(&'static str, Arc<dyn ReceiverControl>)> = started
-            .iter()
-            .filter_map(|(port, s)| s.receiver.clone().map(|r| (*port, r)))
-            .collect();
-        let counters = started.iter().map(|(port, s)| (*port, s.counters.clone())).collect();
-        let shared = Arc::new(Shared {
-            job: job_name,
-            batch_interval,
-            state: Mutex::new(RunState::default()),
-            changed: Condvar::new(),
-            budget: budget.clone(),
-            receivers,
-            counters,
-            mode: AtomicU8::new(MODE_RUNNING),
-            discard: AtomicBool::new(false),
-            stopping: AtomicBool::new(false),
-            stop_timeout: settings.stop_timeout,
-            threads: Mutex::new(Vec::new()),
-        });
-        if let Some(bus) = &bus {
-            lock(&shared.threads).push(bus.thread().id());
-        }
-
-        let (tx, rx) = mpsc::channel::<QueuedBatch>();
-        let zero = clock.now();
-        let mut feeds = Vec::with_capacity(started.len());
-        for (index, (port, s)) in started.into_iter().enumerate() {
-            tracing::info!(job = job_name, input = port, source = %s.description, "input started");
-            feeds.push((index, port, s.feed));
-        }
-        let pid: Vec<_> = shared
-            .receivers
-            .iter()
-            .map(|(port, control)| {
-                let index = ports.iter().position(|p| p.name == *port).unwrap_or(0);
-                (
-                    index,
-                    PidRateEstimator::new(batch_interval, settings.pid),
-                    control.clone(),
-                )
-            })
-            .collect();
-
-        let driver = Driver {
-            job,
-            outputs,
-            shared: shared.clone(),
-            settings: settings.clone(),
-            pid,
-            status: StatusDrawer::new(settings.status_line, batch_interval),
-            events: events.clone(),
-            bus,
-        };
-        let generator_shared = shared.clone();
-        let generator_events = events.clone();
-        let generator = std::thread::Builder::new()
-            .name("streamflow-generator".into())
-            .spawn(move || {
-                generate(generator_shared, clock, zero, feeds, tx, generator_events);
-            });
-        if let Err(e) = generator {
-            shared.request_stop(false);
-            events.shutdown();
-            return Err(thread_error("streamflow-generator")(e));
-        }
-        let driver_thread = std::thread::Builder::new()
-            .name("streamflow-driver".into())
-            .spawn(move || driver.run(rx));
-        match driver_thread {
-            Ok(handle) => lock(&shared.threads).push(handle.thread().id()),
-            Err(e) => {
-                // Without a driver nothing would end the generator: stop it.
-                shared.mode.store(MODE_STOP, Ordering::SeqCst);
-                shared.request_stop(false);
-                events.shutdown();
-                return Err(thread_error("streamflow-driver")(e));
-            }
-        }
-        events.send(StreamingEvent::Started { batch_interval });
-        tracing::info!(
-            job = job_name,
-            interval_ms = plan.batch_interval_ms,
-            "streaming started"
-        );
-        Ok(StreamingHandle::new(shared))
+        launch(job, inputs, outputs, settings, listeners, clock)
     }
-}
-
-fn unexpected_value() -> SinkError {
-    SinkError::Other("the job's output port gave a value of an unexpected type".to_owned())
 }
 
 impl<J: Job> std::fmt::Debug for StreamingContext<J> {

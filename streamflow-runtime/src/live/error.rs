@@ -1,5 +1,5 @@
-//! Errors of live jobs: a job that cannot start, a job that failed, a sink or
-//! a receiver that could not do its work.
+//! Errors of live jobs: a job that cannot start, a job that failed, a sink, a
+//! source or a receiver that could not do its work.
 
 use crate::sinks::SinkError;
 use crate::{BatchError, ConfigError, Time};
@@ -92,6 +92,17 @@ pub enum StartError {
         /// Why.
         reason: String,
     },
+    /// A [`Source`](super::sources::Source) could not start.
+    #[error("input port `{port}`: cannot start {source_name}: {source}")]
+    Source {
+        /// The port.
+        port: &'static str,
+        /// The source's name.
+        source_name: String,
+        /// Why.
+        #[source]
+        source: SourceError,
+    },
     /// The job's configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -127,6 +138,17 @@ pub enum StreamingError {
         #[source]
         source: SinkError,
     },
+    /// A source could not cut or deliver a batch's input.
+    #[error("batch {time}: the source on input port `{port}` failed: {source}")]
+    Source {
+        /// The batch's time.
+        time: Time,
+        /// The input port.
+        port: &'static str,
+        /// Why.
+        #[source]
+        source: SourceError,
+    },
     /// The job failed; its error was returned to an earlier caller of
     /// `await_termination` or `stop` (this is its message).
     #[error("the job failed: {message}")]
@@ -143,6 +165,10 @@ pub enum StreamingError {
         message: String,
     },
 }
+
+/// What a [`Source`](super::sources::Source) returns when it cannot do its
+/// work: any error (`"message".into()` makes one from text).
+pub type SourceError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What a receiver returns when it gives up on its current attempt: the
 /// supervisor reports it and restarts the receiver after a backoff.

@@ -4,8 +4,9 @@
 
 use super::error::StreamingError;
 use super::listener::BatchInfo;
-use super::scheduler::Shared;
+use super::run_state::Shared;
 use super::sources::InputStats;
+use crate::Plan;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -177,12 +178,18 @@ impl StreamingHandle {
     pub fn batch_interval(&self) -> Duration {
         self.shared().batch_interval
     }
+
+    /// The running job's stage plan (what its `explain()` shows); index
+    /// [`BatchInfo::stage_times`] with it.
+    pub fn plan(&self) -> &'static Plan {
+        self.shared().plan
+    }
 }
 
 impl std::fmt::Debug for StreamingHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StreamingHandle")
-            .field("job", &self.shared().job)
+            .field("job", &self.shared().plan.job)
             .field("terminated", &self.is_terminated())
             .finish()
     }

@@ -19,10 +19,15 @@ pub struct BatchInfo {
     pub submitted_at: SystemTime,
     /// Time the batch waited in the queue before processing started.
     pub scheduling_delay: Option<Duration>,
-    /// Time the batch took: reading its inputs, running the job, writing its sinks.
+    /// Time the batch took: reading its inputs, running the job, writing its
+    /// sinks, committing its inputs.
     pub processing_time: Option<Duration>,
     /// Scheduling delay plus processing time.
     pub total_delay: Option<Duration>,
+    /// The time each stage of the job's plan took in this batch (index =
+    /// stage id − 1, see [`StreamingHandle::plan`](super::StreamingHandle::plan));
+    /// empty until the job has run it, and for jobs that do not record them.
+    pub stage_times: Vec<Duration>,
     /// Why the batch failed, if it did.
     pub failure: Option<String>,
 }

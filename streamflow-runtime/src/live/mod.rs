@@ -30,28 +30,37 @@
 //! zero time) and holds what the sources stored during `[t − d, t)`. Batches
 //! are cut at their time even while earlier ones are still running; they
 //! queue, and the wait shows as scheduling delay in [`BatchInfo`].
+//!
+//! Threads of a running job: one per receiver; the generator, which cuts a
+//! batch at every batch time; the driver, which runs the batches in time
+//! order (delivers their inputs, runs the job, writes the sinks, commits the
+//! inputs); a listener thread when listeners are registered. What a source
+//! sees of them, call by call, is in [`sources`](sources#plumbing-writing-a-source).
 
+mod bound_sink;
 mod clock;
 mod context;
+mod driver;
 mod error;
+mod generator;
 mod handle;
-mod lines;
+mod launch;
 mod listener;
 mod memory;
 mod rate;
-mod receiver;
-mod scheduler;
+mod run_state;
+mod settings;
 pub mod sources;
-mod status;
+mod status_line;
+mod sync;
 
 /// Sinks, re-exported here beside the sources (they live in [`crate::sinks`]).
 pub use crate::sinks::{self, SinkError};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::StreamingContext;
-pub use error::{ReceiverError, StartError, StreamingError};
+pub use error::{ReceiverError, SourceError, StartError, StreamingError};
 pub use handle::StreamingHandle;
 pub use listener::{BatchInfo, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent, StreamingListener};
 pub use rate::{PidRateEstimator, PidSettings, RateLimiter};
-pub use receiver::{Receiver, ReceiverContext, Stopped};
-pub use sources::{Input, InputStats};
-pub use status::StatusLine;
+pub use sources::{Input, InputStats, Receiver, ReceiverContext, Stopped};
+pub use status_line::StatusLine;

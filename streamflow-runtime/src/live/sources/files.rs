@@ -1,15 +1,14 @@
 //! `text_file_stream`: the lines of files that appear in a directory, as
 //! Spark's `textFileStream`.
 
-use super::{Feed, Input, InputCounters, Materialized, Pending, StartedInput};
-use crate::live::error::StartError;
-use crate::live::lines::split_all;
-use crate::live::listener::{EventSender, InputErrorInfo, StreamingEvent};
+use super::input::Input;
+use super::lines::split_all;
+use super::source::{Cut, Reader, Source, SourceContext};
+use crate::live::error::{SourceError, StartError};
 use crate::{Batch, Time};
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// The lines of the files that appear in `directory`, one record per line.
@@ -35,35 +34,13 @@ use std::sync::atomic::Ordering;
 /// ignore. A directory that does not exist is an error at start.
 pub fn text_file_stream(directory: impl Into<PathBuf>) -> Input<String> {
     let directory = directory.into();
-    Input::new(format!("directory {}", directory.display()), move |env| {
-        let port = env.port;
-        let not_found = |reason: String| StartError::Directory {
-            port,
-            path: directory.clone(),
-            reason,
-        };
-        let meta = std::fs::metadata(&directory).map_err(|e| not_found(e.to_string()))?;
-        if !meta.is_dir() {
-            return Err(not_found("not a directory".to_owned()));
-        }
-        let seen = list(&directory)
-            .map_err(|e| not_found(e.to_string()))?
-            .into_iter()
-            .collect();
-        let counters = Arc::new(InputCounters::default());
-        Ok(StartedInput {
-            feed: Box::new(FileFeed {
-                directory,
-                seen,
-                port,
-                counters: counters.clone(),
-                events: env.events.clone(),
-            }),
-            receiver: None,
-            counters,
-            description: String::new(),
-        })
-    })
+    let description = format!("directory {}", directory.display());
+    let source = DirectorySource {
+        directory,
+        seen: HashSet::new(),
+        ctx: None,
+    };
+    Input::of_source(description, source)
 }
 
 /// The candidate file names in `directory` (not hidden, not directories).
@@ -85,34 +62,48 @@ fn list(directory: &Path) -> std::io::Result<Vec<OsString>> {
     Ok(names)
 }
 
-struct FileFeed {
+/// Cuts: each batch takes the files that appeared since the previous
+/// listing (its positions: their paths, in name order).
+struct DirectorySource {
     directory: PathBuf,
     /// The names found at the previous listing.
     seen: HashSet<OsString>,
-    port: &'static str,
-    counters: Arc<InputCounters>,
-    events: EventSender,
+    /// Where listing errors go (set at start).
+    ctx: Option<SourceContext>,
 }
 
-fn report(events: &EventSender, counters: &InputCounters, port: &'static str, time: Time, message: String) {
-    tracing::warn!(input = port, %time, "{message}");
-    counters.errors.fetch_add(1, Ordering::Relaxed);
-    events.send(StreamingEvent::InputError(InputErrorInfo {
-        input: port,
-        time: Some(time),
-        message,
-    }));
-}
+impl Source for DirectorySource {
+    type Item = String;
+    type Positions = Vec<PathBuf>;
+    type Reader = FileReader;
 
-impl Feed for FileFeed {
-    fn cut(&mut self, time: Time) -> Box<dyn Pending> {
+    fn start(&mut self, ctx: &SourceContext) -> Result<FileReader, SourceError> {
+        let not_found = |reason: String| StartError::Directory {
+            port: ctx.input(),
+            path: self.directory.clone(),
+            reason,
+        };
+        let meta = std::fs::metadata(&self.directory).map_err(|e| not_found(e.to_string()))?;
+        if !meta.is_dir() {
+            return Err(not_found("not a directory".to_owned()).into());
+        }
+        self.seen = list(&self.directory)
+            .map_err(|e| not_found(e.to_string()))?
+            .into_iter()
+            .collect();
+        self.ctx = Some(ctx.clone());
+        Ok(FileReader { ctx: ctx.clone() })
+    }
+
+    fn cut(&mut self, time: Time) -> Result<Cut<Vec<PathBuf>>, SourceError> {
         let names = match list(&self.directory) {
             Ok(names) => names,
             Err(e) => {
-                let message = format!("cannot list {}: {e}", self.directory.display());
-                report(&self.events, &self.counters, self.port, time, message);
+                if let Some(ctx) = &self.ctx {
+                    ctx.report_error(Some(time), format!("cannot list {}: {e}", self.directory.display()));
+                }
                 // Keep what was seen: those files are not new when it comes back.
-                return Box::new(NewFiles::empty(self));
+                return Ok(Cut::new(Vec::new()));
             }
         };
         let paths = names
@@ -121,72 +112,39 @@ impl Feed for FileFeed {
             .map(|name| self.directory.join(name))
             .collect();
         self.seen = names.into_iter().collect();
-        Box::new(NewFiles {
-            paths,
-            port: self.port,
-            counters: self.counters.clone(),
-            events: self.events.clone(),
-        })
+        Ok(Cut::new(paths))
     }
 }
 
-/// The files of one batch, read when the batch runs.
-struct NewFiles {
-    paths: Vec<PathBuf>,
-    port: &'static str,
-    counters: Arc<InputCounters>,
-    events: EventSender,
+/// Reads a batch's files, one partition per file; an unreadable file is
+/// reported and skipped, a line that is not UTF-8 rejected.
+struct FileReader {
+    ctx: SourceContext,
 }
 
-impl NewFiles {
-    fn empty(feed: &FileFeed) -> Self {
-        NewFiles {
-            paths: Vec::new(),
-            port: feed.port,
-            counters: feed.counters.clone(),
-            events: feed.events.clone(),
-        }
-    }
-}
+impl Reader for FileReader {
+    type Item = String;
+    type Positions = Vec<PathBuf>;
 
-impl Pending for NewFiles {
-    fn known_records(&self) -> Option<usize> {
-        None
-    }
-
-    fn budgeted(&self) -> usize {
-        0
-    }
-
-    fn materialize(self: Box<Self>, time: Time) -> Materialized {
-        let mut partitions = Vec::with_capacity(self.paths.len());
-        let mut records = 0;
-        for path in &self.paths {
+    fn deliver(&mut self, time: Time, paths: &Vec<PathBuf>) -> Result<Batch<String>, SourceError> {
+        let ctx = &self.ctx;
+        let mut partitions = Vec::with_capacity(paths.len());
+        for path in paths {
             let bytes = match std::fs::read(path) {
                 Ok(bytes) => bytes,
                 Err(e) => {
-                    let message = format!("cannot read {}: {e}; file skipped", path.display());
-                    report(&self.events, &self.counters, self.port, time, message);
+                    ctx.report_error(Some(time), format!("cannot read {}: {e}; file skipped", path.display()));
                     continue;
                 }
             };
             let lines = split_all(&bytes);
             for problem in lines.rejected {
-                self.counters.rejected.fetch_add(1, Ordering::Relaxed);
-                let message = format!("{}: {problem}", path.display());
-                report(&self.events, &self.counters, self.port, time, message);
+                ctx.reject(Some(time), format!("{}: {problem}", path.display()));
             }
-            tracing::debug!(input = self.port, file = %path.display(), lines = lines.lines.len(), "file read");
-            self.counters.files.fetch_add(1, Ordering::Relaxed);
-            self.counters
-                .records
-                .fetch_add(lines.lines.len() as u64, Ordering::Relaxed);
-            records += lines.lines.len();
+            tracing::debug!(input = ctx.input(), file = %path.display(), lines = lines.lines.len(), "file read");
+            ctx.counters().files.fetch_add(1, Ordering::Relaxed);
             partitions.push(lines.lines);
         }
-        Materialized {
-            batch: Box::new(Batch::from_partitions(partitions)),
-            records,
-        }
+        Ok(Batch::from_partitions(partitions))
     }
 }

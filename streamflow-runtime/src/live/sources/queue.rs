@@ -1,17 +1,18 @@
 //! `queue_stream`: batches from memory, one per batch interval (Spark's
 //! `queueStream` with `oneAtATime`), for tests and demos.
 
-use super::{Feed, Input, InputCounters, Materialized, Pending, StartedInput};
+use super::blocks::{BlockRange, BlockStore};
+use super::input::Input;
+use super::source::{Cut, Reader, Source, SourceContext};
+use crate::live::error::SourceError;
 use crate::{Batch, Time};
-use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// A queue of batches to feed a job: each batch interval takes the next one
 /// (or an empty batch when the queue is empty). Clones share the queue, so a
 /// test can push while the job runs.
 pub struct Queue<T> {
-    batches: Arc<Mutex<VecDeque<Vec<T>>>>,
+    batches: Arc<BlockStore<T>>,
 }
 
 impl<T> Clone for Queue<T> {
@@ -38,13 +39,12 @@ impl<T: Send + 'static> Queue<T> {
 
     /// Adds a batch at the back.
     pub fn push(&self, batch: impl IntoIterator<Item = T>) {
-        let batch = batch.into_iter().collect();
-        self.lock().push_back(batch);
+        self.batches.seal(batch.into_iter().collect());
     }
 
     /// The number of batches not yet taken.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.batches.uncut()
     }
 
     /// Whether every batch was taken.
@@ -54,23 +54,8 @@ impl<T: Send + 'static> Queue<T> {
 
     /// The source that takes from this queue.
     pub fn stream(&self) -> Input<T> {
-        let queue = self.clone();
-        Input::new("queue".to_owned(), move |_env| {
-            let counters = Arc::new(InputCounters::default());
-            Ok(StartedInput {
-                feed: Box::new(QueueFeed {
-                    queue,
-                    counters: counters.clone(),
-                }),
-                receiver: None,
-                counters,
-                description: String::new(),
-            })
-        })
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Vec<T>>> {
-        self.batches.lock().unwrap_or_else(|e| e.into_inner())
+        let batches = self.batches.clone();
+        Input::of_source("queue".to_owned(), QueueSource { batches })
     }
 }
 
@@ -87,35 +72,34 @@ where
     queue.stream()
 }
 
-struct QueueFeed<T> {
-    queue: Queue<T>,
-    counters: Arc<InputCounters>,
+/// The source behind a [`Queue`]: each batch takes the next queued batch, a
+/// range of at most one block. Both halves share the queue.
+struct QueueSource<T> {
+    batches: Arc<BlockStore<T>>,
 }
 
-struct Queued<T>(Vec<T>);
+impl<T: Send + 'static> Source for QueueSource<T> {
+    type Item = T;
+    type Positions = BlockRange;
+    type Reader = Self;
 
-impl<T: Send + 'static> Feed for QueueFeed<T> {
-    fn cut(&mut self, _time: Time) -> Box<dyn Pending> {
-        let batch = self.queue.lock().pop_front().unwrap_or_default();
-        self.counters.records.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        Box::new(Queued(batch))
+    fn start(&mut self, _ctx: &SourceContext) -> Result<Self, SourceError> {
+        let batches = self.batches.clone();
+        Ok(QueueSource { batches })
+    }
+
+    fn cut(&mut self, _time: Time) -> Result<Cut<BlockRange>, SourceError> {
+        let (range, records) = self.batches.cut(1);
+        Ok(Cut::new(range).with_records(records))
     }
 }
 
-impl<T: Send + 'static> Pending for Queued<T> {
-    fn known_records(&self) -> Option<usize> {
-        Some(self.0.len())
-    }
+impl<T: Send + 'static> Reader for QueueSource<T> {
+    type Item = T;
+    type Positions = BlockRange;
 
-    fn budgeted(&self) -> usize {
-        0
-    }
-
-    fn materialize(self: Box<Self>, _time: Time) -> Materialized {
-        let records = self.0.len();
-        Materialized {
-            batch: Box::new(Batch::from_vec(self.0)),
-            records,
-        }
+    fn deliver(&mut self, _time: Time, range: &BlockRange) -> Result<Batch<T>, SourceError> {
+        let batch = self.batches.take(*range)?.pop().unwrap_or_default();
+        Ok(Batch::from_vec(batch))
     }
 }

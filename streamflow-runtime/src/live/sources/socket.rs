@@ -1,10 +1,11 @@
 //! `socket_text_stream`: lines of text read from a TCP server, as Spark's
 //! `socketTextStream`.
 
-use super::Input;
+use super::input::Input;
+use super::lines::{LineSplitter, Lines};
+use super::receiver::{Receiver, ReceiverContext};
+use super::supervisor::start_receiver;
 use crate::live::error::{ReceiverError, StartError};
-use crate::live::lines::{LineSplitter, Lines};
-use crate::live::receiver::{Receiver, ReceiverContext, start_receiver};
 use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
@@ -37,10 +38,7 @@ pub fn socket_text_stream(host: impl Into<String>, port: u16) -> Input<String> {
             port,
             connect_timeout: Duration::from_secs(2),
         };
-        start_receiver(receiver, env).map_err(|source| StartError::Thread {
-            name: format!("streamflow-receiver-{}", env.port),
-            source,
-        })
+        start_receiver(receiver, env)
     })
 }
 

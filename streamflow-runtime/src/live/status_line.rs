@@ -96,6 +96,7 @@ mod tests {
             scheduling_delay: Some(Duration::from_millis(3)),
             processing_time: Some(Duration::from_millis(12)),
             total_delay: Some(Duration::from_millis(15)),
+            stage_times: vec![Duration::from_millis(12)],
             failure: None,
         };
         assert_eq!(

@@ -1,0 +1,210 @@
+//! The driver thread: runs the queued batches in time order. For each one it
+//! delivers the inputs, runs the job, writes the sinks, commits the inputs,
+//! then publishes the batch's metrics (history, listeners, status line) and
+//! feeds the rate estimators behind backpressure.
+
+use super::bound_sink::BoundSink;
+use super::error::StreamingError;
+use super::generator::QueuedBatch;
+use super::listener::{BatchInfo, EventSender, OutputOperationInfo, StreamingEvent};
+use super::rate::PidRateEstimator;
+use super::run_state::Shared;
+use super::settings::Settings;
+use super::sources::{Delivery, Pending, ReceiverControl};
+use super::status_line::StatusDrawer;
+use crate::sinks::SinkError;
+use crate::{InputPorts, Job, OutputPorts, Time};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::time::Instant;
+
+/// The driver's side of the job: the job itself, its inputs' deliveries (in
+/// port order), its sinks (per output port), and what it reports to.
+pub(super) struct Driver<J: Job> {
+    pub(super) job: J,
+    pub(super) deliveries: Vec<Box<dyn Delivery>>,
+    pub(super) outputs: Vec<Vec<BoundSink>>,
+    pub(super) shared: Arc<Shared>,
+    pub(super) settings: Settings,
+    /// One estimator per receiver: its input's index, the estimator, the receiver.
+    pub(super) pid: Vec<(usize, PidRateEstimator, Arc<dyn ReceiverControl>)>,
+    pub(super) status: StatusDrawer,
+    pub(super) events: EventSender,
+    pub(super) bus: Option<std::thread::JoinHandle<()>>,
+}
+
+impl<J: Job> Driver<J> {
+    /// Runs every batch the generator queues, then ends the job.
+    pub(super) fn run(mut self, rx: mpsc::Receiver<QueuedBatch>) {
+        for batch in rx {
+            if self.shared.discard.load(Ordering::SeqCst) {
+                let held: usize = batch.pendings.iter().map(|p| p.held).sum();
+                self.shared.budget.release(held);
+                self.shared.state().queued -= 1;
+                tracing::debug!(time = %batch.time, "batch dropped by an immediate stop");
+                continue;
+            }
+            let run = catch_unwind(AssertUnwindSafe(|| self.run_batch(batch)));
+            if let Err(panic) = run {
+                let message = crate::panic::message(&*panic);
+                self.shared.fail(StreamingError::ThreadPanicked {
+                    thread: "driver",
+                    message,
+                });
+            }
+        }
+        self.status.clear();
+        self.finish();
+    }
+
+    fn run_batch(&mut self, batch: QueuedBatch) {
+        let QueuedBatch {
+            time,
+            mut pendings,
+            submitted,
+            mut info,
+        } = batch;
+        self.status.clear();
+        let start = Instant::now();
+        let scheduling = start.saturating_duration_since(submitted);
+        info.scheduling_delay = Some(scheduling);
+        self.events.send(StreamingEvent::BatchStarted(info.clone()));
+
+        let held: usize = pendings.iter().map(|p| p.held).sum();
+        let failure = self.process(time, &mut pendings, &mut info).err();
+        let processing = start.elapsed();
+        self.shared.budget.release(held);
+        info.processing_time = Some(processing);
+        info.total_delay = Some(scheduling + processing);
+        info.failure = failure.as_ref().map(ToString::to_string);
+        tracing::debug!(
+            job = self.shared.plan.job,
+            time_ms = time.as_millis(),
+            records = info.records(),
+            processing_us = processing.as_micros() as u64,
+            scheduling_delay_us = scheduling.as_micros() as u64,
+            "batch completed"
+        );
+        let queued = self.shared.state().complete(info.clone());
+        self.shared.changed.notify_all();
+        if self.settings.backpressure {
+            for (index, pid, control) in &mut self.pid {
+                let records = info.input_records.get(*index).map_or(0, |(_, n)| *n);
+                if let Some(rate) = pid.compute(time.as_millis(), records, processing, scheduling) {
+                    control.set_rate(rate);
+                }
+            }
+        }
+        self.status.draw(&info, queued);
+        self.events.send(StreamingEvent::BatchCompleted(info));
+        if let Some(error) = failure {
+            tracing::error!(job = self.shared.plan.job, "{error}");
+            if self.settings.stop_on_failure {
+                self.shared.fail(error);
+            }
+        }
+    }
+
+    /// Delivers the inputs, runs the job (noting its stage times), writes
+    /// the sinks and, if all of that succeeded, commits the inputs.
+    fn process(&mut self, time: Time, pendings: &mut [Pending], info: &mut BatchInfo) -> Result<(), StreamingError> {
+        let inputs = self.deliver(time, pendings, info)?;
+        let result = self.job.run_batch(time, inputs);
+        info.stage_times = self.job.stage_times().to_vec();
+        let mut outputs = result?;
+        self.write_outputs(time, &mut outputs)?;
+        for (delivery, pending) in self.deliveries.iter_mut().zip(pendings.iter()) {
+            delivery.commit(time, pending);
+        }
+        Ok(())
+    }
+
+    /// Reads every input's cut into the job's inputs, in port order; the
+    /// first failure (of a cut or a delivery) fails the batch.
+    fn deliver(
+        &mut self,
+        time: Time,
+        pendings: &mut [Pending],
+        info: &mut BatchInfo,
+    ) -> Result<J::Inputs, StreamingError> {
+        let ports = <J::Inputs as InputPorts>::PORTS;
+        let mut inputs = J::Inputs::default();
+        for (index, (delivery, pending)) in self.deliveries.iter_mut().zip(pendings.iter_mut()).enumerate() {
+            let port = ports[index].name;
+            let failed = |source| StreamingError::Source { time, port, source };
+            if let Some(cut_failure) = pending.failure.take() {
+                return Err(failed(cut_failure));
+            }
+            let delivered = delivery.deliver(time, pending).map_err(failed)?;
+            if let Some(entry) = info.input_records.get_mut(index) {
+                entry.1 = delivered.records;
+            }
+            if inputs.set_port(index, delivered.batch).is_err() {
+                // The type was checked at binding: this is a bug of the job's ports.
+                tracing::error!(port, "input port rejected its batch");
+            }
+        }
+        Ok(inputs)
+    }
+
+    /// Runs every bound sink; the first failure ends the batch's outputs.
+    fn write_outputs(&mut self, time: Time, outputs: &mut J::Outputs) -> Result<(), StreamingError> {
+        let ports = <J::Outputs as OutputPorts>::PORTS;
+        for (index, sinks) in self.outputs.iter_mut().enumerate() {
+            if sinks.is_empty() {
+                continue;
+            }
+            let port = ports[index].name;
+            let Some(value) = outputs.take_port(index) else {
+                tracing::warn!(port, "output port gave no value");
+                continue;
+            };
+            for sink in sinks.iter_mut() {
+                let start = Instant::now();
+                let written = catch_unwind(AssertUnwindSafe(|| (sink.write)(time, &*value)))
+                    .unwrap_or_else(|panic| Err(SinkError::Panicked(crate::panic::message(&*panic))));
+                self.events
+                    .send(StreamingEvent::OutputOperationCompleted(OutputOperationInfo {
+                        time,
+                        port,
+                        sink: sink.name.clone(),
+                        duration: start.elapsed(),
+                        failure: written.as_ref().err().map(ToString::to_string),
+                    }));
+                written.map_err(|source| StreamingError::Sink {
+                    time,
+                    port,
+                    sink: sink.name.clone(),
+                    source,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// After the last batch: releases the readers, stops receivers, delivers
+    /// the last events, and marks the job terminated.
+    fn finish(&mut self) {
+        self.deliveries.clear();
+        for (_, r) in &self.shared.receivers {
+            r.request_stop(true);
+        }
+        for (port, r) in &self.shared.receivers {
+            if !r.wait_stopped(self.shared.stop_timeout) {
+                tracing::warn!(input = port, "receiver did not stop; its thread is left running");
+            }
+        }
+        self.events.send(StreamingEvent::Stopped);
+        self.events.shutdown();
+        if let Some(bus) = self.bus.take()
+            && bus.thread().id() != std::thread::current().id()
+        {
+            let _ = bus.join();
+        }
+        tracing::info!(job = self.shared.plan.job, "streaming stopped");
+        self.shared.state().terminated = true;
+        self.shared.changed.notify_all();
+    }
+}

@@ -1,0 +1,206 @@
+//! Starting a live job: checks the context's bindings and settings, starts the
+//! listener thread and the sources, then the generator and driver threads,
+//! and returns the [`StreamingHandle`].
+
+use super::bound_sink::BoundSink;
+use super::clock::Clock;
+use super::driver::Driver;
+use super::error::StartError;
+use super::generator::{GeneratorInput, QueuedBatch, generate};
+use super::handle::StreamingHandle;
+use super::listener::{EventSender, StreamingEvent, StreamingListener, spawn_bus};
+use super::memory::Budget;
+use super::rate::PidRateEstimator;
+use super::run_state::{MODE_RUNNING, MODE_STOP, RunState, Shared};
+use super::settings::Settings;
+use super::sources::{Input, InputEnv, StartedInput};
+use super::status_line::StatusDrawer;
+use super::sync::lock;
+use crate::{InputPorts, Job};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// Inputs are stored without their element type once checked against their
+/// port.
+pub(super) enum Erased {}
+
+/// Starts `job` with its bound inputs (one per input port, `None` if
+/// unbound) and sinks (per output port).
+pub(super) fn launch<J: Job + 'static>(
+    job: J,
+    inputs: Vec<Option<Input<Erased>>>,
+    outputs: Vec<Vec<BoundSink>>,
+    settings: Settings,
+    listeners: Vec<Box<dyn StreamingListener>>,
+    clock: Arc<dyn Clock>,
+) -> Result<StreamingHandle, StartError> {
+    let plan = job.plan();
+    let job_name = plan.job;
+    if plan.batch_interval_ms == 0 {
+        return Err(StartError::ZeroBatchInterval { job: job_name });
+    }
+    job.config().validate()?;
+    check(&settings)?;
+    let ports = <J::Inputs as InputPorts>::PORTS;
+    let mut sources = Vec::with_capacity(inputs.len());
+    for (info, input) in ports.iter().zip(inputs) {
+        let input = input.ok_or(StartError::UnboundInput {
+            job: job_name,
+            port: info.name,
+        })?;
+        sources.push((info.name, input));
+    }
+    let batch_interval = Duration::from_millis(plan.batch_interval_ms);
+    let (events, bus) = spawn_bus(listeners).map_err(thread_error("streamflow-listeners"))?;
+    let budget = Arc::new(Budget::new(settings.max_buffered_records));
+    let started = match start_inputs(sources, &settings, &budget, &events) {
+        Ok(started) => started,
+        Err(e) => {
+            events.shutdown();
+            if let Some(bus) = bus {
+                let _ = bus.join();
+            }
+            return Err(e);
+        }
+    };
+
+    let mut receivers = Vec::new();
+    let mut counters = Vec::new();
+    let mut pid = Vec::new();
+    let mut generator_inputs = Vec::with_capacity(started.len());
+    let mut deliveries = Vec::with_capacity(started.len());
+    for (index, (port, s)) in started.into_iter().enumerate() {
+        tracing::info!(job = job_name, input = port, source = %s.description, "input started");
+        if let Some(control) = s.receiver {
+            pid.push((
+                index,
+                PidRateEstimator::new(batch_interval, settings.pid),
+                control.clone(),
+            ));
+            receivers.push((port, control));
+        }
+        counters.push((port, s.counters));
+        generator_inputs.push(GeneratorInput { port, feed: s.feed });
+        deliveries.push(s.delivery);
+    }
+    let shared = Arc::new(Shared {
+        plan,
+        batch_interval,
+        state: Mutex::new(RunState::default()),
+        changed: Condvar::new(),
+        budget,
+        receivers,
+        counters,
+        mode: AtomicU8::new(MODE_RUNNING),
+        discard: AtomicBool::new(false),
+        stopping: AtomicBool::new(false),
+        stop_timeout: settings.stop_timeout,
+        threads: Mutex::new(Vec::new()),
+    });
+    if let Some(bus) = &bus {
+        lock(&shared.threads).push(bus.thread().id());
+    }
+
+    let (tx, rx) = mpsc::channel::<QueuedBatch>();
+    let zero = clock.now();
+    let driver = Driver {
+        job,
+        deliveries,
+        outputs,
+        shared: shared.clone(),
+        status: StatusDrawer::new(settings.status_line, batch_interval),
+        settings,
+        pid,
+        events: events.clone(),
+        bus,
+    };
+    let generator_shared = shared.clone();
+    let generator_events = events.clone();
+    let generator = std::thread::Builder::new()
+        .name("streamflow-generator".into())
+        .spawn(move || {
+            generate(generator_shared, clock, zero, generator_inputs, tx, generator_events);
+        });
+    if let Err(e) = generator {
+        shared.request_stop(false);
+        events.shutdown();
+        return Err(thread_error("streamflow-generator")(e));
+    }
+    let driver_thread = std::thread::Builder::new()
+        .name("streamflow-driver".into())
+        .spawn(move || driver.run(rx));
+    match driver_thread {
+        Ok(handle) => lock(&shared.threads).push(handle.thread().id()),
+        Err(e) => {
+            // Without a driver nothing would end the generator: stop it.
+            shared.mode.store(MODE_STOP, Ordering::SeqCst);
+            shared.request_stop(false);
+            events.shutdown();
+            return Err(thread_error("streamflow-driver")(e));
+        }
+    }
+    events.send(StreamingEvent::Started { batch_interval });
+    tracing::info!(
+        job = job_name,
+        interval_ms = plan.batch_interval_ms,
+        "streaming started"
+    );
+    Ok(StreamingHandle::new(shared))
+}
+
+/// The settings' own checks.
+fn check(settings: &Settings) -> Result<(), StartError> {
+    let invalid = |setting, reason: &str| {
+        Err(StartError::InvalidSetting {
+            setting,
+            reason: reason.to_owned(),
+        })
+    };
+    if settings.block_interval.is_zero() {
+        return invalid("block_interval", "must be positive");
+    }
+    if settings.max_buffered_records == 0 {
+        return invalid("max_buffered_records", "must be at least 1");
+    }
+    Ok(())
+}
+
+fn thread_error(name: &str) -> impl FnOnce(std::io::Error) -> StartError {
+    let name = name.to_owned();
+    move |source| StartError::Thread { name, source }
+}
+
+/// Starts every source in port order; on a failure, stops the receivers
+/// already started.
+fn start_inputs(
+    sources: Vec<(&'static str, Input<Erased>)>,
+    settings: &Settings,
+    budget: &Arc<Budget>,
+    events: &EventSender,
+) -> Result<Vec<(&'static str, StartedInput)>, StartError> {
+    let mut started: Vec<(&'static str, StartedInput)> = Vec::with_capacity(sources.len());
+    for (port, input) in sources {
+        let env = InputEnv {
+            port,
+            block_interval: settings.block_interval,
+            budget: budget.clone(),
+            events: events.clone(),
+            max_rate: 0.0,
+            restart_backoff: settings.restart_backoff,
+        };
+        match input.start(env) {
+            Ok(s) => started.push((port, s)),
+            Err(e) => {
+                for (_, s) in &started {
+                    if let Some(r) = &s.receiver {
+                        r.request_stop(true);
+                    }
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(started)
+}

@@ -1,0 +1,210 @@
+//! The scheduler's side of a started input, whatever its record type: the
+//! generator cuts it ([`Feed`]), the driver delivers and commits it
+//! ([`Delivery`]), the context stops and paces its receiver, if it has one
+//! ([`ReceiverControl`]). [`start_source`] makes these from a [`Source`].
+
+use super::source::{Reader, Source, SourceContext};
+use super::stats::InputCounters;
+use crate::Time;
+use crate::live::error::{SourceError, StartError};
+use crate::live::listener::EventSender;
+use crate::live::memory::Budget;
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// What a source gets to start with.
+pub(crate) struct InputEnv {
+    pub(crate) port: &'static str,
+    pub(crate) block_interval: Duration,
+    pub(crate) budget: Arc<Budget>,
+    pub(crate) events: EventSender,
+    pub(crate) max_rate: f64,
+    pub(crate) restart_backoff: (Duration, Duration),
+}
+
+/// A started source.
+pub(crate) struct StartedInput {
+    pub(crate) feed: Box<dyn Feed>,
+    pub(crate) delivery: Box<dyn Delivery>,
+    pub(crate) receiver: Option<Arc<dyn ReceiverControl>>,
+    pub(crate) counters: Arc<InputCounters>,
+    pub(crate) description: String,
+}
+
+/// The generator's side of an input: cuts it at each batch time.
+pub(crate) trait Feed: Send {
+    /// What the batch at `time` reads (called at that time).
+    fn cut(&mut self, time: Time) -> Pending;
+}
+
+/// The driver's side of an input.
+pub(crate) trait Delivery: Send {
+    /// Reads what the batch at `time` was cut to read.
+    fn deliver(&mut self, time: Time, pending: &Pending) -> Result<Delivered, SourceError>;
+    /// Tells the source that the batch at `time` is committed; a failure is
+    /// reported, not returned.
+    fn commit(&mut self, time: Time, pending: &Pending);
+}
+
+/// A batch's input, cut but not yet delivered.
+pub(crate) struct Pending {
+    /// The source's positions (its own type), unless the cut failed.
+    positions: Option<Box<dyn Any + Send>>,
+    /// Why the cut failed; taken by the driver, which fails the batch.
+    pub(crate) failure: Option<SourceError>,
+    /// The number of records, if known at the cut.
+    pub(crate) records: Option<usize>,
+    /// Records held against the memory bound, given back once processed.
+    pub(crate) held: usize,
+}
+
+/// One port's batch, ready for the job.
+pub(crate) struct Delivered {
+    /// A `Box<Batch<T>>` for the port.
+    pub(crate) batch: Box<dyn Any + Send>,
+    pub(crate) records: usize,
+}
+
+/// What the context needs of a receiver, whatever its record type.
+pub(crate) trait ReceiverControl: Send + Sync {
+    /// Asks the receiver to stop; an immediate stop also aborts waiting stores.
+    fn request_stop(&self, immediate: bool);
+    /// Waits until the receiver's thread has finished; false on timeout.
+    fn wait_stopped(&self, timeout: Duration) -> bool;
+    /// Sets the rate backpressure estimated (capped by the configured maximum).
+    fn set_rate(&self, records_per_second: f64);
+    /// The current rate limit, if any.
+    fn rate(&self) -> Option<f64>;
+}
+
+/// Who counts an input's records in its [`InputStats`](super::InputStats).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Accounting {
+    /// The scheduler: at the cut if the cut states the count, else when
+    /// delivered.
+    Scheduler,
+    /// The receiver, as it stores them; a batch's records are held against
+    /// the memory bound until the batch is processed.
+    Receiver,
+}
+
+/// Starts `source` for the port `env` describes; its records are counted in
+/// `counters` as `accounting` says.
+pub(crate) fn start_source<S: Source>(
+    mut source: S,
+    env: &InputEnv,
+    counters: Arc<InputCounters>,
+    accounting: Accounting,
+) -> Result<StartedInput, StartError> {
+    let ctx = SourceContext::new(env.port, counters.clone(), env.events.clone());
+    let reader = guarded(|| source.start(&ctx)).map_err(|e| match e.downcast::<StartError>() {
+        Ok(e) => *e,
+        Err(e) => StartError::Source {
+            port: env.port,
+            source_name: source.name(),
+            source: e,
+        },
+    })?;
+    Ok(StartedInput {
+        feed: Box::new(SourceFeed {
+            source,
+            ctx: ctx.clone(),
+            accounting,
+        }),
+        delivery: Box::new(SourceDelivery {
+            reader,
+            ctx,
+            accounting,
+        }),
+        receiver: None,
+        counters,
+        description: String::new(),
+    })
+}
+
+/// Runs a source's method; a panic becomes its error.
+fn guarded<T>(f: impl FnOnce() -> Result<T, SourceError>) -> Result<T, SourceError> {
+    catch_unwind(AssertUnwindSafe(f))
+        .unwrap_or_else(|panic| Err(format!("the source panicked: {}", crate::panic::message(&*panic)).into()))
+}
+
+struct SourceFeed<S> {
+    source: S,
+    ctx: SourceContext,
+    accounting: Accounting,
+}
+
+impl<S: Source> Feed for SourceFeed<S> {
+    fn cut(&mut self, time: Time) -> Pending {
+        let cut = match guarded(|| self.source.cut(time)) {
+            Ok(cut) => cut,
+            Err(failure) => {
+                return Pending {
+                    positions: None,
+                    failure: Some(failure),
+                    records: None,
+                    held: 0,
+                };
+            }
+        };
+        tracing::debug!(input = self.ctx.input(), %time, positions = ?cut.positions, records = ?cut.records, "input cut");
+        let held = match (self.accounting, cut.records) {
+            (Accounting::Receiver, records) => records.unwrap_or(0),
+            (Accounting::Scheduler, Some(records)) => {
+                self.ctx.counters().records.fetch_add(records as u64, Ordering::Relaxed);
+                0
+            }
+            (Accounting::Scheduler, None) => 0,
+        };
+        Pending {
+            positions: Some(Box::new(cut.positions)),
+            failure: None,
+            records: cut.records,
+            held,
+        }
+    }
+}
+
+struct SourceDelivery<R> {
+    reader: R,
+    ctx: SourceContext,
+    accounting: Accounting,
+}
+
+impl<R: Reader> SourceDelivery<R> {
+    fn positions<'p>(&self, pending: &'p Pending) -> Result<&'p R::Positions, SourceError> {
+        // The driver pairs each pending input with its own port's delivery.
+        pending
+            .positions
+            .as_deref()
+            .and_then(|p| p.downcast_ref::<R::Positions>())
+            .ok_or_else(|| format!("input `{}`: no positions of this source's type", self.ctx.input()).into())
+    }
+}
+
+impl<R: Reader> Delivery for SourceDelivery<R> {
+    fn deliver(&mut self, time: Time, pending: &Pending) -> Result<Delivered, SourceError> {
+        let positions = self.positions(pending)?;
+        let batch = guarded(|| self.reader.deliver(time, positions))?;
+        let records = batch.len();
+        if self.accounting == Accounting::Scheduler && pending.records.is_none() {
+            self.ctx.counters().records.fetch_add(records as u64, Ordering::Relaxed);
+        }
+        Ok(Delivered {
+            batch: Box::new(batch),
+            records,
+        })
+    }
+
+    fn commit(&mut self, time: Time, pending: &Pending) {
+        let committed = self
+            .positions(pending)
+            .and_then(|positions| guarded(|| self.reader.commit(time, positions)));
+        if let Err(e) = committed {
+            self.ctx.report_error(Some(time), format!("commit failed: {e}"));
+        }
+    }
+}

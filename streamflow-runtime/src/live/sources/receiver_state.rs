@@ -1,0 +1,181 @@
+//! What a running receiver's thread, the scheduler and the context share:
+//! the block being filled and the sealed ones, the rate limit, the memory
+//! bound, the stop flags, and the receiver's counters and reports.
+
+use super::blocks::{BlockRange, BlockStore};
+use super::feed::{InputEnv, ReceiverControl};
+use super::stats::InputCounters;
+use crate::live::listener::{EventSender, ReceiverInfo, StreamingEvent};
+use crate::live::memory::Budget;
+use crate::live::rate::RateLimiter;
+use crate::live::sync::lock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// The receiver was stopped: what was being stored was not taken (only after
+/// an immediate stop; a graceful stop lets stores finish).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the receiver was stopped")]
+pub struct Stopped;
+
+/// The block a receiver is filling.
+struct OpenBlock<T> {
+    records: Vec<T>,
+    started: Instant,
+}
+
+/// The state of one running receiver.
+pub(crate) struct ReceiverShared<T> {
+    pub(crate) input: &'static str,
+    pub(crate) name: String,
+    open: Mutex<OpenBlock<T>>,
+    sealed: BlockStore<T>,
+    block_interval: Duration,
+    budget: Arc<Budget>,
+    limiter: RateLimiter,
+    /// The configured ceiling (0 = none); backpressure only lowers the rate.
+    max_rate: f64,
+    /// A stop was asked for: `is_stopped` is true.
+    pub(crate) stopping: AtomicBool,
+    /// The stop is immediate: waiting stores give up.
+    abort: AtomicBool,
+    /// Why the receiver asked to be restarted, if it did.
+    pub(crate) restart: Mutex<Option<String>>,
+    pub(crate) counters: Arc<InputCounters>,
+    pub(crate) events: EventSender,
+    last_error: Mutex<Option<String>>,
+    done: Mutex<bool>,
+    done_cv: Condvar,
+}
+
+impl<T: Send + 'static> ReceiverShared<T> {
+    pub(crate) fn new(env: &InputEnv, name: String, counters: Arc<InputCounters>) -> Self {
+        ReceiverShared {
+            input: env.port,
+            name,
+            open: Mutex::new(OpenBlock {
+                records: Vec::new(),
+                started: Instant::now(),
+            }),
+            sealed: BlockStore::default(),
+            block_interval: env.block_interval,
+            budget: env.budget.clone(),
+            limiter: RateLimiter::new(env.max_rate),
+            max_rate: env.max_rate,
+            stopping: AtomicBool::new(false),
+            abort: AtomicBool::new(false),
+            restart: Mutex::new(None),
+            counters,
+            events: env.events.clone(),
+            last_error: Mutex::new(None),
+            done: Mutex::new(false),
+            done_cv: Condvar::new(),
+        }
+    }
+
+    /// How many records a `store_many` stores at once: small enough to pace
+    /// smoothly and to fit in the memory bound.
+    pub(crate) fn chunk_size(&self) -> usize {
+        let by_rate = self.limiter.rate().map_or(usize::MAX, |r| ((r / 20.0) as usize).max(1));
+        by_rate.min(4096).min(self.budget.limit()).max(1)
+    }
+
+    /// Stores `records` once the rate limit and the memory bound allow it.
+    pub(crate) fn store_vec(&self, records: Vec<T>) -> Result<(), Stopped> {
+        let n = records.len();
+        if n == 0 {
+            return Ok(());
+        }
+        if !self.limiter.acquire(n, &self.abort) || !self.budget.acquire(n, &self.abort) {
+            return Err(Stopped);
+        }
+        {
+            let mut open = lock(&self.open);
+            if open.records.is_empty() {
+                open.started = Instant::now();
+            } else if open.started.elapsed() >= self.block_interval {
+                self.sealed.seal(std::mem::take(&mut open.records));
+                open.started = Instant::now();
+            }
+            open.records.extend(records);
+        }
+        self.counters.records.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Seals the open block and gives every sealed block to a batch: their
+    /// range and number of records.
+    pub(crate) fn cut_blocks(&self) -> (BlockRange, usize) {
+        let mut open = lock(&self.open);
+        if !open.records.is_empty() {
+            self.sealed.seal(std::mem::take(&mut open.records));
+        }
+        self.sealed.cut(usize::MAX)
+    }
+
+    /// The blocks of a batch, taken out of memory.
+    pub(crate) fn take_blocks(&self, range: BlockRange) -> Result<Vec<Vec<T>>, crate::live::error::SourceError> {
+        self.sealed.take(range)
+    }
+
+    pub(crate) fn info(&self, active: bool) -> ReceiverInfo {
+        ReceiverInfo {
+            input: self.input,
+            name: self.name.clone(),
+            active,
+            last_error: lock(&self.last_error).clone(),
+            restarts: self.counters.restarts.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn report_error(&self, message: String) {
+        tracing::warn!(input = self.input, receiver = %self.name, "{message}");
+        self.counters.errors.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.last_error) = Some(message);
+        self.events.send(StreamingEvent::ReceiverError(self.info(true)));
+    }
+
+    /// Whether the receiver must stop receiving.
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    /// Marks the receiver's thread finished.
+    pub(crate) fn set_done(&self) {
+        *lock(&self.done) = true;
+        self.done_cv.notify_all();
+    }
+}
+
+impl<T: Send + 'static> ReceiverControl for ReceiverShared<T> {
+    fn request_stop(&self, immediate: bool) {
+        if immediate {
+            self.abort.store(true, Ordering::SeqCst);
+        }
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    fn wait_stopped(&self, timeout: Duration) -> bool {
+        let done = lock(&self.done);
+        let (done, _) = self
+            .done_cv
+            .wait_timeout_while(done, timeout, |done| !*done)
+            .unwrap_or_else(|e| e.into_inner());
+        *done
+    }
+
+    fn set_rate(&self, records_per_second: f64) {
+        let rate = if self.max_rate > 0.0 {
+            records_per_second.min(self.max_rate)
+        } else {
+            records_per_second
+        };
+        tracing::debug!(input = self.input, rate, "receiver rate updated");
+        self.limiter.set_rate(rate);
+    }
+
+    fn rate(&self) -> Option<f64> {
+        self.limiter.rate()
+    }
+}

@@ -1,0 +1,193 @@
+//! The source contract: the traits a source implements to feed an input port,
+//! from this crate or any other. The order of calls is in the
+//! [module docs](super#plumbing-writing-a-source).
+
+use super::stats::InputCounters;
+use crate::live::error::SourceError;
+use crate::live::listener::{EventSender, InputErrorInfo, StreamingEvent};
+use crate::{Batch, Time};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// What one batch reads from a source, decided at the batch's cut: Kafka
+/// offset ranges per partition, a list of files, the ids of received blocks.
+///
+/// Any serde type that is `Debug` and `Send` is one (the trait is
+/// implemented for all of them): a checkpoint records the positions of every
+/// batch before it runs, as [`to_bytes`](Self::to_bytes) gives them, so that
+/// recovery can deliver the same batch again.
+pub trait Positions: Serialize + DeserializeOwned + std::fmt::Debug + Send + 'static {
+    /// The positions as bytes (postcard, as the job's state).
+    fn to_bytes(&self) -> Result<Vec<u8>, SourceError> {
+        Ok(postcard::to_stdvec(self)?)
+    }
+
+    /// Positions read back from [`to_bytes`](Self::to_bytes).
+    fn from_bytes(bytes: &[u8]) -> Result<Self, SourceError> {
+        Ok(postcard::from_bytes(bytes)?)
+    }
+}
+
+impl<P: Serialize + DeserializeOwned + std::fmt::Debug + Send + 'static> Positions for P {}
+
+/// What a source says at a batch's cut: the positions the batch will read
+/// and, if the source knows it already, how many records that is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut<P> {
+    pub(crate) positions: P,
+    pub(crate) records: Option<usize>,
+}
+
+impl<P> Cut<P> {
+    /// A batch that reads `positions`; its record count is known once they
+    /// are delivered.
+    pub fn new(positions: P) -> Self {
+        Cut {
+            positions,
+            records: None,
+        }
+    }
+
+    /// The same, with its record count known at the cut: the batch's
+    /// metrics show it as soon as the batch is queued, and the input's
+    /// [`InputStats::records`](super::InputStats::records) counts it then.
+    /// (Kafka offsets may have gaps: an offset range's length is not always
+    /// its record count.)
+    pub fn with_records(mut self, records: usize) -> Self {
+        self.records = Some(records);
+        self
+    }
+
+    /// The positions the batch reads.
+    pub fn positions(&self) -> &P {
+        &self.positions
+    }
+
+    /// The record count, if known at the cut.
+    pub fn records(&self) -> Option<usize> {
+        self.records
+    }
+}
+
+/// A source of records for one input port that decides, at each batch's cut,
+/// what the batch reads, and reads it when the batch runs (Spark's direct
+/// streams: the file stream, Kafka's direct stream). Bind one with
+/// [`direct_stream`](super::direct_stream).
+///
+/// A source has two halves, because they run on two threads: this one cuts
+/// (on the generator thread, at every batch time, even while earlier batches
+/// still run), its [`Reader`] delivers and hears commits (on the driver
+/// thread, batch after batch). They share nothing unless they choose to.
+/// The [module docs](super#plumbing-writing-a-source) give the exact order of
+/// calls.
+pub trait Source: Send + 'static {
+    /// The records it delivers.
+    type Item: Send + 'static;
+    /// What one batch reads.
+    type Positions: Positions;
+    /// The half that delivers batches and hears their commits.
+    type Reader: Reader<Item = Self::Item, Positions = Self::Positions>;
+
+    /// A name for messages (`kafka events`).
+    fn name(&self) -> String {
+        std::any::type_name::<Self>().to_owned()
+    }
+
+    /// Starts the source when the context starts, before the first cut:
+    /// connects, notes where reading starts, and returns the reader. An error
+    /// here stops the context's start (a
+    /// [`StartError`](crate::live::StartError) returned in the box is given
+    /// back as it is; any other error becomes
+    /// [`StartError::Source`](crate::live::StartError::Source)).
+    fn start(&mut self, ctx: &SourceContext) -> Result<Self::Reader, SourceError>;
+
+    /// Decides what the batch at `time` reads. Called once per batch, in time
+    /// order, at that time. The positions of successive cuts follow each
+    /// other: nothing between them is skipped or read twice. An error (or a
+    /// panic) fails that batch; the next batch is cut as usual.
+    fn cut(&mut self, time: Time) -> Result<Cut<Self::Positions>, SourceError>;
+}
+
+/// The reading half of a [`Source`], returned by [`Source::start`].
+pub trait Reader: Send + 'static {
+    /// The records it delivers.
+    type Item: Send + 'static;
+    /// What one batch reads.
+    type Positions: Positions;
+
+    /// Reads `positions` into the batch's partitions (Kafka: one partition
+    /// per topic partition). Called when the batch at `time` runs, before the
+    /// job does. A replayable source gives the same records in the same
+    /// partitions whenever it is given the same positions: after a restart,
+    /// recovery calls it again with positions recorded before the crash. An
+    /// error (or a panic) fails the batch.
+    fn deliver(&mut self, time: Time, positions: &Self::Positions) -> Result<Batch<Self::Item>, SourceError>;
+
+    /// The batch at `time`, which read `positions`, is committed: the job ran
+    /// and every sink wrote it. A source acknowledges upstream here (Kafka:
+    /// commits the group's offsets). Called once per successful batch, in
+    /// time order; a failed batch is never committed. An error is reported
+    /// (listeners, logs, [`InputStats::errors`](super::InputStats::errors));
+    /// the job goes on.
+    fn commit(&mut self, _time: Time, _positions: &Self::Positions) -> Result<(), SourceError> {
+        Ok(())
+    }
+}
+
+/// What a source talks to: the input port it feeds, and where it reports
+/// problems that do not fail a batch. Given to [`Source::start`]; keep a
+/// clone to report from the reader.
+#[derive(Clone)]
+pub struct SourceContext {
+    input: &'static str,
+    counters: Arc<InputCounters>,
+    events: EventSender,
+}
+
+impl SourceContext {
+    pub(crate) fn new(input: &'static str, counters: Arc<InputCounters>, events: EventSender) -> Self {
+        SourceContext {
+            input,
+            counters,
+            events,
+        }
+    }
+
+    /// The input port this source feeds.
+    pub fn input(&self) -> &'static str {
+        self.input
+    }
+
+    /// Reports a problem to the listeners and logs, and counts it in
+    /// [`InputStats::errors`](super::InputStats::errors); `time` is the batch
+    /// it concerns, if any.
+    pub fn report_error(&self, time: Option<Time>, message: impl Into<String>) {
+        let message = message.into();
+        tracing::warn!(input = self.input, time = ?time, "{message}");
+        self.counters.errors.fetch_add(1, Ordering::Relaxed);
+        self.events.send(StreamingEvent::InputError(InputErrorInfo {
+            input: self.input,
+            time,
+            message,
+        }));
+    }
+
+    /// Counts a record that could not be accepted (malformed input) in
+    /// [`InputStats::rejected`](super::InputStats::rejected) and reports it.
+    pub fn reject(&self, time: Option<Time>, message: impl Into<String>) {
+        self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+        self.report_error(time, message);
+    }
+
+    pub(crate) fn counters(&self) -> &InputCounters {
+        &self.counters
+    }
+}
+
+impl std::fmt::Debug for SourceContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceContext").field("input", &self.input).finish()
+    }
+}
