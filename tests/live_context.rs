@@ -11,7 +11,7 @@ use streamflow::live::{
 };
 use streamflow::prelude::*;
 use streamflow::testing::PrintCapture;
-use streamflow::{Plan, StreamingContext, StreamingHandle};
+use streamflow::{Plan, StreamingContext};
 
 stream_job! {
     /// Fails on the word "boom".
@@ -23,12 +23,6 @@ stream_job! {
             line
         });
     }
-}
-
-fn next_batch(clock: &ManualClock, handle: &StreamingHandle) {
-    let n = handle.batches_completed() + 1;
-    clock.advance(INTERVAL);
-    assert!(handle.wait_for_batches(n, PATIENCE), "batch {n} did not complete");
 }
 
 #[test]
@@ -224,6 +218,59 @@ fn sinks_write_every_batch_in_order_and_listeners_hear_it() {
         && b.scheduling_delay.is_some()
         && b.total_delay.is_some()
         && b.failure.is_none()));
+}
+
+/// How long the slow stage takes per record.
+const SLOW: Duration = Duration::from_millis(40);
+
+stream_job! {
+    /// Sums numbers by parity, slowly: a record costs 40 ms in the first stage.
+    pub job Slow {
+        batch_interval = 100ms;
+        input numbers: u64;
+        output sums: (u64, u64) = numbers
+            .map(|n| {
+                std::thread::sleep(SLOW);
+                (n % 2, n)
+            })
+            .reduce_by_key(|a, b| a + b);
+    }
+}
+
+#[test]
+fn the_handle_gives_the_plan_and_each_batch_its_stage_times() {
+    let clock = Arc::new(ManualClock::new());
+    let (sink, collected) = sinks::collect::<(u64, u64)>();
+    let handle = StreamingContext::new(Slow::new())
+        .clock(clock.clone())
+        .input("numbers", sources::queue_stream(vec![vec![7u64], vec![]]))
+        .unwrap()
+        .output("sums", sink)
+        .unwrap()
+        .start()
+        .unwrap();
+    next_batch(&clock, &handle);
+    next_batch(&clock, &handle);
+    handle.stop(false).unwrap();
+    assert_eq!(collected.elements(), vec![(1, 7)]);
+
+    let plan = handle.plan();
+    assert!(std::ptr::eq(plan, Slow::new().plan()));
+    assert_eq!(plan.job, "Slow");
+    let slow_stage = plan
+        .stages
+        .iter()
+        .position(|s| s.operators.iter().any(|op| op.name == "map"))
+        .expect("a stage runs the map");
+    let batches = handle.batches();
+    assert_eq!(batches.len(), 2);
+    for batch in &batches {
+        assert_eq!(batch.stage_times.len(), plan.stages.len(), "{batch:?}");
+    }
+    // The batch with a record spent its 40 ms in the map's stage, within
+    // its processing time.
+    assert!(batches[0].stage_times[slow_stage] >= SLOW, "{:?}", batches[0]);
+    assert!(batches[0].processing_time.unwrap() >= batches[0].stage_times.iter().sum());
 }
 
 #[test]

@@ -6,8 +6,8 @@ mod live_support;
 use live_support::*;
 use std::path::Path;
 use std::sync::Arc;
+use streamflow::StreamingContext;
 use streamflow::live::{ManualClock, StartError, StreamingEvent, sinks, sources};
-use streamflow::{StreamingContext, StreamingHandle};
 
 /// Writes `name` under a hidden temporary name, then renames it into `dir`:
 /// the atomic move the source expects.
@@ -15,12 +15,6 @@ fn move_in(dir: &Path, name: &str, contents: &[u8]) {
     let tmp = dir.join(format!(".{name}.tmp"));
     std::fs::write(&tmp, contents).unwrap();
     std::fs::rename(&tmp, dir.join(name)).unwrap();
-}
-
-fn next_batch(clock: &ManualClock, handle: &StreamingHandle) {
-    let n = handle.batches_completed() + 1;
-    clock.advance(INTERVAL);
-    assert!(handle.wait_for_batches(n, PATIENCE), "batch {n} did not complete");
 }
 
 /// Makes `dir/name` a file that cannot be read. `chmod 000` is enough for an

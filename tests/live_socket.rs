@@ -29,12 +29,6 @@ fn start_echo(port: u16, clock: &Arc<ManualClock>, events: &Events) -> (Streamin
 }
 
 /// Advances the clock by one interval and waits for that batch.
-fn next_batch(clock: &ManualClock, handle: &StreamingHandle) -> u64 {
-    let n = handle.batches_completed() + 1;
-    clock.advance(INTERVAL);
-    assert!(handle.wait_for_batches(n, PATIENCE), "batch {n} did not complete");
-    n
-}
 
 #[test]
 fn lines_split_across_writes_are_reassembled() {

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use streamflow::live::StreamingEvent;
+use streamflow::StreamingHandle;
+use streamflow::live::{ManualClock, StreamingEvent};
 use streamflow::prelude::*;
 
 stream_job! {
@@ -38,6 +39,15 @@ pub const INTERVAL: Duration = Duration::from_millis(100);
 /// A generous bound for waits that normally take milliseconds: only reached
 /// when something is broken.
 pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Advances the manual clock by one batch interval and waits until the
+/// batch it cuts has completed; returns that batch's number.
+pub fn next_batch(clock: &ManualClock, handle: &StreamingHandle) -> u64 {
+    let n = handle.batches_completed() + 1;
+    clock.advance(INTERVAL);
+    assert!(handle.wait_for_batches(n, PATIENCE), "batch {n} did not complete");
+    n
+}
 
 /// Every event a context sent, in order.
 #[derive(Clone, Default)]

@@ -8,7 +8,7 @@ use super::bound_sink::BoundSink;
 use super::clock::{Clock, SystemClock};
 use super::error::StartError;
 use super::handle::StreamingHandle;
-use super::launch::{Erased, launch};
+use super::launch::{Setup, launch};
 use super::listener::StreamingListener;
 use super::rate::PidSettings;
 use super::settings::Settings;
@@ -46,12 +46,7 @@ use std::time::Duration;
 /// # Ok(()) }
 /// ```
 pub struct StreamingContext<J: Job> {
-    job: J,
-    inputs: Vec<Option<Input<Erased>>>,
-    outputs: Vec<Vec<BoundSink>>,
-    settings: Settings,
-    listeners: Vec<Box<dyn StreamingListener>>,
-    clock: Arc<dyn Clock>,
+    setup: Setup<J>,
 }
 
 /// The ports for a message, with their types as written in the job when the
@@ -80,17 +75,19 @@ impl<J: Job + 'static> StreamingContext<J> {
         let inputs = <J::Inputs as InputPorts>::PORTS.iter().map(|_| None).collect();
         let outputs = <J::Outputs as OutputPorts>::PORTS.iter().map(|_| Vec::new()).collect();
         StreamingContext {
-            job,
-            inputs,
-            outputs,
-            settings: Settings::default(),
-            listeners: Vec::new(),
-            clock: Arc::new(SystemClock::new()),
+            setup: Setup {
+                job,
+                inputs,
+                outputs,
+                settings: Settings::default(),
+                listeners: Vec::new(),
+                clock: Arc::new(SystemClock::new()),
+            },
         }
     }
 
     fn job_name(&self) -> &'static str {
-        self.job.plan().job
+        self.setup.job.plan().job
     }
 
     /// Binds input port `port` to `source`. Fails if the job has no such port
@@ -101,14 +98,14 @@ impl<J: Job + 'static> StreamingContext<J> {
         let index = self.find_port(ports, "input", port)?;
         let info = &ports[index];
         self.check_type::<T>(info, "input", "source")?;
-        if let Some(existing) = &self.inputs[index] {
+        if let Some(existing) = &self.setup.inputs[index] {
             return Err(StartError::InputBoundTwice {
                 port: info.name,
                 existing: existing.description().to_owned(),
             });
         }
         // Checked against the port: from here on only the port's index matters.
-        self.inputs[index] = Some(source.retype());
+        self.setup.inputs[index] = Some(source.retype());
         Ok(self)
     }
 
@@ -122,12 +119,12 @@ impl<J: Job + 'static> StreamingContext<J> {
         let index = self.find_port(ports, "output", port)?;
         let info = &ports[index];
         self.check_type::<T>(info, "output", "sink")?;
-        self.outputs[index].push(BoundSink::new(sink, info.sometimes));
+        self.setup.outputs[index].push(BoundSink::new(sink, info.sometimes));
         Ok(self)
     }
 
     fn find_port(&self, ports: &[PortInfo], kind: &'static str, name: &str) -> Result<usize, StartError> {
-        let plan = self.job.plan();
+        let plan = self.setup.job.plan();
         let written = if kind == "input" { plan.inputs } else { plan.outputs };
         ports
             .iter()
@@ -162,7 +159,7 @@ impl<J: Job + 'static> StreamingContext<J> {
     /// How often a receiver's stored records are cut into a new block (a
     /// partition of the batch). Default 200 ms, as in Spark.
     pub fn block_interval(mut self, interval: Duration) -> Self {
-        self.settings.block_interval = interval;
+        self.setup.settings.block_interval = interval;
         self
     }
 
@@ -171,7 +168,7 @@ impl<J: Job + 'static> StreamingContext<J> {
     /// (a socket stops reading, so the sender is slowed by TCP). Default
     /// 1 000 000.
     pub fn max_buffered_records(mut self, records: usize) -> Self {
-        self.settings.max_buffered_records = records;
+        self.setup.settings.max_buffered_records = records;
         self
     }
 
@@ -179,34 +176,34 @@ impl<J: Job + 'static> StreamingContext<J> {
     /// estimated after every batch (Spark's `backpressure.enabled`). On by
     /// default; the memory bound holds either way.
     pub fn backpressure(mut self, enabled: bool) -> Self {
-        self.settings.backpressure = enabled;
+        self.setup.settings.backpressure = enabled;
         self
     }
 
     /// The gains of the rate estimator behind backpressure (Spark's defaults
     /// otherwise).
     pub fn rate_estimator(mut self, settings: PidSettings) -> Self {
-        self.settings.pid = settings;
+        self.setup.settings.pid = settings;
         self
     }
 
     /// The delay before restarting a failed receiver: `initial`, doubling
     /// after each failure without progress, up to `max`. Default 100 ms to 2 s.
     pub fn restart_backoff(mut self, initial: Duration, max: Duration) -> Self {
-        self.settings.restart_backoff = (initial, max.max(initial));
+        self.setup.settings.restart_backoff = (initial, max.max(initial));
         self
     }
 
     /// How long a stop waits for a receiver to finish before giving up on it
     /// (its thread is then left to end on its own). Default 10 s.
     pub fn stop_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.stop_timeout = timeout;
+        self.setup.settings.stop_timeout = timeout;
         self
     }
 
     /// When to draw the live status line on standard error.
     pub fn status_line(mut self, mode: StatusLine) -> Self {
-        self.settings.status_line = mode;
+        self.setup.settings.status_line = mode;
         self
     }
 
@@ -214,20 +211,20 @@ impl<J: Job + 'static> StreamingContext<J> {
     /// returned by `await_termination`). When false, the failure is reported
     /// and the job goes on with the next batch.
     pub fn stop_on_failure(mut self, stop: bool) -> Self {
-        self.settings.stop_on_failure = stop;
+        self.setup.settings.stop_on_failure = stop;
         self
     }
 
     /// Adds a listener; listeners hear every event in order, on one thread.
     pub fn listener(mut self, listener: impl StreamingListener) -> Self {
-        self.listeners.push(Box::new(listener));
+        self.setup.listeners.push(Box::new(listener));
         self
     }
 
     /// Runs on `clock` instead of the system clock (a
     /// [`ManualClock`](super::ManualClock) in tests).
     pub fn clock<C: Clock>(mut self, clock: Arc<C>) -> Self {
-        self.clock = clock;
+        self.setup.clock = clock;
         self
     }
 
@@ -238,23 +235,15 @@ impl<J: Job + 'static> StreamingContext<J> {
     /// a socket server that is not listening yet is not (see
     /// [`socket_text_stream`](super::sources::socket_text_stream)).
     pub fn start(self) -> Result<StreamingHandle, StartError> {
-        let StreamingContext {
-            job,
-            inputs,
-            outputs,
-            settings,
-            listeners,
-            clock,
-        } = self;
-        launch(job, inputs, outputs, settings, listeners, clock)
+        launch(self.setup)
     }
 }
 
 impl<J: Job> std::fmt::Debug for StreamingContext<J> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StreamingContext")
-            .field("job", &self.job.plan().job)
-            .field("settings", &self.settings)
+            .field("job", &self.setup.job.plan().job)
+            .field("settings", &self.setup.settings)
             .finish()
     }
 }

@@ -26,16 +26,28 @@ use std::time::Duration;
 /// port.
 pub(super) enum Erased {}
 
-/// Starts `job` with its bound inputs (one per input port, `None` if
-/// unbound) and sinks (per output port).
-pub(super) fn launch<J: Job + 'static>(
-    job: J,
-    inputs: Vec<Option<Input<Erased>>>,
-    outputs: Vec<Vec<BoundSink>>,
-    settings: Settings,
-    listeners: Vec<Box<dyn StreamingListener>>,
-    clock: Arc<dyn Clock>,
-) -> Result<StreamingHandle, StartError> {
+/// What a context collects before it starts.
+pub(super) struct Setup<J> {
+    pub(super) job: J,
+    /// One per input port, `None` while unbound.
+    pub(super) inputs: Vec<Option<Input<Erased>>>,
+    /// The sinks of each output port, in binding order.
+    pub(super) outputs: Vec<Vec<BoundSink>>,
+    pub(super) settings: Settings,
+    pub(super) listeners: Vec<Box<dyn StreamingListener>>,
+    pub(super) clock: Arc<dyn Clock>,
+}
+
+/// Starts the job `setup` describes.
+pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandle, StartError> {
+    let Setup {
+        job,
+        inputs,
+        outputs,
+        settings,
+        listeners,
+        clock,
+    } = setup;
     let plan = job.plan();
     let job_name = plan.job;
     if plan.batch_interval_ms == 0 {
