@@ -378,7 +378,10 @@ mod tests {
     fn the_readme_and_the_rustdoc_reference_document_every_operator() {
         let documents = [
             ("README.md", include_str!("../../../README.md")),
-            ("streamflow/src/stream_job.md", include_str!("../../../streamflow/src/stream_job.md")),
+            (
+                "streamflow/src/stream_job.md",
+                include_str!("../../../streamflow/src/stream_job.md"),
+            ),
         ];
         for (file, text) in documents {
             for desc in all() {
