@@ -23,26 +23,32 @@ use std::time::Duration;
 /// A job ready to run live: bind every input port to a source and any output
 /// ports to sinks, tune it, then [`start`](Self::start) it.
 ///
-/// ```no_run
-/// # use streamflow_runtime::{Batch, BatchError, Job, JobConfig, Plan, Time};
-/// # struct WordCount;
-/// # impl Job for WordCount {
-/// #     type Inputs = Batch<String>;
-/// #     type Outputs = Batch<(String, u64)>;
-/// #     fn plan(&self) -> &'static Plan { unimplemented!() }
-/// #     fn config(&self) -> &JobConfig { unimplemented!() }
-/// #     fn run_batch(&mut self, _: Time, _: Self::Inputs) -> Result<Self::Outputs, BatchError> { unimplemented!() }
-/// # }
-/// use streamflow_runtime::live::{StreamingContext, sinks, sources};
+/// ```
+/// use std::time::Duration;
+/// use streamflow::live::{StreamingContext, sinks, sources};
+/// use streamflow::prelude::*;
+///
+/// stream_job! {
+///     /// Shouts its lines.
+///     pub job Shout {
+///         batch_interval = 100ms;
+///         input lines: String;
+///         output loud: String = lines.map(|line| line.to_uppercase());
+///     }
+/// }
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let handle = StreamingContext::new(WordCount)
-///     .input("input", sources::socket_text_stream("localhost", 9999))?
+/// let (sink, collected) = sinks::collect::<String>();
+/// let handle = StreamingContext::new(Shout::new())
+///     .input("lines", sources::queue_stream([vec!["hello".to_owned()]]))?
 ///     // Generic sinks (print, files) need the port's element type spelled
 ///     // out; it is checked against the port when binding.
-///     .output::<(String, u64)>("output", sinks::print(10))?
+///     .output::<String>("loud", sinks::print(10))?
+///     .output("loud", sink)?
 ///     .start()?;
-/// handle.await_termination()?;
+/// handle.wait_for_batches(1, Duration::from_secs(10));
+/// handle.stop(false)?;
+/// assert_eq!(collected.batches()[0].1, ["HELLO"]);
 /// # Ok(()) }
 /// ```
 pub struct StreamingContext<J: Job> {

@@ -12,8 +12,9 @@ use std::time::{Duration, SystemTime};
 pub struct BatchInfo {
     /// The batch's time.
     pub time: Time,
-    /// Records per input port (for receivers, known at submission; for file
-    /// streams, once the files are read).
+    /// Records per input port: known at submission when the source's cut
+    /// says how many (receivers, queues), else once the batch's input is
+    /// delivered (files).
     pub input_records: Vec<(&'static str, usize)>,
     /// When the batch was cut and queued (wall clock, for display).
     pub submitted_at: SystemTime,

@@ -4,22 +4,26 @@
 //! metrics and a status line.
 //!
 //! ```no_run
-//! # use streamflow_runtime::{Batch, BatchError, Job, JobConfig, Plan, Time};
-//! # struct WordCount;
-//! # impl Job for WordCount {
-//! #     type Inputs = Batch<String>;
-//! #     type Outputs = Batch<(String, u64)>;
-//! #     fn plan(&self) -> &'static Plan { unimplemented!() }
-//! #     fn config(&self) -> &JobConfig { unimplemented!() }
-//! #     fn run_batch(&mut self, _: Time, _: Self::Inputs) -> Result<Self::Outputs, BatchError> { unimplemented!() }
-//! # }
-//! use streamflow_runtime::live::{StreamingContext, sinks, sources};
 //! use std::time::Duration;
+//! use streamflow::live::{StreamingContext, sinks, sources};
+//! use streamflow::prelude::*;
+//!
+//! stream_job! {
+//!     /// Word counts per batch.
+//!     pub job WordCount {
+//!         batch_interval = 1s;
+//!         input lines: String;
+//!         output counts: (String, u64) = lines
+//!             .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+//!             .map(|word| (word, 1u64))
+//!             .reduce_by_key(|a, b| a + b);
+//!     }
+//! }
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let handle = StreamingContext::new(WordCount)
-//!     .input("input", sources::socket_text_stream("localhost", 9999))?
-//!     .output::<(String, u64)>("output", sinks::save_as_text_files("out/counts", "txt"))?
+//! let handle = StreamingContext::new(WordCount::new())
+//!     .input("lines", sources::socket_text_stream("localhost", 9999))?
+//!     .output::<(String, u64)>("counts", sinks::save_as_text_files("out/counts", "txt"))?
 //!     .start()?;
 //! std::thread::sleep(Duration::from_secs(10));
 //! handle.stop(true)?; // everything received is processed and written

@@ -31,7 +31,7 @@ use std::sync::atomic::Ordering;
 /// opened.
 ///
 /// ```
-/// use streamflow_runtime::live::{Receiver, ReceiverContext, ReceiverError};
+/// use streamflow::live::{Receiver, ReceiverContext, ReceiverError};
 ///
 /// /// Counts up from zero, forever.
 /// struct Counter(u64);

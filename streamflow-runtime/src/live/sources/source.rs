@@ -82,6 +82,67 @@ impl<P> Cut<P> {
 /// thread, batch after batch). They share nothing unless they choose to.
 /// The [module docs](super#plumbing-writing-a-source) give the exact order of
 /// calls.
+///
+/// ```
+/// use std::ops::Range;
+/// use std::time::Duration;
+/// use streamflow::live::sources::{self, Cut, Reader, Source, SourceContext, SourceError};
+/// use streamflow::live::{StreamingContext, sinks};
+/// use streamflow::prelude::*;
+///
+/// /// A log that grows by ten numbers per batch; a batch reads an offset range.
+/// struct Numbers {
+///     next: u64,
+/// }
+///
+/// impl Source for Numbers {
+///     type Item = u64;
+///     type Positions = Range<u64>;
+///     type Reader = NumbersReader;
+///
+///     fn start(&mut self, _ctx: &SourceContext) -> Result<NumbersReader, SourceError> {
+///         Ok(NumbersReader)
+///     }
+///
+///     fn cut(&mut self, _time: Time) -> Result<Cut<Range<u64>>, SourceError> {
+///         let range = self.next..self.next + 10;
+///         self.next = range.end;
+///         Ok(Cut::new(range).with_records(10))
+///     }
+/// }
+///
+/// struct NumbersReader;
+///
+/// impl Reader for NumbersReader {
+///     type Item = u64;
+///     type Positions = Range<u64>;
+///
+///     fn deliver(&mut self, _time: Time, range: &Range<u64>) -> Result<Batch<u64>, SourceError> {
+///         Ok(Batch::from_vec(range.clone().collect()))
+///     }
+///     // `commit` would acknowledge upstream; a log in memory needs nothing.
+/// }
+///
+/// stream_job! {
+///     /// Sums each batch.
+///     pub job Total {
+///         batch_interval = 100ms;
+///         input numbers: u64;
+///         output total: u64 = numbers.reduce(|a, b| a + b);
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (sink, totals) = sinks::collect::<u64>();
+/// let handle = StreamingContext::new(Total::new())
+///     .input("numbers", sources::direct_stream(Numbers { next: 0 }))?
+///     .output("total", sink)?
+///     .start()?;
+/// handle.wait_for_batches(2, Duration::from_secs(10));
+/// handle.stop(false)?;
+/// assert_eq!(totals.elements()[..2], [45, 145]);
+/// # Ok(()) }
+/// ```
 pub trait Source: Send + 'static {
     /// The records it delivers.
     type Item: Send + 'static;
