@@ -27,8 +27,8 @@
 //!
 //! 1. [`Source::start`], once, in
 //!    [`StreamingContext::start`](crate::live::StreamingContext::start), on
-//!    the caller's thread, input ports in declaration order. An error ends the start; the sources
-//!    started before it are dropped.
+//!    the caller's thread, input ports in declaration order. An error ends
+//!    the start; the sources started before it are dropped.
 //! 2. [`Source::cut`] on the generator thread, once per batch, at the
 //!    batch's time `t` (a batch holds what arrived during `[t − d, t)`), in
 //!    time order, input ports in declaration order. The next batch is cut at
@@ -53,7 +53,9 @@
 //!    batch dropped by an immediate stop is neither delivered nor committed.
 //! 4. When the job stops, the source is dropped on the generator thread
 //!    after its last cut, the reader on the driver thread after its last
-//!    commit: release connections in `Drop`.
+//!    delivery or commit, both before the job counts as stopped
+//!    ([`StreamingHandle::await_termination`](crate::live::StreamingHandle::await_termination)
+//!    returns): release connections in `Drop`.
 //!
 //! A replayable source (Kafka, files) gives the same records in the same
 //! partitions for the same positions: after a restart, recovery (the
