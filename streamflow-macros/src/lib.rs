@@ -15,7 +15,7 @@ mod syntax;
 
 use proc_macro::TokenStream;
 
-/// Defines streaming jobs. See the `streamflow` crate for the language.
+/// Defines streaming jobs: the compiler of the job language.
 #[proc_macro]
 pub fn stream_job(input: TokenStream) -> TokenStream {
     compile(input.into()).into()

@@ -39,9 +39,10 @@
 //! # }
 //! ```
 //!
-//! The job language, the operators and their semantics are described in the
-//! repository's README; [`Job::run_batch`] runs one batch, [`testing`] drives a
-//! job on a manual clock, [`live`] on the system clock with real sources and
+//! The job language and every operator are described in the documentation of
+//! [`stream_job!`]; their exact semantics in the repository's
+//! `docs/semantics.md`. [`Job::run_batch`] runs one batch, [`testing`] drives
+//! a job on a manual clock, [`live`] on the system clock with real sources and
 //! sinks.
 
 #![warn(missing_docs)]
