@@ -1,6 +1,6 @@
 //! The file output operators written inside a job, fused and unfused: a
 //! directory `prefix-TIME_IN_MS[.suffix]` per batch with one `part-NNNNN` file
-//! per partition and a `_SUCCESS` marker (SEMANTICS.md, Outputs).
+//! per partition and a `_SUCCESS` marker (docs/semantics.md, "Outputs").
 
 #[macro_use]
 mod common;

@@ -1,5 +1,5 @@
 //! Keyed state through `stream_job!`, fused and unfused, against
-//! SEMANTICS.md's "Keyed state" section: each rule has a test named after it.
+//! docs/semantics.md's "Keyed state" section: each rule has a test named after it.
 //! The state functions record what they were called with (in the state for
 //! `update_state_by_key`, in the output for `map_with_state`), so the tests
 //! assert every call exactly. Shuffled outputs are compared sorted.

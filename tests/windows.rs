@@ -1,5 +1,5 @@
 //! Window operators through `stream_job!`, fused and unfused, against
-//! SEMANTICS.md's "Windows" section: each rule has a test named after it.
+//! docs/semantics.md's "Windows" section: each rule has a test named after it.
 //! Every output batch is asserted, including the `None`s of a stream whose
 //! slide is longer than the batch interval (Spark makes no batch then).
 //! Windows that shuffle are compared sorted; `window` keeps time order.

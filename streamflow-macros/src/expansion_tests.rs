@@ -54,9 +54,10 @@ fn stateful_job_expansion() {
                 input clicks: (String, u64);
                 let recent = clicks.reduce_by_key_and_window(|a, b| a + b, |a, b| a - b, 30s, 10s, 4);
                 let totals = clicks.map_with_state(
-                    |_user: &String, clicks: Option<u64>, total: &mut u64| {
-                        *total += clicks.unwrap_or(0);
-                        Some(*total)
+                    |_user: &String, clicks: Option<u64>, total: &mut State<u64>| {
+                        let sum = total.get().copied().unwrap_or(0) + clicks.unwrap_or(0);
+                        total.update(sum);
+                        Some(sum)
                     },
                     5min,
                 );

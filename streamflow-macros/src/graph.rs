@@ -326,7 +326,14 @@ impl Builder<'_> {
             );
         }
         let args: Vec<&Expr> = call.args.iter().collect();
-        let Some(signature) = desc.signatures.iter().find(|signature| fits(signature.params, &args)) else {
+        let fitting = || desc.signatures.iter().filter(|signature| fits(signature.params, &args));
+        // Overloads that differ only in what their function takes are told
+        // apart by the closure's arity; a closure of another arity still takes
+        // the first that fits, so the checker can say what it should take.
+        let chosen = fitting()
+            .find(|signature| closures_fit(signature.params, &args))
+            .or_else(|| fitting().next());
+        let Some(signature) = chosen else {
             let counts = if desc
                 .signatures
                 .iter()
@@ -420,6 +427,15 @@ fn fits(params: &[Param], args: &[&Expr]) -> bool {
             .iter()
             .zip(args)
             .all(|(param, arg)| matches!(param, Param::Duration(_) | Param::Timeout(_)) == is_duration_literal(arg))
+}
+
+/// Whether every closure literal among `args` takes as many arguments as its
+/// parameter passes (function values other than closures always do).
+fn closures_fit(params: &[Param], args: &[&Expr]) -> bool {
+    params.iter().zip(args).all(|(param, arg)| match (param, strip(arg)) {
+        (Param::Function(arity, _), Expr::Closure(closure)) => closure.inputs.len() == *arity,
+        _ => true,
+    })
 }
 
 /// A numeric literal with a suffix that is not a Rust type: `10s`, `500ms`, `1sec`.
@@ -567,6 +583,18 @@ mod tests {
                 "`reduce_by_key` cannot be called with 0 arguments; write `reduce_by_key(f)` or `reduce_by_key(f, partitions)`",
             ]
         );
+    }
+
+    #[test]
+    fn closures_choose_among_overloads_by_their_arity() {
+        const ONE: &[Param] = &[Param::Function(1, "x")];
+        const TWO: &[Param] = &[Param::Function(2, "x, y")];
+        let one: Expr = syn::parse_str("|x| x").unwrap();
+        let two: Expr = syn::parse_str("|x, y| x").unwrap();
+        let path: Expr = syn::parse_str("make_fn()").unwrap();
+        assert!(closures_fit(ONE, &[&one]) && !closures_fit(ONE, &[&two]));
+        assert!(closures_fit(TWO, &[&two]) && !closures_fit(TWO, &[&one]));
+        assert!(closures_fit(TWO, &[&path]), "a function value fits any arity");
     }
 
     #[test]

@@ -4,10 +4,9 @@
 //! CONTRACT: `sink` is the index into `ctx.plan.sinks` of the output operator.
 
 use crate::panic::catch;
-use crate::sinks::SinkError;
-use crate::{Batch, BatchContext, BatchError, PrintTarget, Time};
+use crate::sinks::{Sink, SinkError};
+use crate::{Batch, BatchContext, BatchError, Time};
 use std::fmt::{Debug, Write as _};
-use std::io::Write;
 
 /// How `print` shows one element: `<T as Debug>::fmt`, handed over by the job's
 /// typing witness so that the per-batch code itself needs no `Debug` bound.
@@ -44,45 +43,41 @@ fn print_text_with<T>(time: Time, input: &Batch<T>, n: usize, show: DebugFn<T>) 
     text
 }
 
-/// `print(n)`: Spark's format (see SEMANTICS.md), to the configured target.
-pub fn print<T: Debug + Sync>(
-    ctx: &BatchContext<'_>,
-    sink: usize,
-    input: &Batch<T>,
-    n: usize,
-) -> Result<(), BatchError> {
-    print_with(ctx, sink, input, n, <T as Debug>::fmt)
-}
-
-/// `print(n)` showing elements with `show` (what the generated code calls).
-pub fn print_with<T: Sync>(
-    ctx: &BatchContext<'_>,
-    sink: usize,
-    input: &Batch<T>,
+/// What `print(n)` shows of every batch: how many elements, and how (`<T as
+/// Debug>::fmt`, handed over by the job's typing witness so that the per-batch
+/// code itself needs no `Debug` bound).
+pub struct Printer<T> {
     n: usize,
     show: DebugFn<T>,
+}
+
+impl<T> Printer<T> {
+    /// Shows the first `n` elements of every batch with `show`.
+    pub fn new(n: usize, show: DebugFn<T>) -> Self {
+        Printer { n, show }
+    }
+}
+
+impl<T: Debug> Printer<T> {
+    /// Shows the first `n` elements with their `Debug` form.
+    pub fn debug(n: usize) -> Self {
+        Printer::new(n, <T as Debug>::fmt)
+    }
+}
+
+/// `print(n)`: the first `n` elements of the batch in Spark's layout (see
+/// docs/semantics.md), to the configured target, in one write.
+pub fn print<T: Sync>(
+    ctx: &BatchContext<'_>,
+    sink: usize,
+    printer: &Printer<T>,
+    input: &Batch<T>,
 ) -> Result<(), BatchError> {
     // A user's `Debug` may panic: format inside a task.
-    let text = catch(|| print_text_with(ctx.time, input, n, show))
+    let text = catch(|| print_text_with(ctx.time, input, printer.n, printer.show))
         .map_err(|caught| caught.into_sink_error(ctx.plan, ctx.time, sink))?;
-    // One write per batch, so that concurrent jobs' blocks do not interleave.
-    let written = match &ctx.config.print_target {
-        PrintTarget::Stdout => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).and_then(|()| out.flush())
-        }
-        PrintTarget::Writer(writer) => {
-            // A writer poisoned by another thread's panic still holds valid bytes.
-            let mut out = writer.lock().unwrap_or_else(|e| e.into_inner());
-            out.write_all(text.as_bytes()).and_then(|()| out.flush())
-        }
-    };
-    written.map_err(|source| {
-        let (operator, line) = ctx
-            .plan
-            .sinks
-            .get(sink)
-            .map_or(("print", 0), |op| (op.name, op.span.line));
+    ctx.config.print_target.write(&text).map_err(|source| {
+        let (operator, line) = sink_operator(ctx, sink, "print");
         BatchError::Output {
             time: ctx.time,
             operator,
@@ -92,41 +87,59 @@ pub fn print_with<T: Sync>(
     })
 }
 
+/// The name and line of output operator `sink`, for its errors.
+fn sink_operator(ctx: &BatchContext<'_>, sink: usize, unknown: &'static str) -> (&'static str, u32) {
+    ctx.plan
+        .sinks
+        .get(sink)
+        .map_or((unknown, 0), |op| (op.name, op.span.line))
+}
+
 /// `foreach_batch(f)`: `f` gets the batch and its time, on the calling thread.
 pub fn foreach_batch<T, F: Fn(Batch<T>, Time)>(
     ctx: &BatchContext<'_>,
     sink: usize,
-    input: Batch<T>,
     f: &F,
+    input: Batch<T>,
 ) -> Result<(), BatchError> {
     catch(|| f(input, ctx.time)).map_err(|caught| caught.into_sink_error(ctx.plan, ctx.time, sink))
 }
 
-/// How a file output writes one batch: `<S as Sink<T>>::write`, handed over
-/// by the job's typing witness so that the per-batch code itself needs no
-/// `TextRecord` or `Serialize` bound.
+/// How a file output writes one batch: `<S as Sink<T>>::write`.
 pub type WriteFn<S, T> = fn(&mut S, Time, &Batch<T>) -> Result<(), SinkError>;
 
 /// A file output written in the job (`save_as_text_files`,
-/// `save_as_object_files`): `writer`, built once with the job, writes every
-/// batch with `write`. A failure fails the batch, naming the operator and its
-/// line.
-pub fn save_batch<T, S>(
+/// `save_as_object_files`): its sink, built once with the job, and how it
+/// writes a batch, handed over by the job's typing witness so that the
+/// per-batch code itself needs no `TextRecord` or `Serialize` bound.
+pub struct FileOutput<S, T> {
+    sink: S,
+    write: WriteFn<S, T>,
+}
+
+impl<S: Sink<T>, T> FileOutput<S, T> {
+    /// Writes every batch to `sink`.
+    pub fn new(sink: S) -> Self {
+        FileOutput {
+            sink,
+            write: <S as Sink<T>>::write,
+        }
+    }
+}
+
+/// Writes the batch with a file output. A failure fails the batch, naming the
+/// operator and its line.
+pub fn save_batch<S, T>(
     ctx: &BatchContext<'_>,
     sink: usize,
-    writer: &mut S,
+    output: &mut FileOutput<S, T>,
     input: &Batch<T>,
-    write: WriteFn<S, T>,
 ) -> Result<(), BatchError> {
     // A user's `TextRecord` or `Serialize` may panic: write inside a catch.
-    let written =
-        catch(|| write(writer, ctx.time, input)).map_err(|caught| caught.into_sink_error(ctx.plan, ctx.time, sink))?;
+    let written = catch(|| (output.write)(&mut output.sink, ctx.time, input))
+        .map_err(|caught| caught.into_sink_error(ctx.plan, ctx.time, sink))?;
     written.map_err(|source| {
-        let (operator, line) = ctx
-            .plan
-            .sinks
-            .get(sink)
-            .map_or(("file output", 0), |op| (op.name, op.span.line));
+        let (operator, line) = sink_operator(ctx, sink, "file output");
         BatchError::Sink {
             time: ctx.time,
             operator,
@@ -147,7 +160,7 @@ mod tests {
     fn printed<T: Debug + Sync>(batch: &Batch<T>, n: usize) -> String {
         let capture = PrintCapture::new();
         let config = config(2).print_to(capture.writer());
-        print(&ctx(plan(file!(), vec![]), &config), 0, batch, n).unwrap();
+        print(&ctx(plan(file!(), vec![]), &config), 0, &Printer::debug(n), batch).unwrap();
         capture.take_string()
     }
 
@@ -172,7 +185,7 @@ mod tests {
 
     struct Failing;
 
-    impl Write for Failing {
+    impl std::io::Write for Failing {
         fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
             Err(std::io::Error::other("disk full"))
         }
@@ -185,7 +198,7 @@ mod tests {
     fn a_failing_writer_is_an_output_error() {
         let config = config(2).print_to(std::sync::Arc::new(std::sync::Mutex::new(Failing)));
         let plan = plan(file!(), vec![]);
-        let err = print(&ctx(plan, &config), 0, &Batch::from_vec(vec![1]), 10).unwrap_err();
+        let err = print(&ctx(plan, &config), 0, &Printer::debug(10), &Batch::from_vec(vec![1])).unwrap_err();
         assert_eq!(
             err.to_string(),
             "batch 1000 ms: output `print` at line 1 failed: disk full"
@@ -207,8 +220,8 @@ mod tests {
         let err = print(
             &ctx(plan(file!(), vec![]), &config),
             0,
+            &Printer::debug(10),
             &Batch::from_vec(vec![BadDebug]),
-            10,
         )
         .unwrap_err();
         assert!(
@@ -224,13 +237,13 @@ mod tests {
         let config = config(2);
         let seen = std::cell::RefCell::new(Vec::new());
         let f = |b: Batch<i32>, t: Time| seen.borrow_mut().push((b.collect(), t));
-        foreach_batch(&ctx(plan(file!(), vec![]), &config), 1, Batch::from_vec(vec![4, 5]), &f).unwrap();
+        foreach_batch(&ctx(plan(file!(), vec![]), &config), 1, &f, Batch::from_vec(vec![4, 5])).unwrap();
         assert_eq!(*seen.borrow(), vec![(vec![4, 5], Time::from_millis(1000))]);
 
         let start = line!() + 1;
         let f = |_: Batch<i32>, _: Time| panic!("sink failed");
         let plan = plan_with_sinks(file!(), vec![], vec![op_lines("foreach_batch", start, start)]);
-        let err = foreach_batch(&ctx(plan, &config), 0, Batch::empty(), &f).unwrap_err();
+        let err = foreach_batch(&ctx(plan, &config), 0, &f, Batch::empty()).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(

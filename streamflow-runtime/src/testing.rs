@@ -2,45 +2,33 @@
 //! outputs of every batch with its time.
 //!
 //! ```
-//! use streamflow_runtime::testing::{PrintCapture, TestRun};
-//! use streamflow_runtime::{outputs, Batch, BatchContext, BatchError, Job, JobConfig, JobCore, Plan, Time};
+//! use streamflow::prelude::*;
+//! use streamflow::testing::{PrintCapture, TestRun};
 //!
-//! static PLAN: Plan = Plan {
-//!     job: "Doubler", batch_interval_ms: 1000, fused: true, file: file!(),
-//!     inputs: &[], outputs: &[], stages: &[], sinks: &[],
-//! };
-//!
-//! /// A hand-written job (`stream_job!` generates jobs like it): doubles its
-//! /// input and prints it.
-//! struct Doubler(JobCore<Batch<i32>, Batch<i32>>);
-//!
-//! impl Job for Doubler {
-//!     type Inputs = Batch<i32>;
-//!     type Outputs = Batch<i32>;
-//!     fn plan(&self) -> &'static Plan { self.0.plan() }
-//!     fn config(&self) -> &JobConfig { self.0.config() }
-//!     fn run_batch(&mut self, time: Time, inputs: Batch<i32>) -> Result<Batch<i32>, BatchError> {
-//!         self.0.run(time, inputs)
+//! stream_job! {
+//!     /// Doubles its input and prints it.
+//!     pub job Doubler {
+//!         batch_interval = 1s;
+//!         input numbers: i32;
+//!         let doubled = numbers.map(|x| x * 2);
+//!         output doubled: i32 = doubled;
+//!         doubled.print();
 //!     }
 //! }
 //!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let capture = PrintCapture::new();
-//! let config = JobConfig::new().print_to(capture.writer());
-//! let core = JobCore::new(&PLAN, config, (), |ctx: &BatchContext<'_>, _: &mut (), input: Batch<i32>| {
-//!     let doubled = input.map(|x| x * 2);
-//!     outputs::print(ctx, 0, &doubled, 10)?;
-//!     Ok(doubled)
-//! })
-//! .unwrap();
-//!
-//! let mut run = TestRun::new(Doubler(core));
-//! let batches = run.run([Batch::from([1, 2]), Batch::from([3])]).unwrap();
+//! let job = Doubler::with_config(JobConfig::new().print_to(capture.writer()))?;
+//! let mut run = TestRun::new(job);
+//! let batches = run.run([Doubler::inputs().numbers([1, 2]), Doubler::inputs().numbers([3])])?;
 //! assert_eq!(batches[0].time, Time::from_millis(1000));
-//! assert_eq!(batches[1].to_vec(), vec![6]);
-//! let empty = run.run_empty().unwrap();
-//! assert!(empty.is_empty());
+//! assert_eq!(batches[1].doubled.to_vec(), vec![6]);
+//! let empty = run.run_empty()?;
+//! assert!(empty.doubled.is_empty());
 //! assert_eq!(run.time(), Time::from_millis(3000));
 //! assert!(capture.take_string().contains("Time: 2000 ms\n-------------------------------------------\n6\n"));
+//! # Ok(())
+//! # }
 //! ```
 
 use crate::{BatchError, Job, Time};
@@ -199,17 +187,12 @@ mod tests {
 
     fn echo() -> Echo {
         Echo(
-            JobCore::new(
-                empty_plan(),
-                JobConfig::new(),
-                (),
-                |_, _, b: Batch<u8>| {
-                    if b.iter().any(|&x| x == 0) {
-                        panic!("zero")
-                    }
-                    Ok(b)
-                },
-            )
+            JobCore::new(empty_plan(), JobConfig::new(), (), |_, _, b: Batch<u8>| {
+                if b.iter().any(|&x| x == 0) {
+                    panic!("zero")
+                }
+                Ok(b)
+            })
             .unwrap(),
         )
     }

@@ -375,15 +375,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_readme_documents_every_operator() {
-        let readme = include_str!("../../../README.md");
-        for desc in all() {
-            assert!(
-                readme.contains(desc.doc),
-                "README.md lacks the line of `{}`: {}",
-                desc.name,
-                desc.doc
-            );
+    fn the_readme_and_the_rustdoc_reference_document_every_operator() {
+        let documents = [
+            ("README.md", include_str!("../../../README.md")),
+            (
+                "streamflow/src/stream_job.md",
+                include_str!("../../../streamflow/src/stream_job.md"),
+            ),
+        ];
+        for (file, text) in documents {
+            for desc in all() {
+                assert!(
+                    text.contains(desc.doc),
+                    "{file} lacks the line of `{}`: {}",
+                    desc.name,
+                    desc.doc
+                );
+                // Every accepted call form is listed, as the errors spell it.
+                if file.ends_with("stream_job.md") {
+                    for call in desc.usage().split(" or ").flat_map(|c| c.split(", `")) {
+                        let call = call.trim_matches('`');
+                        assert!(text.contains(call), "{file} lacks the call form {call}");
+                    }
+                }
+            }
         }
     }
 

@@ -15,7 +15,7 @@ pub use ops::JoinSide;
 /// error naming your operator).
 ///
 /// ```
-/// use streamflow_runtime::Batch;
+/// use streamflow::Batch;
 ///
 /// let lines = Batch::split(vec!["a b", "b c", "b"], 2);
 /// let counts = lines

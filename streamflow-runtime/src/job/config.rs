@@ -22,6 +22,24 @@ pub enum PrintTarget {
     Writer(Arc<Mutex<dyn Write + Send>>),
 }
 
+impl PrintTarget {
+    /// Writes `text` in one write and flushes it, so that blocks printed
+    /// concurrently by several jobs do not interleave.
+    pub(crate) fn write(&self, text: &str) -> std::io::Result<()> {
+        match self {
+            PrintTarget::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes()).and_then(|()| out.flush())
+            }
+            PrintTarget::Writer(writer) => {
+                // A writer poisoned by another thread's panic still holds valid bytes.
+                let mut out = writer.lock().unwrap_or_else(|e| e.into_inner());
+                out.write_all(text.as_bytes()).and_then(|()| out.flush())
+            }
+        }
+    }
+}
+
 impl Default for JobConfig {
     fn default() -> Self {
         JobConfig {
@@ -83,4 +101,3 @@ impl JobConfig {
         Ok(())
     }
 }
-

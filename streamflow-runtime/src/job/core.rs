@@ -200,4 +200,3 @@ pub fn prepare_input<T>(ctx: &BatchContext<'_>, batch: Batch<T>) -> Batch<T> {
     let n = ctx.partitions(None).min(elements.len());
     Batch::split(elements, n)
 }
-

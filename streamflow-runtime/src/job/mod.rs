@@ -196,7 +196,7 @@ mod tests {
                 None,
                 |x, out| out.push(x),
             )?;
-            outputs::print(ctx, 0, &counts, 10)?;
+            outputs::print(ctx, 0, &outputs::Printer::debug(10), &counts)?;
             Ok(Outputs { counts })
         };
         let config = JobConfig::new().partitions(3).print_to(capture.writer());

@@ -309,6 +309,9 @@ mod tests {
             target.restore(&saved).unwrap_err().to_string(),
             "the snapshot holds state for `gone`, which this job does not keep"
         );
-        assert!(matches!(StateSnapshot::from_bytes(&[0xff, 0xff]), Err(StateError::Corrupt(_))));
+        assert!(matches!(
+            StateSnapshot::from_bytes(&[0xff, 0xff]),
+            Err(StateError::Corrupt(_))
+        ));
     }
 }

@@ -1,5 +1,5 @@
 //! `save_as_text_files` and `save_as_object_files`: a directory per batch,
-//! written atomically (SEMANTICS.md, "Outputs").
+//! written atomically (docs/semantics.md, "Outputs").
 
 use super::Sink;
 use super::error::SinkError;

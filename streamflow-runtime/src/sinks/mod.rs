@@ -65,20 +65,10 @@ impl<T: Debug + Send + Sync + 'static> Sink<T> for PrintSink {
 
     fn write(&mut self, time: Time, batch: &Batch<T>) -> Result<(), SinkError> {
         let text = print_text(time, batch, self.n);
-        let io = |source| SinkError::Io {
+        self.target.write(&text).map_err(|source| SinkError::Io {
             path: "<stdout>".into(),
             source,
-        };
-        match &self.target {
-            PrintTarget::Stdout => {
-                let mut out = std::io::stdout().lock();
-                out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(io)
-            }
-            PrintTarget::Writer(writer) => {
-                let mut out = writer.lock().unwrap_or_else(|e| e.into_inner());
-                out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(io)
-            }
-        }
+        })
     }
 }
 

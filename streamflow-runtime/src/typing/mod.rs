@@ -5,82 +5,27 @@
 //! [`Stream<T>`] witnesses (zero-sized, never stored): each call takes the
 //! user's closure, gives it its expected signature (so `|w| (w, 1)` needs no
 //! annotation), and returns the closure together with the witness of the
-//! output stream. The requirements of each operator are traits carrying
-//! `#[diagnostic::on_unimplemented]`, so a mistake reads as one sentence about
-//! the operator rather than a page of trait bounds.
+//! output stream, the conversions of its inputs into pairs (keyed operators)
+//! and the codec of its state (window and stateful operators). The
+//! requirements of each operator are the traits of [`requirements`], so a
+//! mistake reads as one sentence about the operator.
 //!
 //! Nothing here runs at batch time.
 
-use crate::{Batch, State, Time};
+pub mod requirements;
+
+pub use requirements::*;
+
+use crate::outputs::{FileOutput, Printer};
+use crate::sinks::{ObjectFilesSink, TextFilesSink};
+use crate::state::{MappedState, StateStore};
+use crate::windows::{ElementWindow, GroupedWindow, InvertibleWindow, KeyedWindow, ReducedWindow, keep_all};
+use crate::{Batch, State, StateCodec, Time};
 use std::fmt::Debug;
-use std::hash::Hash;
 use std::marker::PhantomData;
 
 /// The type of the elements of one stream, known to rustc only.
 pub struct Stream<T>(PhantomData<fn() -> T>);
-
-/// What every stream element must be: movable between the worker threads.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be a stream element: elements must be `Send + Sync + 'static`",
-    label = "this operator produces `{Self}`",
-    note = "stream elements move between worker threads; use owned, thread-safe types (`String`, `Arc<T>`, not `&str` or `Rc<T>`)"
-)]
-pub trait Data: Send + Sync + 'static {}
-impl<T: Send + Sync + 'static> Data for T {}
-
-/// What a shuffle key must be: hashable and comparable.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be used as a key: keys must implement `Hash + Eq`",
-    label = "this operator groups records by a key of type `{Self}`",
-    note = "keys are hash-partitioned across the shuffle; derive `Hash, PartialEq, Eq` on your key type"
-)]
-pub trait Key: Hash + Eq + Clone + Data {}
-impl<T: Hash + Eq + Clone + Data> Key for T {}
-
-/// What a stream read by several operators must be: clonable.
-#[diagnostic::on_unimplemented(
-    message = "this stream feeds several operators, so its element type `{Self}` must implement `Clone`",
-    label = "read by more than one operator",
-    note = "a stream with several readers is materialized once and each reader gets its own copy of the elements"
-)]
-pub trait Shared: Clone + Data {}
-impl<T: Clone + Data> Shared for T {}
-
-/// What `print` needs: a `Debug` representation.
-#[diagnostic::on_unimplemented(
-    message = "`print` formats elements with `Debug`, which `{Self}` does not implement",
-    label = "printed here",
-    note = "derive or implement `Debug` for `{Self}`"
-)]
-pub trait Printable: Debug + Data {}
-impl<T: Debug + Data> Printable for T {}
-
-/// What `save_as_text_files` needs: a text form of each element.
-#[diagnostic::on_unimplemented(
-    message = "`save_as_text_files` writes each element as a line of text, but `{Self}` has no text form",
-    label = "written as text here",
-    note = "implement `streamflow::sinks::TextRecord` for `{Self}`, or `map` the stream to `String` first"
-)]
-pub trait TextOutput: crate::sinks::TextRecord + Data {}
-impl<T: crate::sinks::TextRecord + Data> TextOutput for T {}
-
-/// What `save_as_object_files` needs: serde serialization.
-#[diagnostic::on_unimplemented(
-    message = "`save_as_object_files` serializes elements with serde, but `{Self}` does not implement `Serialize`",
-    label = "serialized here",
-    note = "derive `serde::Serialize` for `{Self}`"
-)]
-pub trait ObjectOutput: serde::Serialize + Data {}
-impl<T: serde::Serialize + Data> ObjectOutput for T {}
-
-/// A declared port type must equal the stream's element type.
-#[diagnostic::on_unimplemented(
-    message = "the output port is declared as `{Declared}` but its stream carries `{Self}`",
-    label = "declared type differs from the stream's element type `{Self}`",
-    note = "change the declared type to `{Self}`, or map the stream to `{Declared}` before the output"
-)]
-pub trait PortType<Declared> {}
-impl<T> PortType<T> for T {}
 
 /// Delivers a batch to an output port declared as `Declared`.
 ///
@@ -107,31 +52,6 @@ pub fn share_batch<T: Shared>(batch: &Batch<T>) -> Batch<T> {
     batch.clone()
 }
 
-/// Two streams combined element-wise must carry the same type.
-#[diagnostic::on_unimplemented(
-    message = "cannot combine a stream of `{T}` with a stream of `{Self}`",
-    label = "this stream carries `{Self}`, the other one `{T}`",
-    note = "map one of the streams so that both carry the same element type"
-)]
-pub trait SameElement<T> {}
-impl<T> SameElement<T> for T {}
-
-/// Two streams joined by key must have the same key type.
-#[diagnostic::on_unimplemented(
-    message = "cannot join a stream keyed by `{K}` with a stream keyed by `{Self}`",
-    label = "the right stream is keyed by `{Self}`, the left one by `{K}`",
-    note = "both streams of a join or cogroup must have the same key type; map one of them first"
-)]
-pub trait SameKey<K> {
-    /// The key, as the other stream's key type (the same type).
-    fn into_key(self) -> K;
-}
-impl<K> SameKey<K> for K {
-    fn into_key(self) -> K {
-        self
-    }
-}
-
 /// How the per-batch code takes an element of a keyed operator's input as a
 /// (key, value) pair. A keyed operator's witness hands it over, so that a
 /// stream that is not of pairs is reported once, by the witness, and the
@@ -146,7 +66,7 @@ pub type Pair<T, K, V> = fn(T) -> (K, V);
 
 /// The right side of a join as pairs keyed by the left side's key type; only
 /// exists when the two key types are the same (`SameKey`).
-fn right_pair<U, K, K2, W>(element: U) -> (K, W)
+pub(crate) fn right_pair<U, K, K2, W>(element: U) -> (K, W)
 where
     U: JoinInput<Key = K2, Value = W>,
     K2: SameKey<K>,
@@ -155,76 +75,111 @@ where
     (key.into_key(), value)
 }
 
-macro_rules! pair_requirements {
-    ($($(#[$doc:meta])* $name:ident => $message:literal;)*) => {$(
+fn next<U>() -> Stream<U> {
+    Stream(PhantomData)
+}
+
+/// The codec of an operator's state object.
+fn codec<S: serde::Serialize + serde::de::DeserializeOwned>() -> StateCodec<S> {
+    StateCodec::serde()
+}
+
+/// Witnesses of operators that take one function and change the element
+/// type in their own way, all alike: `(f, next())`.
+macro_rules! function_witnesses {
+    ($($(#[$doc:meta])* $name:ident<$($g:ident),*>([$($bound:tt)+]) -> $out:ty $(, where [$($w:tt)*])?;)*) => {$(
         $(#[$doc])*
-        #[diagnostic::on_unimplemented(
-            message = $message,
-            label = "this stream carries `{Self}`, not (key, value) pairs",
-            note = "make each element a pair first, for example `.map(|x| (x, 1))`"
-        )]
-        pub trait $name {
-            /// The key type.
-            type Key;
-            /// The value type.
-            type Value;
-            /// The element as a (key, value) pair.
-            fn into_pair(self) -> (Self::Key, Self::Value);
-        }
-        #[diagnostic::do_not_recommend]
-        impl<K, V> $name for (K, V) {
-            type Key = K;
-            type Value = V;
-            fn into_pair(self) -> (K, V) {
-                self
-            }
+        pub fn $name<$($g,)* F>(&self, f: F) -> (F, Stream<$out>)
+        where
+            F: $($bound)+ + Send + Sync + 'static,
+            $($($w)*)?
+        {
+            (f, next())
         }
     )*};
 }
 
-pair_requirements! {
-    /// Input of `map_values`.
-    MapValuesInput => "`map_values` needs a stream of (key, value) pairs; this stream carries `{Self}`";
-    /// Input of `flat_map_values`.
-    FlatMapValuesInput => "`flat_map_values` needs a stream of (key, value) pairs; this stream carries `{Self}`";
-    /// Input of `reduce_by_key`.
-    ReduceByKeyInput => "`reduce_by_key` needs a stream of (key, value) pairs; this stream carries `{Self}`";
-    /// Input of `group_by_key`.
-    GroupByKeyInput => "`group_by_key` needs a stream of (key, value) pairs; this stream carries `{Self}`";
-    /// Input of `combine_by_key`.
-    CombineByKeyInput => "`combine_by_key` needs a stream of (key, value) pairs; this stream carries `{Self}`";
-    /// Inputs of the join family and `cogroup`.
-    JoinInput => "joins and `cogroup` need streams of (key, value) pairs; this stream carries `{Self}`";
-    /// Input of `reduce_by_key_and_window` (every form).
-    ReduceByKeyAndWindowInput => "`reduce_by_key_and_window` needs a stream of (key, value) pairs; this stream carries `{Self}`";
-    /// Input of `group_by_key_and_window`.
-    GroupByKeyAndWindowInput => "`group_by_key_and_window` needs a stream of (key, value) pairs; this stream carries `{Self}`";
-    /// Input of `update_state_by_key` and `map_with_state` (every form).
-    StateInput => "`update_state_by_key` and `map_with_state` need a stream of (key, value) pairs; this stream carries `{Self}`";
+/// Witnesses of operators that take no function: their output's witness,
+/// and their requirements on the input.
+macro_rules! plain_witnesses {
+    ($($(#[$doc:meta])* $name:ident -> $out:ty $(, where [$($w:tt)*])?;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(&self) -> Stream<$out>
+        $(where $($w)*)?
+        {
+            next()
+        }
+    )*};
 }
 
-/// What a window keeps across batches must be clonable: a batch is shared by
-/// every window that covers it.
-#[diagnostic::on_unimplemented(
-    message = "windows keep `{Self}` for later windows, so it must implement `Clone`",
-    label = "kept across batches by this window",
-    note = "derive or implement `Clone` for `{Self}`"
-)]
-pub trait WindowElement: Clone + Data {}
-impl<T: Clone + Data> WindowElement for T {}
+/// The join family: the same requirements, one output shape each.
+macro_rules! join_witnesses {
+    ($($(#[$doc:meta])* $name:ident -> $out:ty, [$($values:tt)+];)*) => {$(
+        $(#[$doc])*
+        #[allow(clippy::type_complexity)]
+        pub fn $name<K, V, K2, W, U>(&self, _other: &Stream<U>) -> (Stream<(K, $out)>, Pair<T, K, V>, Pair<U, K, W>)
+        where
+            T: JoinInput<Key = K, Value = V>,
+            U: JoinInput<Key = K2, Value = W>,
+            K2: SameKey<K>,
+            K: Key,
+            V: $($values)+,
+            W: $($values)+,
+        {
+            (next(), <T as JoinInput>::into_pair, right_pair::<U, K, K2, W>)
+        }
+    )*};
+}
 
-/// Keyed state is output (or snapshot) every batch while it is kept, so it
-/// must be clonable.
-#[diagnostic::on_unimplemented(
-    message = "keyed state of type `{Self}` must implement `Clone`",
-    label = "the state this function keeps per key",
-    note = "the state is kept across batches and copied into every batch's output or snapshots; derive `Clone` (or keep an `Arc`)"
-)]
-pub trait StateValue: Clone + Data {}
-impl<T: Clone + Data> StateValue for T {}
+/// The keyed-state family: with or without an initial state, with or
+/// without the batch time; each returns its functions, its output's witness,
+/// its input as pairs and its state's codec.
+macro_rules! state_witnesses {
+    ($($(#[$doc:meta])* $name:ident($($initial:ident: $init_ty:ident)?) -> $bound_fns:ty, [$($f:tt)+];)*) => {$(
+        $(#[$doc])*
+        #[allow(clippy::type_complexity)]
+        pub fn $name<K, V, S, F $(, $init_ty)?>(
+            &self,
+            f: F,
+            $($initial: $init_ty)?
+        ) -> ($bound_fns, Stream<(K, S)>, Pair<T, K, V>, StateCodec<StateStore<K, S>>)
+        where
+            T: StateInput<Key = K, Value = V>,
+            K: Key + Saved,
+            V: Data,
+            S: StateValue + Saved,
+            F: $($f)+ + Send + Sync + 'static,
+            $($init_ty: IntoIterator<Item = (K, S)>,)?
+        {
+            ((f $(, $initial)?), next(), <T as StateInput>::into_pair, codec())
+        }
+    )*};
+}
 
-fn next<U>() -> Stream<U> {
-    Stream(PhantomData)
+/// `map_with_state`, with or without an initial state: its functions, the
+/// witnesses of its output and of its state snapshots, its input as pairs and
+/// its state's codec.
+macro_rules! mapping_witnesses {
+    ($($(#[$doc:meta])* $name:ident($($initial:ident: $init_ty:ident)?) -> $bound_fns:ty;)*) => {$(
+        $(#[$doc])*
+        #[allow(clippy::type_complexity)]
+        pub fn $name<K, V, S, U, F $(, $init_ty)?>(
+            &self,
+            f: F,
+            $($initial: $init_ty)?
+        ) -> ($bound_fns, Stream<U>, Stream<(K, S)>, Pair<T, K, V>, StateCodec<MappedState<K, S>>)
+        where
+            T: StateInput<Key = K, Value = V>,
+            K: Key + Saved,
+            V: Data,
+            S: StateValue + Saved,
+            U: Data,
+            F: Fn(&K, Option<V>, &mut State<S>) -> Option<U> + Send + Sync + 'static,
+            $($init_ty: IntoIterator<Item = (K, S)>,)?
+        {
+            ((f $(, $initial)?), next(), next(), <T as StateInput>::into_pair, codec())
+        }
+    )*};
 }
 
 impl<T: Data> Stream<T> {
@@ -240,34 +195,36 @@ impl<T: Data> Stream<T> {
     {
     }
 
-    /// `map(f)`.
-    pub fn map<U: Data, F: Fn(T) -> U + Send + Sync + 'static>(&self, f: F) -> (F, Stream<U>) {
-        (f, next())
+    function_witnesses! {
+        /// `map(f)`.
+        map<U>([Fn(T) -> U]) -> U, where [U: Data];
+        /// `flat_map(f)`.
+        flat_map<I>([Fn(T) -> I]) -> I::Item, where [I: IntoIterator, I::Item: Data];
+        /// `filter(f)`.
+        filter<>([Fn(&T) -> bool]) -> T;
+        /// `filter_map(f)`.
+        filter_map<U>([Fn(T) -> Option<U>]) -> U, where [U: Data];
+        /// `inspect(f)`.
+        inspect<>([Fn(&T)]) -> T;
+        /// `map_partitions(f)`.
+        map_partitions<I>([Fn(Vec<T>) -> I]) -> I::Item, where [I: IntoIterator, I::Item: Data];
+        /// `transform(f)`.
+        transform<U>([Fn(Batch<T>) -> Batch<U>]) -> U, where [U: Data];
+        /// `reduce(f)`.
+        reduce<>([Fn(T, T) -> T]) -> T;
     }
 
-    /// `flat_map(f)`.
-    pub fn flat_map<I, F>(&self, f: F) -> (F, Stream<I::Item>)
-    where
-        I: IntoIterator,
-        I::Item: Data,
-        F: Fn(T) -> I + Send + Sync + 'static,
-    {
-        (f, next())
-    }
-
-    /// `filter(f)`.
-    pub fn filter<F: Fn(&T) -> bool + Send + Sync + 'static>(&self, f: F) -> (F, Stream<T>) {
-        (f, next())
-    }
-
-    /// `filter_map(f)`.
-    pub fn filter_map<U: Data, F: Fn(T) -> Option<U> + Send + Sync + 'static>(&self, f: F) -> (F, Stream<U>) {
-        (f, next())
-    }
-
-    /// `inspect(f)`.
-    pub fn inspect<F: Fn(&T) + Send + Sync + 'static>(&self, f: F) -> (F, Stream<T>) {
-        (f, next())
+    plain_witnesses! {
+        /// `glom()`.
+        glom -> Vec<T>;
+        /// `repartition(n)`.
+        repartition -> T;
+        /// `count()`.
+        count -> u64;
+        /// `count_by_value()`.
+        count_by_value -> (T, u64), where [T: Key];
+        /// `distinct()`.
+        distinct -> T, where [T: Key];
     }
 
     /// `map_values(f)`.
@@ -294,21 +251,6 @@ impl<T: Data> Stream<T> {
         (f, next(), <T as FlatMapValuesInput>::into_pair)
     }
 
-    /// `glom()`.
-    pub fn glom(&self) -> Stream<Vec<T>> {
-        next()
-    }
-
-    /// `map_partitions(f)`.
-    pub fn map_partitions<I, F>(&self, f: F) -> (F, Stream<I::Item>)
-    where
-        I: IntoIterator,
-        I::Item: Data,
-        F: Fn(Vec<T>) -> I + Send + Sync + 'static,
-    {
-        (f, next())
-    }
-
     /// `union(other)`.
     pub fn union<U>(&self, _other: &Stream<U>) -> Stream<T>
     where
@@ -317,51 +259,12 @@ impl<T: Data> Stream<T> {
         next()
     }
 
-    /// `transform(f)`.
-    pub fn transform<U: Data, F>(&self, f: F) -> (F, Stream<U>)
-    where
-        F: Fn(Batch<T>) -> Batch<U> + Send + Sync + 'static,
-    {
-        (f, next())
-    }
-
     /// `transform_with(other, f)`.
     pub fn transform_with<U: Data, W: Data, F>(&self, _other: &Stream<U>, f: F) -> (F, Stream<W>)
     where
         F: Fn(Batch<T>, Batch<U>) -> Batch<W> + Send + Sync + 'static,
     {
         (f, next())
-    }
-
-    /// `repartition(n)`.
-    pub fn repartition(&self) -> Stream<T> {
-        next()
-    }
-
-    /// `count()`.
-    pub fn count(&self) -> Stream<u64> {
-        next()
-    }
-
-    /// `reduce(f)`.
-    pub fn reduce<F: Fn(T, T) -> T + Send + Sync + 'static>(&self, f: F) -> (F, Stream<T>) {
-        (f, next())
-    }
-
-    /// `count_by_value()`.
-    pub fn count_by_value(&self) -> Stream<(T, u64)>
-    where
-        T: Key,
-    {
-        next()
-    }
-
-    /// `distinct()`.
-    pub fn distinct(&self) -> Stream<T>
-    where
-        T: Key,
-    {
-        next()
     }
 
     /// `reduce_by_key(f)`.
@@ -411,303 +314,189 @@ impl<T: Data> Stream<T> {
         )
     }
 
-    /// `join(other)`.
-    #[allow(clippy::type_complexity)]
-    pub fn join<K, V, K2, W, U>(&self, _other: &Stream<U>) -> (Stream<(K, (V, W))>, Pair<T, K, V>, Pair<U, K, W>)
+    join_witnesses! {
+        /// `join(other)`.
+        join -> (V, W), [Clone + Data];
+        /// `left_outer_join(other)`.
+        left_outer_join -> (V, Option<W>), [Clone + Data];
+        /// `right_outer_join(other)`.
+        right_outer_join -> (Option<V>, W), [Clone + Data];
+        /// `full_outer_join(other)`.
+        full_outer_join -> (Option<V>, Option<W>), [Clone + Data];
+        /// `cogroup(other)`.
+        cogroup -> (Vec<V>, Vec<W>), [Data];
+    }
+
+    /// `window(w, s)`.
+    pub fn window(&self) -> (Stream<T>, StateCodec<ElementWindow<T>>)
     where
-        T: JoinInput<Key = K, Value = V>,
-        U: JoinInput<Key = K2, Value = W>,
-        K2: SameKey<K>,
-        K: Key,
-        V: Clone + Data,
-        W: Clone + Data,
+        T: WindowElement + Saved,
     {
-        (next(), <T as JoinInput>::into_pair, right_pair::<U, K, K2, W>)
+        (next(), codec())
     }
 
-    /// `left_outer_join(other)`.
-    #[allow(clippy::type_complexity)]
-    pub fn left_outer_join<K, V, K2, W, U>(
-        &self,
-        _other: &Stream<U>,
-    ) -> (Stream<(K, (V, Option<W>))>, Pair<T, K, V>, Pair<U, K, W>)
+    /// `count_by_window(w, s)`.
+    pub fn count_by_window(&self) -> (Stream<u64>, StateCodec<InvertibleWindow<(), u64>>) {
+        (next(), codec())
+    }
+
+    /// `reduce_by_window(f, w, s)`.
+    pub fn reduce_by_window<F>(&self, f: F) -> (F, Stream<T>, StateCodec<ReducedWindow<T>>)
     where
-        T: JoinInput<Key = K, Value = V>,
-        U: JoinInput<Key = K2, Value = W>,
-        K2: SameKey<K>,
-        K: Key,
-        V: Clone + Data,
-        W: Clone + Data,
-    {
-        (next(), <T as JoinInput>::into_pair, right_pair::<U, K, K2, W>)
-    }
-
-    /// `right_outer_join(other)`.
-    #[allow(clippy::type_complexity)]
-    pub fn right_outer_join<K, V, K2, W, U>(
-        &self,
-        _other: &Stream<U>,
-    ) -> (Stream<(K, (Option<V>, W))>, Pair<T, K, V>, Pair<U, K, W>)
-    where
-        T: JoinInput<Key = K, Value = V>,
-        U: JoinInput<Key = K2, Value = W>,
-        K2: SameKey<K>,
-        K: Key,
-        V: Clone + Data,
-        W: Clone + Data,
-    {
-        (next(), <T as JoinInput>::into_pair, right_pair::<U, K, K2, W>)
-    }
-
-    /// `full_outer_join(other)`.
-    #[allow(clippy::type_complexity)]
-    pub fn full_outer_join<K, V, K2, W, U>(
-        &self,
-        _other: &Stream<U>,
-    ) -> (Stream<(K, (Option<V>, Option<W>))>, Pair<T, K, V>, Pair<U, K, W>)
-    where
-        T: JoinInput<Key = K, Value = V>,
-        U: JoinInput<Key = K2, Value = W>,
-        K2: SameKey<K>,
-        K: Key,
-        V: Clone + Data,
-        W: Clone + Data,
-    {
-        (next(), <T as JoinInput>::into_pair, right_pair::<U, K, K2, W>)
-    }
-
-    /// `cogroup(other)`.
-    #[allow(clippy::type_complexity)]
-    pub fn cogroup<K, V, K2, W, U>(
-        &self,
-        _other: &Stream<U>,
-    ) -> (Stream<(K, (Vec<V>, Vec<W>))>, Pair<T, K, V>, Pair<U, K, W>)
-    where
-        T: JoinInput<Key = K, Value = V>,
-        U: JoinInput<Key = K2, Value = W>,
-        K2: SameKey<K>,
-        K: Key,
-        V: Data,
-        W: Data,
-    {
-        (next(), <T as JoinInput>::into_pair, right_pair::<U, K, K2, W>)
-    }
-
-    /// `window(W, s)`.
-    pub fn window(&self) -> Stream<T>
-    where
-        T: WindowElement,
-    {
-        next()
-    }
-
-    /// `count_by_window(W, s)`.
-    pub fn count_by_window(&self) -> Stream<u64> {
-        next()
-    }
-
-    /// `reduce_by_window(f, W, s)`.
-    pub fn reduce_by_window<F>(&self, f: F) -> (F, Stream<T>)
-    where
-        T: WindowElement,
+        T: WindowElement + Saved,
         F: Fn(T, T) -> T + Send + Sync + 'static,
     {
-        (f, next())
+        (f, next(), codec())
     }
 
-    /// `reduce_by_window(f, f_inv, W, s)`.
-    pub fn reduce_by_window_inv<F, I>(&self, f: F, inverse: I) -> ((F, I), Stream<T>)
+    /// `reduce_by_window(f, f_inv, w, s)`.
+    #[allow(clippy::type_complexity)]
+    pub fn reduce_by_window_inv<F, I>(
+        &self,
+        f: F,
+        inverse: I,
+    ) -> ((F, I), Stream<T>, StateCodec<InvertibleWindow<(), T>>)
     where
-        T: WindowElement,
+        T: WindowElement + Saved,
         F: Fn(T, T) -> T + Send + Sync + 'static,
         I: Fn(T, T) -> T + Send + Sync + 'static,
     {
-        ((f, inverse), next())
+        ((f, inverse), next(), codec())
     }
 
-    /// `reduce_by_key_and_window(f, W, s)`.
+    /// `reduce_by_key_and_window(f, w, [s], [partitions])`.
     #[allow(clippy::type_complexity)]
-    pub fn reduce_by_key_and_window<K, V, F>(&self, f: F) -> (F, Stream<T>, Pair<T, K, V>)
+    pub fn reduce_by_key_and_window<K, V, F>(
+        &self,
+        f: F,
+    ) -> (F, Stream<T>, Pair<T, K, V>, StateCodec<KeyedWindow<K, V>>)
     where
         T: ReduceByKeyAndWindowInput<Key = K, Value = V>,
-        K: Key,
-        V: WindowElement,
+        K: Key + Saved,
+        V: WindowElement + Saved,
         F: Fn(V, V) -> V + Send + Sync + 'static,
     {
-        (f, next(), <T as ReduceByKeyAndWindowInput>::into_pair)
+        (f, next(), <T as ReduceByKeyAndWindowInput>::into_pair, codec())
     }
 
-    /// `reduce_by_key_and_window(f, f_inv, W, s)`.
+    /// `reduce_by_key_and_window(f, f_inv, w, s, [partitions])`: keeps every
+    /// key, as if with a filter that keeps all.
     #[allow(clippy::type_complexity)]
-    pub fn reduce_by_key_and_window_inv<K, V, F, I>(&self, f: F, inverse: I) -> ((F, I), Stream<T>, Pair<T, K, V>)
+    pub fn reduce_by_key_and_window_inv<K, V, F, I>(
+        &self,
+        f: F,
+        inverse: I,
+    ) -> (
+        (F, I, fn(&(K, V)) -> bool),
+        Stream<T>,
+        Pair<T, K, V>,
+        StateCodec<InvertibleWindow<K, V>>,
+    )
     where
         T: ReduceByKeyAndWindowInput<Key = K, Value = V>,
-        K: Key,
-        V: WindowElement,
+        K: Key + Saved,
+        V: WindowElement + Saved,
         F: Fn(V, V) -> V + Send + Sync + 'static,
         I: Fn(V, V) -> V + Send + Sync + 'static,
     {
-        ((f, inverse), next(), <T as ReduceByKeyAndWindowInput>::into_pair)
+        self.reduce_by_key_and_window_inv_keep(f, inverse, keep_all)
     }
 
-    /// `reduce_by_key_and_window(f, f_inv, W, s, filter)`.
+    /// `reduce_by_key_and_window(f, f_inv, w, s, partitions, keep)`.
     #[allow(clippy::type_complexity)]
     pub fn reduce_by_key_and_window_inv_keep<K, V, F, I, P>(
         &self,
         f: F,
         inverse: I,
         keep: P,
-    ) -> ((F, I, P), Stream<T>, Pair<T, K, V>)
+    ) -> ((F, I, P), Stream<T>, Pair<T, K, V>, StateCodec<InvertibleWindow<K, V>>)
     where
         T: ReduceByKeyAndWindowInput<Key = K, Value = V>,
-        K: Key,
-        V: WindowElement,
+        K: Key + Saved,
+        V: WindowElement + Saved,
         F: Fn(V, V) -> V + Send + Sync + 'static,
         I: Fn(V, V) -> V + Send + Sync + 'static,
         P: Fn(&(K, V)) -> bool + Send + Sync + 'static,
     {
-        ((f, inverse, keep), next(), <T as ReduceByKeyAndWindowInput>::into_pair)
+        (
+            (f, inverse, keep),
+            next(),
+            <T as ReduceByKeyAndWindowInput>::into_pair,
+            codec(),
+        )
     }
 
-    /// `count_by_value_and_window(W, s)`.
-    pub fn count_by_value_and_window(&self) -> Stream<(T, u64)>
-    where
-        T: Key,
-    {
-        next()
-    }
-
-    /// `group_by_key_and_window(W, s)`.
+    /// `count_by_value_and_window(w, s, [partitions])`.
     #[allow(clippy::type_complexity)]
-    pub fn group_by_key_and_window<K, V>(&self) -> (Stream<(K, Vec<V>)>, Pair<T, K, V>)
+    pub fn count_by_value_and_window(&self) -> (Stream<(T, u64)>, StateCodec<InvertibleWindow<T, u64>>)
+    where
+        T: Key + Saved,
+    {
+        (next(), codec())
+    }
+
+    /// `group_by_key_and_window(w, [s], [partitions])`.
+    #[allow(clippy::type_complexity)]
+    pub fn group_by_key_and_window<K, V>(&self) -> (Stream<(K, Vec<V>)>, Pair<T, K, V>, StateCodec<GroupedWindow<K, V>>)
     where
         T: GroupByKeyAndWindowInput<Key = K, Value = V>,
-        K: Key,
-        V: WindowElement,
+        K: Key + Saved,
+        V: WindowElement + Saved,
     {
-        (next(), <T as GroupByKeyAndWindowInput>::into_pair)
+        (next(), <T as GroupByKeyAndWindowInput>::into_pair, codec())
     }
 
-    /// `update_state_by_key(f)`.
-    #[allow(clippy::type_complexity)]
-    pub fn update_state_by_key<K, V, S, F>(&self, f: F) -> (F, Stream<(K, S)>, Pair<T, K, V>)
-    where
-        T: StateInput<Key = K, Value = V>,
-        K: Key,
-        V: Data,
-        S: StateValue,
-        F: Fn(&[V], Option<S>) -> Option<S> + Send + Sync + 'static,
-    {
-        (f, next(), <T as StateInput>::into_pair)
+    state_witnesses! {
+        /// `update_state_by_key(f)`.
+        update_state_by_key() -> F, [Fn(&[V], Option<S>) -> Option<S>];
+        /// `update_state_by_key(f, initial)`.
+        update_state_by_key_initial(initial: Init) -> (F, Init), [Fn(&[V], Option<S>) -> Option<S>];
+        /// `update_state_by_key_with_time(f)`.
+        update_state_by_key_with_time() -> F, [Fn(Time, &K, &[V], Option<S>) -> Option<S>];
+        /// `update_state_by_key_with_time(f, initial)`.
+        update_state_by_key_with_time_initial(initial: Init) -> (F, Init), [Fn(Time, &K, &[V], Option<S>) -> Option<S>];
     }
 
-    /// `update_state_by_key(f, initial)`.
-    #[allow(clippy::type_complexity)]
-    pub fn update_state_by_key_initial<K, V, S, F, I>(
-        &self,
-        f: F,
-        initial: I,
-    ) -> ((F, I), Stream<(K, S)>, Pair<T, K, V>)
-    where
-        T: StateInput<Key = K, Value = V>,
-        K: Key,
-        V: Data,
-        S: StateValue,
-        F: Fn(&[V], Option<S>) -> Option<S> + Send + Sync + 'static,
-        I: IntoIterator<Item = (K, S)>,
-    {
-        ((f, initial), next(), <T as StateInput>::into_pair)
+    mapping_witnesses! {
+        /// `map_with_state(f, [timeout])`: the witnesses of its output and of
+        /// its `state_snapshots()`.
+        map_with_state() -> F;
+        /// `map_with_state(f, [timeout], initial)`.
+        map_with_state_initial(initial: Init) -> (F, Init);
     }
 
-    /// `update_state_by_key_with_time(f)`.
-    #[allow(clippy::type_complexity)]
-    pub fn update_state_by_key_with_time<K, V, S, F>(&self, f: F) -> (F, Stream<(K, S)>, Pair<T, K, V>)
-    where
-        T: StateInput<Key = K, Value = V>,
-        K: Key,
-        V: Data,
-        S: StateValue,
-        F: Fn(Time, &K, &[V], Option<S>) -> Option<S> + Send + Sync + 'static,
-    {
-        (f, next(), <T as StateInput>::into_pair)
-    }
-
-    /// `update_state_by_key_with_time(f, initial)`.
-    #[allow(clippy::type_complexity)]
-    pub fn update_state_by_key_with_time_initial<K, V, S, F, I>(
-        &self,
-        f: F,
-        initial: I,
-    ) -> ((F, I), Stream<(K, S)>, Pair<T, K, V>)
-    where
-        T: StateInput<Key = K, Value = V>,
-        K: Key,
-        V: Data,
-        S: StateValue,
-        F: Fn(Time, &K, &[V], Option<S>) -> Option<S> + Send + Sync + 'static,
-        I: IntoIterator<Item = (K, S)>,
-    {
-        ((f, initial), next(), <T as StateInput>::into_pair)
-    }
-
-    /// `map_with_state(f)`: the witnesses of its output and of its
-    /// `state_snapshots()`.
-    #[allow(clippy::type_complexity)]
-    pub fn map_with_state<K, V, S, U, F>(&self, f: F) -> (F, Stream<U>, Stream<(K, S)>, Pair<T, K, V>)
-    where
-        T: StateInput<Key = K, Value = V>,
-        K: Key,
-        V: Data,
-        S: StateValue,
-        U: Data,
-        F: Fn(&K, Option<V>, &mut State<S>) -> Option<U> + Send + Sync + 'static,
-    {
-        (f, next(), next(), <T as StateInput>::into_pair)
-    }
-
-    /// `map_with_state(f, initial)`.
-    #[allow(clippy::type_complexity)]
-    pub fn map_with_state_initial<K, V, S, U, F, I>(
-        &self,
-        f: F,
-        initial: I,
-    ) -> ((F, I), Stream<U>, Stream<(K, S)>, Pair<T, K, V>)
-    where
-        T: StateInput<Key = K, Value = V>,
-        K: Key,
-        V: Data,
-        S: StateValue,
-        U: Data,
-        F: Fn(&K, Option<V>, &mut State<S>) -> Option<U> + Send + Sync + 'static,
-        I: IntoIterator<Item = (K, S)>,
-    {
-        ((f, initial), next(), next(), <T as StateInput>::into_pair)
-    }
-
-    /// `print()` / `print(n)`: gives the per-batch code the way to show an
-    /// element, so that only this call requires `Debug`.
-    pub fn print(&self) -> crate::outputs::DebugFn<T>
+    /// `print(n)`: how the per-batch code shows the first `n` elements, so
+    /// that only this call requires `Debug`.
+    pub fn print(&self, n: usize) -> Printer<T>
     where
         T: Printable,
     {
-        <T as Debug>::fmt
+        Printer::new(n, <T as Debug>::fmt)
     }
 
-    /// `save_as_text_files(prefix, [suffix])`: gives the per-batch code the
-    /// way to write a batch, so that only this call requires a text form.
-    pub fn save_as_text_files(&self) -> crate::outputs::WriteFn<crate::sinks::TextFilesSink, T>
+    /// `save_as_text_files(prefix, suffix)`: the file output, built once with
+    /// the job, so that only this call requires a text form.
+    pub fn save_as_text_files(
+        &self,
+        prefix: impl Into<String>,
+        suffix: impl Into<String>,
+    ) -> FileOutput<TextFilesSink, T>
     where
         T: TextOutput,
     {
-        <crate::sinks::TextFilesSink as crate::sinks::Sink<T>>::write
+        FileOutput::new(crate::sinks::save_as_text_files(prefix, suffix))
     }
 
-    /// `save_as_object_files(prefix, [suffix])`, likewise.
-    pub fn save_as_object_files(&self) -> crate::outputs::WriteFn<crate::sinks::ObjectFilesSink, T>
+    /// `save_as_object_files(prefix, suffix)`, likewise with serde.
+    pub fn save_as_object_files(
+        &self,
+        prefix: impl Into<String>,
+        suffix: impl Into<String>,
+    ) -> FileOutput<ObjectFilesSink, T>
     where
         T: ObjectOutput,
     {
-        <crate::sinks::ObjectFilesSink as crate::sinks::Sink<T>>::write
+        FileOutput::new(crate::sinks::save_as_object_files(prefix, suffix))
     }
 
     /// `foreach_batch(f)`.

@@ -1,0 +1,159 @@
+//! The requirements of operators on the types of their streams, each a trait
+//! with a blanket impl and a `#[diagnostic::on_unimplemented]` message, so
+//! that a mistake reads as one sentence about the operator rather than a page
+//! of trait bounds.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// Declares requirement traits: each a name for its bounds, with a blanket
+/// impl and the message rustc shows when a type falls short.
+macro_rules! requirements {
+    ($($(#[$doc:meta])* $name:ident: [$($bound:tt)+] => $message:literal, $label:literal, $note:literal;)*) => {$(
+        $(#[$doc])*
+        #[diagnostic::on_unimplemented(message = $message, label = $label, note = $note)]
+        pub trait $name: $($bound)+ {}
+        impl<T: $($bound)+> $name for T {}
+    )*};
+}
+
+requirements! {
+    /// What every stream element must be: movable between the worker threads.
+    Data: [Send + Sync + 'static] =>
+        "`{Self}` cannot be a stream element: elements must be `Send + Sync + 'static`",
+        "this operator produces `{Self}`",
+        "stream elements move between worker threads; use owned, thread-safe types (`String`, `Arc<T>`, not `&str` or `Rc<T>`)";
+
+    /// What a shuffle key must be: hashable and comparable.
+    Key: [Hash + Eq + Clone + Data] =>
+        "`{Self}` cannot be used as a key: keys must implement `Hash + Eq`",
+        "this operator groups records by a key of type `{Self}`",
+        "keys are hash-partitioned across the shuffle; derive `Hash, PartialEq, Eq` on your key type";
+
+    /// What a stream read by several operators must be: clonable.
+    Shared: [Clone + Data] =>
+        "this stream feeds several operators, so its element type `{Self}` must implement `Clone`",
+        "read by more than one operator",
+        "a stream with several readers is materialized once and each reader gets its own copy of the elements";
+
+    /// What `print` needs: a `Debug` representation.
+    Printable: [Debug + Data] =>
+        "`print` formats elements with `Debug`, which `{Self}` does not implement",
+        "printed here",
+        "derive or implement `Debug` for `{Self}`";
+
+    /// What `save_as_text_files` needs: a text form of each element.
+    TextOutput: [crate::sinks::TextRecord + Data] =>
+        "`save_as_text_files` writes each element as a line of text, but `{Self}` has no text form",
+        "written as text here",
+        "implement `streamflow::sinks::TextRecord` for `{Self}`, or `map` the stream to `String` first";
+
+    /// What `save_as_object_files` needs: serde serialization.
+    ObjectOutput: [serde::Serialize + Data] =>
+        "`save_as_object_files` serializes elements with serde, but `{Self}` does not implement `Serialize`",
+        "serialized here",
+        "derive `serde::Serialize` for `{Self}`";
+
+    /// What a window keeps across batches must be clonable: a batch is shared by
+    /// every window that covers it.
+    WindowElement: [Clone + Data] =>
+        "windows keep `{Self}` for later windows, so it must implement `Clone`",
+        "kept across batches by this window",
+        "derive or implement `Clone` for `{Self}`";
+
+    /// Keyed state is output (or snapshot) every batch while it is kept, so it
+    /// must be clonable.
+    StateValue: [Clone + Data] =>
+        "keyed state of type `{Self}` must implement `Clone`",
+        "the state this function keeps per key",
+        "the state is kept across batches and copied into every batch's output or snapshots; derive `Clone` (or keep an `Arc`)";
+
+    /// What a window or keyed state keeps is saved with the job's state, so it
+    /// must be a serde type.
+    Saved: [serde::Serialize + serde::de::DeserializeOwned] =>
+        "`{Self}` is kept across batches and saved with the job's state, so it must implement serde's `Serialize` and `Deserialize`",
+        "kept across batches by this operator",
+        "derive `serde::Serialize` and `serde::Deserialize` for `{Self}`";
+}
+
+/// A declared port type must equal the stream's element type.
+#[diagnostic::on_unimplemented(
+    message = "the output port is declared as `{Declared}` but its stream carries `{Self}`",
+    label = "declared type differs from the stream's element type `{Self}`",
+    note = "change the declared type to `{Self}`, or map the stream to `{Declared}` before the output"
+)]
+pub trait PortType<Declared> {}
+impl<T> PortType<T> for T {}
+
+/// Two streams combined element-wise must carry the same type.
+#[diagnostic::on_unimplemented(
+    message = "cannot combine a stream of `{T}` with a stream of `{Self}`",
+    label = "this stream carries `{Self}`, the other one `{T}`",
+    note = "map one of the streams so that both carry the same element type"
+)]
+pub trait SameElement<T> {}
+impl<T> SameElement<T> for T {}
+
+/// Two streams joined by key must have the same key type.
+#[diagnostic::on_unimplemented(
+    message = "cannot join a stream keyed by `{K}` with a stream keyed by `{Self}`",
+    label = "the right stream is keyed by `{Self}`, the left one by `{K}`",
+    note = "both streams of a join or cogroup must have the same key type; map one of them first"
+)]
+pub trait SameKey<K> {
+    /// The key, as the other stream's key type (the same type).
+    fn into_key(self) -> K;
+}
+impl<K> SameKey<K> for K {
+    fn into_key(self) -> K {
+        self
+    }
+}
+
+macro_rules! pair_requirements {
+    ($($(#[$doc:meta])* $name:ident => $message:literal;)*) => {$(
+        $(#[$doc])*
+        #[diagnostic::on_unimplemented(
+            message = $message,
+            label = "this stream carries `{Self}`, not (key, value) pairs",
+            note = "make each element a pair first, for example `.map(|x| (x, 1))`"
+        )]
+        pub trait $name {
+            /// The key type.
+            type Key;
+            /// The value type.
+            type Value;
+            /// The element as a (key, value) pair.
+            fn into_pair(self) -> (Self::Key, Self::Value);
+        }
+        #[diagnostic::do_not_recommend]
+        impl<K, V> $name for (K, V) {
+            type Key = K;
+            type Value = V;
+            fn into_pair(self) -> (K, V) {
+                self
+            }
+        }
+    )*};
+}
+
+pair_requirements! {
+    /// Input of `map_values`.
+    MapValuesInput => "`map_values` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    /// Input of `flat_map_values`.
+    FlatMapValuesInput => "`flat_map_values` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    /// Input of `reduce_by_key`.
+    ReduceByKeyInput => "`reduce_by_key` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    /// Input of `group_by_key`.
+    GroupByKeyInput => "`group_by_key` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    /// Input of `combine_by_key`.
+    CombineByKeyInput => "`combine_by_key` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    /// Inputs of the join family and `cogroup`.
+    JoinInput => "joins and `cogroup` need streams of (key, value) pairs; this stream carries `{Self}`";
+    /// Input of `reduce_by_key_and_window` (every form).
+    ReduceByKeyAndWindowInput => "`reduce_by_key_and_window` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    /// Input of `group_by_key_and_window`.
+    GroupByKeyAndWindowInput => "`group_by_key_and_window` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    /// Input of `update_state_by_key` and `map_with_state` (every form).
+    StateInput => "`update_state_by_key` and `map_with_state` need a stream of (key, value) pairs; this stream carries `{Self}`";
+}
