@@ -1,19 +1,10 @@
 //! Plans and contexts for the unit tests.
 
-use crate::{BatchContext, JobConfig, Operator, Plan, SourceSpan, Stage, StageEnd, Time};
+use crate::{BatchContext, BatchError, JobConfig, Operator, Plan, SourceSpan, Stage, StageEnd, Time};
 
 /// An operator covering the whole of `line`.
 pub(crate) fn op(name: &'static str, line: u32) -> Operator {
-    Operator {
-        name,
-        role: "",
-        span: SourceSpan {
-            line,
-            column: 0,
-            end_line: line,
-            end_column: 10_000,
-        },
-    }
+    op_lines(name, line, line)
 }
 
 /// An operator covering lines `line..=end_line`.
@@ -33,6 +24,12 @@ pub(crate) fn op_lines(name: &'static str, line: u32, end_line: u32) -> Operator
 /// A plan of `file` whose stage `i` holds `stages[i]`'s operators.
 pub(crate) fn plan(file: &'static str, stages: Vec<Vec<Operator>>) -> &'static Plan {
     plan_with_sinks(file, stages, vec![op("print", 1), op("foreach_batch", 2)])
+}
+
+/// A plan of `file` whose stage `i` holds one operator, `stages[i]`'s (name,
+/// line).
+pub(crate) fn one_op_stages(file: &'static str, stages: &[(&'static str, u32)]) -> &'static Plan {
+    plan(file, stages.iter().map(|&(name, line)| vec![op(name, line)]).collect())
 }
 
 /// A plan of `file` with the given stages and output operators.
@@ -69,7 +66,29 @@ pub(crate) fn ctx<'a>(plan: &'static Plan, config: &'a JobConfig) -> BatchContex
     BatchContext::untimed(Time::from_millis(1000), config, plan)
 }
 
+/// The context of batch 1 of `plan` with `n` shuffle partitions (its
+/// configuration is leaked: it lives as long as the test process).
+pub(crate) fn plan_ctx(plan: &'static Plan, n: usize) -> BatchContext<'static> {
+    ctx(plan, Box::leak(Box::new(config(n))))
+}
+
+/// [`plan_ctx`] of [`empty_plan`].
+pub(crate) fn test_ctx(n: usize) -> BatchContext<'static> {
+    plan_ctx(empty_plan(), n)
+}
+
 /// A configuration with `n` shuffle partitions.
 pub(crate) fn config(n: usize) -> JobConfig {
     JobConfig::new().partitions(n)
+}
+
+/// Asserts that `result` failed with a panic reported against stage `stage`
+/// (1-based), whose message is `message`.
+#[track_caller]
+pub(crate) fn assert_stage_panicked<T>(result: Result<T, BatchError>, stage: usize, message: &str) {
+    let err = result.err().expect("the batch fails");
+    assert!(
+        matches!(&err, BatchError::StagePanicked { stage: s, message: m, .. } if *s == stage && m == message),
+        "{err}"
+    );
 }

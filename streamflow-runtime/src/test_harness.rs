@@ -2,7 +2,9 @@
 //! the body runs through `JobCore` and `TestRun` exactly as a generated job's.
 
 use crate::testing::TestRun;
-use crate::{Batch, BatchContext, BatchError, Job, JobConfig, JobCore, OutputPorts, Plan, PortInfo, Time};
+use crate::{
+    Batch, BatchContext, BatchError, InputPorts, Job, JobConfig, JobCore, JobState, OutputPorts, Plan, PortInfo, Time,
+};
 
 /// Whatever a test body returns, as a job's outputs (no named ports).
 pub(crate) struct Out<O>(pub(crate) O);
@@ -14,19 +16,29 @@ impl<O> OutputPorts for Out<O> {
     }
 }
 
-pub(crate) struct Harness<I, O>(JobCore<Batch<I>, Out<O>>);
+/// Any [`JobCore`] as a [`Job`], as a generated job wraps its own.
+pub(crate) struct CoreJob<I, O>(pub(crate) JobCore<I, O>);
 
-impl<I: Send + 'static, O: Send + 'static> Job for Harness<I, O> {
-    type Inputs = Batch<I>;
-    type Outputs = Out<O>;
+impl<I: InputPorts + Send + 'static, O: OutputPorts + Send + 'static> Job for CoreJob<I, O> {
+    type Inputs = I;
+    type Outputs = O;
     fn plan(&self) -> &'static Plan {
         self.0.plan()
     }
     fn config(&self) -> &JobConfig {
         self.0.config()
     }
-    fn run_batch(&mut self, time: Time, inputs: Batch<I>) -> Result<Out<O>, BatchError> {
+    fn run_batch(&mut self, time: Time, inputs: I) -> Result<O, BatchError> {
         self.0.run(time, inputs)
+    }
+    fn state(&self) -> &dyn JobState {
+        self.0.state()
+    }
+    fn state_mut(&mut self) -> &mut dyn JobState {
+        self.0.state_mut()
+    }
+    fn stage_times(&self) -> &[std::time::Duration] {
+        self.0.stage_times()
     }
 }
 
@@ -53,7 +65,7 @@ where
         },
     )
     .expect("valid configuration");
-    let mut run = TestRun::new(Harness(core));
+    let mut run = TestRun::new(CoreJob(core));
     inputs
         .into_iter()
         .map(|batch| run.run_batch(Batch::from_vec(batch)).map(|t| t.into_outputs().0))

@@ -6,11 +6,10 @@
 //! (and, inside a job, fails the batch naming the operator).
 
 use crate::runner::{LocalRunner, infallible};
-use crate::shuffle::join::{CoGroupKind, FullOuter, Inner, JoinKind, LeftOuter, RightOuter, join_with};
-use crate::shuffle::{
-    count_by_value_with, distinct_with, group_by_key_with, reduce_by_key_with, reduce_with, repartition_with,
-};
-use crate::stage::narrow_with;
+use crate::shuffle::collectors::Grouper;
+use crate::shuffle::join::{CoGroupKind, FullOuter, Inner, JoinKind, LeftOuter, RightOuter, join_by};
+use crate::shuffle::{count_by_value, distinct, group_by_key, reduce, reduce_by_key, repartition};
+use crate::stage::narrow;
 use crate::{Batch, StageInput};
 use std::hash::Hash;
 
@@ -44,6 +43,11 @@ impl<'a, K: Clone + Sync, W: Clone + Sync> JoinSide<K, W> for &'a Batch<(K, W)> 
     }
 }
 
+/// The reduce side of a method: every element as it is.
+fn keep<T>(x: T, out: &mut Vec<T>) {
+    out.push(x);
+}
+
 impl<T> Batch<T> {
     /// The partition count of a shuffle's output: `requested`, else this
     /// batch's, at least one.
@@ -66,7 +70,7 @@ impl<T> Batch<T> {
 
 impl<T: Send> Batch<T> {
     fn narrow<U: Send>(self, f: impl Fn(T, &mut Vec<U>) + Sync) -> Batch<U> {
-        Batch::from_partitions(infallible(narrow_with(&LocalRunner::new(), 0, self, f)))
+        infallible(narrow(&LocalRunner::new(), 0, self, f))
     }
 
     /// `f` applied to every element; partitions are kept.
@@ -100,22 +104,13 @@ impl<T: Send> Batch<T> {
     /// The elements reduced with `f` (partition by partition, then the
     /// partitions' results in order); `None` for an empty batch.
     pub fn reduce(self, f: impl Fn(T, T) -> T + Sync) -> Option<T> {
-        let runner = LocalRunner::new();
-        let result = reduce_with(&runner, 0, self, |x, r| r.push(x), &f, |x, out| out.push(x));
+        let result = reduce(&LocalRunner::new(), 0, self, |x, r| r.push(x), &f, keep);
         infallible(result).into_partitions().pop().and_then(|mut v| v.pop())
     }
 
     /// The same elements spread round-robin over `n` partitions (at least one).
     pub fn repartition(self, n: usize) -> Batch<T> {
-        let runner = LocalRunner::new();
-        infallible(repartition_with(
-            &runner,
-            0,
-            self,
-            |x, out| out.push(x),
-            n,
-            |x, out| out.push(x),
-        ))
+        infallible(repartition(&LocalRunner::new(), 0, self, keep, Some(n), keep))
     }
 }
 
@@ -124,29 +119,13 @@ impl<T: Hash + Eq + Send> Batch<T> {
     /// `partitions` (default: this batch's count).
     pub fn count_by_value(self, partitions: Option<usize>) -> Batch<(T, u64)> {
         let n = self.shuffle_partitions(partitions);
-        let runner = LocalRunner::new();
-        infallible(count_by_value_with(
-            &runner,
-            0,
-            self,
-            |x, c| c.push(x),
-            n,
-            |x, out| out.push(x),
-        ))
+        infallible(count_by_value(&LocalRunner::new(), 0, self, |x, c| c.push(x), n, keep))
     }
 
     /// Each value once (the first occurrence of equal values is kept).
     pub fn distinct(self, partitions: Option<usize>) -> Batch<T> {
         let n = self.shuffle_partitions(partitions);
-        let runner = LocalRunner::new();
-        infallible(distinct_with(
-            &runner,
-            0,
-            self,
-            |x, d| d.push(x),
-            n,
-            |x, out| out.push(x),
-        ))
+        infallible(distinct(&LocalRunner::new(), 0, self, |x, d| d.push(x), n, keep))
     }
 }
 
@@ -167,35 +146,43 @@ impl<K: Send, V: Send> Batch<(K, V)> {
     }
 }
 
+/// The joins that pair values (and so clone them) as `Batch` methods, one
+/// entry each: the method, how a key's values are paired, and the value half
+/// of an output pair.
+macro_rules! joins {
+    ($($(#[$doc:meta])* $name:ident: $kind:ty => $out:ty;)*) => {$(
+        $(#[$doc])*
+        #[allow(clippy::type_complexity)]
+        pub fn $name<W: Clone + Send>(self, other: impl JoinSide<K, W>, partitions: Option<usize>) -> Batch<(K, $out)>
+        where
+            K: Clone,
+            V: Clone,
+        {
+            self.join_kind::<$kind, W, _>(other, partitions)
+        }
+    )*};
+}
+
 impl<K: Hash + Eq + Send, V: Send> Batch<(K, V)> {
     /// The values of each key reduced with `f` (combined per partition first),
     /// hash-partitioned over `partitions` (default: this batch's count).
     pub fn reduce_by_key(self, f: impl Fn(V, V) -> V + Sync, partitions: Option<usize>) -> Batch<(K, V)> {
         let n = self.shuffle_partitions(partitions);
-        let runner = LocalRunner::new();
-        infallible(reduce_by_key_with(
-            &runner,
+        infallible(reduce_by_key(
+            &LocalRunner::new(),
             0,
             self,
             |x, c| c.push(x),
             &f,
             n,
-            |x, out| out.push(x),
+            keep,
         ))
     }
 
     /// Every value of each key, in arrival order.
     pub fn group_by_key(self, partitions: Option<usize>) -> Batch<(K, Vec<V>)> {
         let n = self.shuffle_partitions(partitions);
-        let runner = LocalRunner::new();
-        infallible(group_by_key_with(
-            &runner,
-            0,
-            self,
-            |x, g| g.push(x),
-            n,
-            |x, out| out.push(x),
-        ))
+        infallible(group_by_key(&LocalRunner::new(), 0, self, |x, g| g.push(x), n, keep))
     }
 
     fn join_kind<J, W, O>(self, other: O, partitions: Option<usize>) -> Batch<(K, J::Out)>
@@ -211,68 +198,24 @@ impl<K: Hash + Eq + Send, V: Send> Batch<(K, V)> {
                 .max(1),
         );
         let runner = LocalRunner::new();
-        infallible(join_with::<J, _, _, _, _, _, _, _, _, _, _>(
-            &runner,
-            0,
-            self,
-            |x, g| g.push(x),
-            other,
-            |x, g| g.push(O::own(x)),
-            n,
-            |x, out| out.push(x),
-        ))
+        let left = (self, |x, g: &mut Grouper<K, V>| g.push(x));
+        let right = (other, |x, g: &mut Grouper<K, W>| g.push(O::own(x)));
+        infallible(join_by::<J, _, _, _, _, _, _, _>(&runner, 0, left, right, n, keep))
     }
 
-    /// `(k, (v, w))` for every `v` of `k` here and every `w` of `k` in `other`.
-    /// `partitions` defaults to the larger of the two batches' counts.
-    pub fn join<W: Clone + Send>(self, other: impl JoinSide<K, W>, partitions: Option<usize>) -> Batch<(K, (V, W))>
-    where
-        K: Clone,
-        V: Clone,
-    {
-        self.join_kind::<Inner, W, _>(other, partitions)
-    }
-
-    /// Like [`join`](Self::join), keeping every value of this batch (`None`
-    /// where `other` has no value for the key).
-    pub fn left_outer_join<W: Clone + Send>(
-        self,
-        other: impl JoinSide<K, W>,
-        partitions: Option<usize>,
-    ) -> Batch<(K, (V, Option<W>))>
-    where
-        K: Clone,
-        V: Clone,
-    {
-        self.join_kind::<LeftOuter, W, _>(other, partitions)
-    }
-
-    /// Like [`join`](Self::join), keeping every value of `other` (`None`
-    /// where this batch has no value for the key).
-    pub fn right_outer_join<W: Clone + Send>(
-        self,
-        other: impl JoinSide<K, W>,
-        partitions: Option<usize>,
-    ) -> Batch<(K, (Option<V>, W))>
-    where
-        K: Clone,
-        V: Clone,
-    {
-        self.join_kind::<RightOuter, W, _>(other, partitions)
-    }
-
-    /// Like [`join`](Self::join), keeping every value of either side.
-    #[allow(clippy::type_complexity)]
-    pub fn full_outer_join<W: Clone + Send>(
-        self,
-        other: impl JoinSide<K, W>,
-        partitions: Option<usize>,
-    ) -> Batch<(K, (Option<V>, Option<W>))>
-    where
-        K: Clone,
-        V: Clone,
-    {
-        self.join_kind::<FullOuter, W, _>(other, partitions)
+    joins! {
+        /// `(k, (v, w))` for every `v` of `k` here and every `w` of `k` in
+        /// `other`. `partitions` defaults to the larger of the two batches'
+        /// counts.
+        join: Inner => (V, W);
+        /// Like [`join`](Self::join), keeping every value of this batch
+        /// (`None` where `other` has no value for the key).
+        left_outer_join: LeftOuter => (V, Option<W>);
+        /// Like [`join`](Self::join), keeping every value of `other` (`None`
+        /// where this batch has no value for the key).
+        right_outer_join: RightOuter => (Option<V>, W);
+        /// Like [`join`](Self::join), keeping every value of either side.
+        full_outer_join: FullOuter => (Option<V>, Option<W>);
     }
 
     /// For every key of either side, all its values here and in `other`.
@@ -398,15 +341,7 @@ mod tests {
         let end = line!() - 1;
         let plan = plan(file!(), vec![vec![op_lines("transform", start, end)]]);
         let config = config(4);
-        let err = crate::stage::transform(
-            &ctx(plan, &config),
-            0,
-            numbers(),
-            |x, out| out.push(x),
-            &f,
-            |x, out| out.push(x),
-        )
-        .unwrap_err();
+        let err = crate::stage::transform(&ctx(plan, &config), 0, numbers(), keep, &f, keep).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(

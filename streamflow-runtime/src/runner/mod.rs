@@ -5,7 +5,7 @@
 //! executor is a parameter, as in timely dataflow. Two live here: a job's
 //! [`BatchContext`](crate::BatchContext), whose failed tasks become
 //! `BatchError`s naming the stage and which records each stage's time, and
-//! [`LocalRunner`](local::LocalRunner), under the methods of
+//! `LocalRunner`, under the methods of
 //! [`Batch`](crate::Batch), where a panic propagates as from a plain loop.
 //!
 //! # For implementers
@@ -66,44 +66,9 @@ pub trait Runner: Sync {
     fn time(&self) -> Time;
 }
 
-/// Transitional: lets `&ctx` be passed where a runner is expected.
-impl<R: Runner + ?Sized> Runner for &R {
-    type Error = R::Error;
-
-    fn tasks<P, Out, F>(&self, stage: usize, parts: Vec<P>, task: F) -> Result<Vec<Out>, Self::Error>
-    where
-        P: Send,
-        Out: Send,
-        F: Fn(P) -> Out + Sync,
-    {
-        (**self).tasks(stage, parts, task)
-    }
-
-    fn call<Out>(&self, stage: usize, f: impl FnOnce() -> Out) -> Result<Out, Self::Error> {
-        (**self).call(stage, f)
-    }
-
-    fn exchange<T: Send>(
-        &self,
-        stage: usize,
-        buckets: Vec<Vec<Vec<T>>>,
-        n: usize,
-    ) -> Result<Vec<Vec<Vec<T>>>, Self::Error> {
-        (**self).exchange(stage, buckets, n)
-    }
-
-    fn partitions(&self, requested: Option<usize>) -> usize {
-        (**self).partitions(requested)
-    }
-
-    fn time(&self) -> Time {
-        (**self).time()
-    }
-}
-
 /// Turns every map task's `n` buckets into every output partition's list of
 /// buckets, in map-task order. Empty buckets are dropped.
-pub(crate) fn transpose<T>(map_outputs: Vec<Vec<Vec<T>>>, n: usize) -> Vec<Vec<Vec<T>>> {
+fn transpose<T>(map_outputs: Vec<Vec<Vec<T>>>, n: usize) -> Vec<Vec<Vec<T>>> {
     let tasks = map_outputs.len();
     let mut per_reduce: Vec<Vec<Vec<T>>> = (0..n).map(|_| Vec::with_capacity(tasks)).collect();
     for buckets in map_outputs {

@@ -12,6 +12,15 @@ use crate::shuffle::partitioner::{FixedHashMap, new_map, partition_of, table_sta
 use hashbrown::hash_map::Entry;
 use std::hash::Hash;
 
+/// What a keyed shuffle's map task collects its partition into, then splits
+/// into one bucket per output partition, by [`partition_of`] the key.
+pub(crate) trait Collector {
+    /// What the buckets hold.
+    type Bucket;
+    /// The collected elements in `n` buckets.
+    fn into_buckets(self, n: usize) -> Vec<Vec<Self::Bucket>>;
+}
+
 /// Map side of `reduce_by_key`: combines values per key as they arrive.
 pub struct KeyCombiner<'r, K, V, R> {
     /// `None` only while a value is being reduced (see [`combine_into`]).
@@ -37,9 +46,9 @@ impl<'r, K, V, R> KeyCombiner<'r, K, V, R> {
     }
 }
 
-impl<K: Hash, V, R> KeyCombiner<'_, K, V, R> {
-    /// The combined pairs, bucketed by reduce partition (`n` buckets).
-    pub(crate) fn into_buckets(self, n: usize) -> Vec<Vec<(K, V)>> {
+impl<K: Hash, V, R> Collector for KeyCombiner<'_, K, V, R> {
+    type Bucket = (K, V);
+    fn into_buckets(self, n: usize) -> Vec<Vec<(K, V)>> {
         bucketize_map(self.map, n)
     }
 }
@@ -71,36 +80,56 @@ pub(crate) fn combine_into<K: Hash + Eq, V>(
     }
 }
 
-/// Moves a map's entries into `n` buckets by [`partition_of`] their key, each
-/// bucket allocated to its exact size.
-pub(crate) fn bucketize_map<K: Hash, V>(map: FixedHashMap<K, Option<V>>, n: usize) -> Vec<Vec<(K, V)>> {
+/// Moves a combined map's entries into `n` buckets by [`partition_of`] their
+/// key.
+fn bucketize_map<K: Hash, V>(map: FixedHashMap<K, Option<V>>, n: usize) -> Vec<Vec<(K, V)>> {
+    bucketize(map, n, |map, n| partitions_of(map.keys(), n), present)
+}
+
+/// Moves a hash table's entries into `n` buckets, entry `i` into bucket
+/// `targets(table, n)[i]`, each bucket allocated to its exact size; what
+/// `present` drops is skipped. With one bucket nothing is hashed.
+fn bucketize<T, X>(
+    table: T,
+    n: usize,
+    targets: impl FnOnce(&T, usize) -> Vec<u32>,
+    present: impl Fn(T::Item) -> Option<X>,
+) -> Vec<Vec<X>>
+where
+    T: IntoIterator,
+    T::IntoIter: ExactSizeIterator,
+{
     let n = n.max(1);
     if n == 1 {
-        return vec![map.into_iter().filter_map(present).collect()];
+        let entries = table.into_iter();
+        let mut bucket = Vec::with_capacity(entries.len());
+        bucket.extend(entries.filter_map(present));
+        return vec![bucket];
     }
     // Hash each key once: remember its partition, count, then move.
-    let targets: Vec<u32> = map.keys().map(|k| partition_of(k, n) as u32).collect();
-    let mut buckets = sized_buckets(&targets, n);
-    for ((key, value), target) in map.into_iter().zip(targets) {
-        if let Some(value) = value {
-            buckets[target as usize].push((key, value));
+    let targets = targets(&table, n);
+    let mut counts = vec![0usize; n];
+    for &t in &targets {
+        counts[t as usize] += 1;
+    }
+    let mut buckets: Vec<Vec<X>> = counts.into_iter().map(Vec::with_capacity).collect();
+    for (entry, target) in table.into_iter().zip(targets) {
+        if let Some(x) = present(entry) {
+            buckets[target as usize].push(x);
         }
     }
     buckets
+}
+
+/// The partitions of `keys` among `n`, in order.
+fn partitions_of<'k, K: Hash + 'k>(keys: impl Iterator<Item = &'k K>, n: usize) -> Vec<u32> {
+    keys.map(|k| partition_of(k, n) as u32).collect()
 }
 
 /// A combined entry; `None` cannot remain once a map is complete.
 #[inline]
 pub(crate) fn present<K, V>((key, value): (K, Option<V>)) -> Option<(K, V)> {
     Some((key, value?))
-}
-
-fn sized_buckets<T>(targets: &[u32], n: usize) -> Vec<Vec<T>> {
-    let mut counts = vec![0usize; n];
-    for &t in targets {
-        counts[t as usize] += 1;
-    }
-    counts.into_iter().map(Vec::with_capacity).collect()
 }
 
 /// Map side of `count_by_value`: counts occurrences per value.
@@ -122,19 +151,10 @@ impl<T> ValueCounter<T> {
     }
 }
 
-impl<T: Hash> ValueCounter<T> {
-    /// The (value, count) pairs, bucketed by reduce partition.
-    pub(crate) fn into_buckets(self, n: usize) -> Vec<Vec<(T, u64)>> {
-        let n = n.max(1);
-        if n == 1 {
-            return vec![self.map.into_iter().collect()];
-        }
-        let targets: Vec<u32> = self.map.keys().map(|k| partition_of(k, n) as u32).collect();
-        let mut buckets = sized_buckets(&targets, n);
-        for (pair, target) in self.map.into_iter().zip(targets) {
-            buckets[target as usize].push(pair);
-        }
-        buckets
+impl<T: Hash> Collector for ValueCounter<T> {
+    type Bucket = (T, u64);
+    fn into_buckets(self, n: usize) -> Vec<Vec<(T, u64)>> {
+        bucketize(self.map, n, |map, n| partitions_of(map.keys(), n), Some)
     }
 }
 
@@ -160,19 +180,10 @@ impl<T> Distinct<T> {
     }
 }
 
-impl<T: Hash> Distinct<T> {
-    /// The distinct values, bucketed by reduce partition.
-    pub(crate) fn into_buckets(self, n: usize) -> Vec<Vec<T>> {
-        let n = n.max(1);
-        if n == 1 {
-            return vec![self.set.into_iter().collect()];
-        }
-        let targets: Vec<u32> = self.set.iter().map(|v| partition_of(v, n) as u32).collect();
-        let mut buckets = sized_buckets(&targets, n);
-        for (value, target) in self.set.into_iter().zip(targets) {
-            buckets[target as usize].push(value);
-        }
-        buckets
+impl<T: Hash> Collector for Distinct<T> {
+    type Bucket = T;
+    fn into_buckets(self, n: usize) -> Vec<Vec<T>> {
+        bucketize(self.set, n, |set, n| partitions_of(set.iter(), n), Some)
     }
 }
 
@@ -203,9 +214,13 @@ impl<K, V> Grouper<K, V> {
             buckets: (0..n).map(|_| Vec::with_capacity(per_bucket)).collect(),
         }
     }
+}
 
-    /// The pairs, bucketed by reduce partition, in arrival order.
-    pub(crate) fn into_buckets(self) -> Vec<Vec<(K, V)>> {
+impl<K, V> Collector for Grouper<K, V> {
+    type Bucket = (K, V);
+    /// The pairs in arrival order, bucketed when they arrived (for the `n`
+    /// the grouper was made for).
+    fn into_buckets(self, _n: usize) -> Vec<Vec<(K, V)>> {
         self.buckets
     }
 }
@@ -252,9 +267,9 @@ impl<'f, K, V, C, Cr, Mv> ByKeyCombiner<'f, K, V, C, Cr, Mv> {
     }
 }
 
-impl<K: Hash, V, C, Cr, Mv> ByKeyCombiner<'_, K, V, C, Cr, Mv> {
-    /// The (key, combiner) pairs, bucketed by reduce partition.
-    pub(crate) fn into_buckets(self, n: usize) -> Vec<Vec<(K, C)>> {
+impl<K: Hash, V, C, Cr, Mv> Collector for ByKeyCombiner<'_, K, V, C, Cr, Mv> {
+    type Bucket = (K, C);
+    fn into_buckets(self, n: usize) -> Vec<Vec<(K, C)>> {
         bucketize_map(self.map, n)
     }
 }
@@ -352,7 +367,7 @@ mod tests {
         for (i, k) in ["x", "y", "x", "z", "x"].into_iter().enumerate() {
             g.push((k, i));
         }
-        let buckets = g.into_buckets();
+        let buckets = g.into_buckets(3);
         let x = &buckets[partition_of("x", 3)];
         let xs: Vec<usize> = x.iter().filter(|(k, _)| *k == "x").map(|(_, v)| *v).collect();
         assert_eq!(xs, vec![0, 2, 4]);

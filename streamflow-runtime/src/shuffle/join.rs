@@ -2,18 +2,18 @@
 //! partitioner (so they are co-partitioned), then each reduce partition pairs
 //! the two sides' values per key.
 //!
-//! CONTRACT: see `stage.rs`. Stages: `stage` (left map side), `stage + 1`
-//! (right map side), `stage + 2` (reduce side). For a key, pairs come out as
+//! Stages: `stage` (left map side), `stage + 1` (right map side), `stage + 2`
+//! (reduce side). For a key, pairs come out as
 //! `for v in left_values { for w in right_values { (k, (v, w)) } }`, values in
 //! arrival order.
 
+use super::collectors::Grouper;
+use super::merge::{CoGroup, cogroup_in_order, cross};
+use super::{exchange_parts, group_part};
+use crate::Batch;
 use crate::runner::Runner;
-use crate::runner::transpose;
-use crate::shuffle::collectors::Grouper;
-use crate::shuffle::group_part;
-use crate::shuffle::merge::{CoGroup, cogroup_in_order, cross};
-use crate::{Batch, BatchContext, BatchError, StageInput};
-use std::hash::Hash;
+use crate::stage::StageInput;
+use crate::stage::bounds::{Element, MapSide, ReduceSide, Replicable, ShuffleKey};
 
 /// How one join variant turns a key's values on both sides into output pairs.
 pub(crate) trait JoinKind<K, V, W> {
@@ -103,36 +103,38 @@ fn emit_one_side<K: Clone, X>(key: K, xs: Vec<X>, mut out: impl FnMut(K, X)) {
     }
 }
 
-/// The join skeleton: both map sides group into the same `n` partitions with
-/// the same partitioner, then each reduce task cogroups and emits.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn join_with<J, Rn, S1, S2, K, V, W, U, M1, M2, C>(
+/// The body of the join family: both map sides bucket their pairs by key
+/// with the same partitioner into the same `n` partitions (co-partitioned),
+/// then each reduce task cogroups one partition of each side and emits what
+/// `J` makes of every key. A side is its input and its map side. Stages:
+/// `stage` the left map side and its exchange, `stage + 1` the right one's,
+/// `stage + 2` the reduce side.
+pub(crate) fn join_by<J, Rn, S1, S2, K, V, W, U>(
     runner: &Rn,
     stage: usize,
-    left: S1,
-    left_map: M1,
-    right: S2,
-    right_map: M2,
+    (left, left_map): (S1, impl MapSide<S1::Item, Grouper<K, V>>),
+    (right, right_map): (S2, impl MapSide<S2::Item, Grouper<K, W>>),
     partitions: Option<usize>,
-    reduce_side: C,
+    reduce_side: impl ReduceSide<(K, J::Out), U>,
 ) -> Result<Batch<U>, Rn::Error>
 where
     J: JoinKind<K, V, W>,
     Rn: Runner,
     S1: StageInput,
     S2: StageInput,
-    K: Hash + Eq + Send,
-    V: Send,
-    W: Send,
-    U: Send,
-    M1: Fn(S1::Item, &mut Grouper<K, V>) + Sync,
-    M2: Fn(S2::Item, &mut Grouper<K, W>) + Sync,
-    C: Fn((K, J::Out), &mut Vec<U>) + Sync,
+    K: ShuffleKey,
+    V: Element,
+    W: Element,
+    U: Element,
 {
     let n = runner.partitions(partitions);
-    let l = runner.tasks(stage, left.into_parts(), |part| group_part(part, n, &left_map))?;
-    let r = runner.tasks(stage + 1, right.into_parts(), |part| group_part(part, n, &right_map))?;
-    let pairs: Vec<_> = transpose(l, n).into_iter().zip(transpose(r, n)).collect();
+    let l = exchange_parts(runner, stage, left.into_parts(), n, |part| {
+        group_part(part, n, &left_map)
+    })?;
+    let r = exchange_parts(runner, stage + 1, right.into_parts(), n, |part| {
+        group_part(part, n, &right_map)
+    })?;
+    let pairs: Vec<_> = l.into_iter().zip(r).collect();
     runner
         .tasks(stage + 2, pairs, |(l, r)| {
             let groups = cogroup_in_order(l, r);
@@ -145,80 +147,58 @@ where
         .map(Batch::from_partitions)
 }
 
-macro_rules! join_fn {
-    ($(#[$doc:meta])* $name:ident, $kind:ty, $out:ty) => {
+/// The join family's operators, one entry each: name, how a key's values
+/// are paired, and the value half of an output pair.
+macro_rules! join_family {
+    ($($(#[$doc:meta])* $name:ident: $kind:ty => $out:ty;)*) => {$(
         $(#[$doc])*
-        #[allow(clippy::too_many_arguments, clippy::type_complexity)]
-        pub fn $name<S1, S2, K, V, W, U, M1, M2, C>(
-            ctx: &BatchContext<'_>,
+        ///
+        /// Stages: `stage` the left map side and its exchange, `stage + 1`
+        /// the right one's, `stage + 2` the reduce side; a key's pairs come
+        /// out as `for v in left_values { for w in right_values { .. } }`.
+        #[allow(clippy::type_complexity)]
+        pub fn $name<Rn, S1, S2, K, V, W, U>(
+            runner: &Rn,
             stage: usize,
             left: S1,
-            left_map: M1,
+            left_map: impl MapSide<S1::Item, Grouper<K, V>>,
             right: S2,
-            right_map: M2,
+            right_map: impl MapSide<S2::Item, Grouper<K, W>>,
             partitions: Option<usize>,
-            reduce_side: C,
-        ) -> Result<Batch<U>, BatchError>
+            reduce_side: impl ReduceSide<(K, $out), U>,
+        ) -> Result<Batch<U>, Rn::Error>
         where
+            Rn: Runner,
             S1: StageInput,
             S2: StageInput,
-            K: Hash + Eq + Clone + Send,
-            V: Clone + Send,
-            W: Clone + Send,
-            U: Send,
-            M1: Fn(S1::Item, &mut Grouper<K, V>) + Sync,
-            M2: Fn(S2::Item, &mut Grouper<K, W>) + Sync,
-            C: Fn((K, $out), &mut Vec<U>) + Sync,
+            K: ShuffleKey + Clone,
+            V: Replicable,
+            W: Replicable,
+            U: Element,
         {
-            join_with::<$kind, _, _, _, _, _, _, _, _, _, _>(
-                ctx,
-                stage,
-                left,
-                left_map,
-                right,
-                right_map,
-                partitions,
-                reduce_side,
-            )
+            let (left, right) = ((left, left_map), (right, right_map));
+            join_by::<$kind, _, _, _, _, _, _, _>(runner, stage, left, right, partitions, reduce_side)
         }
-    };
+    )*};
 }
 
-join_fn!(
+join_family! {
     /// `join(other)`: keys present on both sides, every combination of values.
-    join,
-    Inner,
-    (V, W)
-);
-join_fn!(
+    join: Inner => (V, W);
     /// `left_outer_join(other)`: every left value; `None` where the right has no value.
-    left_outer_join,
-    LeftOuter,
-    (V, Option<W>)
-);
-join_fn!(
+    left_outer_join: LeftOuter => (V, Option<W>);
     /// `right_outer_join(other)`: every right value; `None` where the left has no value.
-    right_outer_join,
-    RightOuter,
-    (Option<V>, W)
-);
-join_fn!(
+    right_outer_join: RightOuter => (Option<V>, W);
     /// `full_outer_join(other)`: every value of either side.
-    full_outer_join,
-    FullOuter,
-    (Option<V>, Option<W>)
-);
-join_fn!(
+    full_outer_join: FullOuter => (Option<V>, Option<W>);
     /// `cogroup(other)`: per key, all left values and all right values.
-    cogroup,
-    CoGroupKind,
-    (Vec<V>, Vec<W>)
-);
+    cogroup: CoGroupKind => (Vec<V>, Vec<W>);
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{config, ctx, empty_plan};
+    use crate::fixtures::{assert_stage_panicked, one_op_stages, plan_ctx, test_ctx};
 
     fn left() -> Batch<(&'static str, i32)> {
         Batch::from_partitions(vec![vec![("a", 1), ("b", 5)], vec![("a", 2)]])
@@ -228,12 +208,11 @@ mod tests {
         Batch::from_partitions(vec![vec![("a", 'x')], vec![("c", 'z'), ("a", 'y')]])
     }
 
+    /// `$f` of `left()` and `right()` in 3 partitions, pairs as they are.
     macro_rules! run {
-        ($f:ident) => {{
-            let config = config(3);
-            let ctx = ctx(empty_plan(), &config);
+        ($f:ident) => {
             $f(
-                &ctx,
+                &test_ctx(3),
                 0,
                 left(),
                 |p, g| g.push(p),
@@ -243,25 +222,12 @@ mod tests {
                 |p, out| out.push(p),
             )
             .unwrap()
-            .sorted()
-        }};
+        };
     }
 
     #[test]
     fn join_pairs_every_combination_in_arrival_order() {
-        let config = config(3);
-        let ctx = ctx(empty_plan(), &config);
-        let out = join(
-            &ctx,
-            0,
-            left(),
-            |p, g| g.push(p),
-            right(),
-            |p, g| g.push(p),
-            None,
-            |p, out| out.push(p),
-        )
-        .unwrap();
+        let out = run!(join);
         assert_eq!(out.num_partitions(), 3);
         // Within a key, `for v in left { for w in right }`.
         assert_eq!(
@@ -273,7 +239,7 @@ mod tests {
     #[test]
     fn outer_joins_fill_the_missing_side_with_none() {
         assert_eq!(
-            run!(left_outer_join),
+            run!(left_outer_join).sorted(),
             vec![
                 ("a", (1, Some('x'))),
                 ("a", (1, Some('y'))),
@@ -283,7 +249,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            run!(right_outer_join),
+            run!(right_outer_join).sorted(),
             vec![
                 ("a", (Some(1), 'x')),
                 ("a", (Some(1), 'y')),
@@ -293,7 +259,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            run!(full_outer_join),
+            run!(full_outer_join).sorted(),
             vec![
                 ("a", (Some(1), Some('x'))),
                 ("a", (Some(1), Some('y'))),
@@ -308,7 +274,7 @@ mod tests {
     #[test]
     fn cogroup_lists_every_key_of_either_side() {
         assert_eq!(
-            run!(cogroup),
+            run!(cogroup).sorted(),
             vec![
                 ("a", (vec![1, 2], vec!['x', 'y'])),
                 ("b", (vec![5], vec![])),
@@ -319,17 +285,8 @@ mod tests {
 
     #[test]
     fn a_panic_on_the_right_map_side_is_stage_two() {
-        let plan = crate::fixtures::plan(
-            file!(),
-            vec![
-                vec![crate::fixtures::op("map", 1)],
-                vec![crate::fixtures::op("map", 2)],
-                vec![crate::fixtures::op("join", 3)],
-            ],
-        );
-        let config = config(2);
-        let ctx = ctx(plan, &config);
-        let err = join(
+        let ctx = plan_ctx(one_op_stages(file!(), &[("map", 1), ("map", 2), ("join", 3)]), 2);
+        let result = join(
             &ctx,
             0,
             left(),
@@ -343,11 +300,7 @@ mod tests {
             },
             None,
             |p, out| out.push(p),
-        )
-        .unwrap_err();
-        assert!(
-            matches!(&err, BatchError::StagePanicked { stage: 2, message, .. } if message == "Box<dyn Any>"),
-            "{err}"
         );
+        assert_stage_panicked(result, 2, "Box<dyn Any>");
     }
 }

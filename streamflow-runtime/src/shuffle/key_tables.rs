@@ -3,21 +3,20 @@
 //! they are written (as plain sequences of pairs, so that a restored table gets
 //! the runtime's fixed hasher back instead of a default one).
 
-use crate::shuffle::partitioner::{FixedHashMap, new_map, partition_of, table_state};
+use crate::runner::Runner;
+use crate::shuffle::collectors::{Collector, Grouper};
+use crate::shuffle::partitioner::{FixedHashMap, new_map, table_state};
 use hashbrown::HashTable;
-use serde::de::{Deserialize, Deserializer};
+use hashbrown::hash_table::Entry;
+use serde::Deserialize;
 use serde::ser::{Serialize, Serializer};
 use std::hash::{BuildHasher, Hash};
 
-/// The number of key partitions of a state object: the call's or the job's,
-/// chosen at the first batch and kept after (a key's partition must not move
-/// while it has state).
-pub(crate) fn fix_partitions(
-    fixed: &mut Option<usize>,
-    ctx: &crate::BatchContext<'_>,
-    requested: Option<usize>,
-) -> usize {
-    *fixed.get_or_insert_with(|| ctx.partitions(requested))
+/// The number of key partitions of a state object: the call's or the
+/// runner's, chosen at the first batch and kept after (a key's partition must
+/// not move while it has state).
+pub(crate) fn fix_partitions<Rn: Runner>(fixed: &mut Option<usize>, runner: &Rn, requested: Option<usize>) -> usize {
+    *fixed.get_or_insert_with(|| runner.partitions(requested))
 }
 
 /// Gives back most of a table's memory once it is far emptier than its
@@ -29,7 +28,20 @@ pub(crate) fn shrink_map<K: Hash + Eq, V>(map: &mut FixedHashMap<K, V>) {
 }
 
 /// A hash map from keys to values, one per key partition.
+#[derive(Deserialize)]
+#[serde(
+    from = "Vec<(K, V)>",
+    bound(deserialize = "K: Deserialize<'de> + Hash + Eq, V: Deserialize<'de>")
+)]
 pub(crate) struct KeyMap<K, V>(pub(crate) FixedHashMap<K, V>);
+
+impl<K: Hash + Eq, V> From<Vec<(K, V)>> for KeyMap<K, V> {
+    fn from(pairs: Vec<(K, V)>) -> Self {
+        let mut map = new_map(pairs.len());
+        map.extend(pairs);
+        KeyMap(map)
+    }
+}
 
 impl<K, V> Default for KeyMap<K, V> {
     fn default() -> Self {
@@ -37,25 +49,33 @@ impl<K, V> Default for KeyMap<K, V> {
     }
 }
 
-impl<K: Hash + Eq, V> KeyMap<K, V> {
-    /// Moves every entry of `maps` into `n` maps by [`partition_of`] its key.
-    pub(crate) fn repartition(maps: Vec<KeyMap<K, V>>, n: usize) -> Vec<KeyMap<K, V>> {
-        let n = n.max(1);
-        let mut out: Vec<KeyMap<K, V>> = (0..n).map(|_| KeyMap::default()).collect();
-        for map in maps {
-            for (k, v) in map.0 {
-                out[partition_of(&k, n)].0.insert(k, v);
-            }
-        }
-        out
-    }
-
+impl<K: Hash + Eq + Send, V: Send> KeyMap<K, V> {
     /// Makes sure there are exactly `n` maps with every key in its partition
-    /// (an initial state is loaded before the partition count is known).
-    pub(crate) fn ensure_partitions(maps: &mut Vec<KeyMap<K, V>>, n: usize) {
-        if maps.len() != n {
-            *maps = Self::repartition(std::mem::take(maps), n);
+    /// (an initial state is loaded before the partition count is known): the
+    /// entries move through the runner's exchange, as part of stage `stage`.
+    pub(crate) fn ensure_partitions<Rn: Runner>(
+        runner: &Rn,
+        stage: usize,
+        maps: &mut Vec<KeyMap<K, V>>,
+        n: usize,
+    ) -> Result<(), Rn::Error> {
+        if maps.len() == n {
+            return Ok(());
         }
+        let buckets = std::mem::take(maps)
+            .into_iter()
+            .map(|map| {
+                let mut grouper = Grouper::new(n, map.0.len());
+                map.0.into_iter().for_each(|pair| grouper.push(pair));
+                grouper.into_buckets(n)
+            })
+            .collect();
+        *maps = runner
+            .exchange(stage, buckets, n)?
+            .into_iter()
+            .map(|buckets| KeyMap::from(buckets.into_iter().flatten().collect::<Vec<_>>()))
+            .collect();
+        Ok(())
     }
 }
 
@@ -65,22 +85,30 @@ impl<K: Serialize, V: Serialize> Serialize for KeyMap<K, V> {
     }
 }
 
-impl<'de, K, V> Deserialize<'de> for KeyMap<K, V>
-where
-    K: Deserialize<'de> + Hash + Eq,
-    V: Deserialize<'de>,
-{
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let pairs = Vec::<(K, V)>::deserialize(d)?;
-        let mut map = new_map(pairs.len());
-        map.extend(pairs);
-        Ok(KeyMap(map))
-    }
-}
-
 /// A table of (key, value) pairs looked up by key: the element a user's filter
 /// sees is the stored pair itself, with nothing to clone.
+#[derive(Deserialize)]
+#[serde(
+    from = "Vec<(K, V)>",
+    bound(deserialize = "K: Deserialize<'de> + Hash + Eq, V: Deserialize<'de>")
+)]
 pub(crate) struct PairTable<K, V>(pub(crate) HashTable<(K, V)>);
+
+impl<K: Hash + Eq, V> From<Vec<(K, V)>> for PairTable<K, V> {
+    fn from(pairs: Vec<(K, V)>) -> Self {
+        let mut table = HashTable::with_capacity(pairs.len());
+        for pair in pairs {
+            // A duplicated key in a written table: the later pair wins.
+            match table.entry(key_hash(&pair.0), |p: &(K, V)| p.0 == pair.0, |p| key_hash(&p.0)) {
+                Entry::Occupied(mut e) => *e.get_mut() = pair,
+                Entry::Vacant(e) => {
+                    e.insert(pair);
+                }
+            }
+        }
+        PairTable(table)
+    }
+}
 
 impl<K, V> Default for PairTable<K, V> {
     fn default() -> Self {
@@ -110,27 +138,6 @@ impl<K: Serialize, V: Serialize> Serialize for PairTable<K, V> {
     }
 }
 
-impl<'de, K, V> Deserialize<'de> for PairTable<K, V>
-where
-    K: Deserialize<'de> + Hash + Eq,
-    V: Deserialize<'de>,
-{
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let pairs = Vec::<(K, V)>::deserialize(d)?;
-        let mut table = PairTable(HashTable::with_capacity(pairs.len()));
-        for pair in pairs {
-            // A duplicated key in a written table: the later pair wins.
-            match table.0.entry(key_hash(&pair.0), |p| p.0 == pair.0, |p| key_hash(&p.0)) {
-                hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = pair,
-                hashbrown::hash_table::Entry::Vacant(e) => {
-                    e.insert(pair);
-                }
-            }
-        }
-        Ok(table)
-    }
-}
-
 impl<K: std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for KeyMap<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map().entries(self.0.iter()).finish()
@@ -146,6 +153,7 @@ impl<K: std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for PairTable<K, V>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shuffle::partitioner::partition_of;
 
     #[test]
     fn repartition_puts_every_key_in_its_partition() {
@@ -154,7 +162,8 @@ mod tests {
             one.0.insert(k, k * 2);
         }
         let mut maps = vec![one];
-        KeyMap::ensure_partitions(&mut maps, 3);
+        let runner = crate::runner::LocalRunner::new();
+        crate::runner::infallible(KeyMap::ensure_partitions(&runner, 0, &mut maps, 3));
         assert_eq!(maps.len(), 3);
         for (i, m) in maps.iter().enumerate() {
             for (k, v) in &m.0 {

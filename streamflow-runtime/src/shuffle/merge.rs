@@ -55,21 +55,9 @@ pub(crate) fn merge_by_key<K: Hash + Eq, C>(mut buckets: Vec<Vec<(K, C)>>, merge
 
 /// Groups pairs by key: keys in order of first arrival, values in arrival order.
 pub(crate) fn group_in_order<K: Hash + Eq, V>(buckets: Vec<Vec<(K, V)>>) -> Vec<(K, Vec<V>)> {
-    let total: usize = buckets.iter().map(Vec::len).sum();
-    let mut index = Index::with_capacity(total.min(1024));
-    let mut groups: Vec<(K, Vec<V>)> = Vec::new();
-    for bucket in buckets {
-        for (key, value) in bucket {
-            match index.slot(&groups, &key, |g| &g.0) {
-                Ok(i) => groups[i].1.push(value),
-                Err(slot) => {
-                    slot.insert(groups.len());
-                    groups.push((key, vec![value]));
-                }
-            }
-        }
-    }
-    groups
+    let mut grouping: Grouping<(K, Vec<V>)> = Grouping::new(buckets.iter().map(Vec::len).sum());
+    grouping.add(buckets, |g| &g.0, |g, v| g.1.push(v), |k, v| (k, vec![v]));
+    grouping.groups
 }
 
 /// One key's values on both sides of a join or cogroup.
@@ -82,31 +70,51 @@ pub(crate) fn cogroup_in_order<K: Hash + Eq, V, W>(
     right: Vec<Vec<(K, W)>>,
 ) -> Vec<CoGroup<K, V, W>> {
     let total = left.iter().map(Vec::len).sum::<usize>() + right.iter().map(Vec::len).sum::<usize>();
-    let mut index = Index::with_capacity(total.min(1024));
-    let mut groups: Vec<CoGroup<K, V, W>> = Vec::new();
-    for bucket in left {
-        for (key, value) in bucket {
-            match index.slot(&groups, &key, |g| &g.0) {
-                Ok(i) => groups[i].1.push(value),
-                Err(slot) => {
-                    slot.insert(groups.len());
-                    groups.push((key, vec![value], Vec::new()));
+    let mut grouping: Grouping<CoGroup<K, V, W>> = Grouping::new(total);
+    grouping.add(left, |g| &g.0, |g, v| g.1.push(v), |k, v| (k, vec![v], Vec::new()));
+    grouping.add(right, |g| &g.0, |g, w| g.2.push(w), |k, w| (k, Vec::new(), vec![w]));
+    grouping.groups
+}
+
+/// Groups in order of their key's first arrival, found by key through an
+/// [`Index`].
+struct Grouping<G> {
+    index: Index,
+    groups: Vec<G>,
+}
+
+impl<G> Grouping<G> {
+    /// Room for about `total` pairs (the index is capped: most batches have
+    /// far fewer keys than pairs).
+    fn new(total: usize) -> Self {
+        Grouping {
+            index: Index::with_capacity(total.min(1024)),
+            groups: Vec::new(),
+        }
+    }
+
+    /// Adds every pair of `buckets`, in order: `add` to its key's group, or
+    /// `start` of a new group.
+    #[inline]
+    fn add<K: Hash + Eq, X>(
+        &mut self,
+        buckets: Vec<Vec<(K, X)>>,
+        key_of: impl Fn(&G) -> &K,
+        add: impl Fn(&mut G, X),
+        start: impl Fn(K, X) -> G,
+    ) {
+        for bucket in buckets {
+            for (key, x) in bucket {
+                match self.index.slot(&self.groups, &key, &key_of) {
+                    Ok(i) => add(&mut self.groups[i], x),
+                    Err(slot) => {
+                        slot.insert(self.groups.len());
+                        self.groups.push(start(key, x));
+                    }
                 }
             }
         }
     }
-    for bucket in right {
-        for (key, value) in bucket {
-            match index.slot(&groups, &key, |g| &g.0) {
-                Ok(i) => groups[i].2.push(value),
-                Err(slot) => {
-                    slot.insert(groups.len());
-                    groups.push((key, Vec::new(), vec![value]));
-                }
-            }
-        }
-    }
-    groups
 }
 
 /// A hash index from keys to positions in a vector of groups, so that groups

@@ -2,13 +2,14 @@
 //! optional timeouts, and snapshots of the whole state.
 
 use super::State;
+use crate::Batch;
 use crate::runner::Runner;
-use crate::runner::transpose;
 use crate::shuffle::collectors::Grouper;
-use crate::shuffle::group_part;
 use crate::shuffle::key_tables::{KeyMap, fix_partitions, shrink_map};
 use crate::shuffle::partitioner::new_map;
-use crate::{Batch, BatchContext, BatchError, StageInput};
+use crate::shuffle::{exchange_parts, group_part};
+use crate::stage::StageInput;
+use crate::stage::bounds::{Element, MapSide, ReduceSide, Replicable, RetainedKey};
 use hashbrown::hash_map::Entry;
 use serde::{Deserialize, Serialize};
 use std::hash::Hash;
@@ -24,10 +25,7 @@ struct Tracked<S> {
 /// The state of `map_with_state`: every key's state and when its last record
 /// arrived, in key partitions, and the timeout.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(bound(
-    serialize = "K: Serialize, S: Serialize",
-    deserialize = "K: Deserialize<'de> + Hash + Eq, S: Deserialize<'de>"
-))]
+#[serde(bound(deserialize = "K: Deserialize<'de> + Hash + Eq, S: Deserialize<'de>"))]
 pub struct MappedState<K, S> {
     timeout_ms: Option<u64>,
     partitions: Option<usize>,
@@ -35,16 +33,6 @@ pub struct MappedState<K, S> {
 }
 
 impl<K, S> MappedState<K, S> {
-    /// An empty state; with `timeout_ms`, a key with no record for that long
-    /// gets a last call and is removed.
-    pub fn new(timeout_ms: Option<u64>) -> Self {
-        MappedState {
-            timeout_ms,
-            partitions: None,
-            parts: Vec::new(),
-        }
-    }
-
     /// How many keys have state.
     #[doc(hidden)]
     pub fn live_keys(&self) -> usize {
@@ -63,9 +51,10 @@ impl<K, S> MappedState<K, S> {
 
 impl<K: Hash + Eq, S> MappedState<K, S> {
     /// A state loaded with `initial` before batch 1 (a key given twice keeps
-    /// its last state); for the timeout its keys count as last updated at
-    /// time 0.
-    pub fn with_initial<I: IntoIterator<Item = (K, S)>>(timeout_ms: Option<u64>, initial: I) -> Self {
+    /// its last state; `::core::iter::empty()` for none); with `timeout_ms`,
+    /// a key with no record for that long gets a last call and is removed,
+    /// and the initial keys count as last updated at time 0.
+    pub fn new(timeout_ms: Option<u64>, initial: impl IntoIterator<Item = (K, S)>) -> Self {
         let mut map = new_map(0);
         map.extend(initial.into_iter().map(|(k, s)| {
             let tracked = Tracked {
@@ -90,35 +79,29 @@ impl<K: Hash + Eq, S> MappedState<K, S> {
 /// is removed. This fixed batch is streamflow's choice: Spark sweeps timeouts
 /// only in checkpoint batches. With `snapshots`, the second batch is every
 /// (key, state) after the batch.
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
-pub fn map_with_state<Src, K, V, S, U, W, M, F, C>(
-    ctx: &BatchContext<'_>,
+/// Stages: `stage` the map side and its exchange by key, `stage + 1` the calls
+/// and the reduce side (and the exchange that puts an initial state into its
+/// key partitions).
+#[allow(clippy::type_complexity)]
+pub fn map_with_state<Rn: Runner, In: StageInput, K: RetainedKey, V: Element, S: Replicable, T, U: Element>(
+    runner: &Rn,
     stage: usize,
     state: &mut MappedState<K, S>,
-    input: Src,
-    map_side: M,
-    f: &F,
-    snapshots: bool,
+    input: In,
+    map_side: impl MapSide<In::Item, Grouper<K, V>>,
+    f: &(impl Fn(&K, Option<V>, &mut State<S>) -> Option<T> + Sync),
     partitions: Option<usize>,
-    reduce_side: C,
-) -> Result<(Batch<W>, Option<Batch<(K, S)>>), BatchError>
-where
-    Src: StageInput,
-    K: Hash + Eq + Clone + Send + Sync,
-    V: Send,
-    S: Clone + Send,
-    W: Send,
-    M: Fn(Src::Item, &mut Grouper<K, V>) + Sync,
-    F: Fn(&K, Option<V>, &mut State<S>) -> Option<U> + Sync,
-    C: Fn(U, &mut Vec<W>) + Sync,
-{
-    let runner = ctx;
-    let n = fix_partitions(&mut state.partitions, ctx, partitions);
-    KeyMap::ensure_partitions(&mut state.parts, n);
-    let now = ctx.time.as_millis();
+    snapshots: bool,
+    reduce_side: impl ReduceSide<T, U>,
+) -> Result<(Batch<U>, Option<Batch<(K, S)>>), Rn::Error> {
+    let n = fix_partitions(&mut state.partitions, runner, partitions);
+    KeyMap::ensure_partitions(runner, stage + 1, &mut state.parts, n)?;
+    let now = runner.time().as_millis();
     let timeout = state.timeout_ms;
-    let map_outputs = runner.tasks(stage, input.into_parts(), |part| group_part(part, n, &map_side))?;
-    let tasks: Vec<_> = state.parts.iter_mut().zip(transpose(map_outputs, n)).collect();
+    let per_key = exchange_parts(runner, stage, input.into_parts(), n, |part| {
+        group_part(part, n, &map_side)
+    })?;
+    let tasks: Vec<_> = state.parts.iter_mut().zip(per_key).collect();
     let results = runner.tasks(stage + 1, tasks, |(map, buckets)| {
         let map = &mut map.0;
         let mut out = Vec::new();

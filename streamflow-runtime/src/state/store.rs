@@ -1,13 +1,14 @@
 //! `update_state_by_key(f)` and its variant whose function gets the batch time.
 
 use crate::runner::Runner;
-use crate::runner::transpose;
 use crate::shuffle::collectors::Grouper;
-use crate::shuffle::group_part;
 use crate::shuffle::key_tables::{KeyMap, fix_partitions, shrink_map};
 use crate::shuffle::merge::group_in_order;
 use crate::shuffle::partitioner::{new_map, table_state};
-use crate::{Batch, BatchContext, BatchError, StageInput, Time};
+use crate::shuffle::{exchange_parts, group_part};
+use crate::stage::StageInput;
+use crate::stage::bounds::{Element, MapSide, ReduceSide, Replicable, RetainedKey};
+use crate::{Batch, Time};
 use hashbrown::hash_map::Entry;
 use serde::{Deserialize, Serialize};
 use std::hash::Hash;
@@ -15,31 +16,14 @@ use std::hash::Hash;
 /// The state of `update_state_by_key`: every live key's state, in key
 /// partitions.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(bound(
-    serialize = "K: Serialize, S: Serialize",
-    deserialize = "K: Deserialize<'de> + Hash + Eq, S: Deserialize<'de>"
-))]
+#[serde(bound(deserialize = "K: Deserialize<'de> + Hash + Eq, S: Deserialize<'de>"))]
 pub struct StateStore<K, S> {
     partitions: Option<usize>,
     /// `None` only for a key whose call panicked (treated as absent).
     parts: Vec<KeyMap<K, Option<S>>>,
 }
 
-impl<K, S> Default for StateStore<K, S> {
-    fn default() -> Self {
-        StateStore {
-            partitions: None,
-            parts: Vec::new(),
-        }
-    }
-}
-
 impl<K, S> StateStore<K, S> {
-    /// An empty state.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// How many keys have state.
     #[doc(hidden)]
     pub fn live_keys(&self) -> usize {
@@ -52,8 +36,9 @@ impl<K, S> StateStore<K, S> {
 
 impl<K: Hash + Eq, S> StateStore<K, S> {
     /// A state loaded with `initial` before batch 1 (a key given twice keeps
-    /// its last state); its keys are called in batch 1 even without new values.
-    pub fn with_initial<I: IntoIterator<Item = (K, S)>>(initial: I) -> Self {
+    /// its last state); its keys are called in batch 1 even without new
+    /// values. `::core::iter::empty()` for an empty state.
+    pub fn new(initial: impl IntoIterator<Item = (K, S)>) -> Self {
         let mut map = new_map(0);
         map.extend(initial.into_iter().map(|(k, s)| (k, Some(s))));
         StateStore {
@@ -63,34 +48,58 @@ impl<K: Hash + Eq, S> StateStore<K, S> {
     }
 }
 
-/// The shared body: `call(key, new_values, old_state)` for every key with
-/// new values or state.
-#[allow(clippy::too_many_arguments)]
-fn update<Src, K, V, S, U, M, F, C>(
-    ctx: &BatchContext<'_>,
+/// The function of `update_state_by_key`, in either of its forms:
+/// `f(new_values, old_state)`, or `f(time, key, new_values, old_state)` for
+/// `update_state_by_key_with_time`. `Form` tells the two apart; rustc infers
+/// it from the function's own signature.
+pub trait UpdateFn<K, V, S, Form>: Sync {
+    /// The key's new state (`None` removes the key).
+    fn update(&self, time: Time, key: &K, values: &[V], old: Option<S>) -> Option<S>;
+}
+
+/// The form `f(new_values, old_state)` of an [`UpdateFn`].
+pub enum ValuesOnly {}
+
+/// The form `f(time, key, new_values, old_state)` of an [`UpdateFn`].
+pub enum WithTime {}
+
+impl<K, V, S, F: Fn(&[V], Option<S>) -> Option<S> + Sync> UpdateFn<K, V, S, ValuesOnly> for F {
+    fn update(&self, _: Time, _: &K, values: &[V], old: Option<S>) -> Option<S> {
+        self(values, old)
+    }
+}
+
+impl<K, V, S, F: Fn(Time, &K, &[V], Option<S>) -> Option<S> + Sync> UpdateFn<K, V, S, WithTime> for F {
+    fn update(&self, time: Time, key: &K, values: &[V], old: Option<S>) -> Option<S> {
+        self(time, key, values, old)
+    }
+}
+
+/// `update_state_by_key(f)` (also exported as
+/// `update_state_by_key_with_time`, whose `f` gets the batch time and the key
+/// too): every batch, `f` for every key that has new values (in arrival
+/// order) or state (an empty slice then); `None` removes the key. The output
+/// is every live (key, state) afterwards. Stages: `stage` the map side and
+/// its exchange by key, `stage + 1` the calls and the reduce side (and the
+/// exchange that puts an initial state into its key partitions).
+pub fn update_state_by_key<Rn: Runner, In: StageInput, K: RetainedKey, V: Element, S: Replicable, U: Element, Form>(
+    runner: &Rn,
     stage: usize,
     state: &mut StateStore<K, S>,
-    input: Src,
-    map_side: M,
-    call: F,
+    input: In,
+    map_side: impl MapSide<In::Item, Grouper<K, V>>,
+    f: &impl UpdateFn<K, V, S, Form>,
     partitions: Option<usize>,
-    reduce_side: C,
-) -> Result<Batch<U>, BatchError>
-where
-    Src: StageInput,
-    K: Hash + Eq + Clone + Send + Sync,
-    V: Send,
-    S: Clone + Send,
-    U: Send,
-    M: Fn(Src::Item, &mut Grouper<K, V>) + Sync,
-    F: Fn(&K, &[V], Option<S>) -> Option<S> + Sync,
-    C: Fn((K, S), &mut Vec<U>) + Sync,
-{
-    let runner = ctx;
-    let n = fix_partitions(&mut state.partitions, ctx, partitions);
-    KeyMap::ensure_partitions(&mut state.parts, n);
-    let map_outputs = runner.tasks(stage, input.into_parts(), |part| group_part(part, n, &map_side))?;
-    let tasks: Vec<_> = state.parts.iter_mut().zip(transpose(map_outputs, n)).collect();
+    reduce_side: impl ReduceSide<(K, S), U>,
+) -> Result<Batch<U>, Rn::Error> {
+    let time = runner.time();
+    let call = |key: &K, values: &[V], old: Option<S>| f.update(time, key, values, old);
+    let n = fix_partitions(&mut state.partitions, runner, partitions);
+    KeyMap::ensure_partitions(runner, stage + 1, &mut state.parts, n)?;
+    let per_key = exchange_parts(runner, stage, input.into_parts(), n, |part| {
+        group_part(part, n, &map_side)
+    })?;
+    let tasks: Vec<_> = state.parts.iter_mut().zip(per_key).collect();
     runner
         .tasks(stage + 1, tasks, |(map, buckets)| {
             let map = &mut map.0;
@@ -145,76 +154,4 @@ where
             out
         })
         .map(Batch::from_partitions)
-}
-
-/// `update_state_by_key(f)`: every batch, `f(new_values, old_state)` for every
-/// key that has new values (in arrival order) or state (an empty slice then);
-/// `None` removes the key. The output is every live (key, state) afterwards.
-#[allow(clippy::too_many_arguments)]
-pub fn update_state_by_key<Src, K, V, S, U, M, F, C>(
-    ctx: &BatchContext<'_>,
-    stage: usize,
-    state: &mut StateStore<K, S>,
-    input: Src,
-    map_side: M,
-    f: &F,
-    partitions: Option<usize>,
-    reduce_side: C,
-) -> Result<Batch<U>, BatchError>
-where
-    Src: StageInput,
-    K: Hash + Eq + Clone + Send + Sync,
-    V: Send,
-    S: Clone + Send,
-    U: Send,
-    M: Fn(Src::Item, &mut Grouper<K, V>) + Sync,
-    F: Fn(&[V], Option<S>) -> Option<S> + Sync,
-    C: Fn((K, S), &mut Vec<U>) + Sync,
-{
-    update(
-        ctx,
-        stage,
-        state,
-        input,
-        map_side,
-        |_: &K, values: &[V], old: Option<S>| f(values, old),
-        partitions,
-        reduce_side,
-    )
-}
-
-/// `update_state_by_key` whose function also gets the batch time and the key:
-/// `f(time, key, new_values, old_state)`.
-#[allow(clippy::too_many_arguments)]
-pub fn update_state_by_key_with_time<Src, K, V, S, U, M, F, C>(
-    ctx: &BatchContext<'_>,
-    stage: usize,
-    state: &mut StateStore<K, S>,
-    input: Src,
-    map_side: M,
-    f: &F,
-    partitions: Option<usize>,
-    reduce_side: C,
-) -> Result<Batch<U>, BatchError>
-where
-    Src: StageInput,
-    K: Hash + Eq + Clone + Send + Sync,
-    V: Send,
-    S: Clone + Send,
-    U: Send,
-    M: Fn(Src::Item, &mut Grouper<K, V>) + Sync,
-    F: Fn(Time, &K, &[V], Option<S>) -> Option<S> + Sync,
-    C: Fn((K, S), &mut Vec<U>) + Sync,
-{
-    let time = ctx.time;
-    update(
-        ctx,
-        stage,
-        state,
-        input,
-        map_side,
-        |key: &K, values: &[V], old: Option<S>| f(time, key, values, old),
-        partitions,
-        reduce_side,
-    )
 }

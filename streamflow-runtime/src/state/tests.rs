@@ -1,10 +1,11 @@
-//! The keyed-state rules of SEMANTICS.md, batch by batch, through a job's
+//! The keyed-state rules of docs/semantics.md, batch by batch, through a job's
 //! per-batch body (batch k at time k seconds).
 
 use super::*;
 use crate::fixtures::{op_lines, plan};
+use crate::stage::bounds::{Element, Replicable, RetainedKey};
 use crate::test_harness::{run_job, run_ok};
-use crate::{Batch, BatchContext, BatchError, JobConfig, Time};
+use crate::{Batch, BatchContext, BatchError, JobConfig, JoinSide, Time};
 use std::sync::{Arc, Mutex};
 
 /// (time in s, key, new values, old state) of one call.
@@ -13,6 +14,63 @@ type Calls = Arc<Mutex<Vec<Call>>>;
 type Pairs = Vec<(&'static str, u32)>;
 /// (key, sum, timing out) returned by a call.
 type Row = (&'static str, u32, bool);
+
+/// `update_state_by_key` of a batch of pairs, owned or shared (then cloned),
+/// its output the (key, state) pairs as they are.
+fn update<In, K, V, S, Form>(
+    ctx: &BatchContext<'_>,
+    state: &mut StateStore<K, S>,
+    input: In,
+    f: &impl UpdateFn<K, V, S, Form>,
+    partitions: Option<usize>,
+) -> Result<Batch<(K, S)>, BatchError>
+where
+    In: JoinSide<K, V>,
+    K: RetainedKey,
+    V: Element,
+    S: Replicable,
+{
+    update_state_by_key(
+        ctx,
+        0,
+        state,
+        input,
+        |p, g| g.push(In::own(p)),
+        f,
+        partitions,
+        |p, out| out.push(p),
+    )
+}
+
+/// `map_with_state` of a batch of pairs, owned or shared (then cloned), its
+/// output what the calls return.
+#[allow(clippy::type_complexity)]
+fn map_state<In, K, V, S, T>(
+    ctx: &BatchContext<'_>,
+    state: &mut MappedState<K, S>,
+    input: In,
+    f: &(impl Fn(&K, Option<V>, &mut State<S>) -> Option<T> + Sync),
+    snapshots: bool,
+) -> Result<(Batch<T>, Option<Batch<(K, S)>>), BatchError>
+where
+    In: JoinSide<K, V>,
+    K: RetainedKey,
+    V: Element,
+    S: Replicable,
+    T: Element,
+{
+    map_with_state(
+        ctx,
+        0,
+        state,
+        input,
+        |p, g| g.push(In::own(p)),
+        f,
+        None,
+        snapshots,
+        |u, out| out.push(u),
+    )
+}
 
 /// A running sum that records every call; a key is removed when its sum
 /// passes 10.
@@ -34,21 +92,10 @@ fn run_update(
     let calls: Calls = Arc::default();
     let f = summing(calls.clone());
     let mut state = match initial {
-        Some(initial) => StateStore::with_initial(initial),
-        None => StateStore::new(),
+        Some(initial) => StateStore::new(initial),
+        None => StateStore::new(std::iter::empty()),
     };
-    let out = run_ok(3, inputs, move |ctx, input| {
-        update_state_by_key_with_time(
-            ctx,
-            0,
-            &mut state,
-            input,
-            |p, g| g.push(p),
-            &f,
-            None,
-            |p, out| out.push(p),
-        )
-    });
+    let out = run_ok(3, inputs, move |ctx, input| update(ctx, &mut state, input, &f, None));
     let mut calls = calls.lock().unwrap().clone();
     calls.sort();
     (out.into_iter().map(|batch| batch.sorted()).collect(), calls)
@@ -99,25 +146,14 @@ fn update_state_by_key_calls_initial_keys_in_batch_1() {
 
 #[test]
 fn update_state_by_key_gets_new_values_in_arrival_order() {
-    let mut state = StateStore::new();
+    let mut state = StateStore::new(std::iter::empty());
     let f = |values: &[u32], old: Option<Vec<u32>>| {
         let mut all = old.unwrap_or_default();
         all.extend_from_slice(values);
         Some(all)
     };
     let inputs = vec![(1..=9).map(|v| ("k", v)).collect(), vec![("k", 10), ("k", 11)]];
-    let out = run_ok(3, inputs, move |ctx, input| {
-        update_state_by_key(
-            ctx,
-            0,
-            &mut state,
-            input,
-            |p, g| g.push(p),
-            &f,
-            None,
-            |p, out| out.push(p),
-        )
-    });
+    let out = run_ok(3, inputs, move |ctx, input| update(ctx, &mut state, input, &f, None));
     assert_eq!(out[1].to_vec(), vec![("k", (1..=11).collect::<Vec<u32>>())]);
 }
 
@@ -151,21 +187,11 @@ fn run_mapped(
     inputs: Vec<Vec<(&'static str, u32)>>,
 ) -> Vec<(Vec<Row>, Snapshot)> {
     let mut state = match initial {
-        Some(initial) => MappedState::with_initial(timeout, initial),
-        None => MappedState::new(timeout),
+        Some(initial) => MappedState::new(timeout, initial),
+        None => MappedState::new(timeout, std::iter::empty()),
     };
     run_ok(3, inputs, move |ctx, input| {
-        let (out, snapshots) = map_with_state(
-            ctx,
-            0,
-            &mut state,
-            input,
-            |p, g| g.push(p),
-            &mapping,
-            true,
-            None,
-            |u, out| out.push(u),
-        )?;
+        let (out, snapshots) = map_state(ctx, &mut state, input, &mapping, true)?;
         Ok((out.sorted(), snapshots.map(|batch| batch.sorted())))
     })
 }
@@ -254,17 +280,14 @@ fn map_with_state_timeout_does_not_fire_for_a_key_with_data_in_that_batch() {
 
 #[test]
 fn state_keys_stay_in_their_partitioners_partition() {
-    let mut state = StateStore::with_initial((0..50u32).map(|k| (k, 0u32)));
+    let mut state = StateStore::new((0..50u32).map(|k| (k, 0u32)));
     let out = run_ok(3, vec![vec![(7u32, 1u32)], vec![]], move |ctx, input| {
-        update_state_by_key(
+        update(
             ctx,
-            0,
             &mut state,
             input,
-            |p, g| g.push(p),
             &|vs: &[u32], old: Option<u32>| Some(old.unwrap_or(0) + vs.len() as u32),
             Some(4),
-            |p, out| out.push(p),
         )
     });
     for batch in out {
@@ -281,7 +304,7 @@ fn state_keys_stay_in_their_partitioners_partition() {
 
 #[test]
 fn removed_keys_are_freed() {
-    let mut state = MappedState::new(None);
+    let mut state = MappedState::new(None, std::iter::empty());
     let inputs = vec![
         (0..5000u32).map(|k| (k, 1u32)).collect(),
         (0..5000u32).map(|k| (k, 0u32)).collect(),
@@ -295,17 +318,7 @@ fn removed_keys_are_freed() {
             }
             None::<()>
         };
-        map_with_state(
-            ctx,
-            0,
-            &mut state,
-            input,
-            |p, g| g.push(p),
-            &f,
-            false,
-            None,
-            |u, out| out.push(u),
-        )?;
+        map_state(ctx, &mut state, input, &f, false)?;
         let capacity = state.capacity();
         Ok((state.live_keys(), capacity))
     });
@@ -331,23 +344,12 @@ fn a_panic_in_the_state_function_fails_the_batch_naming_the_operator() {
             vec![op_lines("update_state_by_key", line, end)],
         ],
     );
-    let mut state = StateStore::new();
+    let mut state = StateStore::new(std::iter::empty());
     let results = run_job(
         p,
         2,
         vec![vec![("a", 1)], vec![("a", 13)], vec![("b", 1)]],
-        move |ctx, input| {
-            update_state_by_key(
-                ctx,
-                0,
-                &mut state,
-                input,
-                |p, g| g.push(p),
-                &f,
-                None,
-                |p, out| out.push(p),
-            )
-        },
+        move |ctx, input| update(ctx, &mut state, input, &f, None),
     );
     let err = results[1].as_ref().unwrap_err();
     assert!(
@@ -366,19 +368,9 @@ fn a_panic_in_the_state_function_fails_the_batch_naming_the_operator() {
             vec![op_lines("map_with_state", line, line)],
         ],
     );
-    let mut state = MappedState::new(None);
+    let mut state = MappedState::new(None, std::iter::empty());
     let results = run_job(plan, 2, vec![vec![("a", 1)]], move |ctx, input| {
-        map_with_state(
-            ctx,
-            0,
-            &mut state,
-            input,
-            |p, g| g.push(p),
-            &g,
-            true,
-            None,
-            |u, out| out.push(u),
-        )
+        map_state(ctx, &mut state, input, &g, true)
     });
     assert!(
         matches!(
@@ -408,62 +400,19 @@ fn state_objects_survive_a_serde_roundtrip() {
         Some((k.clone(), sum, s.is_timing_out()))
     };
     let batch = |pairs: &[(&str, u32)]| Batch::from_vec(pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect());
-    let mut store = StateStore::with_initial([("z".to_owned(), 1u32)]);
-    let mut mapped = MappedState::with_initial(Some(2000), [("z".to_owned(), 1u32)]);
+    let mut store = StateStore::new([("z".to_owned(), 1u32)]);
+    let mut mapped = MappedState::new(Some(2000), [("z".to_owned(), 1u32)]);
     let first = batch(&[("a", 1), ("b", 2)]);
-    update_state_by_key(
-        &ctx(1),
-        0,
-        &mut store,
-        &first,
-        |p, g| g.push(p.clone()),
-        &add,
-        None,
-        |p, o| o.push(p),
-    )
-    .unwrap();
-    map_with_state(
-        &ctx(1),
-        0,
-        &mut mapped,
-        &first,
-        |p, g| g.push(p.clone()),
-        &f,
-        false,
-        None,
-        |u, o| o.push(u),
-    )
-    .unwrap();
+    update(&ctx(1), &mut store, &first, &add, None).unwrap();
+    map_state(&ctx(1), &mut mapped, &first, &f, false).unwrap();
     let (mut store2, mut mapped2) = (roundtrip(&store), roundtrip(&mapped));
     assert_eq!(store2.live_keys(), 3);
     for (secs, pairs) in [(2, vec![("a", 5)]), (3, vec![]), (4, vec![("c", 1)])] {
         let input = batch(&pairs);
         let mut outs = Vec::new();
         for (s, m) in [(&mut store, &mut mapped), (&mut store2, &mut mapped2)] {
-            let a = update_state_by_key(
-                &ctx(secs),
-                0,
-                s,
-                &input,
-                |p, g| g.push(p.clone()),
-                &add,
-                None,
-                |p, o| o.push(p),
-            )
-            .unwrap()
-            .sorted();
-            let (b, snap) = map_with_state(
-                &ctx(secs),
-                0,
-                m,
-                &input,
-                |p, g| g.push(p.clone()),
-                &f,
-                true,
-                None,
-                |u, o| o.push(u),
-            )
-            .unwrap();
+            let a = update(&ctx(secs), s, &input, &add, None).unwrap().sorted();
+            let (b, snap) = map_state(&ctx(secs), m, &input, &f, true).unwrap();
             outs.push((a, b.sorted(), snap.map(|batch| batch.sorted())));
         }
         assert_eq!(outs[0], outs[1], "batch at {secs} s");

@@ -2,9 +2,10 @@
 
 use super::WindowSpec;
 use super::timeline::{Held, Timeline};
+use crate::Batch;
 use crate::runner::Runner;
-use crate::stage::{narrow_with, run_part};
-use crate::{Batch, BatchContext, BatchError, StageInput};
+use crate::stage::bounds::{Element, MapSide, ReduceSide, Retained};
+use crate::stage::{StageInput, narrow_parts, run_part};
 use serde::{Deserialize, Serialize};
 
 /// The state of `window(W, s)`: the recent batches a coming window covers.
@@ -33,31 +34,22 @@ impl<T> ElementWindow<T> {
 
 /// `window(W, s)`: at every multiple of the slide, the covered batches'
 /// partitions in time order; elements are cloned while a later window still
-/// needs them, moved otherwise.
-pub fn window<S, T, U, M, C>(
-    ctx: &BatchContext<'_>,
+/// needs them, moved otherwise. Stages: `stage` the map side, `stage + 1` the
+/// reduce side over the window; no exchange (partitions are kept).
+pub fn window<Rn: Runner, S: StageInput, T: Retained, U: Element>(
+    runner: &Rn,
     stage: usize,
     state: &mut ElementWindow<T>,
     input: S,
-    map_side: M,
-    reduce_side: C,
-) -> Result<Option<Batch<U>>, BatchError>
-where
-    S: StageInput,
-    T: Clone + Send + Sync,
-    U: Send,
-    M: Fn(S::Item, &mut Vec<T>) + Sync,
-    C: Fn(T, &mut Vec<U>) + Sync,
-{
-    let runner = ctx;
-    let parts = narrow_with(&runner, stage, input, map_side)?;
-    state.batches.admit(&state.spec, ctx.time, parts);
-    if !state.spec.emits_at(ctx.time.as_millis()) {
+    map_side: impl MapSide<S::Item, Vec<T>>,
+    reduce_side: impl ReduceSide<T, U>,
+) -> Result<Option<Batch<U>>, Rn::Error> {
+    let parts = narrow_parts(runner, stage, input, map_side)?;
+    let Some(covered) = state.batches.window_at(&state.spec, runner.time(), parts) else {
         return Ok(None);
-    }
-    let covered = state.batches.covered(&state.spec, ctx.time).partitions();
+    };
     runner
-        .tasks(stage + 1, covered, |held| match held {
+        .tasks(stage + 1, covered.partitions(), |held| match held {
             Held::Owned(part) => run_part(part, &reduce_side),
             Held::Shared(part) => run_part(part.iter().cloned(), &reduce_side),
         })

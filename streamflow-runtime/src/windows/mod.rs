@@ -2,7 +2,7 @@
 //! (or of their per-batch reductions); at times that are multiples of the
 //! slide, the covered batches are combined into the window's output.
 //!
-//! Spark's rules (see SEMANTICS.md, "Windows"): a window of length `W` and
+//! Spark's rules (see docs/semantics.md, "Windows"): a window of length `W` and
 //! slide `s` emits only at times `T` that are multiples of `s` and covers the
 //! batches with times in `(T − W, T]`; the first windows are partial, windows
 //! keep emitting (and shrink) after the input goes quiet, and batches between
@@ -10,22 +10,28 @@
 //! time that is not a multiple of the slide: Spark produces no batch then.
 //!
 //! CONTRACT: like the shuffles, `stage` is the map side and `stage + 1` the
-//! merge and the window's own functions. State objects are created once per
-//! job and passed `&mut` to every call.
+//! merge and the window's own functions; the batch time is the runner's
+//! [`time`](crate::runner::Runner::time). State objects are created once per
+//! job (`X::new(spec)`) and passed `&mut` to every call.
+
+// The contract fixes every operator's argument list (see `stage`).
+#![allow(clippy::too_many_arguments)]
 
 mod elements;
 mod grouped;
 mod invertible;
 mod keyed;
+mod partitioned;
 mod reduced;
 mod timeline;
 
 pub use elements::{ElementWindow, window};
-pub use grouped::{GroupedWindow, group_by_key_and_window};
+pub use grouped::group_by_key_and_window;
 pub use invertible::{
     InvertibleWindow, count_by_value_and_window, count_by_window, reduce_by_key_and_window_inv, reduce_by_window_inv,
 };
-pub use keyed::{KeyedWindow, reduce_by_key_and_window};
+pub use keyed::reduce_by_key_and_window;
+pub use partitioned::{GroupedWindow, KeyedWindow, PartitionedWindow};
 pub use reduced::{ReducedWindow, reduce_by_window};
 
 use serde::{Deserialize, Serialize};

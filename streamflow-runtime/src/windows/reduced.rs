@@ -3,10 +3,12 @@
 
 use super::WindowSpec;
 use super::timeline::Timeline;
+use crate::Batch;
 use crate::runner::Runner;
 use crate::shuffle::collectors::Reducer;
-use crate::shuffle::reduce_with;
-use crate::{Batch, BatchContext, BatchError, StageInput};
+use crate::shuffle::reduce;
+use crate::stage::bounds::{Element, MapSide, ReduceFn, ReduceSide, Replicable};
+use crate::stage::{StageInput, run_part};
 use serde::{Deserialize, Serialize};
 
 /// The state of `reduce_by_window` without an inverse: each recent batch's
@@ -34,42 +36,29 @@ impl<T> ReducedWindow<T> {
 }
 
 /// `reduce_by_window(f, W, s)`: the reduce of the covered batches' values in
-/// time order, one element; an empty window gives an empty batch.
-pub fn reduce_by_window<S, T, R, U, M, C>(
-    ctx: &BatchContext<'_>,
+/// time order, one element; an empty window gives an empty batch. Stages:
+/// `stage` the map side of this batch's `reduce` (and its gather), `stage + 1`
+/// its combine, the window's reduce and the reduce side.
+pub fn reduce_by_window<'f, Rn: Runner, S: StageInput, T: Replicable, R: ReduceFn<T>, U: Element>(
+    runner: &Rn,
     stage: usize,
     state: &mut ReducedWindow<T>,
     input: S,
-    map_side: M,
-    reduce: &R,
-    reduce_side: C,
-) -> Result<Option<Batch<U>>, BatchError>
-where
-    S: StageInput,
-    T: Clone + Send,
-    U: Send,
-    R: Fn(T, T) -> T + Sync,
-    M: Fn(S::Item, &mut Reducer<'_, T, R>) + Sync,
-    C: Fn(T, &mut Vec<U>) + Sync,
-{
-    let runner = ctx;
-    let value = reduce_with(&runner, stage, input, map_side, reduce, |t, out| out.push(t))?
+    map_side: impl MapSide<S::Item, Reducer<'f, T, R>>,
+    f: &'f R,
+    reduce_side: impl ReduceSide<T, U>,
+) -> Result<Option<Batch<U>>, Rn::Error> {
+    let value = reduce(runner, stage, input, map_side, f, |t, out| out.push(t))?
         .collect()
         .pop();
-    state.values.admit(&state.spec, ctx.time, value);
-    if !state.spec.emits_at(ctx.time.as_millis()) {
+    let Some(covered) = state.values.window_at(&state.spec, runner.time(), value) else {
         return Ok(None);
-    }
-    let covered = state.values.covered(&state.spec, ctx.time);
+    };
     runner
         .call(stage + 1, || {
             let owned = covered.leaving.into_iter().flatten();
             let cloned = covered.staying.into_iter().flatten().cloned();
-            let mut out = Vec::with_capacity(1);
-            if let Some(value) = owned.chain(cloned).reduce(reduce) {
-                reduce_side(value, &mut out);
-            }
-            out
+            run_part(owned.chain(cloned).reduce(f), &reduce_side)
         })
         .map(|out| Some(Batch::from_vec(out)))
 }

@@ -1,4 +1,4 @@
-//! The window rules of SEMANTICS.md, batch by batch, through a job's per-batch
+//! The window rules of docs/semantics.md, batch by batch, through a job's per-batch
 //! body (batch k at time k seconds, so `d` = 1 s).
 
 use super::*;
@@ -130,8 +130,7 @@ fn sums(inverse: bool, inputs: Vec<Vec<u64>>) -> Vec<Option<Vec<u64>>> {
                 &mut incremental,
                 input,
                 |x, r| r.push(x),
-                &add,
-                &sub,
+                &(add, sub),
                 |v, out| out.push(v),
             )
         } else {
@@ -191,7 +190,8 @@ enum Form {
 fn keyed(form: Form, w: u64, s: u64, inputs: Vec<Pairs>) -> Vec<Option<Pairs>> {
     let mut plain = KeyedWindow::new(spec(w, s));
     let mut incremental = InvertibleWindow::new(spec(w, s));
-    let non_zero = |pair: &(&'static str, u64)| pair.1 != 0;
+    // The filter keeps every key, or only those with a value.
+    let keep = move |pair: &(&'static str, u64)| form == Form::Inverse || pair.1 != 0;
     sorted(run_ok(3, inputs, move |ctx, input| match form {
         Form::Plain => reduce_by_key_and_window(
             ctx,
@@ -203,27 +203,13 @@ fn keyed(form: Form, w: u64, s: u64, inputs: Vec<Pairs>) -> Vec<Option<Pairs>> {
             None,
             |p, out| out.push(p),
         ),
-        Form::Inverse => reduce_by_key_and_window_inv(
+        Form::Inverse | Form::InverseNonZero => reduce_by_key_and_window_inv(
             ctx,
             0,
             &mut incremental,
             input,
             |p, c| c.push(p),
-            &add,
-            &sub,
-            &keep_all,
-            None,
-            |p, out| out.push(p),
-        ),
-        Form::InverseNonZero => reduce_by_key_and_window_inv(
-            ctx,
-            0,
-            &mut incremental,
-            input,
-            |p, c| c.push(p),
-            &add,
-            &sub,
-            &non_zero,
+            &(add, sub, keep),
             None,
             |p, out| out.push(p),
         ),
@@ -464,9 +450,7 @@ fn a_panic_in_the_reduce_or_inverse_function_fails_the_batch_naming_the_operator
             &mut state,
             input,
             |p, c| c.push(p),
-            &add,
-            &inverse,
-            &keep_all,
+            &(add, inverse, keep_all),
             None,
             |p, out| out.push(p),
         )
@@ -561,9 +545,7 @@ fn every_window(
             inverse,
             input,
             |p, c| c.push(p.clone()),
-            &add,
-            &sub,
-            &keep_all,
+            &(add, sub, keep_all),
             None,
             |p, out| out.push(p),
         )

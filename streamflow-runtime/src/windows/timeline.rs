@@ -90,6 +90,13 @@ impl<B> Timeline<B> {
         }
     }
 
+    /// Admits the batch of time `now` and, if a window is emitted at `now`,
+    /// gives its covered batches (see [`covered`](Self::covered)).
+    pub(crate) fn window_at(&mut self, spec: &WindowSpec, now: Time, batch: B) -> Option<Covered<'_, B>> {
+        self.admit(spec, now, batch);
+        spec.emits_at(now.as_millis()).then(|| self.covered(spec, now))
+    }
+
     /// At emit time `now`, after [`admit`](Self::admit): the covered batches,
     /// oldest first, split into those no later window needs (moved out of the
     /// buffer) and those that stay for the next window (borrowed).
@@ -119,6 +126,26 @@ pub(crate) struct Covered<'a, B> {
 pub(crate) enum Held<'a, X> {
     Owned(X),
     Shared(&'a X),
+}
+
+impl<X> Held<'_, X> {
+    /// The element or partition, wherever it is.
+    pub(crate) fn get(&self) -> &X {
+        match self {
+            Held::Owned(x) => x,
+            Held::Shared(x) => x,
+        }
+    }
+}
+
+impl<X: Clone> Held<'_, X> {
+    /// The element or partition, cloned if it is shared.
+    pub(crate) fn into_owned(self) -> X {
+        match self {
+            Held::Owned(x) => x,
+            Held::Shared(x) => x.clone(),
+        }
+    }
 }
 
 impl<'a, X> Covered<'a, Vec<X>> {

@@ -1,0 +1,253 @@
+//! The keyed shuffles: `reduce_by_key`, `combine_by_key`, `count_by_value`,
+//! `distinct` and `group_by_key`. Each collects its map side per partition
+//! (combining where it can) in stage `stage`, exchanges the buckets by key as
+//! part of that stage, and merges per output partition in stage `stage + 1`.
+
+use super::collectors::{ByKeyCombiner, Collector, Distinct, Grouper, KeyCombiner, ValueCounter};
+use super::merge::{group_in_order, merge_by_key};
+use super::partitioner::table_state;
+use super::{collect_part, shuffle};
+use crate::Batch;
+use crate::runner::Runner;
+use crate::stage::bounds::{Element, MapSide, ReduceFn, ReduceSide, ShuffleKey};
+use crate::stage::{StageInput, run_part};
+use std::hash::Hash;
+
+/// The body of every keyed shuffle: each map task collects its partition
+/// into a `collector(n, expected elements)`, the exchange moves the buckets,
+/// and each reduce task makes its output with `merge(buckets, reduce_side)`.
+fn keyed<Rn, S, Co, U, Rs>(
+    runner: &Rn,
+    stage: usize,
+    input: S,
+    collector: impl Fn(usize, usize) -> Co + Sync,
+    map_side: impl MapSide<S::Item, Co>,
+    partitions: Option<usize>,
+    merge: impl Fn(Vec<Vec<Co::Bucket>>, &Rs) -> Vec<U> + Sync,
+    reduce_side: Rs,
+) -> Result<Batch<U>, Rn::Error>
+where
+    Rn: Runner,
+    S: StageInput,
+    Co: Collector,
+    Co::Bucket: Send,
+    U: Element,
+    Rs: Sync,
+{
+    let n = runner.partitions(partitions);
+    shuffle(
+        runner,
+        stage,
+        input.into_parts(),
+        n,
+        |part| collect_part(part, n, &collector, &map_side),
+        |buckets| merge(buckets, &reduce_side),
+    )
+}
+
+/// `reduce_by_key(f)`: values combined per key on the map side, merged per
+/// key after the exchange. Stages: `stage` the map side and the exchange,
+/// `stage + 1` the merge and the reduce side.
+pub fn reduce_by_key<'f, Rn: Runner, S: StageInput, K: ShuffleKey, V: Element, R: ReduceFn<V>, U: Element>(
+    runner: &Rn,
+    stage: usize,
+    input: S,
+    map_side: impl MapSide<S::Item, KeyCombiner<'f, K, V, R>>,
+    f: &'f R,
+    partitions: Option<usize>,
+    reduce_side: impl ReduceSide<(K, V), U>,
+) -> Result<Batch<U>, Rn::Error> {
+    let combiner = |_, _| KeyCombiner::new(f);
+    let merge = |buckets, out: &_| merge_by_key(buckets, f).emit(out);
+    keyed(runner, stage, input, combiner, map_side, partitions, merge, reduce_side)
+}
+
+/// `combine_by_key(create, merge_value, merge_combiners)`: a combiner per key
+/// on the map side, combiners merged per key after the exchange. Stages:
+/// `stage` the map side and the exchange, `stage + 1` the merge and the
+/// reduce side.
+#[allow(clippy::type_complexity)]
+pub fn combine_by_key<'f, Rn: Runner, S: StageInput, K: ShuffleKey, V: Element, Cb: Element, Cr, Mv, U: Element>(
+    runner: &Rn,
+    stage: usize,
+    input: S,
+    map_side: impl MapSide<S::Item, ByKeyCombiner<'f, K, V, Cb, Cr, Mv>>,
+    (create, merge_value, merge_combiners): &'f (Cr, Mv, impl ReduceFn<Cb>),
+    partitions: Option<usize>,
+    reduce_side: impl ReduceSide<(K, Cb), U>,
+) -> Result<Batch<U>, Rn::Error>
+where
+    Cr: Fn(V) -> Cb + Sync,
+    Mv: Fn(Cb, V) -> Cb + Sync,
+{
+    let combiner = |_, _| ByKeyCombiner::new(create, merge_value);
+    let merge = |buckets, out: &_| merge_by_key(buckets, merge_combiners).emit(out);
+    keyed(runner, stage, input, combiner, map_side, partitions, merge, reduce_side)
+}
+
+/// The keyed shuffles that take no function, one entry each: the operator,
+/// its element types, its map-side collector and how a task makes one, what
+/// its reduce side gets and how a reduce task merges its buckets.
+macro_rules! keyed_shuffles {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident<$($g:ident: $bound:path),*>: $collector:ty = $new:expr => $item:ty = $merge:expr;
+    )*) => {$(
+        $(#[$doc])*
+        ///
+        /// Stages: `stage` the map side and the exchange, `stage + 1` the
+        /// merge and the reduce side.
+        pub fn $name<Rn: Runner, S: StageInput, $($g: $bound,)* U: Element>(
+            runner: &Rn,
+            stage: usize,
+            input: S,
+            map_side: impl MapSide<S::Item, $collector>,
+            partitions: Option<usize>,
+            reduce_side: impl ReduceSide<$item, U>,
+        ) -> Result<Batch<U>, Rn::Error> {
+            keyed(runner, stage, input, $new, map_side, partitions, $merge, reduce_side)
+        }
+    )*};
+}
+
+keyed_shuffles! {
+    /// `count_by_value()`: (value, number of occurrences) pairs, counted per
+    /// value on the map side, counts added after the exchange.
+    count_by_value<T: ShuffleKey>: ValueCounter<T> = |_, _| ValueCounter::new()
+        => (T, u64) = |buckets, out| merge_by_key(buckets, |a, b| a + b).emit(out);
+    /// `distinct()`: each value once, deduplicated per partition on the map
+    /// side and across partitions after the exchange.
+    distinct<T: ShuffleKey>: Distinct<T> = |_, _| Distinct::new() => T = union_of;
+    /// `group_by_key()`: every value of a key, in arrival order (map
+    /// partitions in order, elements in order within each).
+    group_by_key<K: ShuffleKey, V: Element>: Grouper<K, V> = Grouper::new
+        => (K, Vec<V>) = |buckets, out| run_part(group_in_order(buckets), out);
+}
+
+/// The distinct values of one reduce partition's buckets.
+fn union_of<T: Hash + Eq, U>(mut buckets: Vec<Vec<T>>, reduce_side: &impl Fn(T, &mut Vec<U>)) -> Vec<U> {
+    if buckets.len() <= 1 {
+        // One map task's values are distinct already.
+        return run_part(buckets.pop().unwrap_or_default(), reduce_side);
+    }
+    let largest = buckets.iter().map(Vec::len).max().unwrap_or(0);
+    let mut set = hashbrown::HashSet::with_capacity_and_hasher(largest, table_state());
+    set.extend(buckets.into_iter().flatten());
+    run_part(set, reduce_side)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{assert_stage_panicked, one_op_stages, plan_ctx, test_ctx};
+
+    fn words() -> Batch<&'static str> {
+        Batch::from_partitions(vec![vec!["a", "b", "a"], vec!["c", "a"], vec![], vec!["b", "d", "a"]])
+    }
+
+    #[test]
+    fn reduce_by_key_counts_words() {
+        let ctx = test_ctx(3);
+        let add = |a: u64, b: u64| a + b;
+        let out = reduce_by_key(
+            &ctx,
+            0,
+            words(),
+            |w, c| c.push((w, 1u64)),
+            &add,
+            None,
+            |p, out| out.push(p),
+        )
+        .unwrap();
+        assert_eq!(out.num_partitions(), 3);
+        assert_eq!(out.clone().sorted(), vec![("a", 4), ("b", 2), ("c", 1), ("d", 1)]);
+        // Every key sits in its partitioner's partition.
+        for (i, part) in out.partitions().iter().enumerate() {
+            for (k, _) in part {
+                assert_eq!(crate::shuffle::partitioner::partition_of(k, 3), i);
+            }
+        }
+        let explicit = reduce_by_key(
+            &ctx,
+            0,
+            &words(),
+            |w: &&str, c| c.push((*w, 1u64)),
+            &add,
+            Some(5),
+            |p, out| out.push(p),
+        )
+        .unwrap();
+        assert_eq!(explicit.num_partitions(), 5);
+        assert_eq!(explicit.sorted(), out.sorted());
+    }
+
+    #[test]
+    fn shuffle_output_order_is_the_same_every_run() {
+        let ctx = test_ctx(4);
+        let run = || {
+            let input = Batch::split((0..2000u32).map(|i| (i % 97, i)).collect(), 8);
+            reduce_by_key(
+                &ctx,
+                0,
+                input,
+                |p, c| c.push(p),
+                &|a: u32, b: u32| a.max(b),
+                None,
+                |p, out| out.push(p),
+            )
+            .unwrap()
+        };
+        assert_eq!(run(), run());
+    }
+
+    #[test]
+    fn count_by_value_and_distinct() {
+        let ctx = test_ctx(2);
+        let counts = count_by_value(&ctx, 0, words(), |w, c| c.push(w), None, |p, out| out.push(p)).unwrap();
+        assert_eq!(counts.sorted(), vec![("a", 4), ("b", 2), ("c", 1), ("d", 1)]);
+        let d = distinct(&ctx, 0, words(), |w, d| d.push(w), None, |w, out| out.push(w)).unwrap();
+        assert_eq!(d.sorted(), vec!["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn group_by_key_keeps_arrival_order_across_map_partitions() {
+        let ctx = test_ctx(3);
+        let input = Batch::from_partitions(vec![
+            vec![("k", 1), ("j", 10), ("k", 2)],
+            vec![("k", 3)],
+            vec![("j", 11), ("k", 4), ("k", 5)],
+        ]);
+        let out = group_by_key(&ctx, 0, input, |p, g| g.push(p), None, |g, out| out.push(g)).unwrap();
+        assert_eq!(out.sorted(), vec![("j", vec![10, 11]), ("k", vec![1, 2, 3, 4, 5])]);
+    }
+
+    #[test]
+    fn combine_by_key_builds_combiners() {
+        let ctx = test_ctx(2);
+        let input = Batch::from_partitions(vec![vec![("a", 1), ("b", 2)], vec![("a", 3)]]);
+        let functions = (
+            |v: i32| (v, 1u32),
+            |(s, n): (i32, u32), v: i32| (s + v, n + 1),
+            |(s1, n1): (i32, u32), (s2, n2): (i32, u32)| (s1 + s2, n1 + n2),
+        );
+        let out = combine_by_key(&ctx, 0, input, |p, c| c.push(p), &functions, None, |p, out| out.push(p)).unwrap();
+        assert_eq!(out.sorted(), vec![("a", (4, 2)), ("b", (2, 1))]);
+    }
+
+    #[test]
+    fn a_panic_in_the_reduce_function_fails_the_batch() {
+        let ctx = plan_ctx(one_op_stages(file!(), &[("map", 5), ("reduce_by_key", 6)]), 2);
+        let input = Batch::from_partitions(vec![vec![("a", 1)], vec![("a", 2)]]);
+        let result = reduce_by_key(
+            &ctx,
+            0,
+            input,
+            |p, c| c.push(p),
+            &|_: i32, _: i32| -> i32 { panic!("no") },
+            None,
+            |p, out| out.push(p),
+        );
+        // The merge after the exchange runs in stage 2.
+        assert_stage_panicked(result, 2, "no");
+    }
+}
