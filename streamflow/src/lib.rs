@@ -82,7 +82,7 @@ pub mod __private {
     pub use streamflow_runtime::state::*;
     pub use streamflow_runtime::typing::{Stream, into_port, share, share_batch};
     pub use streamflow_runtime::windows::*;
-    pub use streamflow_runtime::{JobCore, Kept, KeptState, StateCodec, prepare_input};
+    pub use streamflow_runtime::{CodecProbe, JobCore, Kept, KeptState, NoCodec, SerdeCodec, prepare_input};
 
     /// Builds a job with the default configuration, which is always valid: it
     /// has at least one partition and uses rayon's global pool, so no thread

@@ -77,6 +77,10 @@ pub fn definition(vis: &syn::Visibility, job: &Ident, graph: &Graph, names: &Nam
 }
 
 /// `let state = <Job>State { field: Kept::new("field", StateType::new(..), codec), .. };`
+///
+/// Each codec comes from its witness's probe, asked once the state types are
+/// inferred: `(&&probe).codec()` finds the serde codec of a serde type and none
+/// for another (the traits of both answers are brought into scope here).
 pub fn value(job: &Ident, graph: &Graph, names: &Names) -> TokenStream {
     let name = struct_name(job);
     let slides = graph.slides();
@@ -111,8 +115,10 @@ pub fn value(job: &Ident, graph: &Graph, names: &Names) -> TokenStream {
         };
         let codec = names.codec(id);
         quote_spanned! {at(call.method.span())=>
-            #field: #rt::Kept::new(#stable_id, #rt::#state_type::new(#args), #codec)
+            #field: #rt::Kept::new(#stable_id, #rt::#state_type::new(#args), (&&#codec).codec())
         }
     });
-    quote!(let state = #name { #(#fields),* };)
+    let fields: Vec<TokenStream> = fields.collect();
+    let codecs = (!fields.is_empty()).then(|| quote!(use #rt::{NoCodec as _, SerdeCodec as _};));
+    quote!(#codecs let state = #name { #(#fields),* };)
 }

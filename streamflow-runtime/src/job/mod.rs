@@ -10,7 +10,9 @@ mod state;
 pub use config::{JobConfig, PrintTarget};
 pub use context::BatchContext;
 pub use core::{JobCore, prepare_input};
-pub use state::{JobState, Kept, KeptState, StateCodec, StateEntry, StateError, StateSnapshot};
+pub use state::{
+    CodecProbe, JobState, Kept, KeptState, NoCodec, SerdeCodec, StateCodec, StateEntry, StateError, StateSnapshot,
+};
 
 use crate::{BatchError, InputPorts, OutputPorts, Plan, Time};
 use std::time::Duration;

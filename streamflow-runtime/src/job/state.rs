@@ -8,11 +8,13 @@
 //! still fits a job whose code changed elsewhere.
 //!
 //! Serialization is chosen where the kept types are known: the typing witness
-//! of each operator hands over a [`StateCodec`] (and checks there that the
-//! kept keys and values are serde types), so the generated struct needs no
-//! bounds of its own.
+//! of each operator hands over a [`CodecProbe`] of its state type, and the
+//! generated code asks it for a [`StateCodec`] (`(&&probe).codec()`) once
+//! those types are inferred.
+//! A serde type gets one; any other type gets none, so a job whose windows
+//! keep, say, `&'static str` keys still compiles and runs, and only saving its
+//! state fails, with an error that names the operator.
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// How one operator's state is saved and loaded (postcard, a compact serde
@@ -22,12 +24,17 @@ pub struct StateCodec<S> {
     load: fn(&[u8]) -> Result<S, postcard::Error>,
 }
 
-impl<S: Serialize + DeserializeOwned> StateCodec<S> {
+impl<S: Serialize + Deserialize<'static>> StateCodec<S> {
     /// The codec of a serde type.
+    ///
+    /// A state read back may borrow from its bytes (a window keyed by
+    /// `&'static str` does), so the bytes it is read from are kept for the
+    /// life of the process: a restore costs the snapshot's size once, which is
+    /// what recovery does once, at start.
     pub fn serde() -> Self {
         StateCodec {
             save: postcard::to_stdvec::<S>,
-            load: |bytes| postcard::from_bytes(bytes),
+            load: |bytes| postcard::from_bytes(Box::leak(bytes.to_vec().into_boxed_slice())),
         }
     }
 }
@@ -40,17 +47,64 @@ impl<S> Clone for StateCodec<S> {
 
 impl<S> Copy for StateCodec<S> {}
 
+/// Finds the codec of a state type `S` where `S` is known, without
+/// requiring it to be a serde type: `(&&probe).codec()` is `Some` for a serde
+/// type (through [`SerdeCodec`], implemented on `&CodecProbe<S>`, whose
+/// `&self` matches the receiver as written) and `None` for any other (through
+/// [`NoCodec`], implemented on `CodecProbe<S>`, which method lookup reaches by
+/// one auto-deref when the first does not apply). A type still being inferred
+/// (an integer literal's) counts as serde.
+pub struct CodecProbe<S>(std::marker::PhantomData<fn() -> S>);
+
+impl<S> CodecProbe<S> {
+    /// A probe of `S`.
+    pub fn new() -> Self {
+        CodecProbe(std::marker::PhantomData)
+    }
+}
+
+impl<S> Default for CodecProbe<S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The codec of a serde state type (see [`CodecProbe`]).
+pub trait SerdeCodec<S> {
+    /// `Some` codec.
+    fn codec(&self) -> Option<StateCodec<S>>;
+}
+
+impl<S: Serialize + Deserialize<'static>> SerdeCodec<S> for &CodecProbe<S> {
+    fn codec(&self) -> Option<StateCodec<S>> {
+        Some(StateCodec::serde())
+    }
+}
+
+/// No codec for a state type that is not a serde type (see [`CodecProbe`]).
+pub trait NoCodec<S> {
+    /// `None`.
+    fn codec(&self) -> Option<StateCodec<S>>;
+}
+
+impl<S> NoCodec<S> for CodecProbe<S> {
+    fn codec(&self) -> Option<StateCodec<S>> {
+        None
+    }
+}
+
 /// One operator's state object in a job's state, with its stable id and how
-/// to save it.
+/// to save it (if its type can be saved).
 pub struct Kept<S> {
     id: &'static str,
     value: S,
-    codec: StateCodec<S>,
+    codec: Option<StateCodec<S>>,
 }
 
 impl<S> Kept<S> {
-    /// Keeps `value` under `id`, saved and loaded with `codec`.
-    pub fn new(id: &'static str, value: S, codec: StateCodec<S>) -> Self {
+    /// Keeps `value` under `id`, saved and loaded with `codec` (`None`: the
+    /// state cannot be saved, and saving it is an error).
+    pub fn new(id: &'static str, value: S, codec: Option<StateCodec<S>>) -> Self {
         Kept { id, value, codec }
     }
 
@@ -89,18 +143,29 @@ impl<S: Send> KeptState for Kept<S> {
     }
 
     fn save(&self) -> Result<Vec<u8>, StateError> {
-        (self.codec.save)(&self.value).map_err(|e| StateError::Encode {
+        let codec = self.codec()?;
+        (codec.save)(&self.value).map_err(|e| StateError::Encode {
             id: self.id.to_owned(),
             message: e.to_string(),
         })
     }
 
     fn load(&mut self, bytes: &[u8]) -> Result<(), StateError> {
-        self.value = (self.codec.load)(bytes).map_err(|e| StateError::Decode {
+        let codec = self.codec()?;
+        self.value = (codec.load)(bytes).map_err(|e| StateError::Decode {
             id: self.id.to_owned(),
             message: e.to_string(),
         })?;
         Ok(())
+    }
+}
+
+impl<S> Kept<S> {
+    fn codec(&self) -> Result<StateCodec<S>, StateError> {
+        self.codec.ok_or_else(|| StateError::NotSerde {
+            id: self.id.to_owned(),
+            type_name: std::any::type_name::<S>().to_owned(),
+        })
     }
 }
 
@@ -247,6 +312,17 @@ pub enum StateError {
         /// The type the job keeps now.
         now: String,
     },
+    /// An operator keeps a type that is not a serde type.
+    #[error(
+        "the state of `{id}` cannot be saved: it keeps `{type_name}`, whose keys or values are not serde \
+         types (derive `Serialize` and `Deserialize` for them)"
+    )]
+    NotSerde {
+        /// The operator's id.
+        id: String,
+        /// The state object's type.
+        type_name: String,
+    },
     /// The snapshot's bytes are not a snapshot.
     #[error("not a state snapshot: {0}")]
     Corrupt(String),
@@ -272,8 +348,8 @@ mod tests {
 
     fn state(a: Vec<u64>, b: (&str, u32)) -> TwoCounters {
         TwoCounters {
-            a: Kept::new("a", a, StateCodec::serde()),
-            b: Kept::new("b", (b.0.to_owned(), b.1), StateCodec::serde()),
+            a: Kept::new("a", a, (&&CodecProbe::new()).codec()),
+            b: Kept::new("b", (b.0.to_owned(), b.1), (&&CodecProbe::new()).codec()),
         }
     }
 
@@ -313,5 +389,48 @@ mod tests {
             StateSnapshot::from_bytes(&[0xff, 0xff]),
             Err(StateError::Corrupt(_))
         ));
+    }
+
+    #[test]
+    fn a_state_of_a_type_that_is_not_serde_is_kept_but_not_saved() {
+        #[derive(Debug, PartialEq)]
+        struct Opaque(u32);
+        struct NotSaved {
+            seen: Kept<Vec<Opaque>>,
+        }
+        impl JobState for NotSaved {
+            fn kept(&self) -> Vec<&dyn KeptState> {
+                vec![&self.seen]
+            }
+            fn kept_mut(&mut self) -> Vec<&mut dyn KeptState> {
+                vec![&mut self.seen]
+            }
+        }
+        let probe = CodecProbe::<Vec<Opaque>>::new();
+        let mut state = NotSaved {
+            seen: Kept::new("seen", vec![Opaque(1)], (&&probe).codec()),
+        };
+        state.seen.get_mut().push(Opaque(2));
+        assert_eq!(state.seen.get(), &vec![Opaque(1), Opaque(2)]);
+        let err = state.snapshot().unwrap_err().to_string();
+        assert!(
+            err.starts_with("the state of `seen` cannot be saved: it keeps `alloc::vec::Vec<"),
+            "{err}"
+        );
+        assert!(
+            err.ends_with(
+                "Opaque>`, whose keys or values are not serde types (derive `Serialize` and `Deserialize` for them)"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn borrowed_strings_are_saved_and_read_back() {
+        let mut words = Kept::new("words", vec!["a", "b"], (&&CodecProbe::new()).codec());
+        let bytes = words.save().unwrap();
+        words.get_mut().clear();
+        words.load(&bytes).unwrap();
+        assert_eq!(words.get(), &vec!["a", "b"]);
     }
 }

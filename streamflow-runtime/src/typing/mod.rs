@@ -12,7 +12,7 @@
 //!
 //! Nothing here runs at batch time.
 
-pub mod requirements;
+mod requirements;
 
 pub use requirements::*;
 
@@ -20,7 +20,7 @@ use crate::outputs::{FileOutput, Printer};
 use crate::sinks::{ObjectFilesSink, TextFilesSink};
 use crate::state::{MappedState, StateStore};
 use crate::windows::{ElementWindow, GroupedWindow, InvertibleWindow, KeyedWindow, ReducedWindow, keep_all};
-use crate::{Batch, State, StateCodec, Time};
+use crate::{Batch, CodecProbe, State, Time};
 use std::fmt::Debug;
 use std::marker::PhantomData;
 
@@ -79,9 +79,10 @@ fn next<U>() -> Stream<U> {
     Stream(PhantomData)
 }
 
-/// The codec of an operator's state object.
-fn codec<S: serde::Serialize + serde::de::DeserializeOwned>() -> StateCodec<S> {
-    StateCodec::serde()
+/// The probe of an operator's state type, asked for its codec once the
+/// type is inferred (see [`CodecProbe`]).
+fn codec<S>() -> CodecProbe<S> {
+    CodecProbe::new()
 }
 
 /// Witnesses of operators that take one function and change the element
@@ -133,7 +134,7 @@ macro_rules! join_witnesses {
 
 /// The keyed-state family: with or without an initial state, with or
 /// without the batch time; each returns its functions, its output's witness,
-/// its input as pairs and its state's codec.
+/// its input as pairs and its state's codec probe.
 macro_rules! state_witnesses {
     ($($(#[$doc:meta])* $name:ident($($initial:ident: $init_ty:ident)?) -> $bound_fns:ty, [$($f:tt)+];)*) => {$(
         $(#[$doc])*
@@ -142,12 +143,12 @@ macro_rules! state_witnesses {
             &self,
             f: F,
             $($initial: $init_ty)?
-        ) -> ($bound_fns, Stream<(K, S)>, Pair<T, K, V>, StateCodec<StateStore<K, S>>)
+        ) -> ($bound_fns, Stream<(K, S)>, Pair<T, K, V>, CodecProbe<StateStore<K, S>>)
         where
             T: StateInput<Key = K, Value = V>,
-            K: Key + Saved,
+            K: Key,
             V: Data,
-            S: StateValue + Saved,
+            S: StateValue,
             F: $($f)+ + Send + Sync + 'static,
             $($init_ty: IntoIterator<Item = (K, S)>,)?
         {
@@ -158,7 +159,7 @@ macro_rules! state_witnesses {
 
 /// `map_with_state`, with or without an initial state: its functions, the
 /// witnesses of its output and of its state snapshots, its input as pairs and
-/// its state's codec.
+/// its state's codec probe.
 macro_rules! mapping_witnesses {
     ($($(#[$doc:meta])* $name:ident($($initial:ident: $init_ty:ident)?) -> $bound_fns:ty;)*) => {$(
         $(#[$doc])*
@@ -167,12 +168,12 @@ macro_rules! mapping_witnesses {
             &self,
             f: F,
             $($initial: $init_ty)?
-        ) -> ($bound_fns, Stream<U>, Stream<(K, S)>, Pair<T, K, V>, StateCodec<MappedState<K, S>>)
+        ) -> ($bound_fns, Stream<U>, Stream<(K, S)>, Pair<T, K, V>, CodecProbe<MappedState<K, S>>)
         where
             T: StateInput<Key = K, Value = V>,
-            K: Key + Saved,
+            K: Key,
             V: Data,
-            S: StateValue + Saved,
+            S: StateValue,
             U: Data,
             F: Fn(&K, Option<V>, &mut State<S>) -> Option<U> + Send + Sync + 'static,
             $($init_ty: IntoIterator<Item = (K, S)>,)?
@@ -328,22 +329,22 @@ impl<T: Data> Stream<T> {
     }
 
     /// `window(w, s)`.
-    pub fn window(&self) -> (Stream<T>, StateCodec<ElementWindow<T>>)
+    pub fn window(&self) -> (Stream<T>, CodecProbe<ElementWindow<T>>)
     where
-        T: WindowElement + Saved,
+        T: WindowElement,
     {
         (next(), codec())
     }
 
     /// `count_by_window(w, s)`.
-    pub fn count_by_window(&self) -> (Stream<u64>, StateCodec<InvertibleWindow<(), u64>>) {
+    pub fn count_by_window(&self) -> (Stream<u64>, CodecProbe<InvertibleWindow<(), u64>>) {
         (next(), codec())
     }
 
     /// `reduce_by_window(f, w, s)`.
-    pub fn reduce_by_window<F>(&self, f: F) -> (F, Stream<T>, StateCodec<ReducedWindow<T>>)
+    pub fn reduce_by_window<F>(&self, f: F) -> (F, Stream<T>, CodecProbe<ReducedWindow<T>>)
     where
-        T: WindowElement + Saved,
+        T: WindowElement,
         F: Fn(T, T) -> T + Send + Sync + 'static,
     {
         (f, next(), codec())
@@ -355,9 +356,9 @@ impl<T: Data> Stream<T> {
         &self,
         f: F,
         inverse: I,
-    ) -> ((F, I), Stream<T>, StateCodec<InvertibleWindow<(), T>>)
+    ) -> ((F, I), Stream<T>, CodecProbe<InvertibleWindow<(), T>>)
     where
-        T: WindowElement + Saved,
+        T: WindowElement,
         F: Fn(T, T) -> T + Send + Sync + 'static,
         I: Fn(T, T) -> T + Send + Sync + 'static,
     {
@@ -369,11 +370,11 @@ impl<T: Data> Stream<T> {
     pub fn reduce_by_key_and_window<K, V, F>(
         &self,
         f: F,
-    ) -> (F, Stream<T>, Pair<T, K, V>, StateCodec<KeyedWindow<K, V>>)
+    ) -> (F, Stream<T>, Pair<T, K, V>, CodecProbe<KeyedWindow<K, V>>)
     where
         T: ReduceByKeyAndWindowInput<Key = K, Value = V>,
-        K: Key + Saved,
-        V: WindowElement + Saved,
+        K: Key,
+        V: WindowElement,
         F: Fn(V, V) -> V + Send + Sync + 'static,
     {
         (f, next(), <T as ReduceByKeyAndWindowInput>::into_pair, codec())
@@ -390,12 +391,12 @@ impl<T: Data> Stream<T> {
         (F, I, fn(&(K, V)) -> bool),
         Stream<T>,
         Pair<T, K, V>,
-        StateCodec<InvertibleWindow<K, V>>,
+        CodecProbe<InvertibleWindow<K, V>>,
     )
     where
         T: ReduceByKeyAndWindowInput<Key = K, Value = V>,
-        K: Key + Saved,
-        V: WindowElement + Saved,
+        K: Key,
+        V: WindowElement,
         F: Fn(V, V) -> V + Send + Sync + 'static,
         I: Fn(V, V) -> V + Send + Sync + 'static,
     {
@@ -409,11 +410,11 @@ impl<T: Data> Stream<T> {
         f: F,
         inverse: I,
         keep: P,
-    ) -> ((F, I, P), Stream<T>, Pair<T, K, V>, StateCodec<InvertibleWindow<K, V>>)
+    ) -> ((F, I, P), Stream<T>, Pair<T, K, V>, CodecProbe<InvertibleWindow<K, V>>)
     where
         T: ReduceByKeyAndWindowInput<Key = K, Value = V>,
-        K: Key + Saved,
-        V: WindowElement + Saved,
+        K: Key,
+        V: WindowElement,
         F: Fn(V, V) -> V + Send + Sync + 'static,
         I: Fn(V, V) -> V + Send + Sync + 'static,
         P: Fn(&(K, V)) -> bool + Send + Sync + 'static,
@@ -428,20 +429,20 @@ impl<T: Data> Stream<T> {
 
     /// `count_by_value_and_window(w, s, [partitions])`.
     #[allow(clippy::type_complexity)]
-    pub fn count_by_value_and_window(&self) -> (Stream<(T, u64)>, StateCodec<InvertibleWindow<T, u64>>)
+    pub fn count_by_value_and_window(&self) -> (Stream<(T, u64)>, CodecProbe<InvertibleWindow<T, u64>>)
     where
-        T: Key + Saved,
+        T: Key,
     {
         (next(), codec())
     }
 
     /// `group_by_key_and_window(w, [s], [partitions])`.
     #[allow(clippy::type_complexity)]
-    pub fn group_by_key_and_window<K, V>(&self) -> (Stream<(K, Vec<V>)>, Pair<T, K, V>, StateCodec<GroupedWindow<K, V>>)
+    pub fn group_by_key_and_window<K, V>(&self) -> (Stream<(K, Vec<V>)>, Pair<T, K, V>, CodecProbe<GroupedWindow<K, V>>)
     where
         T: GroupByKeyAndWindowInput<Key = K, Value = V>,
-        K: Key + Saved,
-        V: WindowElement + Saved,
+        K: Key,
+        V: WindowElement,
     {
         (next(), <T as GroupByKeyAndWindowInput>::into_pair, codec())
     }

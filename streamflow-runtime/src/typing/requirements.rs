@@ -67,13 +67,6 @@ requirements! {
         "keyed state of type `{Self}` must implement `Clone`",
         "the state this function keeps per key",
         "the state is kept across batches and copied into every batch's output or snapshots; derive `Clone` (or keep an `Arc`)";
-
-    /// What a window or keyed state keeps is saved with the job's state, so it
-    /// must be a serde type.
-    Saved: [serde::Serialize + serde::de::DeserializeOwned] =>
-        "`{Self}` is kept across batches and saved with the job's state, so it must implement serde's `Serialize` and `Deserialize`",
-        "kept across batches by this operator",
-        "derive `serde::Serialize` and `serde::Deserialize` for `{Self}`";
 }
 
 /// A declared port type must equal the stream's element type.
