@@ -1,6 +1,6 @@
 //! Narrow and whole-batch operators, fused and unfused: map, flat_map, filter,
 //! filter_map, inspect, map_values, flat_map_values, union, glom,
-//! map_partitions, transform (with a static dataset), transform_with,
+//! map_partitions, transform (with a static dataset, with the batch time), transform_with,
 //! repartition. Order-preserving operators are compared as exact vectors.
 
 #[macro_use]
@@ -73,6 +73,18 @@ jobs! {
         output named: (String, u64) = sales.transform(|batch| {
             batch.join(&*NAMES, None).map(|(_, (amount, name))| (name, amount))
         });
+    }
+
+    /// `transform` with the batch time: each element tagged with its batch's
+    /// time in seconds, counted by the time the function was given.
+    pub job Stamped {
+        batch_interval = 1s;
+        input xs: i32;
+        output stamped: (u64, i32) = xs.transform(|batch, time| {
+            let secs = time.as_millis() / 1000;
+            batch.map(move |x| (secs, x))
+        });
+        output untimed: i32 = xs.transform(|batch| batch.map(|x| -x));
     }
 
     /// Its own job: a batch runs every operator, so a counter shared with
@@ -203,6 +215,18 @@ both! {
             vec![("one".to_owned(), 5), ("one".to_owned(), 6)],
         ]);
         assert_eq!(m::LOADS.load(Ordering::SeqCst), 1);
+    }
+
+    fn transform_with_two_arguments_gets_the_batch_time() {
+        let outputs = run(m::Stamped::new(), [
+            m::Stamped::inputs().xs([1, 2]),
+            m::Stamped::inputs(),
+            m::Stamped::inputs().xs([3]),
+        ]);
+        let stamped: Vec<Vec<(u64, i32)>> = outputs.iter().map(|o| o.stamped.to_vec()).collect();
+        assert_eq!(stamped, vec![vec![(1, 1), (1, 2)], vec![], vec![(3, 3)]]);
+        // One argument: the batch alone, as before.
+        assert_eq!(outputs[2].untimed.to_vec(), vec![-3]);
     }
 
     fn transform_is_called_once_per_batch_with_the_whole_batch() {

@@ -233,6 +233,15 @@ mod tests {
     }
 
     #[test]
+    fn a_closure_of_an_arity_no_overload_takes_is_reported_against_the_first() {
+        assert_eq!(
+            errors("job J { batch_interval = 1s; input a: u8; output o: u8 = a.transform(|a, b, c| a); }"),
+            ["`transform` calls this closure with one argument (the whole batch (`Batch<T>`)), but it takes 3"]
+        );
+        assert!(errors("job J { batch_interval = 1s; input a: u8; output o: u8 = a.transform(|a, t| a); }").is_empty());
+    }
+
+    #[test]
     fn reports_closure_arity() {
         assert_eq!(
             errors("job J { batch_interval = 1s; input a: (u8, u8); output o: (u8, u8) = a.reduce_by_key(|x| x); }"),

@@ -31,11 +31,15 @@ pub const OPS: &[OpDesc] = &[
     OpDesc::new(
         "transform",
         Kind::Boundary,
-        &[Signature::new(
-            "transform",
-            &[Param::Function(1, "the whole batch (`Batch<T>`)")],
-        )],
-        "`transform(f)`: `f` gets each whole batch and returns a new one; join with a static dataset here.",
+        &[
+            Signature::new("transform", &[Param::Function(1, "the whole batch (`Batch<T>`)")]),
+            Signature::new(
+                "transform",
+                &[Param::Function(2, "the whole batch (`Batch<T>`) and its time")],
+            )
+            .witness("transform_at_time"),
+        ],
+        "`transform(f)`: `f` gets each whole batch (and its time, if `f` takes two arguments) and returns a new one; join with a static dataset here.",
     )
     .roles("collect batch", "transform"),
     OpDesc::new(

@@ -339,7 +339,7 @@ impl OpDesc {
     /// The accepted calls as a user writes them, for error messages:
     /// `reduce_by_key(f)` or `reduce_by_key(f, partitions)`.
     pub fn usage(&self) -> String {
-        let calls: Vec<String> = self
+        let mut calls: Vec<String> = self
             .signatures
             .iter()
             .map(|signature| {
@@ -362,6 +362,8 @@ impl OpDesc {
                 format!("`{}({})`", self.name, args.join(", "))
             })
             .collect();
+        // Overloads told apart by their closure's arity read alike.
+        calls.dedup();
         match calls.as_slice() {
             [one] => one.clone(),
             [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
@@ -455,6 +457,7 @@ mod tests {
             "`reduce_by_window(f, window, slide)` or `reduce_by_window(f, f_inv, window, slide)`"
         );
         assert_eq!(lookup("print").unwrap().usage(), "`print()` or `print(n)`");
+        assert_eq!(lookup("transform").unwrap().usage(), "`transform(f)`");
         assert_eq!(
             lookup("window").unwrap().usage(),
             "`window(window)` or `window(window, slide)`"

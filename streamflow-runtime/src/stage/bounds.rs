@@ -8,6 +8,7 @@
 //! for closure signature deduction: the generated code's untyped
 //! `|x, out| out.push(x)` gets its argument types from the supertrait `Fn`.
 
+use crate::{Batch, Time};
 use std::hash::Hash;
 
 /// An element that a task on another thread produces or consumes.
@@ -47,3 +48,31 @@ impl<In, U, F: Fn(In, &mut Vec<U>) + Sync> ReduceSide<In, U> for F {}
 /// A user's reduce function (or its inverse): two values into one.
 pub trait ReduceFn<T>: Fn(T, T) -> T + Sync {}
 impl<T, F: Fn(T, T) -> T + Sync> ReduceFn<T> for F {}
+
+/// The form of a user's function that also gets the batch time
+/// (`update_state_by_key_with_time`, `transform(|batch, time| ..)`): a type
+/// parameter that tells an operator's two forms apart, inferred by rustc from
+/// the function's own signature.
+pub enum WithTime {}
+
+/// The form of `transform`'s function that gets the batch alone.
+pub enum BatchOnly {}
+
+/// The function of `transform`, in either of its forms: `f(batch)`, or
+/// `f(batch, time)` (Spark's `transform((rdd, time) => ...)`).
+pub trait TransformFn<T, V, Form> {
+    /// The transformed batch.
+    fn transform(&self, batch: Batch<T>, time: Time) -> Batch<V>;
+}
+
+impl<T, V, F: Fn(Batch<T>) -> Batch<V>> TransformFn<T, V, BatchOnly> for F {
+    fn transform(&self, batch: Batch<T>, _: Time) -> Batch<V> {
+        self(batch)
+    }
+}
+
+impl<T, V, F: Fn(Batch<T>, Time) -> Batch<V>> TransformFn<T, V, WithTime> for F {
+    fn transform(&self, batch: Batch<T>, time: Time) -> Batch<V> {
+        self(batch, time)
+    }
+}

@@ -2,7 +2,7 @@
 //! whole-partition and whole-batch boundaries (`glom`, `map_partitions`,
 //! `union`, `transform`, `transform_with`).
 
-use super::bounds::{Element, MapSide, ReduceSide};
+use super::bounds::{Element, MapSide, ReduceSide, TransformFn};
 use super::{StageInput, reduce_parts, run_part};
 use crate::Batch;
 use crate::runner::Runner;
@@ -80,19 +80,19 @@ pub fn union<Rn: Runner, S1: StageInput, S2: StageInput, T: Element, U: Element>
     reduce_parts(runner, stage + 2, parts, reduce_side)
 }
 
-/// `transform(f)`: `f` gets the whole batch (on the calling thread) and
-/// returns a new one. Stages: `stage` the map side, `stage + 1` `f` and the
-/// reduce side.
-pub fn transform<Rn: Runner, S: StageInput, T: Element, V: Element, U: Element>(
+/// `transform(f)`: `f` gets the whole batch (on the calling thread), and the
+/// batch time if it takes two arguments, and returns a new batch. Stages:
+/// `stage` the map side, `stage + 1` `f` and the reduce side.
+pub fn transform<Rn: Runner, S: StageInput, T: Element, V: Element, U: Element, Form>(
     runner: &Rn,
     stage: usize,
     input: S,
     map_side: impl MapSide<S::Item, Vec<T>>,
-    f: &impl Fn(Batch<T>) -> Batch<V>,
+    f: &impl TransformFn<T, V, Form>,
     reduce_side: impl ReduceSide<V, U>,
 ) -> Result<Batch<U>, Rn::Error> {
     let batch = narrow(runner, stage, input, map_side)?;
-    let transformed = runner.call(stage + 1, || f(batch))?;
+    let transformed = runner.call(stage + 1, || f.transform(batch, runner.time()))?;
     narrow(runner, stage + 1, transformed, reduce_side)
 }
 

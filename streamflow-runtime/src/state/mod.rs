@@ -25,7 +25,7 @@ pub use mapped::{MappedState, map_with_state};
 /// `update_state_by_key` whose function also gets the batch time and the
 /// key: `f(time, key, new_values, old_state)` (one operator, two forms).
 pub use store::update_state_by_key as update_state_by_key_with_time;
-pub use store::{StateStore, UpdateFn, ValuesOnly, WithTime, update_state_by_key};
+pub use store::{StateStore, UpdateFn, ValuesOnly, update_state_by_key};
 
 #[cfg(test)]
 mod tests;

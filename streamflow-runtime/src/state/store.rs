@@ -7,7 +7,7 @@ use crate::shuffle::merge::group_in_order;
 use crate::shuffle::partitioner::{new_map, table_state};
 use crate::shuffle::{exchange_parts, group_part};
 use crate::stage::StageInput;
-use crate::stage::bounds::{Element, MapSide, ReduceSide, Replicable, RetainedKey};
+use crate::stage::bounds::{Element, MapSide, ReduceSide, Replicable, RetainedKey, WithTime};
 use crate::{Batch, Time};
 use hashbrown::hash_map::Entry;
 use serde::{Deserialize, Serialize};
@@ -59,9 +59,6 @@ pub trait UpdateFn<K, V, S, Form>: Sync {
 
 /// The form `f(new_values, old_state)` of an [`UpdateFn`].
 pub enum ValuesOnly {}
-
-/// The form `f(time, key, new_values, old_state)` of an [`UpdateFn`].
-pub enum WithTime {}
 
 impl<K, V, S, F: Fn(&[V], Option<S>) -> Option<S> + Sync> UpdateFn<K, V, S, ValuesOnly> for F {
     fn update(&self, _: Time, _: &K, values: &[V], old: Option<S>) -> Option<S> {

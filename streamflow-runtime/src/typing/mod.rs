@@ -211,6 +211,8 @@ impl<T: Data> Stream<T> {
         map_partitions<I>([Fn(Vec<T>) -> I]) -> I::Item, where [I: IntoIterator, I::Item: Data];
         /// `transform(f)`.
         transform<U>([Fn(Batch<T>) -> Batch<U>]) -> U, where [U: Data];
+        /// `transform(f)` with `f(batch, time)`.
+        transform_at_time<U>([Fn(Batch<T>, Time) -> Batch<U>]) -> U, where [U: Data];
         /// `reduce(f)`.
         reduce<>([Fn(T, T) -> T]) -> T;
     }
