@@ -183,6 +183,20 @@ macro_rules! mapping_witnesses {
     )*};
 }
 
+/// The file outputs: each builds its sink once, with the job, from the
+/// prefix and suffix of its directories, and requires its element form.
+macro_rules! file_output_witnesses {
+    ($($(#[$doc:meta])* $name:ident -> $sink:ty, where [$($w:tt)*];)*) => {$(
+        $(#[$doc])*
+        pub fn $name(&self, prefix: impl Into<String>, suffix: impl Into<String>) -> FileOutput<$sink, T>
+        where
+            $($w)*
+        {
+            FileOutput::new(crate::sinks::$name(prefix, suffix))
+        }
+    )*};
+}
+
 impl<T: Data> Stream<T> {
     /// The witness of an input port carrying `T`.
     pub fn input() -> Self {
@@ -477,29 +491,12 @@ impl<T: Data> Stream<T> {
         Printer::new(n, <T as Debug>::fmt)
     }
 
-    /// `save_as_text_files(prefix, suffix)`: the file output, built once with
-    /// the job, so that only this call requires a text form.
-    pub fn save_as_text_files(
-        &self,
-        prefix: impl Into<String>,
-        suffix: impl Into<String>,
-    ) -> FileOutput<TextFilesSink, T>
-    where
-        T: TextOutput,
-    {
-        FileOutput::new(crate::sinks::save_as_text_files(prefix, suffix))
-    }
-
-    /// `save_as_object_files(prefix, suffix)`, likewise with serde.
-    pub fn save_as_object_files(
-        &self,
-        prefix: impl Into<String>,
-        suffix: impl Into<String>,
-    ) -> FileOutput<ObjectFilesSink, T>
-    where
-        T: ObjectOutput,
-    {
-        FileOutput::new(crate::sinks::save_as_object_files(prefix, suffix))
+    file_output_witnesses! {
+        /// `save_as_text_files(prefix, suffix)`: the file output, built once
+        /// with the job, so that only this call requires a text form.
+        save_as_text_files -> TextFilesSink, where [T: TextOutput];
+        /// `save_as_object_files(prefix, suffix)`, likewise with serde.
+        save_as_object_files -> ObjectFilesSink, where [T: ObjectOutput];
     }
 
     /// `foreach_batch(f)`.

@@ -69,23 +69,30 @@ requirements! {
         "the state is kept across batches and copied into every batch's output or snapshots; derive `Clone` (or keep an `Arc`)";
 }
 
-/// A declared port type must equal the stream's element type.
-#[diagnostic::on_unimplemented(
-    message = "the output port is declared as `{Declared}` but its stream carries `{Self}`",
-    label = "declared type differs from the stream's element type `{Self}`",
-    note = "change the declared type to `{Self}`, or map the stream to `{Declared}` before the output"
-)]
-pub trait PortType<Declared> {}
-impl<T> PortType<T> for T {}
+/// Declares requirements that two types be the same: implemented only for
+/// a type and itself.
+macro_rules! same_type_requirements {
+    ($($(#[$doc:meta])* $name:ident<$other:ident> => $message:literal, $label:literal, $note:literal;)*) => {$(
+        $(#[$doc])*
+        #[diagnostic::on_unimplemented(message = $message, label = $label, note = $note)]
+        pub trait $name<$other> {}
+        impl<T> $name<T> for T {}
+    )*};
+}
 
-/// Two streams combined element-wise must carry the same type.
-#[diagnostic::on_unimplemented(
-    message = "cannot combine a stream of `{T}` with a stream of `{Self}`",
-    label = "this stream carries `{Self}`, the other one `{T}`",
-    note = "map one of the streams so that both carry the same element type"
-)]
-pub trait SameElement<T> {}
-impl<T> SameElement<T> for T {}
+same_type_requirements! {
+    /// A declared port type must equal the stream's element type.
+    PortType<Declared> =>
+        "the output port is declared as `{Declared}` but its stream carries `{Self}`",
+        "declared type differs from the stream's element type `{Self}`",
+        "change the declared type to `{Self}`, or map the stream to `{Declared}` before the output";
+
+    /// Two streams combined element-wise must carry the same type.
+    SameElement<T> =>
+        "cannot combine a stream of `{T}` with a stream of `{Self}`",
+        "this stream carries `{Self}`, the other one `{T}`",
+        "map one of the streams so that both carry the same element type";
+}
 
 /// Two streams joined by key must have the same key type.
 #[diagnostic::on_unimplemented(
