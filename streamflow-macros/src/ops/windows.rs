@@ -23,6 +23,12 @@ const fn inverse(name: &'static str, params: &'static [Param]) -> Signature {
     keeping(name, params, "InvertibleWindow")
 }
 
+/// `reduce_by_key_and_window` with an inverse and no filter: its witness is
+/// given the filter that keeps every key.
+const fn keeping_all(params: &'static [Param]) -> Signature {
+    inverse("reduce_by_key_and_window_inv", params).defaults(&["::streamflow::__private::keep_all"])
+}
+
 /// The window operators.
 pub const OPS: &[OpDesc] = &[
     OpDesc {
@@ -62,16 +68,12 @@ pub const OPS: &[OpDesc] = &[
                 &[F2_REDUCE, WINDOW, SLIDE, Param::Partitions],
                 "KeyedWindow",
             ),
-            inverse("reduce_by_key_and_window_inv", &[F2_REDUCE, INVERSE, WINDOW, SLIDE]),
-            inverse(
-                "reduce_by_key_and_window_inv",
-                &[F2_REDUCE, INVERSE, WINDOW, SLIDE, Param::Partitions],
-            ),
+            keeping_all(&[F2_REDUCE, INVERSE, WINDOW, SLIDE]),
+            keeping_all(&[F2_REDUCE, INVERSE, WINDOW, SLIDE, Param::Partitions]),
             inverse(
                 "reduce_by_key_and_window_inv",
                 &[F2_REDUCE, INVERSE, WINDOW, SLIDE, Param::Partitions, KEEP],
-            )
-            .witness("reduce_by_key_and_window_inv_keep"),
+            ),
         ],
         "`reduce_by_key_and_window(f, [f_inv], w, s, [partitions], [keep])`: every `s`, per key, the values of the last `w` combined with `f`; with `f_inv`, incrementally.",
     )

@@ -19,7 +19,7 @@ pub use requirements::*;
 use crate::outputs::{FileOutput, Printer};
 use crate::sinks::{ObjectFilesSink, TextFilesSink};
 use crate::state::{MappedState, StateStore};
-use crate::windows::{ElementWindow, GroupedWindow, InvertibleWindow, KeyedWindow, ReducedWindow, keep_all};
+use crate::windows::{ElementWindow, GroupedWindow, InvertibleWindow, KeyedWindow, ReducedWindow};
 use crate::{Batch, CodecProbe, State, Time};
 use std::fmt::Debug;
 use std::marker::PhantomData;
@@ -396,32 +396,10 @@ impl<T: Data> Stream<T> {
         (f, next(), <T as ReduceByKeyAndWindowInput>::into_pair, codec())
     }
 
-    /// `reduce_by_key_and_window(f, f_inv, w, s, [partitions])`: keeps every
-    /// key, as if with a filter that keeps all.
+    /// `reduce_by_key_and_window(f, f_inv, w, s, [partitions], [keep])`
+    /// (the macro passes `keep_all` when no filter is given).
     #[allow(clippy::type_complexity)]
-    pub fn reduce_by_key_and_window_inv<K, V, F, I>(
-        &self,
-        f: F,
-        inverse: I,
-    ) -> (
-        (F, I, fn(&(K, V)) -> bool),
-        Stream<T>,
-        Pair<T, K, V>,
-        CodecProbe<InvertibleWindow<K, V>>,
-    )
-    where
-        T: ReduceByKeyAndWindowInput<Key = K, Value = V>,
-        K: Key,
-        V: WindowElement,
-        F: Fn(V, V) -> V + Send + Sync + 'static,
-        I: Fn(V, V) -> V + Send + Sync + 'static,
-    {
-        self.reduce_by_key_and_window_inv_keep(f, inverse, keep_all)
-    }
-
-    /// `reduce_by_key_and_window(f, f_inv, w, s, partitions, keep)`.
-    #[allow(clippy::type_complexity)]
-    pub fn reduce_by_key_and_window_inv_keep<K, V, F, I, P>(
+    pub fn reduce_by_key_and_window_inv<K, V, F, I, P>(
         &self,
         f: F,
         inverse: I,
