@@ -4,44 +4,9 @@
 //! CONTRACT: `sink` is the index into `ctx.plan.sinks` of the output operator.
 
 use crate::panic::catch;
-use crate::sinks::{Sink, SinkError};
+use crate::sinks::{DebugFn, Sink, SinkError, print_text_with};
 use crate::{Batch, BatchContext, BatchError, Time};
-use std::fmt::{Debug, Write as _};
-
-/// How `print` shows one element: `<T as Debug>::fmt`, handed over by the job's
-/// typing witness so that the per-batch code itself needs no `Debug` bound.
-pub type DebugFn<T> = fn(&T, &mut std::fmt::Formatter<'_>) -> std::fmt::Result;
-
-/// An element shown through a [`DebugFn`].
-struct Shown<'a, T>(&'a T, DebugFn<T>);
-
-impl<T> std::fmt::Display for Shown<'_, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        (self.1)(self.0, f)
-    }
-}
-
-/// The text `print(n)` writes for one batch, in Spark's format.
-pub(crate) fn print_text<T: Debug>(time: Time, input: &Batch<T>, n: usize) -> String {
-    print_text_with(time, input, n, <T as Debug>::fmt)
-}
-
-fn print_text_with<T>(time: Time, input: &Batch<T>, n: usize, show: DebugFn<T>) -> String {
-    const RULE: &str = "-------------------------------------------\n";
-    let mut text = String::with_capacity(2 * RULE.len() + 32 + 16 * n.min(input.len()));
-    text.push_str(RULE);
-    // Writing to a String cannot fail.
-    let _ = writeln!(text, "Time: {time}");
-    text.push_str(RULE);
-    for x in input.iter().take(n) {
-        let _ = writeln!(text, "{}", Shown(x, show));
-    }
-    if input.len() > n {
-        text.push_str("...\n");
-    }
-    text.push('\n');
-    text
-}
+use std::fmt::Debug;
 
 /// What `print(n)` shows of every batch: how many elements, and how (`<T as
 /// Debug>::fmt`, handed over by the job's typing witness so that the per-batch

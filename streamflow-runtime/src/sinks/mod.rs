@@ -15,12 +15,12 @@ pub use files::{
 };
 
 mod error;
+mod print;
 
-use crate::outputs::print_text;
-use crate::{Batch, PrintTarget, Time};
+use crate::{Batch, Time};
 pub use error::SinkError;
-use std::fmt::Debug;
-use std::io::Write;
+pub(crate) use print::print_text_with;
+pub use print::{DebugFn, PrintSink, print, print_to};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,44 +32,6 @@ pub trait Sink<T>: Send + 'static {
     /// Writes one batch. A failure fails the batch (see
     /// [`StreamingError::Sink`](crate::live::StreamingError::Sink)).
     fn write(&mut self, time: Time, batch: &Batch<T>) -> Result<(), SinkError>;
-}
-
-/// Prints the first `n` elements of every batch in Spark's format (the
-/// format of the `print` operator), to standard output.
-pub fn print(n: usize) -> PrintSink {
-    PrintSink {
-        n,
-        target: PrintTarget::Stdout,
-    }
-}
-
-/// Like [`print`](fn@print), to a shared writer (for tests: see
-/// [`PrintCapture`](crate::testing::PrintCapture)).
-pub fn print_to(n: usize, writer: Arc<Mutex<dyn Write + Send>>) -> PrintSink {
-    PrintSink {
-        n,
-        target: PrintTarget::Writer(writer),
-    }
-}
-
-/// The sink made by [`print`](fn@print).
-pub struct PrintSink {
-    n: usize,
-    target: PrintTarget,
-}
-
-impl<T: Debug + Send + Sync + 'static> Sink<T> for PrintSink {
-    fn name(&self) -> String {
-        format!("print({})", self.n)
-    }
-
-    fn write(&mut self, time: Time, batch: &Batch<T>) -> Result<(), SinkError> {
-        let text = print_text(time, batch, self.n);
-        self.target.write(&text).map_err(|source| SinkError::Io {
-            path: "<stdout>".into(),
-            source,
-        })
-    }
 }
 
 /// Calls `f` with every batch and its time (Spark's `foreachRDD`), on the
