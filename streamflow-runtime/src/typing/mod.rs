@@ -7,7 +7,7 @@
 //! annotation), and returns the closure together with the witness of the
 //! output stream, the conversions of its inputs into pairs (keyed operators)
 //! and the codec of its state (window and stateful operators). The
-//! requirements of each operator are the traits of [`requirements`], so a
+//! requirements of each operator are traits with their own error messages, so a
 //! mistake reads as one sentence about the operator.
 //!
 //! Nothing here runs at batch time.
