@@ -1,5 +1,5 @@
-//! The exchange between the map side and the reduce side of a shuffle, and the
-//! reduce-side merges.
+//! The reduce side of a shuffle: merging the buckets an output partition
+//! received from the exchange, per key, in map-task order.
 
 use crate::shuffle::collectors::{combine_into, present};
 use crate::shuffle::partitioner::{FixedHashMap, new_map, table_state};
