@@ -10,7 +10,7 @@
 /// (an [`update`](Self::update) in that call is ignored).
 ///
 /// ```
-/// use streamflow_runtime::State;
+/// use streamflow::State;
 ///
 /// /// A running total per word: outputs the new total, removes the word at 100.
 /// fn total(word: &String, n: Option<u64>, state: &mut State<u64>) -> Option<(String, u64)> {
