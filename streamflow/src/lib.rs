@@ -80,7 +80,7 @@ pub mod __private {
     pub use streamflow_runtime::shuffle::*;
     pub use streamflow_runtime::stage::*;
     pub use streamflow_runtime::state::*;
-    pub use streamflow_runtime::typing::{Stream, into_port, share, share_batch};
+    pub use streamflow_runtime::typing::{Stream, into_port, share, share_batch, union_batches};
     pub use streamflow_runtime::windows::*;
     pub use streamflow_runtime::{CodecProbe, JobCore, Kept, KeptState, NoCodec, SerdeCodec, prepare_input};
 

@@ -54,11 +54,13 @@ impl Names {
                 (_, Some(name)) => name.to_string(),
                 _ => format!("stream_{id}"),
             };
-            // `print` binds its printer, and the file outputs their writer,
-            // like an operator's function.
+            // `print` binds its printer, the file outputs their writer, and
+            // an operator whose witness is given default arguments (`union`
+            // its function) what that witness returns, like an operator's
+            // function.
             let function = node
                 .call()
-                .filter(|c| !c.functions.is_empty() || c.desc.sink.is_some())
+                .filter(|c| !c.functions.is_empty() || c.desc.sink.is_some() || !c.signature.defaults.is_empty())
                 .map(|call| {
                     ident(&unique(format!(
                         "{}_line_{}",

@@ -24,7 +24,10 @@ pub const OPS: &[OpDesc] = &[
     OpDesc::new(
         "union",
         Kind::Boundary,
-        &[Signature::new("union", &[Param::Stream])],
+        // `transform_with` of the two batches' union: one body for both.
+        &[Signature::new("transform_with", &[Param::Stream])
+            .witness("union")
+            .defaults(&["::streamflow::__private::union_batches"])],
         "`union(other)`: the elements of both streams (same element type).",
     )
     .roles("union input", "union"),

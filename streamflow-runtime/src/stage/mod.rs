@@ -19,7 +19,7 @@ mod input;
 mod narrow;
 
 pub use input::StageInput;
-pub use narrow::{glom, map_partitions, narrow, transform, transform_with, union};
+pub use narrow::{glom, map_partitions, narrow, transform, transform_with};
 
 pub(crate) use narrow::narrow_parts;
 

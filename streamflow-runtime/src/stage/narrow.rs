@@ -63,23 +63,6 @@ pub fn map_partitions<Rn: Runner, S: StageInput, T: Element, I: IntoIterator, U:
         .map(Batch::from_partitions)
 }
 
-/// `union(other)`: the left batch's partitions followed by the right's.
-/// Stages: `stage` the left map side, `stage + 1` the right one, `stage + 2`
-/// the reduce side.
-pub fn union<Rn: Runner, S1: StageInput, S2: StageInput, T: Element, U: Element>(
-    runner: &Rn,
-    stage: usize,
-    left: S1,
-    left_map: impl MapSide<S1::Item, Vec<T>>,
-    right: S2,
-    right_map: impl MapSide<S2::Item, Vec<T>>,
-    reduce_side: impl ReduceSide<T, U>,
-) -> Result<Batch<U>, Rn::Error> {
-    let mut parts = narrow_parts(runner, stage, left, left_map)?;
-    parts.extend(narrow_parts(runner, stage + 1, right, right_map)?);
-    reduce_parts(runner, stage + 2, parts, reduce_side)
-}
-
 /// `transform(f)`: `f` gets the whole batch (on the calling thread), and the
 /// batch time if it takes two arguments, and returns a new batch. Stages:
 /// `stage` the map side, `stage + 1` `f` and the reduce side.
@@ -155,13 +138,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(sums.collect(), vec![3, 3, 15]);
-        let u = union(
+        // `union` is `transform_with` of the batches' union.
+        let u = transform_with(
             &ctx,
             0,
             Batch::from_partitions(vec![vec![1], vec![2]]),
             |x, out| out.push(x),
             Batch::from_vec(vec![7, 8]),
             |x, out| out.push(x * 10),
+            &crate::typing::union_batches,
             |x, out| out.push(x + 1),
         )
         .unwrap();

@@ -42,6 +42,17 @@ pub fn into_port<Declared: 'static, T: 'static>(batch: Batch<T>) -> Batch<Declar
     }
 }
 
+/// How `union` joins the batches of its two streams, whose element types its
+/// witness proved equal.
+pub type UnionFn<T, U> = fn(Batch<T>, Batch<U>) -> Batch<T>;
+
+/// The batches of both streams of a `union`: the left one's partitions, then
+/// the right one's (moved, not copied). The element types are the same when
+/// the job compiles, as for [`into_port`].
+pub fn union_batches<T: 'static, U: 'static>(left: Batch<T>, right: Batch<U>) -> Batch<T> {
+    left.union(into_port(right))
+}
+
 /// Copies an element of a stream read by several operators.
 pub fn share<T: Shared>(element: &T) -> T {
     element.clone()
@@ -268,12 +279,14 @@ impl<T: Data> Stream<T> {
         (f, next(), <T as FlatMapValuesInput>::into_pair)
     }
 
-    /// `union(other)`.
-    pub fn union<U>(&self, _other: &Stream<U>) -> Stream<T>
+    /// `union(other)`: runs as `transform_with(other, f)`, with `f` the
+    /// union of the two batches (the macro passes [`union_batches`]).
+    #[allow(clippy::type_complexity)]
+    pub fn union<U>(&self, _other: &Stream<U>, f: UnionFn<T, U>) -> (UnionFn<T, U>, Stream<T>)
     where
         U: SameElement<T>,
     {
-        next()
+        (f, next())
     }
 
     /// `transform_with(other, f)`.
