@@ -21,7 +21,6 @@ use crate::sinks::{ObjectFilesSink, TextFilesSink};
 use crate::state::{MappedState, StateStore};
 use crate::windows::{ElementWindow, GroupedWindow, InvertibleWindow, KeyedWindow, ReducedWindow};
 use crate::{Batch, CodecProbe, State, Time};
-use std::fmt::Debug;
 use std::marker::PhantomData;
 
 /// The type of the elements of one stream, known to rustc only.
@@ -479,7 +478,7 @@ impl<T: Data> Stream<T> {
     where
         T: Printable,
     {
-        Printer::new(n, <T as Debug>::fmt)
+        Printer::debug(n)
     }
 
     file_output_witnesses! {

@@ -147,7 +147,7 @@ fn slide<Rn: Runner, K: RetainedKey, V: Retained, U: Element>(
 
 /// `reduce_by_key_and_window(f, f_inv, W, s)` and its form with a filter:
 /// incremental per key (see the module's documentation). Without a user
-/// filter the witness hands [`keep_all`] as `keep`, and a key whose values all
+/// filter the macro passes [`keep_all`] as `keep`, and a key whose values all
 /// slid out stays at its inverse-reduced value; what `keep` drops is gone from
 /// the next window's starting point too. Stages: `stage` the map side of this
 /// batch's `reduce_by_key` (and its exchange), `stage + 1` its merge, the
