@@ -220,6 +220,10 @@ pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) 
                 self.core.stage_times()
             }
 
+            fn set_zero_time(&mut self, zero: ::streamflow::Time) {
+                self.core.set_zero_time(zero)
+            }
+
             fn run_batch(
                 &mut self,
                 time: ::streamflow::Time,

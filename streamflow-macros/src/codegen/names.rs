@@ -41,6 +41,7 @@ impl Names {
         let mut unique = |base: String| unique_in(&mut used, base);
         // The job state's fields are a namespace of their own.
         let mut used_fields = HashSet::new();
+        let mut unnamed: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         let mut functions = Vec::new();
         let mut batches = Vec::new();
         let mut types: Vec<Ident> = Vec::new();
@@ -70,11 +71,17 @@ impl Names {
                 });
             let line = node.call().map_or(0, |call| call.method.span().start().line);
             let kept = node.call().filter(|c| c.desc.keeps_state());
-            // The stable id of the operator's state: its stream's name, else
-            // where it is.
+            // The stable id of the operator's state, which a checkpoint is
+            // keyed by: its stream's name, else the operator and its rank
+            // among the unnamed operators of that name (`window_2`). Not a
+            // line number: code added above it must not orphan its state.
             let field = kept.map(|call| match &node.name {
                 Some(name) => unique_in(&mut used_fields, name.to_string()),
-                None => unique_in(&mut used_fields, format!("{}_line_{line}", call.desc.name)),
+                None => {
+                    let rank = unnamed.entry(call.desc.name).or_insert(0);
+                    *rank += 1;
+                    unique_in(&mut used_fields, format!("{}_{rank}", call.desc.name))
+                }
             });
             codecs.push(field.as_ref().map(|field| ident(&unique(format!("{field}_codec")))));
             fields.push(field.map(|field| Ident::new(&field, Span::call_site())));

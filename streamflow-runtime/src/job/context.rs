@@ -17,6 +17,8 @@ pub struct BatchContext<'a> {
     pub config: &'a JobConfig,
     /// The job's stage plan.
     pub plan: &'static Plan,
+    /// The job's zero time (batch `k` is at `zero + k·d`).
+    pub(crate) zero: Time,
     /// Nanoseconds spent per stage in this batch (index = stage index).
     pub(crate) stage_nanos: &'a [AtomicU64],
 }
@@ -29,6 +31,7 @@ impl<'a> BatchContext<'a> {
             time,
             config,
             plan,
+            zero: Time::ZERO,
             stage_nanos: &[],
         }
     }
@@ -85,5 +88,9 @@ impl Runner for BatchContext<'_> {
 
     fn time(&self) -> Time {
         self.time
+    }
+
+    fn since_zero(&self) -> Time {
+        Time::from_millis(self.time.as_millis().saturating_sub(self.zero.as_millis()))
     }
 }

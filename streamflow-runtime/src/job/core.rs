@@ -57,6 +57,8 @@ pub struct JobCore<I, O> {
     pool: Option<Arc<rayon::ThreadPool>>,
     compiled: Box<dyn Compiled<I, O>>,
     last_time: Option<Time>,
+    /// Batch `k` is at `zero + k·d`; windows align to it.
+    zero: Time,
     stage_nanos: Vec<AtomicU64>,
     stage_times: Vec<Duration>,
 }
@@ -87,6 +89,7 @@ impl<I: 'static, O: 'static> JobCore<I, O> {
             pool,
             compiled: Box::new(Body { state, body }),
             last_time: None,
+            zero: Time::ZERO,
             stage_nanos: plan.stages.iter().map(|_| AtomicU64::new(0)).collect(),
             stage_times: vec![Duration::ZERO; plan.stages.len()],
         })
@@ -113,6 +116,7 @@ impl<I, O> JobCore<I, O> {
             time,
             config: &self.config,
             plan: self.plan,
+            zero: self.zero,
             stage_nanos: &self.stage_nanos,
         };
         let compiled = &mut self.compiled;
@@ -152,6 +156,19 @@ impl<I, O> JobCore<I, O> {
             Some(previous) if time <= previous => Err(BatchError::TimeNotIncreasing { time, previous }),
             _ => Ok(()),
         }
+    }
+
+    /// Sets the job's zero time, before its first batch: batch `k` is then
+    /// at `zero + k·d`, and windows emit at multiples of their slide counted
+    /// from `zero`. Live jobs start at a wall-clock zero time; a job that is
+    /// not told keeps 0.
+    pub fn set_zero_time(&mut self, zero: Time) {
+        self.zero = zero;
+    }
+
+    /// The job's zero time.
+    pub fn zero_time(&self) -> Time {
+        self.zero
     }
 
     /// The job's plan.

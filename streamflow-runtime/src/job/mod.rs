@@ -55,6 +55,15 @@ pub trait Job: Send {
     fn stage_times(&self) -> &[Duration] {
         &[]
     }
+
+    /// Sets the zero time, before the first batch: batch `k` is at
+    /// `zero + k·d` and windows align to `zero` (see
+    /// [`JobCore::set_zero_time`]). The live scheduler calls it with its
+    /// wall-clock zero time, and recovery with the zero time of the run it
+    /// resumes. The default (a job without windows) ignores it.
+    fn set_zero_time(&mut self, zero: Time) {
+        let _ = zero;
+    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@
 //! The macro generates a `<Job>State` struct with one [`Kept`] field per
 //! window or stateful operator and implements [`JobState`] on it by listing
 //! those fields. Each field carries a stable id (the operator's stream name in
-//! the job, or `<operator>_line_<n>`), never a position, so that a snapshot
-//! still fits a job whose code changed elsewhere.
+//! the job, or `<operator>_<k>` for the k-th unnamed operator of that name),
+//! never a position or a line number, so that a snapshot still fits a job
+//! whose code changed elsewhere.
 //!
 //! Serialization is chosen where the kept types are known: the typing witness
 //! of each operator hands over a [`CodecProbe`] of its state type, and the

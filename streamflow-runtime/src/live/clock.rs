@@ -2,11 +2,13 @@
 //! clock for tests (a test advances it, so batch boundaries are exact).
 
 use std::sync::{Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// A source of time for the scheduler. Times are durations since the clock's
-/// own origin; only differences matter (the job's zero time is the clock's
-/// time at start).
+/// A source of time for the scheduler: durations since the clock's origin,
+/// the Unix epoch for the [`SystemClock`], 0 for a new [`ManualClock`]. A
+/// job's zero time is the clock's time at start rounded down to a multiple
+/// of the batch interval, and batch `k` is at `zero + k·d`: on the system
+/// clock, batch times are epoch milliseconds that never repeat across runs.
 pub trait Clock: Send + Sync + 'static {
     /// The current time.
     fn now(&self) -> Duration;
@@ -17,16 +19,18 @@ pub trait Clock: Send + Sync + 'static {
     fn wait_until(&self, target: Duration, timeout: Duration);
 }
 
-/// The real clock (monotonic: immune to wall-clock changes).
+/// The real clock: wall-clock time since the Unix epoch, as Spark's batch
+/// times are. (A wall clock set back while a job runs delays its next batch
+/// until the clock catches up; batch times never go backwards.)
 #[derive(Debug, Clone, Copy)]
 pub struct SystemClock {
-    origin: Instant,
+    _private: (),
 }
 
 impl SystemClock {
-    /// A clock whose origin is now.
+    /// The system's clock.
     pub fn new() -> Self {
-        SystemClock { origin: Instant::now() }
+        SystemClock { _private: () }
     }
 }
 
@@ -38,7 +42,8 @@ impl Default for SystemClock {
 
 impl Clock for SystemClock {
     fn now(&self) -> Duration {
-        self.origin.elapsed()
+        // A clock before 1970 reads as the epoch itself.
+        SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
     }
 
     fn wait_until(&self, target: Duration, timeout: Duration) {
@@ -115,6 +120,13 @@ mod tests {
         assert_eq!(clock.now(), Duration::from_millis(400));
         clock.set(Duration::from_secs(1));
         waiter.join().unwrap();
+    }
+
+    #[test]
+    fn the_system_clock_reads_wall_clock_time() {
+        let epoch_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
+        let now = SystemClock::new().now().as_millis();
+        assert!(now.abs_diff(epoch_ms) < 5_000, "{now} vs {epoch_ms}");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use super::status_line::StatusLine;
 use crate::sinks::Sink;
 use crate::{InputPorts, Job, OutputPorts, PortInfo};
 use std::any::TypeId;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -224,6 +225,92 @@ impl<J: Job + 'static> StreamingContext<J> {
     /// Adds a listener; listeners hear every event in order, on one thread.
     pub fn listener(mut self, listener: impl StreamingListener) -> Self {
         self.setup.listeners.push(Box::new(listener));
+        self
+    }
+
+    /// Checkpoints the job in `dir` (created if missing), so that a job
+    /// started again with [`get_or_create`](Self::get_or_create) after a
+    /// crash resumes it: before each batch runs, what it reads; after its
+    /// outputs are written, a commit record; every
+    /// [`checkpoint_interval`](Self::checkpoint_interval), the job's state.
+    /// Receivers keep a write-ahead log there.
+    ///
+    /// `dir` must not hold a checkpoint already (starting fails with
+    /// [`CheckpointError::AlreadyUsed`](super::CheckpointError::AlreadyUsed)):
+    /// resuming one is `get_or_create`'s. One directory serves one running
+    /// job. Every window and state the job keeps must be of serde types;
+    /// starting fails otherwise, naming the operator.
+    pub fn checkpoint(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.setup.settings.checkpoint = Some((dir.into(), false));
+        self
+    }
+
+    /// Resumes the job from the checkpoint in `dir` if it holds one, else
+    /// starts it fresh there (Spark's `StreamingContext.getOrCreate`).
+    ///
+    /// `build` makes the context as for a fresh start (job, sources, sinks,
+    /// settings): a checkpoint holds the job's state and what its batches
+    /// read, not its code, so the code is always the program's own. On
+    /// [`start`](Self::start), a recovered job restores its newest intact
+    /// state snapshot, runs again every batch recorded after it with the
+    /// inputs it recorded (at their original times; outputs are written
+    /// again only for batches whose commit was not recorded), then goes on
+    /// with the live clock. A checkpoint of another job, or one the job's
+    /// settings no longer fit (batch interval, partition count, inputs, a
+    /// stateful operator whose types changed), fails the start with an error
+    /// that says what changed.
+    ///
+    /// ```no_run
+    /// use streamflow::live::{StreamingContext, sinks, sources};
+    /// use streamflow::prelude::*;
+    ///
+    /// stream_job! {
+    ///     /// Running totals per word.
+    ///     pub job Totals {
+    ///         batch_interval = 1s;
+    ///         input lines: String;
+    ///         let totals = lines
+    ///             .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+    ///             .map(|word| (word, 1u64))
+    ///             .update_state_by_key(|new: &[u64], old: Option<u64>| Some(old.unwrap_or(0) + new.iter().sum::<u64>()));
+    ///         output totals: (String, u64) = totals;
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let handle = StreamingContext::get_or_create("checkpoints/totals", || {
+    ///     StreamingContext::new(Totals::new())
+    ///         .input("lines", sources::text_file_stream("incoming"))?
+    ///         .output::<(String, u64)>("totals", sinks::save_as_text_files("out/totals", "txt"))
+    /// })?
+    /// .start()?;
+    /// if let Some(recovered) = handle.recovery() {
+    ///     println!("resumed: {} batches run again", recovered.batches.len());
+    /// }
+    /// handle.await_termination()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn get_or_create<E>(dir: impl Into<PathBuf>, build: impl FnOnce() -> Result<Self, E>) -> Result<Self, E> {
+        let mut context = build()?;
+        context.setup.settings.checkpoint = Some((dir.into(), true));
+        Ok(context)
+    }
+
+    /// How often the job's state is saved (a multiple of the batch
+    /// interval). Default, as in Spark: every batch for a batch interval of
+    /// 10 s or more, else the smallest multiple of it that is at least 10 s.
+    /// A recovery runs again the batches after the last saved state, so a
+    /// longer interval costs less while running and more when recovering.
+    pub fn checkpoint_interval(mut self, interval: Duration) -> Self {
+        self.setup.settings.checkpoint_interval = Some(interval);
+        self
+    }
+
+    /// How many state snapshots are kept (default 2, at least 1): if the
+    /// newest is found damaged at recovery, the job resumes from the one
+    /// before it (and says so), running again the batches after it.
+    pub fn keep_checkpoints(mut self, snapshots: usize) -> Self {
+        self.setup.settings.keep_checkpoints = snapshots.max(1);
         self
     }
 

@@ -4,6 +4,7 @@
 //! feeds the rate estimators behind backpressure.
 
 use super::bound_sink::BoundSink;
+use super::checkpoint::Checkpointer;
 use super::error::StreamingError;
 use super::generator::QueuedBatch;
 use super::listener::{BatchInfo, EventSender, OutputOperationInfo, StreamingEvent};
@@ -33,6 +34,8 @@ pub(super) struct Driver<J: Job> {
     pub(super) status: StatusDrawer,
     pub(super) events: EventSender,
     pub(super) bus: Option<std::thread::JoinHandle<()>>,
+    /// Where commits and state snapshots go, when checkpointing is on.
+    pub(super) checkpoint: Option<Arc<Checkpointer>>,
 }
 
 impl<J: Job> Driver<J> {
@@ -65,6 +68,7 @@ impl<J: Job> Driver<J> {
             mut pendings,
             submitted,
             mut info,
+            committed,
         } = batch;
         self.status.clear();
         let start = Instant::now();
@@ -73,7 +77,7 @@ impl<J: Job> Driver<J> {
         self.events.send(StreamingEvent::BatchStarted(info.clone()));
 
         let held: usize = pendings.iter().map(|p| p.held).sum();
-        let failure = self.process(time, &mut pendings, &mut info).err();
+        let failure = self.process(time, &mut pendings, &mut info, committed).err();
         let processing = start.elapsed();
         self.shared.budget.release(held);
         info.processing_time = Some(processing);
@@ -108,15 +112,50 @@ impl<J: Job> Driver<J> {
     }
 
     /// Delivers the inputs, runs the job (noting its stage times), writes
-    /// the sinks and, if all of that succeeded, commits the inputs.
-    fn process(&mut self, time: Time, pendings: &mut [Pending], info: &mut BatchInfo) -> Result<(), StreamingError> {
+    /// the sinks (unless `committed`: a batch run again after a crash whose
+    /// outputs were written before it) and, if all of that succeeded,
+    /// records the commit in the checkpoint, commits the inputs, and saves
+    /// the state when a checkpoint is due.
+    fn process(
+        &mut self,
+        time: Time,
+        pendings: &mut [Pending],
+        info: &mut BatchInfo,
+        committed: bool,
+    ) -> Result<(), StreamingError> {
         let inputs = self.deliver(time, pendings, info)?;
         let result = self.job.run_batch(time, inputs);
         info.stage_times = self.job.stage_times().to_vec();
         let mut outputs = result?;
-        self.write_outputs(time, &mut outputs)?;
+        if !committed {
+            self.write_outputs(time, &mut outputs)?;
+        }
+        let failed = |source| StreamingError::Checkpoint { time, source };
+        if let Some(checkpoint) = &self.checkpoint
+            && !committed
+        {
+            checkpoint.commit(time).map_err(failed)?;
+        }
         for (delivery, pending) in self.deliveries.iter_mut().zip(pendings.iter()) {
             delivery.commit(time, pending);
+        }
+        if let Some(checkpoint) = &self.checkpoint
+            && checkpoint.is_due(time)
+        {
+            let start = Instant::now();
+            let (bytes, through) = checkpoint.save_state(time, self.job.state()).map_err(failed)?;
+            tracing::debug!(
+                job = self.shared.plan.job,
+                time_ms = time.as_millis(),
+                bytes,
+                elapsed_us = start.elapsed().as_micros() as u64,
+                "state checkpoint written"
+            );
+            if let Some(through) = through {
+                for delivery in &mut self.deliveries {
+                    delivery.release(through);
+                }
+            }
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Errors of live jobs: a job that cannot start, a job that failed, a sink, a
 //! source or a receiver that could not do its work.
 
+use super::checkpoint::CheckpointError;
 use crate::sinks::SinkError;
 use crate::{BatchError, ConfigError, Time};
 use std::path::PathBuf;
@@ -106,6 +107,16 @@ pub enum StartError {
     /// The job's configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The checkpoint directory cannot be used, or its checkpoint cannot be
+    /// resumed by this job.
+    #[error("checkpoint: {source}")]
+    Checkpoint {
+        /// The checkpoint directory.
+        dir: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: CheckpointError,
+    },
     /// A thread could not be started.
     #[error("cannot start thread `{name}`: {source}")]
     Thread {
@@ -148,6 +159,16 @@ pub enum StreamingError {
         /// Why.
         #[source]
         source: SourceError,
+    },
+    /// A checkpoint record could not be written: the batch is not known to
+    /// be safe, and fails.
+    #[error("batch {time}: checkpoint failed: {source}")]
+    Checkpoint {
+        /// The batch's time.
+        time: Time,
+        /// Why.
+        #[source]
+        source: CheckpointError,
     },
     /// The job failed; its error was returned to an earlier caller of
     /// `await_termination` or `stop` (this is its message).

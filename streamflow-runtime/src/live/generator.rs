@@ -2,6 +2,7 @@
 //! holds what arrived in `[t − d, t)` however far processing lags, and queues
 //! it for the driver.
 
+use super::checkpoint::Checkpointer;
 use super::clock::Clock;
 use super::listener::{BatchInfo, EventSender, StreamingEvent};
 use super::run_state::{MODE_DRAIN, MODE_RUNNING, MODE_STOP, Shared};
@@ -12,13 +13,52 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
-/// A batch cut by the generator, waiting for the driver.
+/// A batch cut by the generator (or recorded before a crash), waiting for
+/// the driver.
 pub(super) struct QueuedBatch {
     pub(super) time: Time,
     /// Each input's cut, in port order.
     pub(super) pendings: Vec<Pending>,
     pub(super) submitted: Instant,
     pub(super) info: BatchInfo,
+    /// A batch run again after a crash whose outputs were written before
+    /// it: it runs for its state only.
+    pub(super) committed: bool,
+}
+
+impl QueuedBatch {
+    /// A batch of `pendings` at `time`, as the listeners first hear of it.
+    pub(super) fn new(time: Time, ports: &[&'static str], pendings: Vec<Pending>, committed: bool) -> Self {
+        let info = BatchInfo {
+            time,
+            input_records: ports
+                .iter()
+                .zip(&pendings)
+                .map(|(port, p)| (*port, p.records.unwrap_or(0)))
+                .collect(),
+            submitted_at: SystemTime::now(),
+            scheduling_delay: None,
+            processing_time: None,
+            total_delay: None,
+            stage_times: Vec::new(),
+            failure: None,
+        };
+        QueuedBatch {
+            time,
+            pendings,
+            submitted: Instant::now(),
+            info,
+            committed,
+        }
+    }
+}
+
+/// Where the generator starts: batch `k` is at `zero + k·d`, the first one
+/// cut is `first`; each cut is recorded in the checkpoint, if there is one.
+pub(super) struct Schedule {
+    pub(super) zero: Time,
+    pub(super) first: u64,
+    pub(super) checkpoint: Option<Arc<Checkpointer>>,
 }
 
 /// An input as the generator sees it.
@@ -27,19 +67,22 @@ pub(super) struct GeneratorInput {
     pub(super) feed: Box<dyn Feed>,
 }
 
-/// Cuts a batch at every batch time after `zero` until the job stops.
+/// Cuts a batch at every batch time of `schedule` until the job stops.
 pub(super) fn generate(
     shared: Arc<Shared>,
     clock: Arc<dyn Clock>,
-    zero: Duration,
+    schedule: Schedule,
     mut inputs: Vec<GeneratorInput>,
     tx: mpsc::Sender<QueuedBatch>,
     events: EventSender,
 ) {
     let interval_ms = shared.batch_interval.as_millis() as u64;
-    let mut k: u64 = 1;
+    let zero = schedule.zero.as_millis();
+    let ports: Vec<&'static str> = inputs.iter().map(|i| i.port).collect();
+    let mut k = schedule.first;
     loop {
-        let target = zero + Duration::from_millis(interval_ms.saturating_mul(k));
+        let time = Time::from_millis(zero.saturating_add(interval_ms.saturating_mul(k)));
+        let target = Duration::from_millis(time.as_millis());
         let mode = loop {
             let mode = shared.mode.load(Ordering::SeqCst);
             if mode != MODE_RUNNING || clock.now() >= target {
@@ -50,30 +93,13 @@ pub(super) fn generate(
         if mode == MODE_STOP {
             break;
         }
-        let time = Time::from_millis(interval_ms.saturating_mul(k));
-        let pendings: Vec<Pending> = inputs.iter_mut().map(|input| input.feed.cut(time)).collect();
-        let info = BatchInfo {
-            time,
-            input_records: inputs
-                .iter()
-                .zip(&pendings)
-                .map(|(input, p)| (input.port, p.records.unwrap_or(0)))
-                .collect(),
-            submitted_at: SystemTime::now(),
-            scheduling_delay: None,
-            processing_time: None,
-            total_delay: None,
-            stage_times: Vec::new(),
-            failure: None,
-        };
+        let mut pendings: Vec<Pending> = inputs.iter_mut().map(|input| input.feed.cut(time)).collect();
+        if let Some(checkpoint) = &schedule.checkpoint {
+            record(checkpoint, time, &mut pendings);
+        }
+        let queued = QueuedBatch::new(time, &ports, pendings, false);
         shared.state().queued += 1;
-        events.send(StreamingEvent::BatchSubmitted(info.clone()));
-        let queued = QueuedBatch {
-            time,
-            pendings,
-            submitted: Instant::now(),
-            info,
-        };
+        events.send(StreamingEvent::BatchSubmitted(queued.info.clone()));
         if tx.send(queued).is_err() {
             break;
         }
@@ -87,4 +113,17 @@ pub(super) fn generate(
     drop(inputs);
     drop(tx);
     tracing::debug!(job = shared.plan.job, "generator stopped");
+}
+
+/// Records what the batch at `time` reads before it is queued. If that
+/// fails, the batch fails: running it unrecorded would lose its inputs in a
+/// crash.
+fn record(checkpoint: &Checkpointer, time: Time, pendings: &mut [Pending]) {
+    let inputs = pendings.iter_mut().map(|p| p.recorded.take()).collect();
+    if let Err(e) = checkpoint.record_inputs(time, inputs) {
+        let message = format!("cannot record the batch's inputs in the checkpoint: {e}");
+        for pending in pendings.iter_mut() {
+            pending.failure.get_or_insert_with(|| message.clone().into());
+        }
+    }
 }

@@ -4,6 +4,7 @@
 
 use super::error::StreamingError;
 use super::listener::BatchInfo;
+use super::recovery::RecoveryInfo;
 use super::run_state::Shared;
 use super::sources::InputStats;
 use crate::Plan;
@@ -183,6 +184,14 @@ impl StreamingHandle {
     /// [`BatchInfo::stage_times`] with it.
     pub fn plan(&self) -> &'static Plan {
         self.shared().plan
+    }
+
+    /// What the job resumed from, if it recovered from a checkpoint
+    /// ([`StreamingContext::get_or_create`](super::StreamingContext::get_or_create)):
+    /// the state snapshot's time, the batches run again, damaged snapshots
+    /// passed over.
+    pub fn recovery(&self) -> Option<&RecoveryInfo> {
+        self.shared().recovery.as_ref()
     }
 }
 

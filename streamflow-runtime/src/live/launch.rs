@@ -6,14 +6,15 @@ use super::bound_sink::BoundSink;
 use super::clock::Clock;
 use super::driver::Driver;
 use super::error::StartError;
-use super::generator::{GeneratorInput, QueuedBatch, generate};
+use super::generator::{GeneratorInput, QueuedBatch, Schedule, generate};
 use super::handle::StreamingHandle;
 use super::listener::{EventSender, StreamingEvent, StreamingListener, spawn_bus};
 use super::memory::Budget;
 use super::rate::PidRateEstimator;
+use super::recovery::{self, Opened, fresh_zero};
 use super::run_state::{MODE_RUNNING, MODE_STOP, RunState, Shared};
 use super::settings::Settings;
-use super::sources::{Input, InputEnv, StartedInput};
+use super::sources::{Delivery, Feed, Input, InputEnv, StartedInput};
 use super::status_line::StatusDrawer;
 use super::sync::lock;
 use crate::{InputPorts, Job};
@@ -41,7 +42,7 @@ pub(super) struct Setup<J> {
 /// Starts the job `setup` describes.
 pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandle, StartError> {
     let Setup {
-        job,
+        mut job,
         inputs,
         outputs,
         settings,
@@ -65,9 +66,27 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
         sources.push((info.name, input));
     }
     let batch_interval = Duration::from_millis(plan.batch_interval_ms);
+    // The checkpoint is opened (and the state restored) before any source
+    // starts: a checkpoint that does not fit stops the start early.
+    let opened = match &settings.checkpoint() {
+        Some(checkpoint) => Some(recovery::open(checkpoint, &mut job, clock.now())?),
+        None => None,
+    };
+    let zero = match &opened {
+        Some(opened) => opened.zero(),
+        None => fresh_zero(clock.now(), batch_interval),
+    };
+    job.set_zero_time(zero);
     let (events, bus) = spawn_bus(listeners).map_err(thread_error("streamflow-listeners"))?;
     let budget = Arc::new(Budget::new(settings.max_buffered_records));
-    let started = match start_inputs(sources, &settings, &budget, &events) {
+    let stop_all = |started: &[(&'static str, StartedInput)]| {
+        for (_, s) in started {
+            if let Some(r) = &s.receiver {
+                r.request_stop(true);
+            }
+        }
+    };
+    let mut started = match start_inputs(sources, &settings, &budget, &events, opened.as_ref()) {
         Ok(started) => started,
         Err(e) => {
             events.shutdown();
@@ -76,6 +95,27 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
             }
             return Err(e);
         }
+    };
+    let resumed = match opened {
+        Some(opened) => {
+            let ports: Vec<&'static str> = started.iter().map(|(port, _)| *port).collect();
+            let (mut feeds, deliveries): (Vec<&mut dyn Feed>, Vec<&dyn Delivery>) = started
+                .iter_mut()
+                .map(|(_, s)| (&mut *s.feed as &mut dyn Feed, &*s.delivery as &dyn Delivery))
+                .unzip();
+            match recovery::resume(opened, &job, &ports, &mut feeds, &deliveries, clock.now()) {
+                Ok(resumed) => Some(resumed),
+                Err(e) => {
+                    stop_all(&started);
+                    events.shutdown();
+                    if let Some(bus) = bus {
+                        let _ = bus.join();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        None => None,
     };
 
     let mut receivers = Vec::new();
@@ -97,8 +137,13 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
         generator_inputs.push(GeneratorInput { port, feed: s.feed });
         deliveries.push(s.delivery);
     }
+    let (checkpoint, first, replays, recovered) = match resumed {
+        Some(r) => (Some(Arc::new(r.checkpointer)), r.first, r.replays, r.info),
+        None => (None, 1, Vec::new(), None),
+    };
     let shared = Arc::new(Shared {
         plan,
+        recovery: recovered,
         batch_interval,
         state: Mutex::new(RunState::default()),
         changed: Condvar::new(),
@@ -116,7 +161,17 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
     }
 
     let (tx, rx) = mpsc::channel::<QueuedBatch>();
-    let zero = clock.now();
+    // The batches recorded before a crash run first, in time order.
+    let ports: Vec<&'static str> = generator_inputs.iter().map(|i| i.port).collect();
+    for replay in replays {
+        shared.state().queued += 1;
+        let _ = tx.send(QueuedBatch::new(replay.time, &ports, replay.pendings, replay.committed));
+    }
+    let schedule = Schedule {
+        zero,
+        first,
+        checkpoint: checkpoint.clone(),
+    };
     let driver = Driver {
         job,
         deliveries,
@@ -127,13 +182,21 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
         pid,
         events: events.clone(),
         bus,
+        checkpoint,
     };
     let generator_shared = shared.clone();
     let generator_events = events.clone();
     let generator = std::thread::Builder::new()
         .name("streamflow-generator".into())
         .spawn(move || {
-            generate(generator_shared, clock, zero, generator_inputs, tx, generator_events);
+            generate(
+                generator_shared,
+                clock,
+                schedule,
+                generator_inputs,
+                tx,
+                generator_events,
+            );
         });
     if let Err(e) = generator {
         shared.request_stop(false);
@@ -191,6 +254,7 @@ fn start_inputs(
     settings: &Settings,
     budget: &Arc<Budget>,
     events: &EventSender,
+    checkpoint: Option<&Opened>,
 ) -> Result<Vec<(&'static str, StartedInput)>, StartError> {
     let mut started: Vec<(&'static str, StartedInput)> = Vec::with_capacity(sources.len());
     for (port, input) in sources {
@@ -201,6 +265,8 @@ fn start_inputs(
             events: events.clone(),
             max_rate: 0.0,
             restart_backoff: settings.restart_backoff,
+            record: checkpoint.is_some(),
+            wal: checkpoint.map(|c| c.wal(port)),
         };
         match input.start(env) {
             Ok(s) => started.push((port, s)),

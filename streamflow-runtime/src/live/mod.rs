@@ -42,6 +42,7 @@
 //! sees of them, call by call, is in [`sources`](sources#plumbing-writing-a-source).
 
 mod bound_sink;
+mod checkpoint;
 mod clock;
 mod context;
 mod driver;
@@ -52,6 +53,7 @@ mod launch;
 mod listener;
 mod memory;
 mod rate;
+mod recovery;
 mod run_state;
 mod settings;
 pub mod sources;
@@ -60,11 +62,13 @@ mod sync;
 
 /// Sinks, re-exported here beside the sources (they live in [`crate::sinks`]).
 pub use crate::sinks::{self, SinkError};
+pub use checkpoint::CheckpointError;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::StreamingContext;
 pub use error::{ReceiverError, SourceError, StartError, StreamingError};
 pub use handle::StreamingHandle;
 pub use listener::{BatchInfo, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent, StreamingListener};
 pub use rate::{PidRateEstimator, PidSettings, RateLimiter};
+pub use recovery::RecoveryInfo;
 pub use sources::{Input, InputStats, Receiver, ReceiverContext, Stopped};
 pub use status_line::StatusLine;

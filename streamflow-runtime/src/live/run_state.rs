@@ -5,6 +5,7 @@
 use super::error::StreamingError;
 use super::listener::BatchInfo;
 use super::memory::Budget;
+use super::recovery::RecoveryInfo;
 use super::sources::{InputCounters, ReceiverControl};
 use super::sync::lock;
 use crate::Plan;
@@ -35,6 +36,8 @@ pub(super) struct RunState {
 /// What the handle, the generator and the driver share.
 pub(super) struct Shared {
     pub(super) plan: &'static Plan,
+    /// What the job recovered from, if it resumed a checkpoint.
+    pub(super) recovery: Option<RecoveryInfo>,
     pub(super) batch_interval: Duration,
     pub(super) state: Mutex<RunState>,
     pub(super) changed: Condvar,

@@ -1,8 +1,10 @@
 //! The settings of a live job that the [`StreamingContext`](super::StreamingContext)
 //! builder tunes, with Spark's defaults.
 
+use super::checkpoint::CheckpointSettings;
 use super::rate::PidSettings;
 use super::status_line::StatusLine;
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -15,6 +17,22 @@ pub(super) struct Settings {
     pub(super) stop_timeout: Duration,
     pub(super) status_line: StatusLine,
     pub(super) stop_on_failure: bool,
+    /// The checkpoint directory, and whether a checkpoint in it is resumed.
+    pub(super) checkpoint: Option<(PathBuf, bool)>,
+    pub(super) checkpoint_interval: Option<Duration>,
+    pub(super) keep_checkpoints: usize,
+}
+
+impl Settings {
+    /// The checkpoint settings, if checkpointing is on.
+    pub(super) fn checkpoint(&self) -> Option<CheckpointSettings> {
+        self.checkpoint.as_ref().map(|(dir, resume)| CheckpointSettings {
+            dir: dir.clone(),
+            resume: *resume,
+            interval: self.checkpoint_interval,
+            keep: self.keep_checkpoints,
+        })
+    }
 }
 
 impl Default for Settings {
@@ -29,6 +47,9 @@ impl Default for Settings {
             stop_timeout: Duration::from_secs(10),
             status_line: StatusLine::Auto,
             stop_on_failure: true,
+            checkpoint: None,
+            checkpoint_interval: None,
+            keep_checkpoints: 2,
         }
     }
 }

@@ -45,7 +45,7 @@ pub fn window<Rn: Runner, S: StageInput, T: Retained, U: Element>(
     reduce_side: impl ReduceSide<T, U>,
 ) -> Result<Option<Batch<U>>, Rn::Error> {
     let parts = narrow_parts(runner, stage, input, map_side)?;
-    let Some(covered) = state.batches.window_at(&state.spec, runner.time(), parts) else {
+    let Some(covered) = state.batches.window_at(&state.spec, runner.since_zero(), parts) else {
         return Ok(None);
     };
     runner

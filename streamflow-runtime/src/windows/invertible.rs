@@ -79,7 +79,7 @@ fn slide<Rn: Runner, K: RetainedKey, V: Retained, U: Element>(
     reduce_side: impl ReduceSide<(K, V), U>,
 ) -> Result<Option<Batch<U>>, Rn::Error> {
     let spec = state.spec;
-    let time = runner.time();
+    let time = runner.since_zero();
     let now = time.as_millis();
     if !spec.emits_at(now) {
         // Kept only if the coming window covers it (not when `s > W` leaves a gap).

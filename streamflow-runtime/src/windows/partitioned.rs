@@ -68,7 +68,7 @@ impl<X> PartitionedWindow<X> {
         let n = self.partitions.unwrap_or(1);
         let Some(covered) = self
             .batches
-            .window_at(&self.spec, runner.time(), batch.into_partitions())
+            .window_at(&self.spec, runner.since_zero(), batch.into_partitions())
         else {
             return Ok(None);
         };

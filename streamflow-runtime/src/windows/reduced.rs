@@ -51,7 +51,7 @@ pub fn reduce_by_window<'f, Rn: Runner, S: StageInput, T: Replicable, R: ReduceF
     let value = reduce(runner, stage, input, map_side, f, |t, out| out.push(t))?
         .collect()
         .pop();
-    let Some(covered) = state.values.window_at(&state.spec, runner.time(), value) else {
+    let Some(covered) = state.values.window_at(&state.spec, runner.since_zero(), value) else {
         return Ok(None);
     };
     runner

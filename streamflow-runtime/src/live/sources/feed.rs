@@ -3,12 +3,12 @@
 //! ([`Delivery`]), the context stops and paces its receiver, if it has one
 //! ([`ReceiverControl`]). [`start_source`] makes these from a [`Source`].
 
-use super::source::{Reader, Source, SourceContext};
+use super::source::{Positions, Reader, Source, SourceContext};
 use super::stats::InputCounters;
-use crate::Time;
 use crate::live::error::{SourceError, StartError};
 use crate::live::listener::EventSender;
 use crate::live::memory::Budget;
+use crate::{Batch, Time};
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -23,6 +23,10 @@ pub(crate) struct InputEnv {
     pub(crate) events: EventSender,
     pub(crate) max_rate: f64,
     pub(crate) restart_backoff: (Duration, Duration),
+    /// Checkpointing is on: every cut's positions are encoded to be recorded.
+    pub(crate) record: bool,
+    /// Where a receiver keeps its write-ahead log, when checkpointing is on.
+    pub(crate) wal: Option<std::path::PathBuf>,
 }
 
 /// A started source.
@@ -38,6 +42,11 @@ pub(crate) struct StartedInput {
 pub(crate) trait Feed: Send {
     /// What the batch at `time` reads (called at that time).
     fn cut(&mut self, time: Time) -> Pending;
+    /// The Rust type of the source's positions (recorded in checkpoints).
+    fn positions_type(&self) -> &'static str;
+    /// Resumes after recovery, before the first cut, from the positions the
+    /// checkpoint recorded (oldest first; `None`: that cut had failed).
+    fn resume(&mut self, recorded: &[Option<&[u8]>]) -> Result<(), SourceError>;
 }
 
 /// The driver's side of an input.
@@ -47,6 +56,12 @@ pub(crate) trait Delivery: Send {
     /// Tells the source that the batch at `time` is committed; a failure is
     /// reported, not returned.
     fn commit(&mut self, time: Time, pending: &Pending);
+    /// A batch recorded before a crash, to run again: what it reads, from
+    /// the bytes its cut recorded (`None`: that cut had failed, and the batch
+    /// is run with no records of this input).
+    fn replay(&self, recorded: Option<&[u8]>) -> Result<Pending, SourceError>;
+    /// No batch up to `through` will be delivered again.
+    fn release(&mut self, through: Time);
 }
 
 /// A batch's input, cut but not yet delivered.
@@ -59,6 +74,21 @@ pub(crate) struct Pending {
     pub(crate) records: Option<usize>,
     /// Records held against the memory bound, given back once processed.
     pub(crate) held: usize,
+    /// The positions encoded for the checkpoint, when checkpointing is on.
+    pub(crate) recorded: Option<Vec<u8>>,
+}
+
+impl Pending {
+    /// A cut that failed with `failure`.
+    fn failed(failure: SourceError) -> Pending {
+        Pending {
+            positions: None,
+            failure: Some(failure),
+            records: None,
+            held: 0,
+            recorded: None,
+        }
+    }
 }
 
 /// One port's batch, ready for the job.
@@ -113,6 +143,7 @@ pub(crate) fn start_source<S: Source>(
             source,
             ctx: ctx.clone(),
             accounting,
+            record: env.record,
         }),
         delivery: Box::new(SourceDelivery {
             reader,
@@ -135,20 +166,18 @@ struct SourceFeed<S> {
     source: S,
     ctx: SourceContext,
     accounting: Accounting,
+    record: bool,
 }
 
 impl<S: Source> Feed for SourceFeed<S> {
     fn cut(&mut self, time: Time) -> Pending {
         let cut = match guarded(|| self.source.cut(time)) {
             Ok(cut) => cut,
-            Err(failure) => {
-                return Pending {
-                    positions: None,
-                    failure: Some(failure),
-                    records: None,
-                    held: 0,
-                };
-            }
+            Err(failure) => return Pending::failed(failure),
+        };
+        let recorded = match self.record.then(|| cut.positions.to_bytes()).transpose() {
+            Ok(recorded) => recorded,
+            Err(e) => return Pending::failed(format!("cannot record the cut's positions: {e}").into()),
         };
         tracing::debug!(input = self.ctx.input(), %time, positions = ?cut.positions, records = ?cut.records, "input cut");
         let held = match (self.accounting, cut.records) {
@@ -164,7 +193,21 @@ impl<S: Source> Feed for SourceFeed<S> {
             failure: None,
             records: cut.records,
             held,
+            recorded,
         }
+    }
+
+    fn positions_type(&self) -> &'static str {
+        std::any::type_name::<S::Positions>()
+    }
+
+    fn resume(&mut self, recorded: &[Option<&[u8]>]) -> Result<(), SourceError> {
+        let positions = recorded
+            .iter()
+            .flatten()
+            .map(|bytes| S::Positions::from_bytes(bytes))
+            .collect::<Result<Vec<_>, _>>()?;
+        guarded(|| self.source.resume(&positions))
     }
 }
 
@@ -175,20 +218,27 @@ struct SourceDelivery<R> {
 }
 
 impl<R: Reader> SourceDelivery<R> {
-    fn positions<'p>(&self, pending: &'p Pending) -> Result<&'p R::Positions, SourceError> {
+    fn positions<'p>(&self, pending: &'p Pending) -> Result<Option<&'p R::Positions>, SourceError> {
+        if pending.positions.is_none() && pending.failure.is_none() && pending.records == Some(0) {
+            // A replayed batch whose cut had failed before the crash.
+            return Ok(None);
+        }
         // The driver pairs each pending input with its own port's delivery.
         pending
             .positions
             .as_deref()
             .and_then(|p| p.downcast_ref::<R::Positions>())
+            .map(Some)
             .ok_or_else(|| format!("input `{}`: no positions of this source's type", self.ctx.input()).into())
     }
 }
 
 impl<R: Reader> Delivery for SourceDelivery<R> {
     fn deliver(&mut self, time: Time, pending: &Pending) -> Result<Delivered, SourceError> {
-        let positions = self.positions(pending)?;
-        let batch = guarded(|| self.reader.deliver(time, positions))?;
+        let batch = match self.positions(pending)? {
+            Some(positions) => guarded(|| self.reader.deliver(time, positions))?,
+            None => Batch::empty(),
+        };
         let records = batch.len();
         if self.accounting == Accounting::Scheduler && pending.records.is_none() {
             self.ctx.counters().records.fetch_add(records as u64, Ordering::Relaxed);
@@ -200,11 +250,41 @@ impl<R: Reader> Delivery for SourceDelivery<R> {
     }
 
     fn commit(&mut self, time: Time, pending: &Pending) {
-        let committed = self
-            .positions(pending)
-            .and_then(|positions| guarded(|| self.reader.commit(time, positions)));
+        let committed = self.positions(pending).and_then(|positions| match positions {
+            Some(positions) => guarded(|| self.reader.commit(time, positions)),
+            None => Ok(()),
+        });
         if let Err(e) = committed {
             self.ctx.report_error(Some(time), format!("commit failed: {e}"));
+        }
+    }
+
+    fn replay(&self, recorded: Option<&[u8]>) -> Result<Pending, SourceError> {
+        let Some(bytes) = recorded else {
+            return Ok(Pending {
+                positions: None,
+                failure: None,
+                records: Some(0),
+                held: 0,
+                recorded: None,
+            });
+        };
+        let positions = R::Positions::from_bytes(bytes)?;
+        Ok(Pending {
+            positions: Some(Box::new(positions)),
+            failure: None,
+            records: None,
+            held: 0,
+            recorded: None,
+        })
+    }
+
+    fn release(&mut self, through: Time) {
+        if let Err(e) = guarded(|| {
+            self.reader.release(through);
+            Ok(())
+        }) {
+            self.ctx.report_error(None, e.to_string());
         }
     }
 }

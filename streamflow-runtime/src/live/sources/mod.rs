@@ -79,6 +79,7 @@ mod socket;
 mod source;
 mod stats;
 mod supervisor;
+mod wal;
 
 pub use crate::live::error::SourceError;
 pub use files::text_file_stream;

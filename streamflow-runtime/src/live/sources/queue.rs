@@ -92,6 +92,14 @@ impl<T: Send + 'static> Source for QueueSource<T> {
         let (range, records) = self.batches.cut(1);
         Ok(Cut::new(range).with_records(records))
     }
+
+    fn resume(&mut self, _recorded: &[BlockRange]) -> Result<(), SourceError> {
+        Err(
+            "a queue stream keeps its batches in memory only: it cannot be resumed from a checkpoint \
+             (use a directory, a receiver with its write-ahead log, or a replayable source)"
+                .into(),
+        )
+    }
 }
 
 impl<T: Send + 'static> Reader for QueueSource<T> {

@@ -104,14 +104,17 @@ impl<T: Send + 'static> ReceiverShared<T> {
         Ok(())
     }
 
-    /// Seals the open block and gives every sealed block to a batch: their
-    /// range and number of records.
-    pub(crate) fn cut_blocks(&self) -> (BlockRange, usize) {
+    /// Seals the open block (a batch is being cut).
+    pub(crate) fn seal_open(&self) {
         let mut open = lock(&self.open);
         if !open.records.is_empty() {
             self.sealed.seal(std::mem::take(&mut open.records));
         }
-        self.sealed.cut(usize::MAX)
+    }
+
+    /// The sealed blocks.
+    pub(crate) fn blocks(&self) -> &BlockStore<T> {
+        &self.sealed
     }
 
     /// The blocks of a batch, taken out of memory.

@@ -169,6 +169,21 @@ pub trait Source: Send + 'static {
     /// other: nothing between them is skipped or read twice. An error (or a
     /// panic) fails that batch; the next batch is cut as usual.
     fn cut(&mut self, time: Time) -> Result<Cut<Self::Positions>, SourceError>;
+
+    /// Resumes where the run before a crash stopped cutting. Called when a
+    /// job recovers from a checkpoint, after [`start`](Self::start) and
+    /// before the first cut, with the positions the checkpoint still holds,
+    /// oldest first: the last one is the previous run's last recorded cut.
+    /// Those batches are delivered again from their positions; the next cut
+    /// must follow the last of them (a Kafka source starts at its end
+    /// offsets; the directory source skips the files it had listed).
+    ///
+    /// The default ignores them: a source that cannot replay starts where
+    /// `start` put it. An error stops the context's start.
+    fn resume(&mut self, recorded: &[Self::Positions]) -> Result<(), SourceError> {
+        let _ = recorded;
+        Ok(())
+    }
 }
 
 /// The reading half of a [`Source`], returned by [`Source::start`].
@@ -194,6 +209,14 @@ pub trait Reader: Send + 'static {
     /// the job goes on.
     fn commit(&mut self, _time: Time, _positions: &Self::Positions) -> Result<(), SourceError> {
         Ok(())
+    }
+
+    /// No batch up to `through` will be delivered again: a checkpoint of the
+    /// job's state covers them. A source that keeps data to replay batches
+    /// (a write-ahead log) may drop it. Called on the driver thread after
+    /// each state checkpoint. The default does nothing.
+    fn release(&mut self, through: Time) {
+        let _ = through;
     }
 }
 

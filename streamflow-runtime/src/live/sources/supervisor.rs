@@ -9,26 +9,48 @@ use super::receiver::{Receiver, ReceiverContext};
 use super::receiver_state::ReceiverShared;
 use super::source::{Cut, Reader, Source, SourceContext};
 use super::stats::InputCounters;
+use super::wal::Wal;
 use crate::live::error::{SourceError, StartError};
 use crate::live::listener::StreamingEvent;
 use crate::live::sync::lock;
 use crate::{Batch, Time};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// A custom [`Receiver`] as a source.
-pub fn receiver_stream<R: Receiver>(receiver: R) -> Input<R::Item> {
+///
+/// Its records are serde values: with checkpointing on, every block of
+/// them goes to a write-ahead log before a batch takes it.
+pub fn receiver_stream<R: Receiver>(receiver: R) -> Input<R::Item>
+where
+    R::Item: Serialize + DeserializeOwned,
+{
     Input::new(format!("receiver {}", receiver.name()), move |env| {
         start_receiver(receiver, env)
     })
 }
 
-/// Starts `receiver` on its own thread under a supervisor.
-pub(crate) fn start_receiver<R: Receiver>(receiver: R, env: &InputEnv) -> Result<StartedInput, StartError> {
+/// Starts `receiver` on its own thread under a supervisor, with its
+/// write-ahead log if checkpointing is on.
+pub(crate) fn start_receiver<R: Receiver>(receiver: R, env: &InputEnv) -> Result<StartedInput, StartError>
+where
+    R::Item: Serialize + DeserializeOwned,
+{
     let counters = Arc::new(InputCounters::default());
     let shared = Arc::new(ReceiverShared::new(env, receiver.name(), counters.clone()));
+    if let Some(dir) = &env.wal {
+        let wal_error = |source| StartError::Checkpoint {
+            dir: dir.clone(),
+            source,
+        };
+        let wal = Wal::<R::Item>::open(dir).map_err(wal_error)?;
+        shared.blocks().attach_log(Box::new(wal)).map_err(wal_error)?;
+    }
     let source = ReceiverSource {
         receiver: Some(receiver),
         shared: shared.clone(),
@@ -68,26 +90,55 @@ impl<R: Receiver> Source for ReceiverSource<R> {
             .map_err(|source| StartError::Thread { name, source })?;
         Ok(ReceivedBlocks {
             shared: self.shared.clone(),
+            delivered: VecDeque::new(),
         })
     }
 
     fn cut(&mut self, _time: Time) -> Result<Cut<BlockRange>, SourceError> {
-        let (range, records) = self.shared.cut_blocks();
+        self.shared.seal_open();
+        let (range, records) = self.shared.blocks().cut_logged(usize::MAX)?;
         Ok(Cut::new(range).with_records(records))
+    }
+
+    fn resume(&mut self, recorded: &[BlockRange]) -> Result<(), SourceError> {
+        if let Some(last) = recorded.last() {
+            self.shared.blocks().resume_at(last.end);
+        }
+        Ok(())
     }
 }
 
 /// Delivers a receiver's blocks, one partition per block.
 struct ReceivedBlocks<T> {
     shared: Arc<ReceiverShared<T>>,
+    /// The end of each batch's range, by time, until released.
+    delivered: VecDeque<(Time, u64)>,
 }
 
 impl<T: Send + 'static> Reader for ReceivedBlocks<T> {
     type Item = T;
     type Positions = BlockRange;
 
-    fn deliver(&mut self, _time: Time, range: &BlockRange) -> Result<Batch<T>, SourceError> {
-        Ok(Batch::from_partitions(self.shared.take_blocks(*range)?))
+    fn deliver(&mut self, time: Time, range: &BlockRange) -> Result<Batch<T>, SourceError> {
+        let blocks = self.shared.take_blocks(*range)?;
+        self.delivered.push_back((time, range.end));
+        Ok(Batch::from_partitions(blocks))
+    }
+
+    fn release(&mut self, through: Time) {
+        let mut end = None;
+        while let Some(&(time, range_end)) = self.delivered.front()
+            && time <= through
+        {
+            end = Some(range_end);
+            self.delivered.pop_front();
+        }
+        if let Some(end) = end
+            && let Err(e) = self.shared.blocks().release_below(end)
+        {
+            self.shared
+                .report_error(format!("cannot clean the write-ahead log: {e}"));
+        }
     }
 }
 
@@ -189,6 +240,8 @@ mod tests {
             events: EventSender::none(),
             max_rate: 0.0,
             restart_backoff: (Duration::from_millis(1), Duration::from_millis(4)),
+            record: false,
+            wal: None,
         }
     }
 

@@ -1,0 +1,343 @@
+//! Starting a job with checkpointing on: a fresh checkpoint, or recovery
+//! from the one its directory holds.
+//!
+//! In two steps, because the sources start between them: [`open`] (before
+//! the sources start) opens and locks the directory, checks that its
+//! checkpoint belongs to this job and that the job's settings still fit it,
+//! restores the job's state and decides the zero time; [`resume`] (after)
+//! checks the inputs, tells every source where the previous run's cuts
+//! ended, and queues the recorded batches after the restored state to run
+//! again, with the inputs they recorded.
+
+use super::checkpoint::{
+    CheckpointDir, CheckpointError, CheckpointSettings, Checkpointer, InputRecordInfo, JobRecord, Saved,
+    default_interval,
+};
+use super::error::StartError;
+use super::sources::{Delivery, Feed, Pending};
+use crate::{Job, Time};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What a job recovered from, as [`StreamingHandle::recovery`](super::StreamingHandle::recovery)
+/// reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecoveryInfo {
+    /// The checkpoint directory.
+    pub dir: PathBuf,
+    /// The batch time of the state snapshot restored (`None`: no snapshot
+    /// had been taken yet; the state starts empty and every recorded batch
+    /// runs again).
+    pub state_time: Option<Time>,
+    /// The recorded batches run again, in time order, and whether each had
+    /// been committed (its outputs written) before the crash; committed
+    /// ones only rebuild the state, the others also write their outputs.
+    pub batches: Vec<(Time, bool)>,
+    /// Damaged snapshots passed over for an older one, with why.
+    pub passed_over: Vec<String>,
+}
+
+/// The directory opened and the state restored; the sources not yet told.
+pub(super) struct Opened {
+    dir: CheckpointDir,
+    saved: Option<Saved>,
+    zero: Time,
+    interval: Duration,
+    keep: usize,
+}
+
+impl Opened {
+    /// The job's zero time: the recovered run's, or the clock's now rounded
+    /// down to a multiple of the batch interval.
+    pub(super) fn zero(&self) -> Time {
+        self.zero
+    }
+
+    /// Where input `port`'s receiver keeps its write-ahead log.
+    pub(super) fn wal(&self, port: &str) -> PathBuf {
+        self.dir.wal(port)
+    }
+}
+
+/// A batch recorded before the crash, to run again.
+pub(super) struct Replay {
+    pub(super) time: Time,
+    pub(super) pendings: Vec<Pending>,
+    /// Its outputs were written: run it for its state only.
+    pub(super) committed: bool,
+}
+
+/// Everything the scheduler needs to go on.
+pub(super) struct Resumed {
+    pub(super) checkpointer: Checkpointer,
+    /// The first batch the generator cuts is at `zero + first·d`.
+    pub(super) first: u64,
+    pub(super) replays: Vec<Replay>,
+    pub(super) info: Option<RecoveryInfo>,
+}
+
+/// The zero time of a fresh run: `now` rounded down to a multiple of `d`.
+pub(super) fn fresh_zero(now: Duration, batch_interval: Duration) -> Time {
+    let d = batch_interval.as_millis().max(1) as u64;
+    let now = now.as_millis() as u64;
+    Time::from_millis(now - now % d)
+}
+
+fn start_error(dir: &std::path::Path) -> impl Fn(CheckpointError) -> StartError + use<> {
+    let dir = dir.to_path_buf();
+    move |source| StartError::Checkpoint {
+        dir: dir.clone(),
+        source,
+    }
+}
+
+/// Opens the checkpoint directory and restores the job's state from it.
+pub(super) fn open<J: Job>(settings: &CheckpointSettings, job: &mut J, now: Duration) -> Result<Opened, StartError> {
+    let fail = start_error(&settings.dir);
+    let plan = job.plan();
+    let batch_interval = Duration::from_millis(plan.batch_interval_ms);
+    let interval = settings.interval.unwrap_or_else(|| default_interval(batch_interval));
+    if interval.is_zero() || !(interval.as_millis() as u64).is_multiple_of(plan.batch_interval_ms) {
+        return Err(StartError::InvalidSetting {
+            setting: "checkpoint_interval",
+            reason: format!(
+                "{} ms is not a positive multiple of the batch interval ({} ms)",
+                interval.as_millis(),
+                plan.batch_interval_ms
+            ),
+        });
+    }
+    // A state that cannot be saved is a mistake of the job, told now rather
+    // than at the first checkpoint.
+    job.state()
+        .snapshot()
+        .map_err(|e| fail(CheckpointError::NotSaveable(e)))?;
+    let dir = CheckpointDir::open(&settings.dir).map_err(&fail)?;
+    let saved = dir.load().map_err(&fail)?;
+    let zero = match &saved {
+        None => fresh_zero(now, batch_interval),
+        Some(saved) if !settings.resume => {
+            return Err(fail(CheckpointError::AlreadyUsed {
+                dir: settings.dir.clone(),
+                job: saved.job.job.clone(),
+            }));
+        }
+        Some(saved) => {
+            check_job(&settings.dir, &saved.job, job)?;
+            if let Some((record, path)) = &saved.state {
+                job.state_mut().restore(&record.state).map_err(|source| {
+                    fail(CheckpointError::State {
+                        path: path.clone(),
+                        source,
+                    })
+                })?;
+            }
+            Time::from_millis(saved.job.zero_ms)
+        }
+    };
+    job.set_zero_time(zero);
+    Ok(Opened {
+        dir,
+        saved,
+        zero,
+        interval,
+        keep: settings.keep,
+    })
+}
+
+/// Checks that the checkpoint's job is `job`, with settings it can follow.
+fn check_job<J: Job>(dir: &std::path::Path, saved: &JobRecord, job: &J) -> Result<(), StartError> {
+    let fail = start_error(dir);
+    let plan = job.plan();
+    if saved.job != plan.job {
+        return Err(fail(CheckpointError::OtherJob {
+            dir: dir.to_path_buf(),
+            found: saved.job.clone(),
+            job: plan.job,
+        }));
+    }
+    let changed = |what, saved: String, now: String, hint| {
+        Err(fail(CheckpointError::Changed {
+            dir: dir.to_path_buf(),
+            what,
+            saved,
+            now,
+            hint,
+        }))
+    };
+    if saved.batch_interval_ms != plan.batch_interval_ms {
+        return changed(
+            "batch interval",
+            format!("{} ms", saved.batch_interval_ms),
+            format!("{} ms", plan.batch_interval_ms),
+            "batch times and windows depend on it: keep it, or start from a new checkpoint directory",
+        );
+    }
+    let partitions = job.config().partitions;
+    if saved.partitions != partitions {
+        return changed(
+            "partition count",
+            saved.partitions.to_string(),
+            partitions.to_string(),
+            "keyed state is partitioned by it: keep `partitions(n)`, or start from a new checkpoint directory",
+        );
+    }
+    Ok(())
+}
+
+/// Tells the sources where the previous run stopped and queues the batches
+/// to run again (or, for a fresh checkpoint, writes the job record).
+pub(super) fn resume<J: Job>(
+    opened: Opened,
+    job: &J,
+    ports: &[&'static str],
+    feeds: &mut [&mut dyn Feed],
+    deliveries: &[&dyn Delivery],
+    now: Duration,
+) -> Result<Resumed, StartError> {
+    let Opened {
+        dir,
+        saved,
+        zero,
+        interval,
+        keep,
+    } = opened;
+    let fail = start_error(dir.root());
+    let plan = job.plan();
+    let inputs: Vec<InputRecordInfo> = ports
+        .iter()
+        .zip(feeds.iter())
+        .map(|(port, feed)| InputRecordInfo {
+            port: (*port).to_owned(),
+            positions: feed.positions_type().to_owned(),
+        })
+        .collect();
+    let d = plan.batch_interval_ms.max(1);
+    let Some(saved) = saved else {
+        dir.write_job(&JobRecord {
+            job: plan.job.to_owned(),
+            batch_interval_ms: plan.batch_interval_ms,
+            partitions: job.config().partitions,
+            zero_ms: zero.as_millis(),
+            inputs,
+        })
+        .map_err(&fail)?;
+        return Ok(Resumed {
+            checkpointer: Checkpointer::new(dir, zero, interval, keep),
+            first: 1,
+            replays: Vec::new(),
+            info: None,
+        });
+    };
+    if saved.job.inputs != inputs {
+        return Err(fail(CheckpointError::Changed {
+            dir: dir.root().to_path_buf(),
+            what: "inputs",
+            saved: describe(&saved.job.inputs),
+            now: describe(&inputs),
+            hint: "recorded batches are read again from their inputs: bind the same sources to the same ports, \
+                   or start from a new checkpoint directory",
+        }));
+    }
+    for (index, feed) in feeds.iter_mut().enumerate() {
+        let recorded: Vec<Option<&[u8]>> = saved
+            .batches
+            .iter()
+            .map(|b| b.record.inputs.get(index).and_then(|i| i.as_deref()))
+            .collect();
+        feed.resume(&recorded).map_err(|e| {
+            fail(CheckpointError::Positions {
+                path: dir.root().join("batches"),
+                port: ports[index].to_owned(),
+                message: e.to_string(),
+            })
+        })?;
+    }
+    let state_time = saved.state.as_ref().map(|(record, _)| record.time_ms);
+    let after = state_time.unwrap_or(0);
+    // Without a snapshot, every batch since the first must still be recorded.
+    if state_time.is_none()
+        && let Some(first) = saved.batches.first()
+        && first.record.time_ms != zero.as_millis() + d
+    {
+        return Err(fail(CheckpointError::Damaged {
+            path: dir.root().join("state"),
+            what: "checkpoint",
+            problem: format!(
+                "no intact state snapshot is left ({}), and the batches before {} ms are no longer recorded",
+                saved.passed_over.join("; "),
+                first.record.time_ms
+            ),
+        }));
+    }
+    let mut replays = Vec::new();
+    for batch in saved.batches.iter().filter(|b| b.record.time_ms > after) {
+        let mut pendings = Vec::with_capacity(deliveries.len());
+        for (index, delivery) in deliveries.iter().enumerate() {
+            let recorded = batch.record.inputs.get(index).and_then(|i| i.as_deref());
+            let pending = delivery.replay(recorded).map_err(|e| {
+                fail(CheckpointError::Positions {
+                    path: batch.path.clone(),
+                    port: ports[index].to_owned(),
+                    message: e.to_string(),
+                })
+            })?;
+            pendings.push(pending);
+        }
+        replays.push(Replay {
+            time: Time::from_millis(batch.record.time_ms),
+            pendings,
+            committed: batch.committed,
+        });
+    }
+    let last_recorded = saved.batches.last().map_or(after, |b| b.record.time_ms).max(after);
+    let recorded_k = last_recorded.saturating_sub(zero.as_millis()) / d;
+    let now_k = (now.as_millis() as u64).saturating_sub(zero.as_millis()) / d;
+    let info = RecoveryInfo {
+        dir: dir.root().to_path_buf(),
+        state_time: state_time.map(Time::from_millis),
+        batches: replays.iter().map(|r| (r.time, r.committed)).collect(),
+        passed_over: saved.passed_over.clone(),
+    };
+    for problem in &info.passed_over {
+        tracing::warn!(job = plan.job, "{problem}; recovering from an older snapshot");
+    }
+    tracing::info!(
+        job = plan.job,
+        dir = %info.dir.display(),
+        state_time_ms = ?state_time,
+        batches = info.batches.len(),
+        "recovering from a checkpoint"
+    );
+    Ok(Resumed {
+        checkpointer: Checkpointer::new(dir, zero, interval, keep),
+        first: recorded_k.max(now_k) + 1,
+        replays,
+        info: Some(info),
+    })
+}
+
+fn describe(inputs: &[InputRecordInfo]) -> String {
+    let list: Vec<String> = inputs
+        .iter()
+        .map(|i| format!("`{}` reading `{}`", i.port, i.positions))
+        .collect();
+    format!("[{}]", list.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_zero_time_is_the_start_rounded_down_to_the_interval() {
+        let zero = fresh_zero(Duration::from_millis(1_796_000_123_456), Duration::from_secs(1));
+        assert_eq!(zero, Time::from_millis(1_796_000_123_000));
+        assert_eq!(fresh_zero(Duration::ZERO, Duration::from_millis(300)), Time::ZERO);
+        assert_eq!(
+            fresh_zero(Duration::from_millis(1000), Duration::from_millis(300)),
+            Time::from_millis(900)
+        );
+    }
+}
