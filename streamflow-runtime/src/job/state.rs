@@ -196,9 +196,21 @@ pub trait JobState: Send + 'static {
     }
 
     /// Replaces the whole state with `snapshot`. Every operator's entry is
-    /// checked (present, same type) before anything is replaced.
+    /// checked (same type, then present, and no entry left over) before
+    /// anything is replaced.
     fn restore(&mut self, snapshot: &StateSnapshot) -> Result<(), StateError> {
         let mut kept = self.kept_mut();
+        for k in &kept {
+            if let Some(entry) = snapshot.entries.iter().find(|entry| entry.id == k.id())
+                && entry.type_name != k.type_name()
+            {
+                return Err(StateError::TypeChanged {
+                    id: k.id().to_owned(),
+                    saved: entry.type_name.clone(),
+                    now: k.type_name().to_owned(),
+                });
+            }
+        }
         if let Some(extra) = snapshot
             .entries
             .iter()
@@ -213,13 +225,6 @@ pub trait JobState: Send + 'static {
                 .iter()
                 .find(|entry| entry.id == k.id())
                 .ok_or_else(|| StateError::Missing { id: k.id().to_owned() })?;
-            if entry.type_name != k.type_name() {
-                return Err(StateError::TypeChanged {
-                    id: k.id().to_owned(),
-                    saved: entry.type_name.clone(),
-                    now: k.type_name().to_owned(),
-                });
-            }
             matched.push(entry);
         }
         for (k, entry) in kept.iter_mut().zip(matched) {
@@ -292,13 +297,19 @@ pub enum StateError {
         message: String,
     },
     /// The snapshot has no entry for an operator of the job.
-    #[error("the snapshot holds no state for `{id}`, which this job keeps")]
+    #[error(
+        "the snapshot holds no state for `{id}`, which this job keeps (a stateful operator added since: \
+         name its stream as before, or start from a new checkpoint)"
+    )]
     Missing {
         /// The operator's id.
         id: String,
     },
     /// The snapshot has an entry for an operator the job does not have.
-    #[error("the snapshot holds state for `{id}`, which this job does not keep")]
+    #[error(
+        "the snapshot holds state for `{id}`, which this job does not keep (a stateful operator removed or \
+         renamed since: its state would be lost)"
+    )]
     Unknown {
         /// The operator's id.
         id: String,
@@ -384,7 +395,8 @@ mod tests {
         saved.entries[0].id = "gone".to_owned();
         assert_eq!(
             target.restore(&saved).unwrap_err().to_string(),
-            "the snapshot holds state for `gone`, which this job does not keep"
+            "the snapshot holds state for `gone`, which this job does not keep (a stateful operator removed or \
+             renamed since: its state would be lost)"
         );
         assert!(matches!(
             StateSnapshot::from_bytes(&[0xff, 0xff]),

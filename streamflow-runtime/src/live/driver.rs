@@ -227,6 +227,8 @@ impl<J: Job> Driver<J> {
     /// the last events, and marks the job terminated.
     fn finish(&mut self) {
         self.deliveries.clear();
+        // The checkpoint directory's lock goes with the last reference.
+        self.checkpoint = None;
         for (_, r) in &self.shared.receivers {
             r.request_stop(true);
         }

@@ -108,9 +108,10 @@ pub(super) fn generate(
             break;
         }
     }
-    // Sources are released before the driver can see the end of the queue
-    // and mark the job stopped.
+    // Sources and the checkpoint directory (its lock) are released before
+    // the driver can see the end of the queue and mark the job stopped.
     drop(inputs);
+    drop(schedule);
     drop(tx);
     tracing::debug!(job = shared.plan.job, "generator stopped");
 }

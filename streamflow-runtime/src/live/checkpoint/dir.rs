@@ -104,7 +104,8 @@ impl CheckpointDir {
     /// Opens `root` (created if missing), locks it, and removes the
     /// temporary files a crash left behind.
     pub(crate) fn open(root: &Path) -> Result<CheckpointDir, CheckpointError> {
-        for sub in ["", "batches", "state", "wal"] {
+        fs::create_dir_all(root).map_err(io("create", root))?;
+        for sub in ["batches", "state", "wal"] {
             let dir = root.join(sub);
             fs::create_dir_all(&dir).map_err(io("create", &dir))?;
         }

@@ -1,0 +1,364 @@
+//! Checkpoints and recovery, in one process on a manual clock: a job stopped
+//! part-way (as a crash would leave it) and resumed with `get_or_create`
+//! gives the same outputs as a job that never stopped; every checkpoint
+//! that cannot be resumed is refused with an error that says why.
+
+mod live_support;
+
+use live_support::*;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use streamflow::StreamingContext;
+use streamflow::live::{ManualClock, StartError, sinks, sources};
+
+mod v1 {
+    use streamflow::prelude::*;
+
+    stream_job! {
+        /// Word counts per batch, running totals, and counts over the last
+        /// three batches.
+        pub job Tally {
+            batch_interval = 100ms;
+            input lines: String;
+            let pairs = lines
+                .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+                .map(|word| (word, 1u64));
+            let counts = pairs.reduce_by_key(|a, b| a + b);
+            let totals = pairs.update_state_by_key(|new: &[u64], old: Option<u64>| {
+                Some(old.unwrap_or(0) + new.iter().sum::<u64>())
+            });
+            let recent = pairs.reduce_by_key_and_window(|a, b| a + b, |a, b| a - b, 300ms, 100ms);
+            output counts: (String, u64) = counts;
+            output totals: (String, u64) = totals;
+            output recent: (String, u64) = recent;
+        }
+    }
+}
+
+mod v2 {
+    use streamflow::prelude::*;
+
+    stream_job! {
+        /// `Tally` whose totals became signed: its saved state no longer fits.
+        pub job Tally {
+            batch_interval = 100ms;
+            input lines: String;
+            let pairs = lines
+                .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+                .map(|word| (word, 1i64));
+            let totals = pairs.update_state_by_key(|new: &[i64], old: Option<i64>| {
+                Some(old.unwrap_or(0) + new.iter().sum::<i64>())
+            });
+            output totals: (String, i64) = totals;
+        }
+    }
+}
+
+use v1::Tally;
+
+/// The words moved into the input directory before batch `k`.
+fn words(k: u64) -> String {
+    let pool = ["apple", "pear", "fig", "kiwi", "plum"];
+    (0..k + 3)
+        .map(|i| pool[((k * 7 + i * 3) % 5) as usize])
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn move_in(dir: &Path, k: u64) {
+    let tmp = dir.join(format!(".{k}.tmp"));
+    std::fs::write(&tmp, format!("{}\n", words(k))).unwrap();
+    std::fs::rename(&tmp, dir.join(format!("{k:03}.txt"))).unwrap();
+}
+
+type Outputs = [sinks::Collected<(String, u64)>; 3];
+
+/// A `Tally` context on `clock` reading `input`, collecting its three outputs.
+fn tally(clock: &Arc<ManualClock>, input: &Path) -> Result<(StreamingContext<Tally>, Outputs), StartError> {
+    let (counts, counts_out) = sinks::collect();
+    let (totals, totals_out) = sinks::collect();
+    let (recent, recent_out) = sinks::collect();
+    let context = StreamingContext::new(Tally::new())
+        .clock(clock.clone())
+        .input("lines", sources::text_file_stream(input))?
+        .output("counts", counts)?
+        .output("totals", totals)?
+        .output("recent", recent)?;
+    Ok((context, [counts_out, totals_out, recent_out]))
+}
+
+/// Each output's batches from `from` on, each batch sorted.
+fn sorted_from(outputs: &Outputs, from: u64) -> Vec<Vec<(u64, Vec<(String, u64)>)>> {
+    outputs
+        .iter()
+        .map(|out| {
+            out.batches()
+                .into_iter()
+                .filter(|(t, _)| t.as_millis() >= from)
+                .map(|(t, mut batch)| {
+                    batch.sort();
+                    (t.as_millis(), batch)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Runs batches `from..=to`, a file moved in before each.
+fn run_batches(clock: &ManualClock, handle: &streamflow::StreamingHandle, input: &Path, from: u64, to: u64) {
+    for k in from..=to {
+        move_in(input, k);
+        clock.set(Duration::from_millis(100 * (k - 1)));
+        next_batch(clock, handle);
+    }
+}
+
+/// The outputs of `Tally` run without a checkpoint for `batches` batches.
+fn uninterrupted(batches: u64) -> Outputs {
+    let input = TempDir::new("recovery-whole");
+    let clock = Arc::new(ManualClock::new());
+    let (context, outputs) = tally(&clock, input.path()).unwrap();
+    let handle = context.start().unwrap();
+    run_batches(&clock, &handle, input.path(), 1, batches);
+    handle.stop(false).unwrap();
+    outputs
+}
+
+/// Each output's batches from `from` through `to` (ms).
+fn between(outputs: &Outputs, from: u64, to: u64) -> Vec<Vec<(u64, Vec<(String, u64)>)>> {
+    sorted_from(outputs, from)
+        .into_iter()
+        .map(|out| out.into_iter().filter(|(t, _)| *t <= to).collect())
+        .collect()
+}
+
+#[test]
+fn a_resumed_job_gives_the_outputs_of_one_that_never_stopped() {
+    let whole = uninterrupted(8);
+
+    // Checkpointed every two batches, stopped after five, resumed for three.
+    let input = TempDir::new("recovery-input");
+    let checkpoints = TempDir::new("recovery-checkpoints");
+    let dir = checkpoints.path().join("tally");
+    let clock = Arc::new(ManualClock::new());
+    let (context, first) = tally(&clock, input.path()).unwrap();
+    let handle = context
+        .checkpoint(&dir)
+        .checkpoint_interval(Duration::from_millis(200))
+        .start()
+        .unwrap();
+    assert!(handle.recovery().is_none());
+    run_batches(&clock, &handle, input.path(), 1, 5);
+    handle.stop(false).unwrap();
+    drop(handle);
+    assert_eq!(sorted_from(&first, 0), sorted_from(&whole, 0)[..].iter().map(|o| o[..5].to_vec()).collect::<Vec<_>>());
+
+    let clock = Arc::new(ManualClock::new());
+    let mut second = None;
+    let context = StreamingContext::get_or_create(&dir, || {
+        let (context, outputs) = tally(&clock, input.path())?;
+        second = Some(outputs);
+        Ok::<_, StartError>(context)
+    })
+    .unwrap();
+    let second = second.unwrap();
+    let handle = context.start().unwrap();
+    let recovered = handle.recovery().unwrap().clone();
+    assert_eq!(recovered.state_time.map(|t| t.as_millis()), Some(400));
+    let rerun: Vec<(u64, bool)> = recovered.batches.iter().map(|(t, c)| (t.as_millis(), *c)).collect();
+    assert_eq!(rerun, [(500, true)], "batch 5 was committed: it runs for its state only");
+    assert!(recovered.passed_over.is_empty());
+    // The committed batch 5 rebuilds the state and writes nothing.
+    assert!(handle.wait_for_batches(1, PATIENCE));
+    assert!(second.iter().all(|out| out.batches().is_empty()));
+    run_batches(&clock, &handle, input.path(), 6, 8);
+    handle.stop(false).unwrap();
+    assert_eq!(between(&second, 0, 800), between(&whole, 600, 800));
+}
+
+#[test]
+fn a_batch_whose_outputs_were_not_all_written_runs_again_in_full() {
+    let input = TempDir::new("recovery-failed-sink");
+    let checkpoints = TempDir::new("recovery-failed-sink-ck");
+    let dir = checkpoints.path().join("tally");
+    let clock = Arc::new(ManualClock::new());
+    let (context, first) = tally(&clock, input.path()).unwrap();
+    // The second sink of `counts` fails at batch 3, after the collector got it.
+    let failing = sinks::foreach(|_: &streamflow::Batch<(String, u64)>, time: streamflow::Time| {
+        assert!(time.as_millis() != 300, "disk full");
+    });
+    let handle = context.output("counts", failing).unwrap().checkpoint(&dir).start().unwrap();
+    run_batches(&clock, &handle, input.path(), 1, 3);
+    let err = handle.await_termination().unwrap_err().to_string();
+    assert!(err.contains("batch 300 ms: sink `foreach` on output port `counts` failed"), "{err}");
+    assert_eq!(first[0].batches().len(), 3);
+    drop(handle);
+
+    let clock = Arc::new(ManualClock::new());
+    let (context, second) = tally(&clock, input.path()).unwrap();
+    let handle = StreamingContext::get_or_create(&dir, || Ok::<_, StartError>(context))
+        .unwrap()
+        .start()
+        .unwrap();
+    let rerun: Vec<(u64, bool)> = handle
+        .recovery()
+        .unwrap()
+        .batches
+        .iter()
+        .map(|(t, c)| (t.as_millis(), *c))
+        .collect();
+    // No snapshot yet (the default interval is 10 s): every batch runs again,
+    // 1 and 2 for their state, 3 in full.
+    assert_eq!(rerun, [(100, true), (200, true), (300, false)]);
+    assert!(handle.wait_for_batches(3, PATIENCE));
+    handle.stop(false).unwrap();
+    assert_eq!(between(&second, 0, 300), between(&uninterrupted(3), 300, 300));
+}
+
+/// A checkpoint of `Tally` after three batches, every batch saving its state.
+fn checkpointed(name: &str) -> (TempDir, TempDir, std::path::PathBuf) {
+    let input = TempDir::new(&format!("{name}-input"));
+    let checkpoints = TempDir::new(name);
+    let dir = checkpoints.path().join("tally");
+    let clock = Arc::new(ManualClock::new());
+    let (context, _) = tally(&clock, input.path()).unwrap();
+    let handle = context
+        .checkpoint(&dir)
+        .checkpoint_interval(Duration::from_millis(100))
+        .start()
+        .unwrap();
+    run_batches(&clock, &handle, input.path(), 1, 3);
+    handle.stop(false).unwrap();
+    (input, checkpoints, dir)
+}
+
+/// Starts `Tally` from the checkpoint in `dir`.
+fn resume(input: &Path, dir: &Path) -> Result<streamflow::StreamingHandle, StartError> {
+    let clock = Arc::new(ManualClock::new());
+    StreamingContext::get_or_create(dir, || tally(&clock, input).map(|(context, _)| context))?.start()
+}
+
+fn start_error(result: Result<streamflow::StreamingHandle, StartError>) -> String {
+    match result {
+        Ok(_) => panic!("the start should have failed"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_damaged_newest_snapshot_falls_back_to_the_one_before_and_says_so() {
+    let (input, _checkpoints, dir) = checkpointed("recovery-flipped");
+    let newest = dir.join("state/300.state");
+    let mut bytes = std::fs::read(&newest).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(&newest, bytes).unwrap();
+    let handle = resume(input.path(), &dir).unwrap();
+    let recovery = handle.recovery().unwrap().clone();
+    assert_eq!(recovery.state_time.map(|t| t.as_millis()), Some(200));
+    assert_eq!(recovery.passed_over.len(), 1);
+    assert!(
+        recovery.passed_over[0].ends_with("300.state is damaged: checksum mismatch: the file was changed or damaged"),
+        "{:?}",
+        recovery.passed_over
+    );
+    assert_eq!(recovery.batches, [(streamflow::Time::from_millis(300), true)]);
+    handle.stop(true).unwrap();
+}
+
+#[test]
+fn every_checkpoint_that_cannot_be_resumed_is_refused_with_its_reason() {
+    // A truncated job record.
+    let (input, _c1, dir) = checkpointed("recovery-truncated");
+    let job = dir.join("job");
+    let bytes = std::fs::read(&job).unwrap();
+    std::fs::write(&job, &bytes[..bytes.len() - 5]).unwrap();
+    let err = start_error(resume(input.path(), &dir));
+    assert!(err.starts_with("checkpoint: job record "), "{err}");
+    assert!(err.contains("/tally/job is damaged: truncated"), "{err}");
+
+    // Another job's checkpoint.
+    let (_input, _c2, dir) = checkpointed("recovery-other-job");
+    let clock = Arc::new(ManualClock::new());
+    let err = start_error(
+        StreamingContext::get_or_create(&dir, || {
+            StreamingContext::new(Words::new())
+                .clock(clock.clone())
+                .input("lines", sources::queue_stream(Vec::<Vec<String>>::new()))
+        })
+        .unwrap()
+        .start(),
+    );
+    assert!(err.ends_with("holds a checkpoint of job `Tally`, not of job `Words`"), "{err}");
+
+    // A stateful operator whose types changed.
+    let (input, _c3, dir) = checkpointed("recovery-state-type");
+    let clock = Arc::new(ManualClock::new());
+    let err = start_error(
+        StreamingContext::get_or_create(&dir, || {
+            StreamingContext::new(v2::Tally::new())
+                .clock(clock.clone())
+                .input("lines", sources::text_file_stream(input.path()))
+        })
+        .unwrap()
+        .start(),
+    );
+    assert!(err.contains("/state/300.state: the state of `totals` was saved as `"), "{err}");
+    assert!(err.contains("StateStore<alloc::string::String, u64>`, but the job now keeps `"), "{err}");
+    assert!(err.ends_with("StateStore<alloc::string::String, i64>`"), "{err}");
+
+    // A partition count that changed.
+    let (input, _c4, dir) = checkpointed("recovery-partitions");
+    let clock = Arc::new(ManualClock::new());
+    let err = start_error(
+        StreamingContext::get_or_create(&dir, || {
+            let job = Tally::with_config(streamflow::JobConfig::new().partitions(3)).unwrap();
+            StreamingContext::new(job)
+                .clock(clock.clone())
+                .input("lines", sources::text_file_stream(input.path()))
+        })
+        .unwrap()
+        .start(),
+    );
+    assert!(err.contains(": the partition count changed from "), "{err}");
+    assert!(err.ends_with(" to 3; keyed state is partitioned by it: keep `partitions(n)`, or start from a new checkpoint directory"), "{err}");
+
+    // Another source on the input port.
+    let clock = Arc::new(ManualClock::new());
+    let err = start_error(
+        StreamingContext::get_or_create(&dir, || {
+            StreamingContext::new(Tally::new())
+                .clock(clock.clone())
+                .input("lines", sources::queue_stream(Vec::<Vec<String>>::new()))
+        })
+        .unwrap()
+        .start(),
+    );
+    assert!(err.contains(": the inputs changed from [`lines` reading `"), "{err}");
+
+    // `checkpoint` (not `get_or_create`) on a directory in use.
+    let clock = Arc::new(ManualClock::new());
+    let err = start_error(tally(&clock, input.path()).unwrap().0.checkpoint(&dir).start());
+    assert!(err.ends_with("already holds a checkpoint of job `Tally`: resume it with `StreamingContext::get_or_create`, or give a new directory"), "{err}");
+}
+
+#[test]
+fn a_checkpoint_directory_must_be_usable_and_is_made_when_missing() {
+    let input = TempDir::new("recovery-dirs");
+    // Missing: made, and the job starts fresh there.
+    let missing = input.path().join("not/yet/there");
+    let handle = resume(input.path(), &missing).unwrap();
+    assert!(handle.recovery().is_none());
+    assert!(missing.join("job").is_file() && missing.join("batches").is_dir());
+    // In use by a running job.
+    let err = start_error(resume(input.path(), &missing));
+    assert!(err.ends_with("is in use by another running job (its lock is held); one directory serves one running job"), "{err}");
+    handle.stop(true).unwrap();
+    // Not writable: its parent is a file.
+    let file = input.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let err = start_error(resume(input.path(), &file.join("checkpoints")));
+    assert!(err.starts_with("checkpoint: cannot create "), "{err}");
+    assert!(err.ends_with("a-file/checkpoints: Not a directory (os error 20)"), "{err}");
+}
