@@ -147,7 +147,8 @@ fn a_snapshot_of_another_job_is_refused_naming_the_operator() {
     let err = other.state_mut().restore(&snapshot).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "the snapshot holds state for `recent`, which this job does not keep"
+        "the snapshot holds state for `recent`, which this job does not keep (a stateful operator removed or \
+         renamed since: its state would be lost)"
     );
     let mut changed = fused::Sessions::new().state().snapshot().unwrap();
     changed.entries[1].type_name = "streamflow_runtime::state::store::StateStore<u64, u64>".to_owned();

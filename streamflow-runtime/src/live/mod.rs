@@ -56,6 +56,7 @@ mod rate;
 mod recovery;
 mod run_state;
 mod settings;
+mod signals;
 pub mod sources;
 mod status_line;
 mod sync;
@@ -66,8 +67,10 @@ pub use checkpoint::CheckpointError;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::StreamingContext;
 pub use error::{ReceiverError, SourceError, StartError, StreamingError};
-pub use handle::StreamingHandle;
-pub use listener::{BatchInfo, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent, StreamingListener};
+pub use handle::{StopReport, StreamingHandle};
+pub use listener::{
+    BatchInfo, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent, StreamingListener, UnprocessedInfo,
+};
 pub use rate::{PidRateEstimator, PidSettings, RateLimiter};
 pub use recovery::RecoveryInfo;
 pub use sources::{Input, InputStats, Receiver, ReceiverContext, Stopped};

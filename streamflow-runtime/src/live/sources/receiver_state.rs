@@ -181,4 +181,13 @@ impl<T: Send + 'static> ReceiverControl for ReceiverShared<T> {
     fn rate(&self) -> Option<f64> {
         self.limiter.rate()
     }
+
+    fn take_leftovers(&self) -> usize {
+        self.seal_open();
+        let (range, records) = self.sealed.cut(usize::MAX);
+        // Freed here (a write-ahead log keeps them for a recovery): no batch will deliver them.
+        drop(self.take_blocks(range));
+        self.budget.release(records);
+        records
+    }
 }
