@@ -22,3 +22,5 @@ pub fn generated_lines(n: usize, vocabulary: usize) -> Vec<String> {
     }
     words.chunks(10).map(|chunk| chunk.join(" ")).collect()
 }
+
+pub mod recoverable;

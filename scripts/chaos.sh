@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Kills the recoverable word count 100 times (or $1 times) at random moments
+# and checks every recovery; prints "N/100 recoveries exact".
+# Usage: scripts/chaos.sh [kills]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kills="${1:-100}"
+cargo build --release --example recoverable_word_count
+STREAMFLOW_CHAOS_KILLS="$kills" cargo test --release --test chaos -- --nocapture 2>&1 \
+    | tee /tmp/streamflow-chaos.log \
+    | grep -E "recoveries exact|^chaos:|panicked|test result"
