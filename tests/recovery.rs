@@ -152,7 +152,13 @@ fn a_resumed_job_gives_the_outputs_of_one_that_never_stopped() {
     run_batches(&clock, &handle, input.path(), 1, 5);
     handle.stop(false).unwrap();
     drop(handle);
-    assert_eq!(sorted_from(&first, 0), sorted_from(&whole, 0)[..].iter().map(|o| o[..5].to_vec()).collect::<Vec<_>>());
+    assert_eq!(
+        sorted_from(&first, 0),
+        sorted_from(&whole, 0)[..]
+            .iter()
+            .map(|o| o[..5].to_vec())
+            .collect::<Vec<_>>()
+    );
 
     let clock = Arc::new(ManualClock::new());
     let mut second = None;
@@ -167,7 +173,11 @@ fn a_resumed_job_gives_the_outputs_of_one_that_never_stopped() {
     let recovered = handle.recovery().unwrap().clone();
     assert_eq!(recovered.state_time.map(|t| t.as_millis()), Some(400));
     let rerun: Vec<(u64, bool)> = recovered.batches.iter().map(|(t, c)| (t.as_millis(), *c)).collect();
-    assert_eq!(rerun, [(500, true)], "batch 5 was committed: it runs for its state only");
+    assert_eq!(
+        rerun,
+        [(500, true)],
+        "batch 5 was committed: it runs for its state only"
+    );
     assert!(recovered.passed_over.is_empty());
     // The committed batch 5 rebuilds the state and writes nothing.
     assert!(handle.wait_for_batches(1, PATIENCE));
@@ -188,10 +198,18 @@ fn a_batch_whose_outputs_were_not_all_written_runs_again_in_full() {
     let failing = sinks::foreach(|_: &streamflow::Batch<(String, u64)>, time: streamflow::Time| {
         assert!(time.as_millis() != 300, "disk full");
     });
-    let handle = context.output("counts", failing).unwrap().checkpoint(&dir).start().unwrap();
+    let handle = context
+        .output("counts", failing)
+        .unwrap()
+        .checkpoint(&dir)
+        .start()
+        .unwrap();
     run_batches(&clock, &handle, input.path(), 1, 3);
     let err = handle.await_termination().unwrap_err().to_string();
-    assert!(err.contains("batch 300 ms: sink `foreach` on output port `counts` failed"), "{err}");
+    assert!(
+        err.contains("batch 300 ms: sink `foreach` on output port `counts` failed"),
+        "{err}"
+    );
     assert_eq!(first[0].batches().len(), 3);
     drop(handle);
 
@@ -290,7 +308,10 @@ fn every_checkpoint_that_cannot_be_resumed_is_refused_with_its_reason() {
         .unwrap()
         .start(),
     );
-    assert!(err.ends_with("holds a checkpoint of job `Tally`, not of job `Words`"), "{err}");
+    assert!(
+        err.ends_with("holds a checkpoint of job `Tally`, not of job `Words`"),
+        "{err}"
+    );
 
     // A stateful operator whose types changed.
     let (input, _c3, dir) = checkpointed("recovery-state-type");
@@ -304,8 +325,14 @@ fn every_checkpoint_that_cannot_be_resumed_is_refused_with_its_reason() {
         .unwrap()
         .start(),
     );
-    assert!(err.contains("/state/300.state: the state of `totals` was saved as `"), "{err}");
-    assert!(err.contains("StateStore<alloc::string::String, u64>`, but the job now keeps `"), "{err}");
+    assert!(
+        err.contains("/state/300.state: the state of `totals` was saved as `"),
+        "{err}"
+    );
+    assert!(
+        err.contains("StateStore<alloc::string::String, u64>`, but the job now keeps `"),
+        "{err}"
+    );
     assert!(err.ends_with("StateStore<alloc::string::String, i64>`"), "{err}");
 
     // A partition count that changed.
@@ -322,7 +349,12 @@ fn every_checkpoint_that_cannot_be_resumed_is_refused_with_its_reason() {
         .start(),
     );
     assert!(err.contains(": the partition count changed from "), "{err}");
-    assert!(err.ends_with(" to 3; keyed state is partitioned by it: keep `partitions(n)`, or start from a new checkpoint directory"), "{err}");
+    assert!(
+        err.ends_with(
+            " to 3; keyed state is partitioned by it: keep `partitions(n)`, or start from a new checkpoint directory"
+        ),
+        "{err}"
+    );
 
     // Another source on the input port.
     let clock = Arc::new(ManualClock::new());
@@ -353,12 +385,18 @@ fn a_checkpoint_directory_must_be_usable_and_is_made_when_missing() {
     assert!(missing.join("job").is_file() && missing.join("batches").is_dir());
     // In use by a running job.
     let err = start_error(resume(input.path(), &missing));
-    assert!(err.ends_with("is in use by another running job (its lock is held); one directory serves one running job"), "{err}");
+    assert!(
+        err.ends_with("is in use by another running job (its lock is held); one directory serves one running job"),
+        "{err}"
+    );
     handle.stop(true).unwrap();
     // Not writable: its parent is a file.
     let file = input.path().join("a-file");
     std::fs::write(&file, "x").unwrap();
     let err = start_error(resume(input.path(), &file.join("checkpoints")));
     assert!(err.starts_with("checkpoint: cannot create "), "{err}");
-    assert!(err.ends_with("a-file/checkpoints: Not a directory (os error 20)"), "{err}");
+    assert!(
+        err.ends_with("a-file/checkpoints: Not a directory (os error 20)"),
+        "{err}"
+    );
 }

@@ -196,7 +196,14 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
             let keep = tx.clone();
             let shared = generator_shared.clone();
             guard_thread(&shared, "generator", move || {
-                generate(generator_shared, clock, schedule, generator_inputs, tx, generator_events);
+                generate(
+                    generator_shared,
+                    clock,
+                    schedule,
+                    generator_inputs,
+                    tx,
+                    generator_events,
+                );
             });
             drop(keep);
         });
