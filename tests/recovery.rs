@@ -400,3 +400,115 @@ fn a_checkpoint_directory_must_be_usable_and_is_made_when_missing() {
         "{err}"
     );
 }
+
+/// A reliable receiver: takes the chunks a test hands it, stores each with
+/// `store_reliably`, and counts what it acknowledged.
+struct Acking {
+    chunks: Arc<std::sync::Mutex<std::collections::VecDeque<Vec<String>>>>,
+    acked: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl streamflow::live::Receiver for Acking {
+    type Item = String;
+
+    fn on_start(
+        &mut self,
+        ctx: &streamflow::live::ReceiverContext<String>,
+    ) -> Result<(), streamflow::live::ReceiverError> {
+        while !ctx.is_stopped() {
+            let chunk = self.chunks.lock().unwrap().pop_front();
+            match chunk {
+                Some(chunk) => {
+                    let n = chunk.len();
+                    if ctx.store_reliably(chunk).is_err() {
+                        return Ok(());
+                    }
+                    self.acked.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+                }
+                None => std::thread::sleep(Duration::from_millis(2)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Waits until the receiver acknowledged `n` records.
+fn acked(counter: &std::sync::atomic::AtomicUsize, n: usize) {
+    let start = std::time::Instant::now();
+    while counter.load(std::sync::atomic::Ordering::SeqCst) < n {
+        assert!(start.elapsed() < PATIENCE, "the receiver acknowledged too little");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn records_a_receiver_acknowledged_survive_a_crash_through_the_write_ahead_log() {
+    let checkpoints = TempDir::new("recovery-wal");
+    let dir = checkpoints.path().join("words");
+    let chunks = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+    let acked_count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = |clock: &Arc<ManualClock>| {
+        let (sink, out) = sinks::collect::<(String, u64)>();
+        let receiver = Acking {
+            chunks: chunks.clone(),
+            acked: acked_count.clone(),
+        };
+        let handle = StreamingContext::get_or_create(&dir, || {
+            StreamingContext::new(Words::new())
+                .clock(clock.clone())
+                .input("lines", sources::receiver_stream(receiver))?
+                .output("counts", sink)
+        })
+        .unwrap()
+        .start()
+        .unwrap();
+        (handle, out)
+    };
+    let clock = Arc::new(ManualClock::new());
+    let (handle, first) = start(&clock);
+    chunks.lock().unwrap().push_back(vec!["a b".to_owned(), "a".to_owned()]);
+    acked(&acked_count, 2);
+    next_batch(&clock, &handle);
+    // Acknowledged, in the log, not yet in any batch when the process dies.
+    chunks.lock().unwrap().push_back(vec!["c a".to_owned()]);
+    acked(&acked_count, 3);
+    assert!(std::fs::read_dir(dir.join("wal/lines")).unwrap().count() >= 2);
+    handle.stop(false).unwrap();
+    drop(handle);
+    let mut got: Vec<(String, u64)> = first.elements();
+    got.sort();
+    assert_eq!(got, [("a".to_owned(), 2), ("b".to_owned(), 1)]);
+
+    let clock = Arc::new(ManualClock::new());
+    let (handle, second) = start(&clock);
+    assert_eq!(handle.recovery().unwrap().batches.len(), 1, "batch 1 runs again, for its state only");
+    assert!(handle.wait_for_batches(1, PATIENCE));
+    clock.set(Duration::from_millis(100));
+    next_batch(&clock, &handle);
+    handle.stop(false).unwrap();
+    let mut got: Vec<(String, u64)> = second.elements();
+    got.sort();
+    assert_eq!(got, [("a".to_owned(), 1), ("c".to_owned(), 1)], "the logged records, once");
+}
+
+#[test]
+fn a_queue_stream_cannot_be_resumed_and_says_why() {
+    let checkpoints = TempDir::new("recovery-queue");
+    let dir = checkpoints.path().join("words");
+    let start = || {
+        let clock = Arc::new(ManualClock::new());
+        StreamingContext::get_or_create(&dir, || {
+            StreamingContext::new(Words::new())
+                .clock(clock.clone())
+                .input("lines", sources::queue_stream([vec!["a".to_owned()]]))
+        })
+        .unwrap()
+        .start()
+    };
+    start().unwrap().stop(false).unwrap();
+    let err = start_error(start());
+    assert!(
+        err.ends_with("a queue stream keeps its batches in memory only: it cannot be resumed from a checkpoint (use a directory, a receiver with its write-ahead log, or a replayable source)"),
+        "{err}"
+    );
+}

@@ -101,6 +101,15 @@ impl<T> BlockStore<T> {
         stored.next += 1;
     }
 
+    /// Whether every block sealed so far is in the write-ahead log (without
+    /// one, always).
+    pub(crate) fn check_logged(&self) -> Result<(), String> {
+        match &lock(&self.inner).log_failure {
+            Some(failure) => Err(format!("the write-ahead log failed ({failure})")),
+            None => Ok(()),
+        }
+    }
+
     /// The next [`cut`](Self::cut), unless a block could not be written to
     /// the write-ahead log since the previous one: then an error, and the
     /// blocks stay for the next cut.

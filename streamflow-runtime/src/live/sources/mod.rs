@@ -85,7 +85,7 @@ pub use crate::live::error::SourceError;
 pub use files::text_file_stream;
 pub use input::{Input, direct_stream};
 pub use queue::{Queue, queue_stream};
-pub use receiver::{Receiver, ReceiverContext, Stopped};
+pub use receiver::{Receiver, ReceiverContext, Stopped, StoreError};
 pub use socket::socket_text_stream;
 pub use source::{Cut, Positions, Reader, Source, SourceContext};
 pub use stats::InputStats;

@@ -65,6 +65,19 @@ pub trait Receiver: Send + 'static {
     fn on_stop(&mut self) {}
 }
 
+/// Why [`ReceiverContext::store_reliably`] cannot vouch for its records.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The receiver was stopped while storing.
+    #[error(transparent)]
+    Stopped(#[from] Stopped),
+    /// The records are in memory but could not be written to the
+    /// write-ahead log: a crash would lose them.
+    #[error("{0}")]
+    NotDurable(String),
+}
+
 /// What a receiver talks to: store records, report errors, ask for a restart
 /// or a stop. Given to [`Receiver::on_start`].
 pub struct ReceiverContext<T> {
@@ -89,6 +102,22 @@ impl<T: Send + 'static> ReceiverContext<T> {
             }
             self.shared.store_vec(part)?;
         }
+    }
+
+    /// Stores `records` durably: when this returns `Ok`, they are in a
+    /// sealed block and, with checkpointing on, in the write-ahead log on
+    /// disk, so a crash of the process cannot lose them. A reliable receiver
+    /// acknowledges its upstream (a message queue's ack) only after this
+    /// returned. Costs a block, and an fsync with checkpointing on: store
+    /// in batches. After an `Err`, nothing of `records` is guaranteed: do
+    /// not acknowledge them.
+    pub fn store_reliably(&self, records: impl IntoIterator<Item = T>) -> Result<(), StoreError> {
+        self.store_many(records)?;
+        self.shared.seal_open();
+        self.shared.blocks().check_logged().map_err(|e| {
+            self.shared.report_error(format!("{e}; the records are not durable"));
+            StoreError::NotDurable(e)
+        })
     }
 
     /// Reports an error to the listeners and logs; the receiver goes on.
