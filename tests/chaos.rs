@@ -63,7 +63,7 @@ impl Rng {
 
 /// The text of input file `k`: its token `fileK` once, then words.
 fn file_text(k: usize) -> String {
-    let mut rng = Rng(0x5EED ^ (k as u64 + 1) * 0x9E37_79B9);
+    let mut rng = Rng(0x5EED ^ ((k as u64 + 1) * 0x9E37_79B9));
     let mut text = format!("file{k:03}");
     for line in 0..40 {
         text.push(if line == 0 { ' ' } else { '\n' });

@@ -74,6 +74,9 @@ fn move_in(dir: &Path, k: u64) {
 
 type Outputs = [sinks::Collected<(String, u64)>; 3];
 
+/// Per output, its batches by time (ms), each sorted.
+type Sorted = Vec<Vec<(u64, Vec<(String, u64)>)>>;
+
 /// A `Tally` context on `clock` reading `input`, collecting its three outputs.
 fn tally(clock: &Arc<ManualClock>, input: &Path) -> Result<(StreamingContext<Tally>, Outputs), StartError> {
     let (counts, counts_out) = sinks::collect();
@@ -89,7 +92,7 @@ fn tally(clock: &Arc<ManualClock>, input: &Path) -> Result<(StreamingContext<Tal
 }
 
 /// Each output's batches from `from` on, each batch sorted.
-fn sorted_from(outputs: &Outputs, from: u64) -> Vec<Vec<(u64, Vec<(String, u64)>)>> {
+fn sorted_from(outputs: &Outputs, from: u64) -> Sorted {
     outputs
         .iter()
         .map(|out| {
@@ -126,7 +129,7 @@ fn uninterrupted(batches: u64) -> Outputs {
 }
 
 /// Each output's batches from `from` through `to` (ms).
-fn between(outputs: &Outputs, from: u64, to: u64) -> Vec<Vec<(u64, Vec<(String, u64)>)>> {
+fn between(outputs: &Outputs, from: u64, to: u64) -> Sorted {
     sorted_from(outputs, from)
         .into_iter()
         .map(|out| out.into_iter().filter(|(t, _)| *t <= to).collect())
@@ -481,14 +484,22 @@ fn records_a_receiver_acknowledged_survive_a_crash_through_the_write_ahead_log()
 
     let clock = Arc::new(ManualClock::new());
     let (handle, second) = start(&clock);
-    assert_eq!(handle.recovery().unwrap().batches.len(), 1, "batch 1 runs again, for its state only");
+    assert_eq!(
+        handle.recovery().unwrap().batches.len(),
+        1,
+        "batch 1 runs again, for its state only"
+    );
     assert!(handle.wait_for_batches(1, PATIENCE));
     clock.set(Duration::from_millis(100));
     next_batch(&clock, &handle);
     handle.stop(false).unwrap();
     let mut got: Vec<(String, u64)> = second.elements();
     got.sort();
-    assert_eq!(got, [("a".to_owned(), 1), ("c".to_owned(), 1)], "the logged records, once");
+    assert_eq!(
+        got,
+        [("a".to_owned(), 1), ("c".to_owned(), 1)],
+        "the logged records, once"
+    );
 }
 
 #[test]

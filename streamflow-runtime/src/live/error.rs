@@ -115,7 +115,7 @@ pub enum StartError {
         dir: std::path::PathBuf,
         /// Why.
         #[source]
-        source: CheckpointError,
+        source: Box<CheckpointError>,
     },
     /// Stopping on SIGINT/SIGTERM was asked for and cannot be set up.
     #[error("cannot stop on signals: {0}")]

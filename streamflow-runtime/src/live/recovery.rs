@@ -88,7 +88,7 @@ fn start_error(dir: &std::path::Path) -> impl Fn(CheckpointError) -> StartError 
     let dir = dir.to_path_buf();
     move |source| StartError::Checkpoint {
         dir: dir.clone(),
-        source,
+        source: Box::new(source),
     }
 }
 

@@ -245,7 +245,7 @@ impl CheckpointDir {
     pub(crate) fn clean(&self, keep: usize) -> Result<Option<Time>, CheckpointError> {
         let states = times(&self.states(), "state")?;
         let keep = keep.max(1);
-        let Some(&oldest_kept) = states.iter().rev().take(keep).last() else {
+        let Some(&oldest_kept) = states.iter().rev().take(keep).min() else {
             return Ok(None);
         };
         for &time in states.range(..oldest_kept) {

@@ -46,7 +46,7 @@ where
     if let Some(dir) = &env.wal {
         let wal_error = |source| StartError::Checkpoint {
             dir: dir.clone(),
-            source,
+            source: Box::new(source),
         };
         let wal = Wal::<R::Item>::open(dir).map_err(wal_error)?;
         shared.blocks().attach_log(Box::new(wal)).map_err(wal_error)?;
