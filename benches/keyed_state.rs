@@ -108,11 +108,7 @@ fn main() {
     }
     println!("{RECORDS} records per batch over {KEYS} keys");
     println!("{:>24} {:>12} {:>12}", "operator", "ms/batch", "out elems");
-    let totals = time_per_batch(
-        Totals::new(),
-        |t| Totals::inputs().pairs(batch(t)),
-        |o| o.totals.len(),
-    );
+    let totals = time_per_batch(Totals::new(), |t| Totals::inputs().pairs(batch(t)), |o| o.totals.len());
     row("update_state_by_key", totals);
     let seen = time_per_batch(Seen::new(), |t| Seen::inputs().pairs(batch(t)), |o| o.seen.len());
     row("map_with_state", seen);
