@@ -50,6 +50,31 @@ struct Slot<K, V> {
     pair: (K, V),
 }
 
+/// Mends a [`KeyTable`]'s index when a function unwinds while an entry is out
+/// of the table ([`KeyTable::replace_with`]): the taken entry's position is
+/// unindexed, and the entry that moved into it is indexed there.
+struct Mend<'a> {
+    index: &'a mut HashTable<usize>,
+    /// The taken entry's hash and position.
+    taken: (u64, usize),
+    /// The moved entry's hash and old position, if one moved.
+    moved: Option<(u64, usize)>,
+}
+
+impl Drop for Mend<'_> {
+    fn drop(&mut self) {
+        let (hash, at) = self.taken;
+        if let Ok(found) = self.index.find_entry(hash, |&j| j == at) {
+            found.remove();
+        }
+        if let Some((hash, from)) = self.moved
+            && let Some(position) = self.index.find_mut(hash, |&j| j == from)
+        {
+            *position = at;
+        }
+    }
+}
+
 /// Where a key is in a [`KeyTable`].
 pub(crate) enum Found {
     /// At this position.
@@ -136,14 +161,28 @@ impl<K, V> KeyTable<K, V> {
         self.entries.swap_remove(i).pair
     }
 
-    /// Replaces the value at position `i` with `f(value)` and moves its entry
-    /// last. The entry is out of the table while `f` runs: a panic in `f`
-    /// loses this key only.
+    /// Replaces the value at position `i` with `f(value)`, in its place. The
+    /// entry is out of the table while `f` runs: a panic in `f` loses this key
+    /// only.
     pub(crate) fn replace_with(&mut self, i: usize, f: impl FnOnce(V) -> V) {
-        let hash = self.entries[i].hash;
-        let (key, old) = self.swap_remove(i);
+        // Taken out from the end (the last entry swapped into `i`) and put
+        // back the same way, so that the index, which still points at both
+        // entries' old positions, is right again afterwards without a lookup;
+        // only a panic in `f` has to mend it.
+        let last = self.entries.len() - 1;
+        self.entries.swap(i, last);
+        let Some(Slot { hash, pair: (key, old) }) = self.entries.pop() else {
+            return;
+        };
+        let mend = Mend {
+            index: &mut self.index,
+            taken: (hash, i),
+            moved: (i != last).then(|| (self.entries[i].hash, last)),
+        };
         let new = f(old);
-        self.push(hash, key, new);
+        std::mem::forget(mend);
+        self.entries.push(Slot { hash, pair: (key, new) });
+        self.entries.swap(i, last);
     }
 
     /// Keeps the entries for which `keep` is true. Each removal is a
@@ -360,12 +399,19 @@ mod tests {
     #[test]
     fn a_panic_while_replacing_loses_that_key_only() {
         let mut t: KeyTable<u32, u32> = (0..10).map(|k| (k, k)).collect();
-        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            t.replace_with(3, |_| panic!("boom"));
-        }));
-        assert!(caught.is_err());
+        t.replace_with(4, |v| v + 100);
+        assert_eq!(contents(&t)[4], (4, 104), "replaced in place");
+        // The entry at 3 (the last, 9, takes its place), then the last one.
+        for (at, lost) in [(3, 3), (8, 8)] {
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                t.replace_with(at, |_| panic!("boom"));
+            }));
+            assert!(caught.is_err());
+            assert!(matches!(t.find(&lost), Found::Absent(_)));
+        }
         let left = contents(&t);
-        assert_eq!(left.len(), 9);
-        assert!(left.iter().all(|&(k, v)| k == v && k != 3));
+        assert_eq!(left, [(0, 0), (1, 1), (2, 2), (9, 9), (4, 104), (5, 5), (6, 6), (7, 7)]);
+        t.replace_with(7, |v| v + 1);
+        assert_eq!(contents(&t)[7], (7, 8), "the last entry replaced in place");
     }
 }
