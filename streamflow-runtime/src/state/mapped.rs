@@ -5,12 +5,10 @@ use super::State;
 use crate::Batch;
 use crate::runner::Runner;
 use crate::shuffle::collectors::Grouper;
-use crate::shuffle::key_tables::{KeyMap, fix_partitions, shrink_map};
-use crate::shuffle::partitioner::new_map;
+use crate::shuffle::key_tables::{Found, KeyTable, fix_partitions};
 use crate::shuffle::{exchange_parts, group_part};
 use crate::stage::StageInput;
 use crate::stage::bounds::{Element, MapSide, ReduceSide, Replicable, RetainedKey};
-use hashbrown::hash_map::Entry;
 use serde::{Deserialize, Serialize};
 use std::hash::Hash;
 
@@ -29,7 +27,7 @@ struct Tracked<S> {
 pub struct MappedState<K, S> {
     timeout_ms: Option<u64>,
     partitions: Option<usize>,
-    parts: Vec<KeyMap<K, Tracked<S>>>,
+    parts: Vec<KeyTable<K, Tracked<S>>>,
 }
 
 impl<K, S> MappedState<K, S> {
@@ -38,14 +36,14 @@ impl<K, S> MappedState<K, S> {
     pub fn live_keys(&self) -> usize {
         self.parts
             .iter()
-            .map(|m| m.0.values().filter(|t| t.state.is_some()).count())
+            .map(|m| m.values().filter(|t| t.state.is_some()).count())
             .sum()
     }
 
     /// The tables' capacity in keys (shrinks after many removals).
     #[cfg(test)]
     pub(crate) fn capacity(&self) -> usize {
-        self.parts.iter().map(|m| m.0.capacity()).sum()
+        self.parts.iter().map(KeyTable::capacity).sum()
     }
 }
 
@@ -55,18 +53,17 @@ impl<K: Hash + Eq, S> MappedState<K, S> {
     /// a key with no record for that long gets a last call and is removed,
     /// and the initial keys count as last updated at time 0.
     pub fn new(timeout_ms: Option<u64>, initial: impl IntoIterator<Item = (K, S)>) -> Self {
-        let mut map = new_map(0);
-        map.extend(initial.into_iter().map(|(k, s)| {
+        let tracked = |(k, s)| {
             let tracked = Tracked {
                 state: Some(s),
                 last_ms: 0,
             };
             (k, tracked)
-        }));
+        };
         MappedState {
             timeout_ms,
             partitions: None,
-            parts: vec![KeyMap(map)],
+            parts: vec![initial.into_iter().map(tracked).collect()],
         }
     }
 }
@@ -95,44 +92,43 @@ pub fn map_with_state<Rn: Runner, In: StageInput, K: RetainedKey, V: Element, S:
     reduce_side: impl ReduceSide<T, U>,
 ) -> Result<(Batch<U>, Option<Batch<(K, S)>>), Rn::Error> {
     let n = fix_partitions(&mut state.partitions, runner, partitions);
-    KeyMap::ensure_partitions(runner, stage + 1, &mut state.parts, n)?;
+    KeyTable::ensure_partitions(runner, stage + 1, &mut state.parts, n)?;
     let now = runner.time().as_millis();
     let timeout = state.timeout_ms;
     let per_key = exchange_parts(runner, stage, input.into_parts(), n, |part| {
         group_part(part, n, &map_side)
     })?;
     let tasks: Vec<_> = state.parts.iter_mut().zip(per_key).collect();
-    let results = runner.tasks(stage + 1, tasks, |(map, buckets)| {
-        let map = &mut map.0;
+    let results = runner.tasks(stage + 1, tasks, |(table, buckets)| {
         let mut out = Vec::new();
         for bucket in buckets {
             for (key, value) in bucket {
-                let returned = match map.entry(key) {
-                    Entry::Occupied(mut e) => {
+                let returned = match table.find(&key) {
+                    Found::At(i) => {
                         // Taken out while `f` runs: a panic loses this key only.
-                        let mut handle = State::new(e.get_mut().state.take());
-                        let returned = f(e.key(), Some(value), &mut handle);
+                        let (key, tracked) = table.pair_mut(i);
+                        let mut handle = State::new(tracked.state.take());
+                        let returned = f(key, Some(value), &mut handle);
                         match handle.into_value() {
                             Some(s) => {
-                                *e.get_mut() = Tracked {
+                                *tracked = Tracked {
                                     state: Some(s),
                                     last_ms: now,
                                 }
                             }
-                            None => {
-                                e.remove();
-                            }
+                            None => drop(table.swap_remove(i)),
                         }
                         returned
                     }
-                    Entry::Vacant(e) => {
+                    Found::Absent(hash) => {
                         let mut handle = State::new(None);
-                        let returned = f(e.key(), Some(value), &mut handle);
+                        let returned = f(&key, Some(value), &mut handle);
                         if let Some(s) = handle.into_value() {
-                            e.insert(Tracked {
+                            let tracked = Tracked {
                                 state: Some(s),
                                 last_ms: now,
-                            });
+                            };
+                            table.push(hash, key, tracked);
                         }
                         returned
                     }
@@ -143,7 +139,7 @@ pub fn map_with_state<Rn: Runner, In: StageInput, K: RetainedKey, V: Element, S:
             }
         }
         if let Some(timeout) = timeout {
-            map.retain(|key, tracked| {
+            table.retain(|key, tracked| {
                 let Some(s) = tracked.state.take() else {
                     return false;
                 };
@@ -159,9 +155,10 @@ pub fn map_with_state<Rn: Runner, In: StageInput, K: RetainedKey, V: Element, S:
                 false
             });
         }
-        shrink_map(map);
+        table.shrink();
         let snapshot: Vec<(K, S)> = if snapshots {
-            map.iter()
+            table
+                .iter()
                 .filter_map(|(k, t)| Some((k.clone(), t.state.as_ref()?.clone())))
                 .collect()
         } else {

@@ -2,14 +2,13 @@
 
 use crate::runner::Runner;
 use crate::shuffle::collectors::Grouper;
-use crate::shuffle::key_tables::{KeyMap, fix_partitions, shrink_map};
+use crate::shuffle::key_tables::{Found, KeyTable, fix_partitions};
 use crate::shuffle::merge::group_in_order;
-use crate::shuffle::partitioner::{new_map, table_state};
+use crate::shuffle::partitioner::table_state;
 use crate::shuffle::{exchange_parts, group_part};
 use crate::stage::StageInput;
 use crate::stage::bounds::{Element, MapSide, ReduceSide, Replicable, RetainedKey, WithTime};
 use crate::{Batch, Time};
-use hashbrown::hash_map::Entry;
 use serde::{Deserialize, Serialize};
 use std::hash::Hash;
 
@@ -20,7 +19,7 @@ use std::hash::Hash;
 pub struct StateStore<K, S> {
     partitions: Option<usize>,
     /// `None` only for a key whose call panicked (treated as absent).
-    parts: Vec<KeyMap<K, Option<S>>>,
+    parts: Vec<KeyTable<K, Option<S>>>,
 }
 
 impl<K, S> StateStore<K, S> {
@@ -29,7 +28,7 @@ impl<K, S> StateStore<K, S> {
     pub fn live_keys(&self) -> usize {
         self.parts
             .iter()
-            .map(|m| m.0.values().filter(|s| s.is_some()).count())
+            .map(|t| t.values().filter(|s| s.is_some()).count())
             .sum()
     }
 }
@@ -39,11 +38,9 @@ impl<K: Hash + Eq, S> StateStore<K, S> {
     /// its last state); its keys are called in batch 1 even without new
     /// values. `::core::iter::empty()` for an empty state.
     pub fn new(initial: impl IntoIterator<Item = (K, S)>) -> Self {
-        let mut map = new_map(0);
-        map.extend(initial.into_iter().map(|(k, s)| (k, Some(s))));
         StateStore {
             partitions: None,
-            parts: vec![KeyMap(map)],
+            parts: vec![initial.into_iter().map(|(k, s)| (k, Some(s))).collect()],
         }
     }
 }
@@ -92,21 +89,20 @@ pub fn update_state_by_key<Rn: Runner, In: StageInput, K: RetainedKey, V: Elemen
     let time = runner.time();
     let call = |key: &K, values: &[V], old: Option<S>| f.update(time, key, values, old);
     let n = fix_partitions(&mut state.partitions, runner, partitions);
-    KeyMap::ensure_partitions(runner, stage + 1, &mut state.parts, n)?;
+    KeyTable::ensure_partitions(runner, stage + 1, &mut state.parts, n)?;
     let per_key = exchange_parts(runner, stage, input.into_parts(), n, |part| {
         group_part(part, n, &map_side)
     })?;
     let tasks: Vec<_> = state.parts.iter_mut().zip(per_key).collect();
     runner
-        .tasks(stage + 1, tasks, |(map, buckets)| {
-            let map = &mut map.0;
+        .tasks(stage + 1, tasks, |(table, buckets)| {
             let groups = group_in_order(buckets);
             // Keys without new values first, while the keys with some can be
             // told apart by reference.
             {
                 let mut with_data = hashbrown::HashSet::with_capacity_and_hasher(groups.len(), table_state());
                 with_data.extend(groups.iter().map(|(k, _)| k));
-                map.retain(|k, slot| {
+                table.retain(|k, slot| {
                     if with_data.contains(k) {
                         return true;
                     }
@@ -123,27 +119,25 @@ pub fn update_state_by_key<Rn: Runner, In: StageInput, K: RetainedKey, V: Elemen
                 });
             }
             for (key, values) in groups {
-                match map.entry(key) {
-                    Entry::Occupied(mut e) => {
+                match table.find(&key) {
+                    Found::At(i) => {
                         // Taken out while `f` runs: a panic loses this key only.
-                        let old = e.get_mut().take();
-                        match call(e.key(), &values, old) {
-                            Some(s) => *e.get_mut() = Some(s),
-                            None => {
-                                e.remove();
-                            }
+                        let (key, slot) = table.pair_mut(i);
+                        match call(key, &values, slot.take()) {
+                            Some(s) => *slot = Some(s),
+                            None => drop(table.swap_remove(i)),
                         }
                     }
-                    Entry::Vacant(e) => {
-                        if let Some(s) = call(e.key(), &values, None) {
-                            e.insert(Some(s));
+                    Found::Absent(hash) => {
+                        if let Some(s) = call(&key, &values, None) {
+                            table.push(hash, key, Some(s));
                         }
                     }
                 }
             }
-            shrink_map(map);
-            let mut out = Vec::with_capacity(map.len());
-            for (k, slot) in map.iter() {
+            table.shrink();
+            let mut out = Vec::with_capacity(table.len());
+            for (k, slot) in table.iter() {
                 if let Some(s) = slot {
                     reduce_side((k.clone(), s.clone()), &mut out);
                 }

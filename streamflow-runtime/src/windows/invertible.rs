@@ -15,12 +15,11 @@ use super::keyed::reduce_held;
 use super::timeline::{Covered, Held, Timeline};
 use crate::runner::Runner;
 use crate::shuffle::collectors::{Counter, KeyCombiner, Reducer, ValueCounter, present};
-use crate::shuffle::key_tables::{PairTable, fix_partitions, key_hash};
+use crate::shuffle::key_tables::{Found, KeyTable, fix_partitions};
 use crate::shuffle::{count, count_by_value, reduce, reduce_by_key};
 use crate::stage::StageInput;
 use crate::stage::bounds::{Element, MapSide, ReduceFn, ReduceSide, Retained, RetainedKey};
 use crate::{Batch, Time};
-use hashbrown::hash_table::Entry;
 use serde::{Deserialize, Serialize};
 use std::hash::Hash;
 
@@ -39,7 +38,7 @@ pub struct InvertibleWindow<K, V> {
     /// The time of the last emitted window.
     previous: Option<Time>,
     /// The last emitted window's result (after the filter), per key partition.
-    result: Vec<PairTable<K, V>>,
+    result: Vec<KeyTable<K, V>>,
 }
 
 impl<K, V> InvertibleWindow<K, V> {
@@ -63,7 +62,7 @@ impl<K, V> InvertibleWindow<K, V> {
     /// How many keys the last result holds.
     #[doc(hidden)]
     pub fn keys(&self) -> usize {
-        self.result.iter().map(|t| t.0.len()).sum()
+        self.result.iter().map(KeyTable::len).sum()
     }
 }
 
@@ -106,7 +105,7 @@ fn slide<Rn: Runner, K: RetainedKey, V: Retained, U: Element>(
             .collect(),
         staying: state.batches.after(previous).collect(),
     };
-    state.result.resize_with(n, PairTable::default);
+    state.result.resize_with(n, KeyTable::default);
     let tasks: Vec<_> = state.result.iter_mut().zip(changes.by_partition(n)).collect();
     runner
         .tasks(stage, tasks, |(table, held)| {
@@ -114,30 +113,24 @@ fn slide<Rn: Runner, K: RetainedKey, V: Retained, U: Element>(
             for (k, v) in reduce_held(left, reduce).into_iter().filter_map(present) {
                 // A key without a previous result (dropped by the filter)
                 // takes the reduce of its new values alone, as in Spark.
-                if let Ok(entry) = table.0.find_entry(key_hash(&k), |p| p.0 == k) {
-                    // Removed while `inverse` runs: a panic loses this key only.
-                    let ((key, prev), vacant) = entry.remove();
-                    vacant.insert((key, inverse(prev, v)));
+                if let Found::At(i) = table.find(&k) {
+                    // Out of the table while `inverse` runs: a panic loses this key only.
+                    table.replace_with(i, |prev| inverse(prev, v));
                 }
             }
             for (k, v) in reduce_held(entered, reduce).into_iter().filter_map(present) {
-                match table.0.entry(key_hash(&k), |p| p.0 == k, |p| key_hash(&p.0)) {
-                    Entry::Occupied(entry) => {
-                        let ((key, prev), vacant) = entry.remove();
-                        vacant.insert((key, reduce(prev, v)));
-                    }
-                    Entry::Vacant(entry) => {
-                        entry.insert((k, v));
-                    }
+                match table.find(&k) {
+                    Found::At(i) => table.replace_with(i, |prev| reduce(prev, v)),
+                    Found::Absent(hash) => table.push(hash, k, v),
                 }
             }
             // A key with old values but neither a previous result nor new
             // values is not created: Spark throws there ("Neither previous
             // window has value for key, nor new values found"); we skip it.
-            table.0.retain(|pair| keep(pair));
+            table.retain_pairs(keep);
             table.shrink();
-            let mut out = Vec::with_capacity(table.0.len());
-            for pair in table.0.iter() {
+            let mut out = Vec::with_capacity(table.len());
+            for pair in table.iter() {
                 reduce_side(pair.clone(), &mut out);
             }
             out

@@ -1,0 +1,121 @@
+//! The per-batch cost of the keyed state tables at about 100 k keys:
+//! `update_state_by_key`, `map_with_state` with a timeout, and
+//! `reduce_by_key_and_window` with an inverse and a filter, each with keys
+//! arriving and leaving every batch.
+//!
+//! ```text
+//! cargo bench --bench keyed_state
+//! ```
+//!
+//! Prints, per operator, the median time per batch once the state has filled,
+//! and the number of keys in the state at the end.
+
+use std::time::{Duration, Instant};
+use streamflow::prelude::*;
+
+/// Records per batch, spread over `KEYS` keys.
+const RECORDS: u64 = 60_000;
+const KEYS: u64 = 120_000;
+/// Batches run before timing (the state fills), then batches timed.
+const WARMUP: u64 = 10;
+const TIMED: u64 = 15;
+
+stream_job! {
+    pub job Totals {
+        batch_interval = 1s;
+        input pairs: (u64, u64);
+        // An idle key whose total is a multiple of 8 is dropped.
+        output totals: (u64, u64) = pairs.update_state_by_key(|new: &[u64], old: Option<u64>| {
+            let total = old.unwrap_or(0) + new.iter().sum::<u64>();
+            (!new.is_empty() || !total.is_multiple_of(8)).then_some(total)
+        });
+    }
+}
+
+stream_job! {
+    pub job Seen {
+        batch_interval = 1s;
+        input pairs: (u64, u64);
+        output seen: (u64, u64) = pairs.map_with_state(
+            |key: &u64, value: Option<u64>, state: &mut State<u64>| {
+                let total = state.get().copied().unwrap_or(0) + value.unwrap_or(0);
+                if !state.is_timing_out() {
+                    state.update(total);
+                }
+                Some((*key, total))
+            },
+            3s,
+        );
+    }
+}
+
+stream_job! {
+    pub job Windowed {
+        batch_interval = 1s;
+        input pairs: (u64, u64);
+        output counts: (u64, u64) =
+            pairs.reduce_by_key_and_window(|a, b| a + b, |a, b| a - b, 4s, 1s, 2, |kv: &(u64, u64)| kv.1 != 0);
+    }
+}
+
+/// Batch `t`: `RECORDS` records over `KEYS` keys, a different draw each batch.
+fn batch(t: u64) -> Vec<(u64, u64)> {
+    let mut x = t.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..RECORDS)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % KEYS, (x >> 40) % 4 + 1)
+        })
+        .collect()
+}
+
+/// Median time per batch of `job` after `WARMUP` batches, and the size of the
+/// last output (the number of keys, for the state operators).
+fn time_per_batch<J: Job>(
+    mut job: J,
+    inputs: impl Fn(u64) -> J::Inputs,
+    size: impl Fn(&J::Outputs) -> usize,
+) -> (Duration, usize) {
+    let mut times = Vec::new();
+    let mut last = 0;
+    for t in 1..=WARMUP + TIMED {
+        let input = inputs(t);
+        let start = Instant::now();
+        let out = job
+            .run_batch(Time::from_secs(t), input)
+            .expect("benchmark jobs do not fail");
+        let elapsed = start.elapsed();
+        last = size(&out);
+        drop(out);
+        if t > WARMUP {
+            times.push(elapsed);
+        }
+    }
+    times.sort();
+    (times[times.len() / 2], last)
+}
+
+fn row(name: &str, (time, size): (Duration, usize)) {
+    println!("{name:>24} {:>12.2} {size:>12}", time.as_secs_f64() * 1e3);
+}
+
+fn main() {
+    // `cargo test --benches` runs bench targets with `--test`: nothing to check here.
+    if std::env::args().any(|arg| arg == "--test") {
+        return;
+    }
+    println!("{RECORDS} records per batch over {KEYS} keys");
+    println!("{:>24} {:>12} {:>12}", "operator", "ms/batch", "out elems");
+    let totals = time_per_batch(Totals::new(), |t| Totals::inputs().pairs(batch(t)), |o| o.totals.len());
+    row("update_state_by_key", totals);
+    let seen = time_per_batch(Seen::new(), |t| Seen::inputs().pairs(batch(t)), |o| o.seen.len());
+    row("map_with_state", seen);
+    let windowed = time_per_batch(
+        Windowed::new(),
+        |t| Windowed::inputs().pairs(batch(t)),
+        |o| o.counts.len(),
+    );
+    row("reduce_by_key_and_window", windowed);
+}
