@@ -5,7 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kills="${1:-100}"
-cargo build --release --example recoverable_word_count
-STREAMFLOW_CHAOS_KILLS="$kills" cargo test --release --test chaos -- --nocapture 2>&1 \
+STREAMFLOW_CHAOS_KILLS="$kills" cargo test --release --test chaos 2>&1 \
     | tee /tmp/streamflow-chaos.log \
     | grep -E "recoveries exact|^chaos:|panicked|test result"

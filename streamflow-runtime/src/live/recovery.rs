@@ -205,14 +205,20 @@ pub(super) fn resume<J: Job>(
     } = opened;
     let fail = start_error(dir.root());
     let plan = job.plan();
-    let inputs: Vec<InputRecordInfo> = ports
-        .iter()
-        .zip(feeds.iter())
-        .map(|(port, feed)| InputRecordInfo {
+    let mut inputs = Vec::with_capacity(ports.len());
+    for (port, feed) in ports.iter().zip(feeds.iter()) {
+        let start = feed.start_positions().map_err(|e| {
+            fail(CheckpointError::Encode {
+                what: "a source's start positions",
+                message: format!("input `{port}`: {e}"),
+            })
+        })?;
+        inputs.push(InputRecordInfo {
             port: (*port).to_owned(),
             positions: feed.positions_type().to_owned(),
-        })
-        .collect();
+            start,
+        });
+    }
     let d = plan.batch_interval_ms.max(1);
     let Some(saved) = saved else {
         dir.write_job(&JobRecord {
@@ -230,7 +236,9 @@ pub(super) fn resume<J: Job>(
             info: None,
         });
     };
-    if saved.job.inputs != inputs {
+    let same = saved.job.inputs.len() == inputs.len()
+        && saved.job.inputs.iter().zip(&inputs).all(|(a, b)| a.same_input(b));
+    if !same {
         return Err(fail(CheckpointError::Changed {
             dir: dir.root().to_path_buf(),
             what: "inputs",
@@ -241,10 +249,16 @@ pub(super) fn resume<J: Job>(
         }));
     }
     for (index, feed) in feeds.iter_mut().enumerate() {
-        let recorded: Vec<Option<&[u8]>> = saved
-            .batches
-            .iter()
-            .map(|b| b.record.inputs.get(index).and_then(|i| i.as_deref()))
+        let start = saved.job.inputs[index].start.as_deref();
+        let recorded: Vec<Option<&[u8]>> = start
+            .into_iter()
+            .map(Some)
+            .chain(
+                saved
+                    .batches
+                    .iter()
+                    .map(|b| b.record.inputs.get(index).and_then(|i| i.as_deref())),
+            )
             .collect();
         feed.resume(&recorded).map_err(|e| {
             fail(CheckpointError::Positions {

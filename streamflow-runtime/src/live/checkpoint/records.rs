@@ -23,6 +23,15 @@ pub(crate) struct InputRecordInfo {
     pub(crate) port: String,
     /// The Rust type of the positions its batches record.
     pub(crate) positions: String,
+    /// Where its source stood when the checkpoint was created, if it says.
+    pub(crate) start: Option<Vec<u8>>,
+}
+
+impl InputRecordInfo {
+    /// Whether `other` is the same port read by the same kind of source.
+    pub(crate) fn same_input(&self, other: &InputRecordInfo) -> bool {
+        self.port == other.port && self.positions == other.positions
+    }
 }
 
 /// What one batch reads, per input port in port order, recorded before the

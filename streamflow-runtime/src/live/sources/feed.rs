@@ -44,6 +44,9 @@ pub(crate) trait Feed: Send {
     fn cut(&mut self, time: Time) -> Pending;
     /// The Rust type of the source's positions (recorded in checkpoints).
     fn positions_type(&self) -> &'static str;
+    /// The source's start positions, encoded (see
+    /// [`Source::start_positions`](super::Source::start_positions)).
+    fn start_positions(&self) -> Result<Option<Vec<u8>>, SourceError>;
     /// Resumes after recovery, before the first cut, from the positions the
     /// checkpoint recorded (oldest first; `None`: that cut had failed).
     fn resume(&mut self, recorded: &[Option<&[u8]>]) -> Result<(), SourceError>;
@@ -202,6 +205,10 @@ impl<S: Source> Feed for SourceFeed<S> {
 
     fn positions_type(&self) -> &'static str {
         std::any::type_name::<S::Positions>()
+    }
+
+    fn start_positions(&self) -> Result<Option<Vec<u8>>, SourceError> {
+        self.source.start_positions().map(|p| p.to_bytes()).transpose()
     }
 
     fn resume(&mut self, recorded: &[Option<&[u8]>]) -> Result<(), SourceError> {

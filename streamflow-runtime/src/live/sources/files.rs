@@ -202,6 +202,13 @@ impl Source for DirectorySource {
         Ok(Cut::new(DirectoryCut { files, listing: ids }))
     }
 
+    fn start_positions(&self) -> Option<DirectoryCut> {
+        Some(DirectoryCut {
+            files: Vec::new(),
+            listing: self.seen.iter().cloned().collect(),
+        })
+    }
+
     fn resume(&mut self, recorded: &[DirectoryCut]) -> Result<(), SourceError> {
         // The files the last recorded cut listed were taken (by it or
         // before it); every other file in the directory now is new.

@@ -170,10 +170,22 @@ pub trait Source: Send + 'static {
     /// panic) fails that batch; the next batch is cut as usual.
     fn cut(&mut self, time: Time) -> Result<Cut<Self::Positions>, SourceError>;
 
+    /// Where the source stands right after [`start`](Self::start), as the
+    /// positions of an empty batch: recorded when a checkpoint is created,
+    /// and given first to [`resume`](Self::resume), so that a job that
+    /// crashed before its first batch was recorded still resumes from where
+    /// it started (the directory source: the files it found at start; a
+    /// Kafka source: its starting offsets). The default records nothing.
+    fn start_positions(&self) -> Option<Self::Positions> {
+        None
+    }
+
     /// Resumes where the run before a crash stopped cutting. Called when a
     /// job recovers from a checkpoint, after [`start`](Self::start) and
     /// before the first cut, with the positions the checkpoint still holds,
-    /// oldest first: the last one is the previous run's last recorded cut.
+    /// oldest first: the [start positions](Self::start_positions) if they
+    /// were recorded, then every recorded batch's; the last one is where the
+    /// previous run's cuts ended.
     /// Those batches are delivered again from their positions; the next cut
     /// must follow the last of them (a Kafka source starts at its end
     /// offsets; the directory source skips the files it had listed).
