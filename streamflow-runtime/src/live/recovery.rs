@@ -236,8 +236,8 @@ pub(super) fn resume<J: Job>(
             info: None,
         });
     };
-    let same = saved.job.inputs.len() == inputs.len()
-        && saved.job.inputs.iter().zip(&inputs).all(|(a, b)| a.same_input(b));
+    let same =
+        saved.job.inputs.len() == inputs.len() && saved.job.inputs.iter().zip(&inputs).all(|(a, b)| a.same_input(b));
     if !same {
         return Err(fail(CheckpointError::Changed {
             dir: dir.root().to_path_buf(),

@@ -182,10 +182,14 @@ impl CheckpointDir {
         frame::write(&self.batch_path(record.time_ms, "inputs"), Kind::Inputs, &bytes)
     }
 
-    /// Records that a batch's outputs are all written.
+    /// Records that a batch's outputs are all written. Not fsynced: a
+    /// commit record is only looked for, and losing one (the machine
+    /// crashed) only makes recovery write that batch's outputs again, which
+    /// a sink must bear anyway (a crash between its write and the commit
+    /// does the same). The outputs themselves are durable before it.
     pub(crate) fn write_commit(&self, time: Time) -> Result<(), CheckpointError> {
-        let ms = time.as_millis();
-        frame::write(&self.batch_path(ms, "commit"), Kind::Commit, &ms.to_le_bytes())
+        let path = self.batch_path(time.as_millis(), "commit");
+        File::create(&path).map(drop).map_err(io("create", &path))
     }
 
     /// Writes a snapshot of the job's state after its batch; gives its size
@@ -238,28 +242,50 @@ impl CheckpointDir {
         }))
     }
 
-    /// After a snapshot: keeps the newest `keep` snapshots, and the batch
-    /// records after the oldest of them (recovery from any kept snapshot
-    /// re-runs the batches after it). Gives the oldest kept snapshot's time:
-    /// no batch up to it will be re-run.
-    pub(crate) fn clean(&self, keep: usize) -> Result<Option<Time>, CheckpointError> {
+    /// The time of the oldest of the newest `keep` snapshots: recovery from
+    /// any kept snapshot re-runs only batches after it, so nothing up to it
+    /// is needed any more (see [`clean_through`]).
+    pub(crate) fn oldest_kept(&self, keep: usize) -> Result<Option<Time>, CheckpointError> {
         let states = times(&self.states(), "state")?;
-        let keep = keep.max(1);
-        let Some(&oldest_kept) = states.iter().rev().take(keep).min() else {
-            return Ok(None);
-        };
-        for &time in states.range(..oldest_kept) {
-            let path = self.states().join(format!("{time}.state"));
-            fs::remove_file(&path).map_err(io("remove", &path))?;
-        }
-        for extension in ["commit", "inputs"] {
-            for time in times(&self.batches(), extension)?.range(..=oldest_kept) {
-                let path = self.batch_path(*time, extension);
-                fs::remove_file(&path).map_err(io("remove", &path))?;
-            }
-        }
-        Ok(Some(Time::from_millis(oldest_kept)))
+        Ok(states
+            .iter()
+            .rev()
+            .take(keep.max(1))
+            .min()
+            .map(|&t| Time::from_millis(t)))
     }
+
+    /// Removes what the snapshot at `oldest_kept` and the newer ones made
+    /// useless (see [`clean_through`]).
+    pub(crate) fn clean(&self, keep: usize) -> Result<Option<Time>, CheckpointError> {
+        let oldest = self.oldest_kept(keep)?;
+        if let Some(oldest) = oldest {
+            clean_through(&self.root, oldest)?;
+        }
+        Ok(oldest)
+    }
+}
+
+/// In the checkpoint directory `root`, removes the snapshots older than
+/// `oldest_kept` and the batch records up to it. Files already gone are no
+/// error (two cleanings may overlap).
+pub(crate) fn clean_through(root: &Path, oldest_kept: Time) -> Result<(), CheckpointError> {
+    let oldest_kept = oldest_kept.as_millis();
+    let remove = |path: PathBuf| match fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("remove", &path)(e)),
+        _ => Ok(()),
+    };
+    let states = root.join("state");
+    for time in times(&states, "state")?.range(..oldest_kept) {
+        remove(states.join(format!("{time}.state")))?;
+    }
+    let batches = root.join("batches");
+    for extension in ["commit", "inputs"] {
+        for time in times(&batches, extension)?.range(..=oldest_kept) {
+            remove(batches.join(format!("{time}.{extension}")))?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -30,8 +30,7 @@ pub(crate) enum Kind {
     Job = 1,
     /// What one batch reads, recorded before it runs.
     Inputs = 2,
-    /// A batch's outputs were all written.
-    Commit = 3,
+    // 3 was a framed commit record: commits are now empty marker files.
     /// The job's state after a batch.
     State = 4,
     /// One block of records a receiver stored (the write-ahead log).
@@ -43,7 +42,6 @@ impl Kind {
         match self {
             Kind::Job => "job record",
             Kind::Inputs => "batch inputs record",
-            Kind::Commit => "batch commit record",
             Kind::State => "state snapshot",
             Kind::Block => "write-ahead log block",
         }

@@ -1,14 +1,19 @@
 //! Checkpoints of a live job, so that it survives the crash of its process.
 //!
-//! Three kinds of record, each written durably (temporary name, fsync,
-//! rename, fsync of the directory; versioned and checksummed, see
-//! [`frame`]):
+//! Three kinds of record, the first and last written durably (temporary
+//! name, fsync, rename, fsync of the directory; versioned and checksummed,
+//! see [`frame`]):
 //!
 //! - before a batch runs, when it is cut: what it reads (each input's
 //!   positions: files, write-ahead-log blocks, offsets);
-//! - after every sink wrote the batch: a commit record;
+//! - after every sink wrote the batch: a commit record (an empty marker
+//!   file, not fsynced: losing it only makes recovery write the batch
+//!   again);
 //! - every checkpoint interval, after that batch's commit: the job's whole
 //!   state, keyed by each operator's stable id.
+//!
+//! Old snapshots and the batch records they cover are removed on a thread
+//! of their own.
 //!
 //! Recovery ([`recovery`](super::recovery)) restores the newest intact state
 //! snapshot, then runs again every recorded batch after it, with the inputs
@@ -23,13 +28,14 @@ mod records;
 
 pub use error::CheckpointError;
 
-pub(crate) use dir::{CheckpointDir, Saved};
+pub(crate) use dir::{CheckpointDir, Saved, clean_through};
 pub(crate) use frame::Kind;
 pub(crate) use records::{InputRecordInfo, InputsRecord, JobRecord, StateRecord};
 
 use crate::Time;
 use crate::job::JobState;
 use std::path::PathBuf;
+use std::sync::mpsc;
 use std::time::Duration;
 
 /// The checkpoint settings of a context.
@@ -59,15 +65,53 @@ pub(crate) struct Checkpointer {
     zero_ms: u64,
     interval_ms: u64,
     keep: usize,
+    /// Removes old records on a thread of its own: deleting files costs
+    /// metadata writes the batches need not wait for.
+    cleaner: Option<Cleaner>,
+}
+
+#[derive(Debug)]
+struct Cleaner {
+    through: mpsc::Sender<Time>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Cleaner {
+    fn start(root: PathBuf) -> Option<Cleaner> {
+        let (through, times) = mpsc::channel::<Time>();
+        let thread = std::thread::Builder::new()
+            .name("streamflow-checkpoint-cleaner".into())
+            .spawn(move || {
+                for oldest_kept in times {
+                    if let Err(e) = clean_through(&root, oldest_kept) {
+                        // Left for the next cleaning; nothing depends on it.
+                        tracing::warn!("cannot clean the checkpoint: {e}");
+                    }
+                }
+            })
+            .ok()?;
+        Some(Cleaner { through, thread })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        if let Some(Cleaner { through, thread }) = self.cleaner.take() {
+            drop(through);
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Checkpointer {
     pub(crate) fn new(dir: CheckpointDir, zero: Time, interval: Duration, keep: usize) -> Self {
+        let cleaner = Cleaner::start(dir.root().to_path_buf());
         Checkpointer {
             dir,
             zero_ms: zero.as_millis(),
             interval_ms: interval.as_millis().max(1) as u64,
             keep,
+            cleaner,
         }
     }
 
@@ -101,7 +145,13 @@ impl Checkpointer {
             time_ms: time.as_millis(),
             state: snapshot,
         })?;
-        let through = self.dir.clean(self.keep)?;
+        let through = self.dir.oldest_kept(self.keep)?;
+        match (&self.cleaner, through) {
+            (Some(cleaner), Some(t)) if cleaner.through.send(t).is_ok() => {}
+            _ => {
+                self.dir.clean(self.keep)?;
+            }
+        }
         Ok((size, through))
     }
 }
