@@ -177,10 +177,14 @@ fn run(config: Config, dir: &Path) -> Run {
     for k in 1..=WARMUP + TIMED {
         let start = Instant::now();
         clock.advance(INTERVAL);
-        assert!(
-            handle.wait_for_batches(k, Duration::from_secs(120)),
-            "batch {k} did not complete"
-        );
+        if !handle.wait_for_batches(k, Duration::from_secs(120)) {
+            let failures: Vec<_> = handle.batches().into_iter().filter_map(|b| b.failure).collect();
+            panic!(
+                "batch {k} did not complete ({}): {:?}; failed batches: {failures:?}",
+                config.name(),
+                handle.stop(false).err()
+            );
+        }
         if k > WARMUP {
             wall.push(start.elapsed());
         }
@@ -226,9 +230,9 @@ fn median(values: &[f64]) -> f64 {
 }
 
 fn min_max(values: &[f64]) -> (f64, f64) {
-    values
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(*v), hi.max(*v)))
+    values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(*v), hi.max(*v))
+    })
 }
 
 /// The filesystem type holding `path` (from /proc/mounts: the longest mount
@@ -243,7 +247,8 @@ fn filesystem(path: &Path) -> String {
             let device = fields.next()?;
             let mount = fields.next()?;
             let kind = fields.next()?;
-            path.starts_with(mount).then(|| (mount.len(), format!("{kind} on {device}, mounted at {mount}")))
+            path.starts_with(mount)
+                .then(|| (mount.len(), format!("{kind} on {device}, mounted at {mount}")))
         })
         .max_by_key(|(len, _)| *len)
         .map_or_else(|| "unknown".to_owned(), |(_, text)| text)
@@ -325,14 +330,7 @@ fn main() {
     println!();
     println!(
         "{:<15} {:>10} {:>17} {:>10} {:>12} {:>14} {:>9} {:>11}",
-        "checkpoint",
-        "mean ms",
-        "round means",
-        "median ms",
-        "saving ms",
-        "advance→done",
-        "mean/off",
-        "median/off"
+        "checkpoint", "mean ms", "round means", "median ms", "saving ms", "advance→done", "mean/off", "median/off"
     );
     let off_mean = median(&round_means[0]);
     let off_median = median(&all[0].iter().map(|(t, _)| *t).collect::<Vec<_>>());
@@ -395,7 +393,9 @@ fn main() {
 fn snapshot_ms(n: usize) -> f64 {
     let mut job = Totals::new();
     for k in 0..WARMUP {
-        let events: Vec<(u64, u64)> = (k * RECORDS..(k + 1) * RECORDS).map(|offset| (key(offset), 1)).collect();
+        let events: Vec<(u64, u64)> = (k * RECORDS..(k + 1) * RECORDS)
+            .map(|offset| (key(offset), 1))
+            .collect();
         job.run_batch(Time::from_secs(k + 1), Totals::inputs().events(events))
             .unwrap();
     }
