@@ -239,9 +239,16 @@ fn main() {
         summaries.push(summary);
     }
     println!();
-    println!("highest rate with a flat scheduling delay (lines of 10 words per second), without and with the write-ahead log:");
+    println!(
+        "highest rate with a flat scheduling delay (lines of 10 words per second), without and with the write-ahead log:"
+    );
     for s in &summaries {
-        let show = |h: Option<u64>| h.map_or_else(|| format!("below {}", RATES[0]), |r| format!("{r} ({} words/s)", r * 10));
+        let show = |h: Option<u64>| {
+            h.map_or_else(
+                || format!("below {}", RATES[0]),
+                |r| format!("{r} ({} words/s)", r * 10),
+            )
+        };
         let ratio = match s.highest {
             [Some(off), Some(on)] => format!("{:.2}", on as f64 / off as f64),
             _ => "-".to_owned(),
