@@ -77,6 +77,8 @@ fn main() -> ExitCode {
         port,
     };
     let result = StreamingContext::new(CustomReceiverWordCount::new())
+        // Ctrl-C or SIGTERM: drain, write, exit 0 (a second one: at once).
+        .stop_gracefully_on_signals()
         .input("lines", sources::receiver_stream(receiver))
         .and_then(StreamingContext::start)
         .map_err(|e| e.to_string())

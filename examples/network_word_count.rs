@@ -52,6 +52,8 @@ fn main() -> ExitCode {
         _ => return usage(),
     };
     let handle = match StreamingContext::new(NetworkWordCount::new())
+        // Ctrl-C or SIGTERM: drain, write, exit 0 (a second one: at once).
+        .stop_gracefully_on_signals()
         .input("lines", sources::socket_text_stream(host, port))
         .and_then(StreamingContext::start)
     {
@@ -63,7 +65,7 @@ fn main() -> ExitCode {
     };
     let result = if demo {
         handle.wait_for_batches(DEMO_BATCHES, Duration::from_secs(60));
-        handle.stop(true)
+        handle.stop(true).map(drop)
     } else {
         handle.await_termination()
     };

@@ -36,6 +36,8 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let result = StreamingContext::new(HdfsWordCount::new())
+        // Ctrl-C or SIGTERM: drain, write, exit 0 (a second one: at once).
+        .stop_gracefully_on_signals()
         .input("lines", sources::text_file_stream(directory))
         .and_then(StreamingContext::start)
         .map_err(|e| e.to_string())

@@ -207,6 +207,27 @@ impl<J: Job + 'static> StreamingContext<J> {
         self
     }
 
+    /// How long a graceful stop waits for the next batch to complete before
+    /// it gives up draining and stops immediately (what is left is counted,
+    /// see [`StreamingHandle::stop`]). Default: 10 batch intervals, and at
+    /// least the stop timeout (Spark's `gracefulStopTimeout`).
+    pub fn graceful_stop_timeout(mut self, timeout: Duration) -> Self {
+        self.setup.settings.graceful_stop_timeout = Some(timeout);
+        self
+    }
+
+    /// Stops the job gracefully when the process gets SIGINT (Ctrl-C) or
+    /// SIGTERM, as Spark's `stopGracefullyOnShutdown`: receivers finish,
+    /// what was received is processed and written, and
+    /// [`StreamingHandle::await_termination`] returns, so that `main` ends
+    /// normally. A second signal stops immediately (queued batches are
+    /// dropped and counted); a third, or a signal once the job has ended,
+    /// does what the signal does by default (the process ends). Unix only.
+    pub fn stop_gracefully_on_signals(mut self) -> Self {
+        self.setup.settings.stop_on_signals = true;
+        self
+    }
+
     /// When to draw the live status line on standard error.
     pub fn status_line(mut self, mode: StatusLine) -> Self {
         self.setup.settings.status_line = mode;
@@ -241,7 +262,13 @@ impl<J: Job + 'static> StreamingContext<J> {
     /// a socket server that is not listening yet is not (see
     /// [`socket_text_stream`](super::sources::socket_text_stream)).
     pub fn start(self) -> Result<StreamingHandle, StartError> {
-        launch(self.setup)
+        let on_signals = self.setup.settings.stop_on_signals;
+        let handle = launch(self.setup)?;
+        if on_signals {
+            // On an error the handle is dropped, which stops the job.
+            super::signals::watch(handle.shared_arc()).map_err(StartError::Signals)?;
+        }
+        Ok(handle)
     }
 }
 

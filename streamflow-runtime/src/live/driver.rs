@@ -42,6 +42,8 @@ impl<J: Job> Driver<J> {
             if self.shared.discard.load(Ordering::SeqCst) {
                 let held: usize = batch.pendings.iter().map(|p| p.held).sum();
                 self.shared.budget.release(held);
+                self.shared
+                    .note_dropped_batch(batch.pendings.iter().map(|p| p.records.unwrap_or(0)).sum());
                 self.shared.state().queued -= 1;
                 tracing::debug!(time = %batch.time, "batch dropped by an immediate stop");
                 continue;
@@ -195,6 +197,9 @@ impl<J: Job> Driver<J> {
             if !r.wait_stopped(self.shared.stop_timeout) {
                 tracing::warn!(input = port, "receiver did not stop; its thread is left running");
             }
+        }
+        if let Some(unprocessed) = self.shared.count_unprocessed() {
+            self.events.send(StreamingEvent::Unprocessed(unprocessed));
         }
         self.events.send(StreamingEvent::Stopped);
         self.events.shutdown();

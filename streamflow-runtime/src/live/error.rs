@@ -106,6 +106,9 @@ pub enum StartError {
     /// The job's configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// Stopping on SIGINT/SIGTERM was asked for and cannot be set up.
+    #[error("cannot stop on signals: {0}")]
+    Signals(String),
     /// A thread could not be started.
     #[error("cannot start thread `{name}`: {source}")]
     Thread {
@@ -155,6 +158,19 @@ pub enum StreamingError {
     Failed {
         /// The original error's message.
         message: String,
+    },
+    /// A stop did not end the job in time: a batch is stuck (in a user's
+    /// closure, sink or source) and the stop gave up waiting for it. The
+    /// job's threads are left to end on their own.
+    #[error(
+        "the job did not stop within {} ms of an immediate stop (a batch is stuck; {queued} batches queued); its threads are left running",
+        waited.as_millis()
+    )]
+    StopTimedOut {
+        /// How long the stop waited.
+        waited: std::time::Duration,
+        /// Batches queued and not completed.
+        queued: usize,
     },
     /// A streaming thread panicked (a bug in streamflow or in a listener).
     #[error("the {thread} thread panicked: {message}")]

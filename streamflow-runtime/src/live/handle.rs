@@ -8,7 +8,21 @@ use super::run_state::Shared;
 use super::sources::InputStats;
 use crate::Plan;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+
+/// What a stop left unprocessed (all zero after a graceful stop that
+/// drained everything).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StopReport {
+    /// Records accepted (stored by a receiver, or counted at a batch's cut)
+    /// and never processed. A dropped batch of a source that counts its
+    /// records only when delivering them (a directory) adds to
+    /// `dropped_batches` only.
+    pub unprocessed_records: u64,
+    /// Queued batches dropped without being run.
+    pub dropped_batches: u64,
+}
 
 /// A running job: watch it, wait for it, stop it. Clones control the same
 /// job; when the last one is dropped, the job is stopped immediately.
@@ -48,27 +62,103 @@ impl StreamingHandle {
         &self.inner.shared
     }
 
-    /// Stops the job. Immediately (`graceful = false`): receivers stop at
-    /// once, the batch running finishes, queued batches are dropped.
+    pub(super) fn shared_arc(&self) -> &Arc<Shared> {
+        &self.inner.shared
+    }
+
+    /// Stops the job and says what it left unprocessed.
+    ///
+    /// Immediately (`graceful = false`): receivers stop at once, the batch
+    /// running finishes, queued batches are dropped; the records they held
+    /// and what receivers still held are counted in the returned
+    /// [`StopReport`] (and sent to listeners as
+    /// [`StreamingEvent::Unprocessed`](super::StreamingEvent::Unprocessed)).
+    ///
     /// Gracefully: receivers finish what they are storing, then everything
-    /// received is processed and written before this returns. Returns the
-    /// job's error if a batch failed. Called from a sink or a listener, it
-    /// starts the stop and returns without waiting.
-    pub fn stop(&self, graceful: bool) -> Result<(), StreamingError> {
+    /// received is processed and written before this returns. A graceful
+    /// stop that sees no batch complete for the graceful stop timeout
+    /// ([`StreamingContext::graceful_stop_timeout`](super::StreamingContext::graceful_stop_timeout))
+    /// gives up draining and stops immediately.
+    ///
+    /// Either way it returns in bounded time: if the job has not ended
+    /// within the stop timeout after an immediate stop (a batch stuck in
+    /// user code), it returns [`StreamingError::StopTimedOut`]. Returns the
+    /// job's error if a batch failed or one of its threads died. Called from
+    /// a sink or a listener, it starts the stop and returns at once (with an
+    /// empty report).
+    pub fn stop(&self, graceful: bool) -> Result<StopReport, StreamingError> {
         let shared = self.inner.shared.clone();
         if shared.on_own_thread() {
             // Waiting here would wait for ourselves.
             let _ = std::thread::Builder::new()
                 .name("streamflow-stop".into())
                 .spawn(move || shared.request_stop(graceful));
-            return Ok(());
+            return Ok(StopReport::default());
         }
         shared.request_stop(graceful);
-        self.await_termination()
+        if graceful {
+            self.drain_or_give_up();
+        }
+        let waited = {
+            let state = shared.state();
+            let (state, _) = shared
+                .changed
+                .wait_timeout_while(state, shared.stop_timeout, |s| !s.terminated)
+                .unwrap_or_else(|e| e.into_inner());
+            state.terminated
+        };
+        if !waited {
+            return Err(StreamingError::StopTimedOut {
+                waited: shared.stop_timeout,
+                queued: shared.state().queued,
+            });
+        }
+        self.await_termination()?;
+        Ok(self.unprocessed())
+    }
+
+    /// Waits while a graceful stop makes progress; when no batch completes
+    /// for the graceful stop timeout, stops immediately.
+    fn drain_or_give_up(&self) {
+        let shared = self.shared();
+        let mut state = shared.state();
+        loop {
+            if state.terminated {
+                return;
+            }
+            let completed = state.completed;
+            let (next, timeout) = shared
+                .changed
+                .wait_timeout_while(state, shared.graceful_stop_timeout, |s| {
+                    !s.terminated && s.completed == completed
+                })
+                .unwrap_or_else(|e| e.into_inner());
+            state = next;
+            if timeout.timed_out() && !state.terminated {
+                drop(state);
+                tracing::warn!(
+                    job = shared.plan.job,
+                    timeout_ms = shared.graceful_stop_timeout.as_millis() as u64,
+                    "graceful stop made no progress in time: stopping immediately"
+                );
+                shared.request_stop(false);
+                return;
+            }
+        }
+    }
+
+    /// What stops left unprocessed so far (see [`stop`](Self::stop)).
+    pub fn unprocessed(&self) -> StopReport {
+        let u = &self.shared().unprocessed;
+        StopReport {
+            unprocessed_records: u.records.load(Ordering::SeqCst),
+            dropped_batches: u.batches.load(Ordering::SeqCst),
+        }
     }
 
     /// Waits until the job has stopped (by `stop`, or because a batch
-    /// failed) and returns its error, if any.
+    /// failed, or because one of its threads panicked) and returns its
+    /// error, if any.
     pub fn await_termination(&self) -> Result<(), StreamingError> {
         let shared = self.shared();
         let mut state = shared.state();

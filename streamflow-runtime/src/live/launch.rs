@@ -11,7 +11,7 @@ use super::handle::StreamingHandle;
 use super::listener::{EventSender, StreamingEvent, StreamingListener, spawn_bus};
 use super::memory::Budget;
 use super::rate::PidRateEstimator;
-use super::run_state::{MODE_RUNNING, MODE_STOP, RunState, Shared};
+use super::run_state::{MODE_RUNNING, MODE_STOP, RunState, Shared, guard_driver, guard_thread};
 use super::settings::Settings;
 use super::sources::{Input, InputEnv, StartedInput};
 use super::status_line::StatusDrawer;
@@ -110,6 +110,8 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
         stopping: AtomicBool::new(false),
         stop_timeout: settings.stop_timeout,
         threads: Mutex::new(Vec::new()),
+        unprocessed: Default::default(),
+        graceful_stop_timeout: settings.graceful_stop_timeout(batch_interval),
     });
     if let Some(bus) = &bus {
         lock(&shared.threads).push(bus.thread().id());
@@ -133,16 +135,24 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
     let generator = std::thread::Builder::new()
         .name("streamflow-generator".into())
         .spawn(move || {
-            generate(generator_shared, clock, zero, generator_inputs, tx, generator_events);
+            // Held until the panic is recorded: the driver must not see the
+            // queue end (and the job end well) before the error is set.
+            let keep = tx.clone();
+            let shared = generator_shared.clone();
+            guard_thread(&shared, "generator", move || {
+                generate(generator_shared, clock, zero, generator_inputs, tx, generator_events);
+            });
+            drop(keep);
         });
     if let Err(e) = generator {
         shared.request_stop(false);
         events.shutdown();
         return Err(thread_error("streamflow-generator")(e));
     }
+    let (driver_shared, driver_events) = (shared.clone(), events.clone());
     let driver_thread = std::thread::Builder::new()
         .name("streamflow-driver".into())
-        .spawn(move || driver.run(rx));
+        .spawn(move || guard_driver(&driver_shared, &driver_events, move || driver.run(rx)));
     match driver_thread {
         Ok(handle) => lock(&shared.threads).push(handle.thread().id()),
         Err(e) => {

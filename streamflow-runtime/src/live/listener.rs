@@ -82,6 +82,20 @@ pub struct InputErrorInfo {
     pub message: String,
 }
 
+/// What a stop left unprocessed: records that were accepted (stored by a
+/// receiver, or counted at a batch's cut) and will never be processed,
+/// because an immediate stop dropped their queued batches or a receiver
+/// still held them when it stopped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnprocessedInfo {
+    /// Accepted records never processed. A dropped batch of a source that
+    /// counts its records only when delivering them (a directory) adds its
+    /// batch, not its records.
+    pub records: u64,
+    /// Queued batches dropped without being run.
+    pub batches: u64,
+}
+
 /// Everything a listener can hear about, in the order it happened.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -107,6 +121,9 @@ pub enum StreamingEvent {
     ReceiverStopped(ReceiverInfo),
     /// An input reported a problem (an unreadable file, a rejected record).
     InputError(InputErrorInfo),
+    /// The job stopped with accepted records not processed (sent just before
+    /// [`Stopped`](Self::Stopped), only when some were).
+    Unprocessed(UnprocessedInfo),
     /// The context stopped; no event follows.
     Stopped,
 }
@@ -127,6 +144,7 @@ pub trait StreamingListener: Send + 'static {
             StreamingEvent::ReceiverError(r) => self.on_receiver_error(r),
             StreamingEvent::ReceiverStopped(r) => self.on_receiver_stopped(r),
             StreamingEvent::InputError(e) => self.on_input_error(e),
+            StreamingEvent::Unprocessed(u) => self.on_unprocessed(u),
             StreamingEvent::Stopped => self.on_streaming_stopped(),
         }
     }
@@ -148,6 +166,8 @@ pub trait StreamingListener: Send + 'static {
     fn on_receiver_stopped(&mut self, _receiver: &ReceiverInfo) {}
     /// An input reported a problem.
     fn on_input_error(&mut self, _error: &InputErrorInfo) {}
+    /// The job stopped with accepted records left unprocessed.
+    fn on_unprocessed(&mut self, _unprocessed: &UnprocessedInfo) {}
     /// The context stopped.
     fn on_streaming_stopped(&mut self) {}
 }

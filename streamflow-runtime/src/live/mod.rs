@@ -54,6 +54,7 @@ mod memory;
 mod rate;
 mod run_state;
 mod settings;
+mod signals;
 pub mod sources;
 mod status_line;
 mod sync;
@@ -63,8 +64,10 @@ pub use crate::sinks::{self, SinkError};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::StreamingContext;
 pub use error::{ReceiverError, SourceError, StartError, StreamingError};
-pub use handle::StreamingHandle;
-pub use listener::{BatchInfo, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent, StreamingListener};
+pub use handle::{StopReport, StreamingHandle};
+pub use listener::{
+    BatchInfo, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent, StreamingListener, UnprocessedInfo,
+};
 pub use rate::{PidRateEstimator, PidSettings, RateLimiter};
 pub use sources::{Input, InputStats, Receiver, ReceiverContext, Stopped};
 pub use status_line::StatusLine;

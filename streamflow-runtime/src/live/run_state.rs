@@ -3,13 +3,14 @@
 //! and the stop protocol.
 
 use super::error::StreamingError;
-use super::listener::BatchInfo;
+use super::listener::{BatchInfo, EventSender, StreamingEvent, UnprocessedInfo};
 use super::memory::Budget;
 use super::sources::{InputCounters, ReceiverControl};
 use super::sync::lock;
 use crate::Plan;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::ThreadId;
 use std::time::Duration;
@@ -48,6 +49,19 @@ pub(super) struct Shared {
     /// The driver's and listener thread's ids: a stop asked from them must
     /// not wait for them.
     pub(super) threads: Mutex<Vec<ThreadId>>,
+    /// Records accepted and never processed (batches dropped by an immediate
+    /// stop, what receivers held when they stopped), and the batches dropped.
+    pub(super) unprocessed: Unprocessed,
+    /// How long a graceful stop waits for the next batch to complete before
+    /// it gives up draining and stops immediately.
+    pub(super) graceful_stop_timeout: Duration,
+}
+
+/// What a stop left unprocessed, counted as it happens.
+#[derive(Debug, Default)]
+pub(super) struct Unprocessed {
+    pub(super) records: AtomicU64,
+    pub(super) batches: AtomicU64,
 }
 
 impl RunState {
@@ -103,6 +117,50 @@ impl Shared {
             .compare_exchange(MODE_RUNNING, MODE_DRAIN, Ordering::SeqCst, Ordering::SeqCst);
     }
 
+    /// Counts a queued batch that an immediate stop dropped: `records` were
+    /// accepted (as far as its cut knew) and will never be processed.
+    pub(super) fn note_dropped_batch(&self, records: usize) {
+        self.unprocessed.records.fetch_add(records as u64, Ordering::SeqCst);
+        self.unprocessed.batches.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Once the receivers have stopped: counts (and frees) what they still
+    /// held, which no batch will take; then what the stop left unprocessed,
+    /// as the listeners hear it (`None` when nothing was).
+    pub(super) fn count_unprocessed(&self) -> Option<UnprocessedInfo> {
+        for (port, r) in &self.receivers {
+            let left = r.take_leftovers();
+            if left > 0 {
+                tracing::warn!(
+                    input = port,
+                    records = left,
+                    "records held by a stopped receiver were not processed"
+                );
+                self.unprocessed.records.fetch_add(left as u64, Ordering::SeqCst);
+            }
+        }
+        let info = UnprocessedInfo {
+            records: self.unprocessed.records.load(Ordering::SeqCst),
+            batches: self.unprocessed.batches.load(Ordering::SeqCst),
+        };
+        (info.records > 0 || info.batches > 0).then(|| {
+            tracing::warn!(
+                job = self.plan.job,
+                records = info.records,
+                batches = info.batches,
+                "stopped with accepted records not processed"
+            );
+            info
+        })
+    }
+
+    /// Marks the job terminated (whatever state its threads are in) and
+    /// wakes everyone waiting for it.
+    pub(super) fn mark_terminated(&self) {
+        self.state().terminated = true;
+        self.changed.notify_all();
+    }
+
     pub(super) fn on_own_thread(&self) -> bool {
         lock(&self.threads).contains(&std::thread::current().id())
     }
@@ -130,4 +188,35 @@ impl Shared {
             None => Ok(()),
         }
     }
+}
+
+/// Runs the body of one of the job's own threads (`thread` names it): a panic
+/// that escapes it (a bug of ours, or of a listener) fails the job with
+/// [`StreamingError::ThreadPanicked`] instead of leaving it half alive.
+pub(super) fn guard_thread(shared: &Shared, thread: &'static str, body: impl FnOnce()) -> bool {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(()) => true,
+        Err(panic) => {
+            let message = crate::panic::message(&*panic);
+            tracing::error!(job = shared.plan.job, thread, "{message}");
+            shared.fail(StreamingError::ThreadPanicked { thread, message });
+            false
+        }
+    }
+}
+
+/// Runs the driver's body: if it dies, nothing else would end the job, so
+/// the job is ended here (receivers stopped, listeners released, the job
+/// marked terminated with the panic as its error): `stop` and
+/// `await_termination` return instead of waiting forever.
+pub(super) fn guard_driver(shared: &Shared, events: &EventSender, body: impl FnOnce()) {
+    if guard_thread(shared, "driver", body) {
+        return;
+    }
+    for (_, r) in &shared.receivers {
+        r.request_stop(true);
+    }
+    events.send(StreamingEvent::Stopped);
+    events.shutdown();
+    shared.mark_terminated();
 }

@@ -13,6 +13,9 @@ pub(super) struct Settings {
     pub(super) pid: PidSettings,
     pub(super) restart_backoff: (Duration, Duration),
     pub(super) stop_timeout: Duration,
+    /// `None`: 10 batch intervals, at least `stop_timeout`.
+    pub(super) graceful_stop_timeout: Option<Duration>,
+    pub(super) stop_on_signals: bool,
     pub(super) status_line: StatusLine,
     pub(super) stop_on_failure: bool,
 }
@@ -27,8 +30,19 @@ impl Default for Settings {
             pid: PidSettings::default(),
             restart_backoff: (Duration::from_millis(100), Duration::from_secs(2)),
             stop_timeout: Duration::from_secs(10),
+            graceful_stop_timeout: None,
+            stop_on_signals: false,
             status_line: StatusLine::Auto,
             stop_on_failure: true,
         }
+    }
+}
+
+impl Settings {
+    /// How long a graceful stop waits for the next batch to complete (Spark:
+    /// `spark.streaming.gracefulStopTimeout`, 10 batch intervals).
+    pub(super) fn graceful_stop_timeout(&self, batch_interval: Duration) -> Duration {
+        self.graceful_stop_timeout
+            .unwrap_or_else(|| (batch_interval * 10).max(self.stop_timeout))
     }
 }

@@ -78,6 +78,9 @@ pub(crate) trait ReceiverControl: Send + Sync {
     fn set_rate(&self, records_per_second: f64);
     /// The current rate limit, if any.
     fn rate(&self) -> Option<f64>;
+    /// Once stopped: drops what the receiver still holds that no batch took,
+    /// and returns how many records that was.
+    fn take_leftovers(&self) -> usize;
 }
 
 /// Who counts an input's records in its [`InputStats`](super::InputStats).

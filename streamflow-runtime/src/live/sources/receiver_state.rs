@@ -178,4 +178,12 @@ impl<T: Send + 'static> ReceiverControl for ReceiverShared<T> {
     fn rate(&self) -> Option<f64> {
         self.limiter.rate()
     }
+
+    fn take_leftovers(&self) -> usize {
+        let (range, records) = self.cut_blocks();
+        // Freed here: no batch will deliver them.
+        drop(self.take_blocks(range));
+        self.budget.release(records);
+        records
+    }
 }
