@@ -7,6 +7,7 @@ use super::bound_sink::BoundSink;
 use super::error::StreamingError;
 use super::generator::QueuedBatch;
 use super::listener::{BatchInfo, EventSender, OutputOperationInfo, StreamingEvent};
+use super::memory::Held;
 use super::rate::PidRateEstimator;
 use super::run_state::Shared;
 use super::settings::Settings;
@@ -40,7 +41,7 @@ impl<J: Job> Driver<J> {
     pub(super) fn run(mut self, rx: mpsc::Receiver<QueuedBatch>) {
         for batch in rx {
             if self.shared.discard.load(Ordering::SeqCst) {
-                let held: usize = batch.pendings.iter().map(|p| p.held).sum();
+                let held: Held = batch.pendings.iter().map(|p| p.held).sum();
                 self.shared.budget.release(held);
                 self.shared
                     .note_dropped_batch(batch.pendings.iter().map(|p| p.records.unwrap_or(0)).sum());
@@ -74,7 +75,7 @@ impl<J: Job> Driver<J> {
         info.scheduling_delay = Some(scheduling);
         self.events.send(StreamingEvent::BatchStarted(info.clone()));
 
-        let held: usize = pendings.iter().map(|p| p.held).sum();
+        let held: Held = pendings.iter().map(|p| p.held).sum();
         let failure = self.process(time, &mut pendings, &mut info).err();
         let processing = start.elapsed();
         self.shared.budget.release(held);

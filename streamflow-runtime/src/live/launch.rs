@@ -66,7 +66,7 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
     }
     let batch_interval = Duration::from_millis(plan.batch_interval_ms);
     let (events, bus) = spawn_bus(listeners).map_err(thread_error("streamflow-listeners"))?;
-    let budget = Arc::new(Budget::new(settings.max_buffered_records));
+    let budget = Arc::new(Budget::new(settings.max_buffered_records, settings.max_buffered_bytes));
     let started = match start_inputs(sources, &settings, &budget, &events) {
         Ok(started) => started,
         Err(e) => {
@@ -185,6 +185,9 @@ fn check(settings: &Settings) -> Result<(), StartError> {
     }
     if settings.max_buffered_records == 0 {
         return invalid("max_buffered_records", "must be at least 1");
+    }
+    if settings.max_buffered_bytes == 0 {
+        return invalid("max_buffered_bytes", "must be at least 1");
     }
     Ok(())
 }

@@ -68,6 +68,7 @@ pub use handle::{StopReport, StreamingHandle};
 pub use listener::{
     BatchInfo, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent, StreamingListener, UnprocessedInfo,
 };
+pub use memory::ByteSize;
 pub use rate::{PidRateEstimator, PidSettings, RateLimiter};
 pub use sources::{Input, InputStats, Receiver, ReceiverContext, Stopped};
 pub use status_line::StatusLine;

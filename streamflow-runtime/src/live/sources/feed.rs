@@ -8,7 +8,7 @@ use super::stats::InputCounters;
 use crate::Time;
 use crate::live::error::{SourceError, StartError};
 use crate::live::listener::EventSender;
-use crate::live::memory::Budget;
+use crate::live::memory::{Budget, Held};
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -57,8 +57,8 @@ pub(crate) struct Pending {
     pub(crate) failure: Option<SourceError>,
     /// The number of records, if known at the cut.
     pub(crate) records: Option<usize>,
-    /// Records held against the memory bound, given back once processed.
-    pub(crate) held: usize,
+    /// Held against the memory bound, given back once processed.
+    pub(crate) held: Held,
 }
 
 /// One port's batch, ready for the job.
@@ -149,18 +149,21 @@ impl<S: Source> Feed for SourceFeed<S> {
                     positions: None,
                     failure: Some(failure),
                     records: None,
-                    held: 0,
+                    held: Held::default(),
                 };
             }
         };
         tracing::debug!(input = self.ctx.input(), %time, positions = ?cut.positions, records = ?cut.records, "input cut");
         let held = match (self.accounting, cut.records) {
-            (Accounting::Receiver, records) => records.unwrap_or(0),
+            (Accounting::Receiver, records) => Held {
+                records: records.unwrap_or(0),
+                bytes: cut.bytes,
+            },
             (Accounting::Scheduler, Some(records)) => {
                 self.ctx.counters().records.fetch_add(records as u64, Ordering::Relaxed);
-                0
+                Held::default()
             }
-            (Accounting::Scheduler, None) => 0,
+            (Accounting::Scheduler, None) => Held::default(),
         };
         Pending {
             positions: Some(Box::new(cut.positions)),

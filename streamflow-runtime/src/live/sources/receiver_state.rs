@@ -6,7 +6,7 @@ use super::blocks::{BlockRange, BlockStore};
 use super::feed::{InputEnv, ReceiverControl};
 use super::stats::InputCounters;
 use crate::live::listener::{EventSender, ReceiverInfo, StreamingEvent};
-use crate::live::memory::Budget;
+use crate::live::memory::{Budget, Held};
 use crate::live::rate::RateLimiter;
 use crate::live::sync::lock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +23,13 @@ pub struct Stopped;
 struct OpenBlock<T> {
     records: Vec<T>,
     started: Instant,
+    /// Bytes held against the bound by the records stored since the last
+    /// cut (the open block and the blocks sealed since).
+    uncut_bytes: usize,
 }
+
+/// A record's estimated size in bytes.
+pub(crate) type SizeFn<T> = fn(&T) -> usize;
 
 /// The state of one running receiver.
 pub(crate) struct ReceiverShared<T> {
@@ -33,6 +39,7 @@ pub(crate) struct ReceiverShared<T> {
     sealed: BlockStore<T>,
     block_interval: Duration,
     budget: Arc<Budget>,
+    size_of: SizeFn<T>,
     limiter: RateLimiter,
     /// The configured ceiling (0 = none); backpressure only lowers the rate.
     max_rate: f64,
@@ -50,17 +57,19 @@ pub(crate) struct ReceiverShared<T> {
 }
 
 impl<T: Send + 'static> ReceiverShared<T> {
-    pub(crate) fn new(env: &InputEnv, name: String, counters: Arc<InputCounters>) -> Self {
+    pub(crate) fn new(env: &InputEnv, name: String, counters: Arc<InputCounters>, size_of: SizeFn<T>) -> Self {
         ReceiverShared {
             input: env.port,
             name,
             open: Mutex::new(OpenBlock {
                 records: Vec::new(),
                 started: Instant::now(),
+                uncut_bytes: 0,
             }),
             sealed: BlockStore::default(),
             block_interval: env.block_interval,
             budget: env.budget.clone(),
+            size_of,
             limiter: RateLimiter::new(env.max_rate),
             max_rate: env.max_rate,
             stopping: AtomicBool::new(false),
@@ -78,20 +87,41 @@ impl<T: Send + 'static> ReceiverShared<T> {
     /// smoothly and to fit in the memory bound.
     pub(crate) fn chunk_size(&self) -> usize {
         let by_rate = self.limiter.rate().map_or(usize::MAX, |r| ((r / 20.0) as usize).max(1));
-        by_rate.min(4096).min(self.budget.limit()).max(1)
+        by_rate.min(4096).min(self.budget.limit().records).max(1)
+    }
+
+    /// The most bytes a `store_many` stores at once (at least one record):
+    /// a sixteenth of the bound, so that chunks fit in it.
+    pub(crate) fn chunk_bytes(&self) -> usize {
+        (self.budget.limit().bytes / 16).max(1)
+    }
+
+    /// A record's estimated size.
+    pub(crate) fn size(&self, record: &T) -> usize {
+        (self.size_of)(record)
     }
 
     /// Stores `records` once the rate limit and the memory bound allow it.
     pub(crate) fn store_vec(&self, records: Vec<T>) -> Result<(), Stopped> {
+        let bytes = records.iter().map(|r| self.size(r)).sum();
+        self.store_sized(records, bytes)
+    }
+
+    /// Stores `records`, whose estimated size is `bytes`.
+    pub(crate) fn store_sized(&self, records: Vec<T>, bytes: usize) -> Result<(), Stopped> {
         let n = records.len();
         if n == 0 {
             return Ok(());
         }
-        if !self.limiter.acquire(n, &self.abort) || !self.budget.acquire(n, &self.abort) {
+        if !self.limiter.acquire(n, &self.abort) {
             return Err(Stopped);
         }
+        let Some(taken) = self.budget.acquire(Held { records: n, bytes }, &self.abort) else {
+            return Err(Stopped);
+        };
         {
             let mut open = lock(&self.open);
+            open.uncut_bytes += taken.bytes;
             if open.records.is_empty() {
                 open.started = Instant::now();
             } else if open.started.elapsed() >= self.block_interval {
@@ -106,12 +136,14 @@ impl<T: Send + 'static> ReceiverShared<T> {
 
     /// Seals the open block and gives every sealed block to a batch: their
     /// range and number of records.
-    pub(crate) fn cut_blocks(&self) -> (BlockRange, usize) {
+    pub(crate) fn cut_blocks(&self) -> (BlockRange, Held) {
         let mut open = lock(&self.open);
         if !open.records.is_empty() {
             self.sealed.seal(std::mem::take(&mut open.records));
         }
-        self.sealed.cut(usize::MAX)
+        let (range, records) = self.sealed.cut(usize::MAX);
+        let bytes = std::mem::take(&mut open.uncut_bytes);
+        (range, Held { records, bytes })
     }
 
     /// The blocks of a batch, taken out of memory.
@@ -180,10 +212,10 @@ impl<T: Send + 'static> ReceiverControl for ReceiverShared<T> {
     }
 
     fn take_leftovers(&self) -> usize {
-        let (range, records) = self.cut_blocks();
+        let (range, held) = self.cut_blocks();
         // Freed here: no batch will deliver them.
         drop(self.take_blocks(range));
-        self.budget.release(records);
-        records
+        self.budget.release(held);
+        held.records
     }
 }

@@ -6,6 +6,7 @@ use super::lines::{LineOptions, LineSplitter, Lines};
 use super::receiver::{Receiver, ReceiverContext};
 use super::supervisor::start_receiver;
 use crate::live::error::{ReceiverError, StartError};
+use crate::live::memory::ByteSize;
 use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
@@ -120,6 +121,10 @@ impl Receiver for SocketReceiver {
 
     fn name(&self) -> String {
         format!("socket {}:{}", self.host, self.port)
+    }
+
+    fn record_bytes(line: &String) -> usize {
+        line.byte_size()
     }
 
     fn on_start(&mut self, ctx: &ReceiverContext<String>) -> Result<(), ReceiverError> {

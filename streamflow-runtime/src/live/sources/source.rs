@@ -38,6 +38,8 @@ impl<P: Serialize + DeserializeOwned + std::fmt::Debug + Send + 'static> Positio
 pub struct Cut<P> {
     pub(crate) positions: P,
     pub(crate) records: Option<usize>,
+    /// Bytes held against the memory bound (receivers only).
+    pub(crate) bytes: usize,
 }
 
 impl<P> Cut<P> {
@@ -47,6 +49,7 @@ impl<P> Cut<P> {
         Cut {
             positions,
             records: None,
+            bytes: 0,
         }
     }
 
@@ -57,6 +60,12 @@ impl<P> Cut<P> {
     /// its record count.)
     pub fn with_records(mut self, records: usize) -> Self {
         self.records = Some(records);
+        self
+    }
+
+    /// The same, holding `bytes` against the memory bound until processed.
+    pub(crate) fn holding_bytes(mut self, bytes: usize) -> Self {
+        self.bytes = bytes;
         self
     }
 

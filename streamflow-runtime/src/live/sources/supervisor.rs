@@ -28,7 +28,12 @@ pub fn receiver_stream<R: Receiver>(receiver: R) -> Input<R::Item> {
 /// Starts `receiver` on its own thread under a supervisor.
 pub(crate) fn start_receiver<R: Receiver>(receiver: R, env: &InputEnv) -> Result<StartedInput, StartError> {
     let counters = Arc::new(InputCounters::default());
-    let shared = Arc::new(ReceiverShared::new(env, receiver.name(), counters.clone()));
+    let shared = Arc::new(ReceiverShared::new(
+        env,
+        receiver.name(),
+        counters.clone(),
+        R::record_bytes,
+    ));
     let source = ReceiverSource {
         receiver: Some(receiver),
         shared: shared.clone(),
@@ -72,8 +77,8 @@ impl<R: Receiver> Source for ReceiverSource<R> {
     }
 
     fn cut(&mut self, _time: Time) -> Result<Cut<BlockRange>, SourceError> {
-        let (range, records) = self.shared.cut_blocks();
-        Ok(Cut::new(range).with_records(records))
+        let (range, held) = self.shared.cut_blocks();
+        Ok(Cut::new(range).with_records(held.records).holding_bytes(held.bytes))
     }
 }
 
@@ -185,7 +190,7 @@ mod tests {
         InputEnv {
             port: "numbers",
             block_interval: Duration::from_secs(3600),
-            budget: Arc::new(Budget::new(budget)),
+            budget: Arc::new(Budget::new(budget, usize::MAX)),
             events: EventSender::none(),
             max_rate: 0.0,
             restart_backoff: (Duration::from_millis(1), Duration::from_millis(4)),
@@ -201,7 +206,8 @@ mod tests {
         assert_eq!((stats.records, stats.errors, stats.restarts), (12, 3, 3));
         let time = Time::from_millis(100);
         let pending = started.feed.cut(time);
-        assert_eq!(pending.held, 12);
+        assert_eq!(pending.held.records, 12);
+        assert_eq!(pending.held.bytes, 12 * 4);
         let out = started.delivery.deliver(time, &pending).unwrap();
         let batch = out.batch.downcast::<Batch<u32>>().unwrap();
         assert_eq!(batch.to_vec(), vec![1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
@@ -228,7 +234,7 @@ mod tests {
         let env = env(50);
         let budget = env.budget.clone();
         let mut started = start_receiver(Endless, &env).unwrap();
-        while budget.used() < 50 {
+        while budget.used().records < 50 {
             std::thread::sleep(Duration::from_millis(1));
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -242,6 +248,6 @@ mod tests {
         let control = started.receiver.clone().unwrap();
         control.request_stop(true);
         assert!(control.wait_stopped(Duration::from_secs(10)));
-        assert_eq!(budget.peak(), 50);
+        assert_eq!(budget.peak().records, 50);
     }
 }
