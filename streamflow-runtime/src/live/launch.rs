@@ -86,6 +86,9 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
     for (index, (port, s)) in started.into_iter().enumerate() {
         tracing::info!(job = job_name, input = port, source = %s.description, "input started");
         if let Some(control) = s.receiver {
+            if settings.backpressure && settings.pid.initial_rate > 0.0 {
+                control.set_rate(settings.pid.initial_rate);
+            }
             pid.push((
                 index,
                 PidRateEstimator::new(batch_interval, settings.pid),

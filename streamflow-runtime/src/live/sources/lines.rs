@@ -100,8 +100,7 @@ impl LineSplitter {
                 self.partial.extend_from_slice(segment);
                 if newline.is_some() {
                     self.splitting = false;
-                    let line = std::mem::take(&mut self.partial);
-                    decode(&line, out);
+                    decode_owned(std::mem::take(&mut self.partial), out);
                 }
             }
             match newline {
@@ -203,6 +202,24 @@ fn char_boundary(bytes: &[u8], max: usize) -> usize {
         cut -= 1;
     }
     if cut == 0 { max } else { cut }
+}
+
+/// Decodes a line assembled across reads without copying it (a long line
+/// is held once, not twice).
+fn decode_owned(mut line: Vec<u8>, out: &mut Lines) {
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    match String::from_utf8(line) {
+        Ok(mut text) => {
+            // Grown by doubling: give back what the line does not use.
+            if text.capacity() > text.len() + text.len() / 4 + 64 {
+                text.shrink_to_fit();
+            }
+            out.lines.push(text);
+        }
+        Err(e) => decode_raw(e.as_bytes(), out),
+    }
 }
 
 fn decode(line: &[u8], out: &mut Lines) {
