@@ -272,3 +272,38 @@ fn a_line_longer_than_the_limit_is_skipped_counted_and_reported() {
         input_errors(&events)
     );
 }
+
+#[test]
+fn a_flood_of_bad_lines_is_counted_one_by_one_and_reported_per_batch() {
+    // Before: one listener event per rejected line, queued without bound.
+    let (listener, port) = listen();
+    let clock = Arc::new(ManualClock::new());
+    let events = Events::default();
+    let (handle, collected) = start_echo(port, &clock, &events);
+    let mut conn = accept(&listener);
+    const BAD: u64 = 50_000;
+    let mut flood = Vec::new();
+    for _ in 0..BAD {
+        flood.extend_from_slice(b"\xff bad\n");
+    }
+    flood.extend_from_slice(b"good\n");
+    conn.write_all(&flood).unwrap();
+    assert!(handle.wait_for_records("lines", 1, PATIENCE));
+    next_batch(&clock, &handle);
+    handle.stop(true).unwrap();
+    assert_eq!(collected.elements(), ["good"]);
+    let stats = handle.input_stats("lines").unwrap();
+    assert_eq!((stats.records, stats.rejected, stats.errors), (1, BAD, BAD));
+    let reports = input_errors(&events);
+    // Ten one by one, then one summary for the rest of the batch.
+    let single = reports
+        .iter()
+        .filter(|m| m.contains("not UTF-8") && !m.contains("more problems"))
+        .count();
+    assert_eq!(single, 10, "{reports:?}");
+    let summary = reports
+        .iter()
+        .find(|m| m.starts_with("49990 more problems in this batch were counted but not reported one by one"))
+        .unwrap_or_else(|| panic!("{reports:?}"));
+    assert!(summary.ends_with("line skipped"), "{summary}");
+}

@@ -200,9 +200,9 @@ impl<J: Job> Driver<J> {
             }
         }
         if let Some(unprocessed) = self.shared.count_unprocessed() {
-            self.events.send(StreamingEvent::Unprocessed(unprocessed));
+            self.events.send_surely(StreamingEvent::Unprocessed(unprocessed));
         }
-        self.events.send(StreamingEvent::Stopped);
+        self.events.send_surely(StreamingEvent::Stopped);
         self.events.shutdown();
         if let Some(bus) = self.bus.take()
             && bus.thread().id() != std::thread::current().id()

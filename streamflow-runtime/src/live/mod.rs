@@ -52,6 +52,7 @@ mod launch;
 mod listener;
 mod memory;
 mod rate;
+mod reports;
 mod run_state;
 mod settings;
 mod signals;
@@ -66,7 +67,8 @@ pub use context::StreamingContext;
 pub use error::{ReceiverError, SourceError, StartError, StreamingError};
 pub use handle::{StopReport, StreamingHandle};
 pub use listener::{
-    BatchInfo, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent, StreamingListener, UnprocessedInfo,
+    BatchInfo, EVENT_QUEUE, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent, StreamingListener,
+    UnprocessedInfo,
 };
 pub use memory::ByteSize;
 pub use rate::{PidRateEstimator, PidSettings, RateLimiter};

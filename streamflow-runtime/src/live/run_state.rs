@@ -216,7 +216,7 @@ pub(super) fn guard_driver(shared: &Shared, events: &EventSender, body: impl FnO
     for (_, r) in &shared.receivers {
         r.request_stop(true);
     }
-    events.send(StreamingEvent::Stopped);
+    events.send_surely(StreamingEvent::Stopped);
     events.shutdown();
     shared.mark_terminated();
 }

@@ -142,6 +142,7 @@ struct SourceFeed<S> {
 
 impl<S: Source> Feed for SourceFeed<S> {
     fn cut(&mut self, time: Time) -> Pending {
+        self.ctx.roll_reports(time);
         let cut = match guarded(|| self.source.cut(time)) {
             Ok(cut) => cut,
             Err(failure) => {

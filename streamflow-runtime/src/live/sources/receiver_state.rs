@@ -8,6 +8,7 @@ use super::stats::InputCounters;
 use crate::live::listener::{EventSender, ReceiverInfo, StreamingEvent};
 use crate::live::memory::{Budget, Held};
 use crate::live::rate::RateLimiter;
+use crate::live::reports::ReportLimiter;
 use crate::live::sync::lock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -52,6 +53,7 @@ pub(crate) struct ReceiverShared<T> {
     pub(crate) counters: Arc<InputCounters>,
     pub(crate) events: EventSender,
     last_error: Mutex<Option<String>>,
+    reports: ReportLimiter,
     done: Mutex<bool>,
     done_cv: Condvar,
 }
@@ -78,6 +80,7 @@ impl<T: Send + 'static> ReceiverShared<T> {
             counters,
             events: env.events.clone(),
             last_error: Mutex::new(None),
+            reports: ReportLimiter::default(),
             done: Mutex::new(false),
             done_cv: Condvar::new(),
         }
@@ -161,11 +164,26 @@ impl<T: Send + 'static> ReceiverShared<T> {
         }
     }
 
+    /// Counts a problem and reports it (the first few of each batch one by
+    /// one, the rest in the batch's summary: see [`ReportLimiter`]).
     pub(crate) fn report_error(&self, message: String) {
-        tracing::warn!(input = self.input, receiver = %self.name, "{message}");
         self.counters.errors.fetch_add(1, Ordering::Relaxed);
+        if self.reports.admit(&message) {
+            self.send_report(message);
+        }
+    }
+
+    fn send_report(&self, message: String) {
+        tracing::warn!(input = self.input, receiver = %self.name, "{message}");
         *lock(&self.last_error) = Some(message);
         self.events.send(StreamingEvent::ReceiverError(self.info(true)));
+    }
+
+    /// At a batch's cut: reports what was held back since the last one.
+    pub(crate) fn roll_reports(&self) {
+        if let Some(summary) = self.reports.roll() {
+            self.send_report(summary);
+        }
     }
 
     /// Whether the receiver must stop receiving.

@@ -77,6 +77,7 @@ impl<R: Receiver> Source for ReceiverSource<R> {
     }
 
     fn cut(&mut self, _time: Time) -> Result<Cut<BlockRange>, SourceError> {
+        self.shared.roll_reports();
         let (range, held) = self.shared.cut_blocks();
         Ok(Cut::new(range).with_records(held.records).holding_bytes(held.bytes))
     }
