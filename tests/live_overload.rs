@@ -162,3 +162,48 @@ fn backpressure_converges_to_the_jobs_capacity_within_ten_batches() {
     sorted.sort_unstable();
     assert!(sorted[5] >= CAPACITY_PER_BATCH / 2, "records per batch: {batches:?}");
 }
+
+#[test]
+fn a_stuck_driver_queues_at_most_the_configured_batches() {
+    // Before: the generator queued one more batch every interval, forever.
+    let (release, stuck) = std::sync::mpsc::channel::<()>();
+    let stuck = std::sync::Mutex::new(stuck);
+    let queue = sources::Queue::new();
+    queue.push(["first".to_owned()]);
+    let (sink, collected) = sinks::collect::<String>();
+    let handle = StreamingContext::new(Echo::new())
+        .status_line(StatusLine::Never)
+        .max_queued_batches(3)
+        .input("lines", queue.stream())
+        .unwrap()
+        .output(
+            "out",
+            sinks::foreach(move |batch: &Batch<String>, _t: Time| {
+                if batch.iter().any(|line| line == "first") {
+                    let _ = stuck.lock().unwrap().recv();
+                }
+            }),
+        )
+        .unwrap()
+        .output("out", sink)
+        .unwrap()
+        .start()
+        .unwrap();
+    // Twenty intervals while the first batch is stuck.
+    assert!(handle.wait_for_records("lines", 1, PATIENCE));
+    std::thread::sleep(INTERVAL * 20);
+    let queued = handle.queued_batches();
+    queue.push(["second".to_owned()]);
+    release.send(()).unwrap();
+    assert!(collected.wait_until(PATIENCE, |b| b.iter().any(|(_, v)| v == &["second"])));
+    let report = handle.stop(true).unwrap();
+    assert!(queued <= 3, "{queued} batches queued");
+    assert_eq!(collected.elements(), ["first", "second"]);
+    assert_eq!(report, streamflow::live::StopReport::default());
+    // Batch times stay k × interval, in order, with no gap.
+    let times: Vec<u64> = collected.batches().iter().map(|(t, _)| t.as_millis()).collect();
+    assert!(
+        times.iter().enumerate().all(|(k, &t)| t == (k as u64 + 1) * 100),
+        "{times:?}"
+    );
+}

@@ -191,6 +191,16 @@ impl<J: Job + 'static> StreamingContext<J> {
         self
     }
 
+    /// The most batches cut and not yet completed. When the driver is that
+    /// far behind, no batch is cut until one completes: what receivers store
+    /// meanwhile goes to the next batch cut (so that batch holds more than
+    /// one interval's records), and the delay shows in its scheduling delay
+    /// and in [`StreamingHandle::queued_batches`]. Default 1 000.
+    pub fn max_queued_batches(mut self, batches: usize) -> Self {
+        self.setup.settings.max_queued_batches = batches;
+        self
+    }
+
     /// Whether receivers are slowed down to the rate the job keeps up with,
     /// estimated after every batch (Spark's `backpressure.enabled`). On by
     /// default; the memory bound holds either way.

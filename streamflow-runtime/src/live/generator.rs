@@ -47,7 +47,7 @@ pub(super) fn generate(
             }
             clock.wait_until(target, Duration::from_millis(20));
         };
-        if mode == MODE_STOP {
+        if mode == MODE_STOP || !shared.wait_for_queue_room() {
             break;
         }
         let time = Time::from_millis(interval_ms.saturating_mul(k));

@@ -115,6 +115,7 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
         threads: Mutex::new(Vec::new()),
         unprocessed: Default::default(),
         graceful_stop_timeout: settings.graceful_stop_timeout(batch_interval),
+        max_queued_batches: settings.max_queued_batches,
     });
     if let Some(bus) = &bus {
         lock(&shared.threads).push(bus.thread().id());
@@ -188,6 +189,9 @@ fn check(settings: &Settings) -> Result<(), StartError> {
     }
     if settings.max_buffered_records == 0 {
         return invalid("max_buffered_records", "must be at least 1");
+    }
+    if settings.max_queued_batches == 0 {
+        return invalid("max_queued_batches", "must be at least 1");
     }
     if settings.max_buffered_bytes == 0 {
         return invalid("max_buffered_bytes", "must be at least 1");
