@@ -60,11 +60,15 @@ fn ten_megabyte_lines_into_a_slow_job_stay_within_the_byte_bound() {
         .unwrap()
         .output(
             "out",
-            // Slow: 200 ms per line, 50 MB/s at most.
+            // Stuck for 4 s on the first lines (the receiver, unbounded,
+            // would take in hundreds of MB meanwhile), then 50 ms per line.
             sinks::foreach(move |batch: &Batch<String>, _t: Time| {
+                if !batch.is_empty() && counted.load(Ordering::Relaxed) == 0 {
+                    std::thread::sleep(Duration::from_secs(4));
+                }
                 for line in batch.iter() {
                     assert_eq!(line.len(), LINE_BYTES);
-                    std::thread::sleep(Duration::from_millis(200));
+                    std::thread::sleep(Duration::from_millis(50));
                 }
                 counted.fetch_add(batch.len() as u64, Ordering::Relaxed);
             }),
