@@ -56,7 +56,11 @@ both! {
         let mut names: Vec<String> =
             std::fs::read_dir(&*m::OUT).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         names.sort();
-        assert_eq!(names, ["counts-1000.txt", "counts-2000.txt", "words-1000", "words-2000"]);
+        // (Each output's writer holds its prefix with a hidden lock file.)
+        assert_eq!(
+            names,
+            [".counts.txt.lock", ".words.lock", "counts-1000.txt", "counts-2000.txt", "words-1000", "words-2000"]
+        );
 
         // Object files read back as the batch.
         let partitions: Vec<Vec<String>> = read_object_files(&m::OUT.join("words-1000")).unwrap();

@@ -209,3 +209,101 @@ fn a_graceful_stop_processes_everything_received() {
     let records: usize = handle.batches().iter().map(|b| b.records()).sum();
     assert_eq!(records, 2000);
 }
+
+/// The messages of the receiver's errors the listeners heard.
+fn input_errors(events: &Events) -> Vec<String> {
+    events
+        .all()
+        .into_iter()
+        .filter_map(|e| match e {
+            StreamingEvent::ReceiverError(r) => r.last_error,
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_unterminated_last_line_is_not_a_record_at_a_stop() {
+    // Before: "abc" (no newline) became a record when the job stopped.
+    let (listener, port) = listen();
+    let clock = Arc::new(ManualClock::new());
+    let events = Events::default();
+    let (handle, collected) = start_echo(port, &clock, &events);
+    let mut conn = accept(&listener);
+    conn.write_all(b"one\ntwo\nabc").unwrap();
+    assert!(handle.wait_for_records("lines", 2, PATIENCE));
+    std::thread::sleep(Duration::from_millis(100));
+    handle.stop(true).unwrap();
+    assert_eq!(collected.elements(), ["one", "two"]);
+    let stats = handle.input_stats("lines").unwrap();
+    assert_eq!((stats.records, stats.rejected), (2, 1));
+    assert!(
+        input_errors(&events).contains(
+            &"an unterminated line of 3 bytes was dropped: the stream was stopped or lost before its newline"
+                .to_owned()
+        ),
+        "{:?}",
+        input_errors(&events)
+    );
+}
+
+#[test]
+fn a_line_longer_than_the_limit_is_skipped_counted_and_reported() {
+    // Before: a line grew in memory until its newline came, however long.
+    let (listener, port) = listen();
+    let clock = Arc::new(ManualClock::new());
+    let events = Events::default();
+    let (handle, collected) = start_echo(port, &clock, &events);
+    let mut conn = accept(&listener);
+    let mut long = vec![b'x'; 3 << 20];
+    long.push(b'\n');
+    conn.write_all(&long).unwrap();
+    conn.write_all(b"after\n").unwrap();
+    assert!(handle.wait_for_records("lines", 1, PATIENCE));
+    next_batch(&clock, &handle);
+    assert_eq!(collected.elements(), ["after"]);
+    let stats = handle.input_stats("lines").unwrap();
+    assert_eq!((stats.records, stats.rejected), (1, 1));
+    handle.stop(true).unwrap();
+    assert!(
+        input_errors(&events)
+            .contains(&"a line of 3145728 bytes is longer than the limit of 1048576 bytes; line skipped".to_owned()),
+        "{:?}",
+        input_errors(&events)
+    );
+}
+
+#[test]
+fn a_flood_of_bad_lines_is_counted_one_by_one_and_reported_per_batch() {
+    // Before: one listener event per rejected line, queued without bound.
+    let (listener, port) = listen();
+    let clock = Arc::new(ManualClock::new());
+    let events = Events::default();
+    let (handle, collected) = start_echo(port, &clock, &events);
+    let mut conn = accept(&listener);
+    const BAD: u64 = 50_000;
+    let mut flood = Vec::new();
+    for _ in 0..BAD {
+        flood.extend_from_slice(b"\xff bad\n");
+    }
+    flood.extend_from_slice(b"good\n");
+    conn.write_all(&flood).unwrap();
+    assert!(handle.wait_for_records("lines", 1, PATIENCE));
+    next_batch(&clock, &handle);
+    handle.stop(true).unwrap();
+    assert_eq!(collected.elements(), ["good"]);
+    let stats = handle.input_stats("lines").unwrap();
+    assert_eq!((stats.records, stats.rejected, stats.errors), (1, BAD, BAD));
+    let reports = input_errors(&events);
+    // Ten one by one, then one summary for the rest of the batch.
+    let single = reports
+        .iter()
+        .filter(|m| m.contains("not UTF-8") && !m.contains("more problems"))
+        .count();
+    assert_eq!(single, 10, "{reports:?}");
+    let summary = reports
+        .iter()
+        .find(|m| m.starts_with("49990 more problems in this batch were counted but not reported one by one"))
+        .unwrap_or_else(|| panic!("{reports:?}"));
+    assert!(summary.ends_with("line skipped"), "{summary}");
+}

@@ -77,7 +77,8 @@ fn port_names(ports: &[PortInfo], written: &[crate::Port]) -> String {
 
 impl<J: Job + 'static> StreamingContext<J> {
     /// A context for `job`, on the system clock, with Spark's defaults (200 ms
-    /// blocks, backpressure on) and at most 1 000 000 buffered records.
+    /// blocks, backpressure on) and at most 1 000 000 buffered records and
+    /// 256 MiB of buffered records' bytes.
     pub fn new(job: J) -> Self {
         let inputs = <J::Inputs as InputPorts>::PORTS.iter().map(|_| None).collect();
         let outputs = <J::Outputs as OutputPorts>::PORTS.iter().map(|_| Vec::new()).collect();
@@ -176,6 +177,28 @@ impl<J: Job + 'static> StreamingContext<J> {
     /// 1 000 000.
     pub fn max_buffered_records(mut self, records: usize) -> Self {
         self.setup.settings.max_buffered_records = records;
+        self
+    }
+
+    /// The most bytes receivers may hold at once in records stored and not
+    /// yet processed (queued batches included), as estimated by
+    /// [`ByteSize`](super::ByteSize) (for a socket: each line's length plus
+    /// a string's own 24 bytes). Receivers wait when it is reached, as for
+    /// [`max_buffered_records`](Self::max_buffered_records); whichever bound
+    /// is reached first holds. A single record larger than the whole bound
+    /// is stored alone. Default 256 MiB.
+    pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
+        self.setup.settings.max_buffered_bytes = bytes;
+        self
+    }
+
+    /// The most batches cut and not yet completed. When the driver is that
+    /// far behind, no batch is cut until one completes: what receivers store
+    /// meanwhile goes to the next batch cut (so that batch holds more than
+    /// one interval's records), and the delay shows in its scheduling delay
+    /// and in [`StreamingHandle::queued_batches`]. Default 1 000.
+    pub fn max_queued_batches(mut self, batches: usize) -> Self {
+        self.setup.settings.max_queued_batches = batches;
         self
     }
 

@@ -8,6 +8,7 @@ use super::checkpoint::Checkpointer;
 use super::error::StreamingError;
 use super::generator::QueuedBatch;
 use super::listener::{BatchInfo, EventSender, OutputOperationInfo, StreamingEvent};
+use super::memory::Held;
 use super::rate::PidRateEstimator;
 use super::run_state::Shared;
 use super::settings::Settings;
@@ -43,7 +44,7 @@ impl<J: Job> Driver<J> {
     pub(super) fn run(mut self, rx: mpsc::Receiver<QueuedBatch>) {
         for batch in rx {
             if self.shared.discard.load(Ordering::SeqCst) {
-                let held: usize = batch.pendings.iter().map(|p| p.held).sum();
+                let held: Held = batch.pendings.iter().map(|p| p.held).sum();
                 self.shared.budget.release(held);
                 self.shared
                     .note_dropped_batch(batch.pendings.iter().map(|p| p.records.unwrap_or(0)).sum());
@@ -78,7 +79,7 @@ impl<J: Job> Driver<J> {
         info.scheduling_delay = Some(scheduling);
         self.events.send(StreamingEvent::BatchStarted(info.clone()));
 
-        let held: usize = pendings.iter().map(|p| p.held).sum();
+        let held: Held = pendings.iter().map(|p| p.held).sum();
         let failure = self.process(time, &mut pendings, &mut info, committed).err();
         let processing = start.elapsed();
         self.shared.budget.release(held);
@@ -240,9 +241,9 @@ impl<J: Job> Driver<J> {
             }
         }
         if let Some(unprocessed) = self.shared.count_unprocessed() {
-            self.events.send(StreamingEvent::Unprocessed(unprocessed));
+            self.events.send_surely(StreamingEvent::Unprocessed(unprocessed));
         }
-        self.events.send(StreamingEvent::Stopped);
+        self.events.send_surely(StreamingEvent::Stopped);
         self.events.shutdown();
         if let Some(bus) = self.bus.take()
             && bus.thread().id() != std::thread::current().id()

@@ -90,7 +90,7 @@ pub(super) fn generate(
             }
             clock.wait_until(target, Duration::from_millis(20));
         };
-        if mode == MODE_STOP {
+        if mode == MODE_STOP || !shared.wait_for_queue_room() {
             break;
         }
         let mut pendings: Vec<Pending> = inputs.iter_mut().map(|input| input.feed.cut(time)).collect();

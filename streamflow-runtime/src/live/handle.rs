@@ -257,12 +257,23 @@ impl StreamingHandle {
 
     /// Records held now by receivers and queued batches.
     pub fn buffered_records(&self) -> usize {
-        self.shared().budget.used()
+        self.shared().budget.used().records
     }
 
     /// The most records ever held at once (never more than the bound).
     pub fn peak_buffered_records(&self) -> usize {
-        self.shared().budget.peak()
+        self.shared().budget.peak().records
+    }
+
+    /// Estimated bytes of the records held now by receivers and queued
+    /// batches (see [`ByteSize`](super::ByteSize)).
+    pub fn buffered_bytes(&self) -> usize {
+        self.shared().budget.used().bytes
+    }
+
+    /// The most bytes ever held at once (never more than the bound).
+    pub fn peak_buffered_bytes(&self) -> usize {
+        self.shared().budget.peak().bytes
     }
 
     /// The batch interval.

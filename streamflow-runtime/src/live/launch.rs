@@ -78,7 +78,7 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
     };
     job.set_zero_time(zero);
     let (events, bus) = spawn_bus(listeners).map_err(thread_error("streamflow-listeners"))?;
-    let budget = Arc::new(Budget::new(settings.max_buffered_records));
+    let budget = Arc::new(Budget::new(settings.max_buffered_records, settings.max_buffered_bytes));
     let stop_all = |started: &[(&'static str, StartedInput)]| {
         for (_, s) in started {
             if let Some(r) = &s.receiver {
@@ -126,6 +126,9 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
     for (index, (port, s)) in started.into_iter().enumerate() {
         tracing::info!(job = job_name, input = port, source = %s.description, "input started");
         if let Some(control) = s.receiver {
+            if settings.backpressure && settings.pid.initial_rate > 0.0 {
+                control.set_rate(settings.pid.initial_rate);
+            }
             pid.push((
                 index,
                 PidRateEstimator::new(batch_interval, settings.pid),
@@ -157,6 +160,7 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
         threads: Mutex::new(Vec::new()),
         unprocessed: Default::default(),
         graceful_stop_timeout: settings.graceful_stop_timeout(batch_interval),
+        max_queued_batches: settings.max_queued_batches,
     });
     if let Some(bus) = &bus {
         lock(&shared.threads).push(bus.thread().id());
@@ -248,6 +252,12 @@ fn check(settings: &Settings) -> Result<(), StartError> {
     }
     if settings.max_buffered_records == 0 {
         return invalid("max_buffered_records", "must be at least 1");
+    }
+    if settings.max_queued_batches == 0 {
+        return invalid("max_queued_batches", "must be at least 1");
+    }
+    if settings.max_buffered_bytes == 0 {
+        return invalid("max_buffered_bytes", "must be at least 1");
     }
     Ok(())
 }

@@ -3,7 +3,8 @@
 
 use crate::Time;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, SystemTime};
 
 /// What happened to one batch. Filled in as the batch moves on: delays and
@@ -124,6 +125,14 @@ pub enum StreamingEvent {
     /// The job stopped with accepted records not processed (sent just before
     /// [`Stopped`](Self::Stopped), only when some were).
     Unprocessed(UnprocessedInfo),
+    /// Events were dropped because the listeners fell behind (more than
+    /// [`EVENT_QUEUE`] events waiting): this many since the last such notice.
+    /// Counters ([`InputStats`](super::InputStats), batch metrics on the
+    /// handle) still count everything.
+    EventsDropped {
+        /// How many events were dropped.
+        count: u64,
+    },
     /// The context stopped; no event follows.
     Stopped,
 }
@@ -145,6 +154,7 @@ pub trait StreamingListener: Send + 'static {
             StreamingEvent::ReceiverStopped(r) => self.on_receiver_stopped(r),
             StreamingEvent::InputError(e) => self.on_input_error(e),
             StreamingEvent::Unprocessed(u) => self.on_unprocessed(u),
+            StreamingEvent::EventsDropped { count } => self.on_events_dropped(*count),
             StreamingEvent::Stopped => self.on_streaming_stopped(),
         }
     }
@@ -166,6 +176,8 @@ pub trait StreamingListener: Send + 'static {
     fn on_receiver_stopped(&mut self, _receiver: &ReceiverInfo) {}
     /// An input reported a problem.
     fn on_input_error(&mut self, _error: &InputErrorInfo) {}
+    /// Events were dropped because the listeners fell behind.
+    fn on_events_dropped(&mut self, _count: u64) {}
     /// The job stopped with accepted records left unprocessed.
     fn on_unprocessed(&mut self, _unprocessed: &UnprocessedInfo) {}
     /// The context stopped.
@@ -179,11 +191,17 @@ impl<F: FnMut(&StreamingEvent) + Send + 'static> StreamingListener for F {
     }
 }
 
+/// The most events waiting for the listeners; past it, events are dropped
+/// (and counted, see [`StreamingEvent::EventsDropped`]) rather than held.
+pub const EVENT_QUEUE: usize = 10_000;
+
 /// Sends events to the listener thread. Cheap to clone; sending never blocks
-/// (so a slow listener cannot slow a receiver) and never fails (events sent
-/// after the bus stopped are dropped).
+/// (so a slow listener cannot slow a receiver) and never fails: when
+/// [`EVENT_QUEUE`] events wait already, the event is dropped and counted
+/// (the listeners hear how many), and events sent after the bus stopped are
+/// dropped.
 #[derive(Clone)]
-pub(crate) struct EventSender(Option<mpsc::Sender<BusMessage>>);
+pub(crate) struct EventSender(Option<(mpsc::SyncSender<BusMessage>, Arc<AtomicU64>)>);
 
 /// What goes to the listener thread.
 pub(crate) enum BusMessage {
@@ -194,14 +212,25 @@ pub(crate) enum BusMessage {
 
 impl EventSender {
     pub(crate) fn send(&self, event: StreamingEvent) {
-        if let Some(tx) = &self.0 {
+        if let Some((tx, dropped)) = &self.0
+            && let Err(mpsc::TrySendError::Full(_)) = tx.try_send(BusMessage::Event(event))
+            && dropped.fetch_add(1, Ordering::Relaxed) == 0
+        {
+            tracing::warn!("the streaming listeners fall behind: events are dropped (and counted)");
+        }
+    }
+
+    /// Sends an event that must not be dropped (the end of the job), waiting
+    /// for room if the listeners are behind.
+    pub(crate) fn send_surely(&self, event: StreamingEvent) {
+        if let Some((tx, _)) = &self.0 {
             let _ = tx.send(BusMessage::Event(event));
         }
     }
 
     /// Ends the listener thread after the events already sent.
     pub(crate) fn shutdown(&self) {
-        if let Some(tx) = &self.0 {
+        if let Some((tx, _)) = &self.0 {
             let _ = tx.send(BusMessage::Shutdown);
         }
     }
@@ -221,21 +250,72 @@ pub(crate) fn spawn_bus(
     if listeners.is_empty() {
         return Ok((EventSender(None), None));
     }
-    let (tx, rx) = mpsc::channel::<BusMessage>();
+    let (tx, rx) = mpsc::sync_channel::<BusMessage>(EVENT_QUEUE);
+    let dropped = Arc::new(AtomicU64::new(0));
+    let counted = dropped.clone();
     let handle = std::thread::Builder::new()
         .name("streamflow-listeners".into())
         .spawn(move || {
-            for message in rx {
-                let BusMessage::Event(event) = message else {
-                    break;
-                };
+            let mut deliver = |event: &StreamingEvent| {
                 for listener in &mut listeners {
-                    let delivered = catch_unwind(AssertUnwindSafe(|| listener.on_event(&event)));
+                    let delivered = catch_unwind(AssertUnwindSafe(|| listener.on_event(event)));
                     if delivered.is_err() {
                         tracing::error!(?event, "a streaming listener panicked; event skipped");
                     }
                 }
+            };
+            for message in rx {
+                // Said as soon as the listeners catch up, before what follows.
+                let count = counted.swap(0, Ordering::Relaxed);
+                if count > 0 {
+                    deliver(&StreamingEvent::EventsDropped { count });
+                }
+                let BusMessage::Event(event) = message else {
+                    break;
+                };
+                deliver(&event);
             }
         })?;
-    Ok((EventSender(Some(tx)), Some(handle)))
+    Ok((EventSender(Some((tx, dropped))), Some(handle)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[test]
+    fn a_slow_listener_gets_a_bounded_queue_and_hears_how_many_events_were_dropped() {
+        let (gate_tx, gate_rx) = mpsc::channel::<()>();
+        let gate = Mutex::new(gate_rx);
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let log = heard.clone();
+        let listener = move |event: &StreamingEvent| {
+            // Stuck on the first event until the test opens the gate.
+            if log.lock().unwrap().is_empty() {
+                let _ = gate.lock().unwrap().recv();
+            }
+            log.lock().unwrap().push(event.clone());
+        };
+        let (events, bus) = spawn_bus(vec![Box::new(listener)]).unwrap();
+        let sent = EVENT_QUEUE as u64 + 500;
+        for _ in 0..sent {
+            events.send(StreamingEvent::Stopped);
+        }
+        gate_tx.send(()).unwrap();
+        events.shutdown();
+        bus.unwrap().join().unwrap();
+        let heard = heard.lock().unwrap();
+        let delivered = heard.iter().filter(|e| **e == StreamingEvent::Stopped).count() as u64;
+        let dropped: u64 = heard
+            .iter()
+            .map(|e| match e {
+                StreamingEvent::EventsDropped { count } => *count,
+                _ => 0,
+            })
+            .sum();
+        assert!(delivered <= EVENT_QUEUE as u64 + 1, "{delivered}");
+        assert!(dropped >= 499, "{dropped}");
+        assert_eq!(delivered + dropped, sent);
+    }
 }

@@ -54,6 +54,7 @@ mod listener;
 mod memory;
 mod rate;
 mod recovery;
+mod reports;
 mod run_state;
 mod settings;
 mod signals;
@@ -69,8 +70,10 @@ pub use context::StreamingContext;
 pub use error::{ReceiverError, SourceError, StartError, StreamingError};
 pub use handle::{StopReport, StreamingHandle};
 pub use listener::{
-    BatchInfo, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent, StreamingListener, UnprocessedInfo,
+    BatchInfo, EVENT_QUEUE, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent, StreamingListener,
+    UnprocessedInfo,
 };
+pub use memory::ByteSize;
 pub use rate::{PidRateEstimator, PidSettings, RateLimiter};
 pub use recovery::RecoveryInfo;
 pub use sources::{Input, InputStats, Receiver, ReceiverContext, Stopped};

@@ -10,7 +10,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// The gains and floor of a [`PidRateEstimator`]. The defaults are Spark's.
+/// The gains, floors and starting rate of a [`PidRateEstimator`]. The gains
+/// are Spark's; the floor relative to the measured capacity and the
+/// starting rate are ours (Spark's absolute floor alone held a job that
+/// could do 55 000 records/s at 100 records/s for 18 s).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PidSettings {
     /// Weight of the current error (rate − processing rate). Spark: 1.0.
@@ -23,6 +26,15 @@ pub struct PidSettings {
     /// The estimator never goes below this many records per second, so that a
     /// slowed-down receiver still makes progress. Spark: 100.
     pub min_rate: f64,
+    /// Nor below this fraction of the rate the last batch was processed at
+    /// (its measured capacity): a backlog drains at most this much slower
+    /// than it could. Default 0.25.
+    pub min_rate_fraction: f64,
+    /// The rate receivers start at, before any batch was measured (Spark's
+    /// `backpressure.initialRate`); 0 means unlimited. Default 10 000 records
+    /// per second: the first batch then measures the job's capacity, and the
+    /// rate follows from the second batch on.
+    pub initial_rate: f64,
 }
 
 impl Default for PidSettings {
@@ -32,6 +44,8 @@ impl Default for PidSettings {
             integral: 0.2,
             derivative: 0.0,
             min_rate: 100.0,
+            min_rate_fraction: 0.25,
+            initial_rate: 10_000.0,
         }
     }
 }
@@ -64,8 +78,8 @@ impl PidRateEstimator {
     /// Feeds one completed batch: its time (ms), its number of records, how
     /// long it took to process and how long it waited. Returns a new rate, or
     /// `None` when there is nothing to learn from (an empty batch, a batch
-    /// processed in no measurable time, an out-of-order batch) or on the first
-    /// batch, which only sets the starting point.
+    /// processed in no measurable time, an out-of-order batch). The first
+    /// batch gives the rate it was processed at: the job's capacity.
     pub fn compute(
         &mut self,
         time_ms: u64,
@@ -86,15 +100,16 @@ impl PidRateEstimator {
         let historical_error = scheduling_ms * processing_rate / self.batch_interval_ms;
         let d_error = (error - self.latest_error) / since_update_s;
         let s = &self.settings;
+        let floor = s.min_rate.max(s.min_rate_fraction * processing_rate);
         let new_rate =
             (self.latest_rate - s.proportional * error - s.integral * historical_error - s.derivative * d_error)
-                .max(s.min_rate);
+                .max(floor);
         self.latest_time_ms = time_ms;
         if self.first_run {
             self.latest_rate = processing_rate;
             self.latest_error = 0.0;
             self.first_run = false;
-            None
+            Some(processing_rate.max(s.min_rate))
         } else {
             self.latest_rate = new_rate;
             self.latest_error = error;
@@ -190,8 +205,8 @@ mod tests {
     #[test]
     fn the_estimator_lowers_the_rate_when_processing_falls_behind() {
         let mut pid = PidRateEstimator::new(ms(100), PidSettings::default());
-        // First batch: only a starting point (10k records in 100 ms = 100k/s).
-        assert_eq!(pid.compute(100, 10_000, ms(100), ms(0)), None);
+        // First batch: the rate it was processed at (10k records in 100 ms).
+        assert_eq!(pid.compute(100, 10_000, ms(100), ms(0)), Some(100_000.0));
         // Empty batches and out-of-order batches teach nothing.
         assert_eq!(pid.compute(200, 0, ms(10), ms(0)), None);
         assert_eq!(pid.compute(100, 10, ms(10), ms(0)), None);
@@ -199,9 +214,12 @@ mod tests {
         let rate = pid.compute(200, 10_000, ms(200), ms(100)).unwrap();
         // error = 100k − 50k; historical = 100 × 50k / 100 = 50k.
         assert!((rate - (100_000.0 - 50_000.0 - 0.2 * 50_000.0)).abs() < 1e-6);
-        // It never goes under the floor.
+        // It never goes under the floor: 100/s, and a quarter of what the
+        // batch was processed at.
         let rate = pid.compute(300, 10, ms(10_000), ms(10_000)).unwrap();
         assert_eq!(rate, 100.0);
+        let rate = pid.compute(400, 40_000, ms(100), ms(10_000)).unwrap();
+        assert_eq!(rate, 100_000.0);
     }
 
     #[test]

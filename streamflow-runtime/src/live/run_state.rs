@@ -58,6 +58,8 @@ pub(super) struct Shared {
     /// How long a graceful stop waits for the next batch to complete before
     /// it gives up draining and stops immediately.
     pub(super) graceful_stop_timeout: Duration,
+    /// The most batches cut and not completed; the generator waits past it.
+    pub(super) max_queued_batches: usize,
 }
 
 /// What a stop left unprocessed, counted as it happens.
@@ -157,6 +159,37 @@ impl Shared {
         })
     }
 
+    /// Waits, on the generator, while the driver has `max_queued_batches`
+    /// batches to run: what receivers store meanwhile goes to the next batch
+    /// cut (their memory is bounded on its own). Returns false if the job
+    /// stops immediately while waiting.
+    pub(super) fn wait_for_queue_room(&self) -> bool {
+        let mut state = self.state();
+        let mut warned = false;
+        while state.queued >= self.max_queued_batches {
+            match self.mode.load(Ordering::SeqCst) {
+                MODE_STOP => return false,
+                MODE_DRAIN => return true,
+                _ => {}
+            }
+            if !warned {
+                tracing::warn!(
+                    job = self.plan.job,
+                    queued = state.queued,
+                    "the driver is {} batches behind: no batch is cut until one completes",
+                    state.queued
+                );
+                warned = true;
+            }
+            state = self
+                .changed
+                .wait_timeout(state, Duration::from_millis(20))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
+    }
+
     /// Marks the job terminated (whatever state its threads are in) and
     /// wakes everyone waiting for it.
     pub(super) fn mark_terminated(&self) {
@@ -219,7 +252,7 @@ pub(super) fn guard_driver(shared: &Shared, events: &EventSender, body: impl FnO
     for (_, r) in &shared.receivers {
         r.request_stop(true);
     }
-    events.send(StreamingEvent::Stopped);
+    events.send_surely(StreamingEvent::Stopped);
     events.shutdown();
     shared.mark_terminated();
 }

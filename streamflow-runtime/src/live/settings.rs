@@ -7,10 +7,15 @@ use super::status_line::StatusLine;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The default bound on buffered bytes: 256 MiB.
+pub(super) const DEFAULT_MAX_BUFFERED_BYTES: usize = 256 << 20;
+
 #[derive(Debug, Clone)]
 pub(super) struct Settings {
     pub(super) block_interval: Duration,
     pub(super) max_buffered_records: usize,
+    pub(super) max_buffered_bytes: usize,
+    pub(super) max_queued_batches: usize,
     pub(super) backpressure: bool,
     pub(super) pid: PidSettings,
     pub(super) restart_backoff: (Duration, Duration),
@@ -44,6 +49,8 @@ impl Default for Settings {
             // Spark's default block interval.
             block_interval: Duration::from_millis(200),
             max_buffered_records: 1_000_000,
+            max_buffered_bytes: DEFAULT_MAX_BUFFERED_BYTES,
+            max_queued_batches: 1_000,
             backpressure: true,
             pid: PidSettings::default(),
             restart_backoff: (Duration::from_millis(100), Duration::from_secs(2)),

@@ -15,6 +15,18 @@ pub enum SinkError {
         #[source]
         source: std::io::Error,
     },
+    /// Another writer (a job, a sink) holds the output prefix: two writers
+    /// would mix their batches.
+    #[error(
+        "another writer holds the output prefix `{prefix}` (lock {}): two jobs or sinks writing the same prefix would mix their batches",
+        lock.display()
+    )]
+    PrefixInUse {
+        /// The prefix.
+        prefix: String,
+        /// Its lock file.
+        lock: PathBuf,
+    },
     /// An element could not be serialized.
     #[error("cannot serialize an element: {0}")]
     Serialize(String),

@@ -3,12 +3,12 @@
 
 use super::Sink;
 use super::error::SinkError;
+use super::publish::BatchPublisher;
 use crate::{Batch, Time};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The directory of the batch at `time`: `prefix-TIME_IN_MS`, or
 /// `prefix-TIME_IN_MS.suffix` when `suffix` is not empty (Spark's naming).
@@ -90,22 +90,47 @@ text_tuple!(A, B, C, D);
 
 /// Writes every batch as text files: a directory per batch (see
 /// [`batch_directory`]) holding `part-00000`, `part-00001`, ... (one per
-/// partition, one element per line) and an empty `_SUCCESS` marker. The
-/// directory is written under a hidden temporary name next to it and renamed
-/// into place, so a reader never sees a partial batch. A batch written again
-/// (same time) replaces the old directory.
+/// partition, one element per line) and an empty `_SUCCESS` marker.
+///
+/// Publishing a batch is one atomic, durable step: the directory is written
+/// under a hidden temporary name next to it, its files and itself fsynced,
+/// then renamed into place, so a reader never sees a partial batch and a
+/// crash leaves the old complete batch or the new complete one. A batch
+/// written again (same time, as after recovery) with the same bytes leaves
+/// the directory as it is; with other bytes, the new one replaces the old in
+/// one atomic exchange. One writer per prefix: a second one (another job,
+/// another sink) fails with [`SinkError::PrefixInUse`]. The first write of a
+/// sink removes the hidden temporary directories a crashed run of the prefix
+/// left behind.
 pub fn save_as_text_files(prefix: impl Into<String>, suffix: impl Into<String>) -> TextFilesSink {
-    TextFilesSink {
-        prefix: prefix.into(),
-        suffix: suffix.into(),
-    }
+    TextFilesSink::new(prefix.into(), suffix.into())
 }
 
-/// The sink made by [`save_as_text_files`].
-#[derive(Debug, Clone)]
+/// The sink made by [`save_as_text_files`]. A clone writes the same prefix: it is
+/// a second writer, refused like one (see [`SinkError::PrefixInUse`]) unless
+/// the first one is gone.
+#[derive(Debug)]
 pub struct TextFilesSink {
     prefix: String,
     suffix: String,
+    publisher: BatchPublisher,
+}
+
+impl TextFilesSink {
+    fn new(prefix: String, suffix: String) -> Self {
+        let publisher = BatchPublisher::new(prefix.clone(), suffix.clone());
+        TextFilesSink {
+            prefix,
+            suffix,
+            publisher,
+        }
+    }
+}
+
+impl Clone for TextFilesSink {
+    fn clone(&self) -> Self {
+        TextFilesSink::new(self.prefix.clone(), self.suffix.clone())
+    }
 }
 
 impl<T: TextRecord + Send + Sync + 'static> Sink<T> for TextFilesSink {
@@ -122,7 +147,8 @@ impl<T: TextRecord + Send + Sync + 'static> Sink<T> for TextFilesSink {
             }
             Ok(text.into_bytes())
         });
-        write_batch(&batch_directory(&self.prefix, &self.suffix, time), parts)
+        let dir = batch_directory(&self.prefix, &self.suffix, time);
+        self.publisher.publish(&dir, parts)
     }
 }
 
@@ -131,17 +157,34 @@ impl<T: TextRecord + Send + Sync + 'static> Sink<T> for TextFilesSink {
 /// partition as one postcard sequence. Read a batch back with
 /// [`read_object_files`].
 pub fn save_as_object_files(prefix: impl Into<String>, suffix: impl Into<String>) -> ObjectFilesSink {
-    ObjectFilesSink {
-        prefix: prefix.into(),
-        suffix: suffix.into(),
-    }
+    ObjectFilesSink::new(prefix.into(), suffix.into())
 }
 
-/// The sink made by [`save_as_object_files`].
-#[derive(Debug, Clone)]
+/// The sink made by [`save_as_object_files`]. A clone writes the same prefix: it is
+/// a second writer, refused like one (see [`SinkError::PrefixInUse`]) unless
+/// the first one is gone.
+#[derive(Debug)]
 pub struct ObjectFilesSink {
     prefix: String,
     suffix: String,
+    publisher: BatchPublisher,
+}
+
+impl ObjectFilesSink {
+    fn new(prefix: String, suffix: String) -> Self {
+        let publisher = BatchPublisher::new(prefix.clone(), suffix.clone());
+        ObjectFilesSink {
+            prefix,
+            suffix,
+            publisher,
+        }
+    }
+}
+
+impl Clone for ObjectFilesSink {
+    fn clone(&self) -> Self {
+        ObjectFilesSink::new(self.prefix.clone(), self.suffix.clone())
+    }
 }
 
 impl<T: Serialize + Send + Sync + 'static> Sink<T> for ObjectFilesSink {
@@ -154,7 +197,8 @@ impl<T: Serialize + Send + Sync + 'static> Sink<T> for ObjectFilesSink {
             .partitions()
             .iter()
             .map(|part| postcard::to_stdvec(part).map_err(|e| SinkError::Serialize(e.to_string())));
-        write_batch(&batch_directory(&self.prefix, &self.suffix, time), parts)
+        let dir = batch_directory(&self.prefix, &self.suffix, time);
+        self.publisher.publish(&dir, parts)
     }
 }
 
@@ -203,56 +247,12 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SinkError {
     move |source| SinkError::Io { path, source }
 }
 
-/// Distinguishes temporary directories of concurrent writers in one process.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Writes `parts` as `part-NNNNN` files plus `_SUCCESS` into a temporary
-/// directory beside `dir`, then renames it to `dir`.
-fn write_batch(dir: &Path, parts: impl Iterator<Item = Result<Vec<u8>, SinkError>>) -> Result<(), SinkError> {
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| SinkError::Io { path, source }
-    };
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
-    // Hidden, so that a directory watcher (text_file_stream) skips it.
-    let tmp = parent.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        std::fs::create_dir(&tmp).map_err(io(&tmp))?;
-        for (i, part) in parts.enumerate() {
-            let path = tmp.join(format!("part-{i:05}"));
-            std::fs::write(&path, part?).map_err(io(&path))?;
-        }
-        let success = tmp.join("_SUCCESS");
-        std::fs::write(&success, b"").map_err(io(&success))?;
-        if dir.exists() {
-            // A batch written again (a re-run) replaces the old one.
-            let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-            std::fs::rename(dir, &old).map_err(io(dir))?;
-            let _ = std::fs::remove_dir_all(&old);
-        }
-        std::fs::rename(&tmp, dir).map_err(io(dir))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!(
@@ -299,7 +299,11 @@ mod tests {
             .collect();
         let mut names = names;
         names.sort();
-        assert_eq!(names, vec!["counts-1000.txt", "counts-2000"]);
+        // The writers' lock files, and no temporary directory.
+        assert_eq!(
+            names,
+            vec![".counts.lock", ".counts.txt.lock", "counts-1000.txt", "counts-2000"]
+        );
         assert!(dir.join("counts-2000/_SUCCESS").exists());
         std::fs::remove_dir_all(dir).unwrap();
     }

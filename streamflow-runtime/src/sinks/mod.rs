@@ -16,6 +16,7 @@ pub use files::{
 
 mod error;
 mod print;
+mod publish;
 
 use crate::{Batch, Time};
 pub use error::SinkError;

@@ -7,7 +7,7 @@ use super::source::{Positions, Reader, Source, SourceContext};
 use super::stats::InputCounters;
 use crate::live::error::{SourceError, StartError};
 use crate::live::listener::EventSender;
-use crate::live::memory::Budget;
+use crate::live::memory::{Budget, Held};
 use crate::{Batch, Time};
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -75,8 +75,8 @@ pub(crate) struct Pending {
     pub(crate) failure: Option<SourceError>,
     /// The number of records, if known at the cut.
     pub(crate) records: Option<usize>,
-    /// Records held against the memory bound, given back once processed.
-    pub(crate) held: usize,
+    /// Held against the memory bound, given back once processed.
+    pub(crate) held: Held,
     /// The positions encoded for the checkpoint, when checkpointing is on.
     pub(crate) recorded: Option<Vec<u8>>,
 }
@@ -88,7 +88,7 @@ impl Pending {
             positions: None,
             failure: Some(failure),
             records: None,
-            held: 0,
+            held: Held::default(),
             recorded: None,
         }
     }
@@ -177,6 +177,7 @@ struct SourceFeed<S> {
 
 impl<S: Source> Feed for SourceFeed<S> {
     fn cut(&mut self, time: Time) -> Pending {
+        self.ctx.roll_reports(time);
         let cut = match guarded(|| self.source.cut(time)) {
             Ok(cut) => cut,
             Err(failure) => return Pending::failed(failure),
@@ -187,12 +188,15 @@ impl<S: Source> Feed for SourceFeed<S> {
         };
         tracing::debug!(input = self.ctx.input(), %time, positions = ?cut.positions, records = ?cut.records, "input cut");
         let held = match (self.accounting, cut.records) {
-            (Accounting::Receiver, records) => records.unwrap_or(0),
+            (Accounting::Receiver, records) => Held {
+                records: records.unwrap_or(0),
+                bytes: cut.bytes,
+            },
             (Accounting::Scheduler, Some(records)) => {
                 self.ctx.counters().records.fetch_add(records as u64, Ordering::Relaxed);
-                0
+                Held::default()
             }
-            (Accounting::Scheduler, None) => 0,
+            (Accounting::Scheduler, None) => Held::default(),
         };
         Pending {
             positions: Some(Box::new(cut.positions)),
@@ -275,7 +279,7 @@ impl<R: Reader> Delivery for SourceDelivery<R> {
                 positions: None,
                 failure: None,
                 records: Some(0),
-                held: 0,
+                held: Held::default(),
                 recorded: None,
             });
         };
@@ -284,7 +288,7 @@ impl<R: Reader> Delivery for SourceDelivery<R> {
             positions: Some(Box::new(positions)),
             failure: None,
             records: None,
-            held: 0,
+            held: Held::default(),
             recorded: None,
         })
     }

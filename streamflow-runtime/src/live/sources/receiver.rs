@@ -58,6 +58,19 @@ pub trait Receiver: Send + 'static {
         std::any::type_name::<Self>().to_owned()
     }
 
+    /// The estimated bytes a record holds, for the bound on buffered bytes
+    /// ([`StreamingContext::max_buffered_bytes`](crate::live::StreamingContext::max_buffered_bytes)).
+    /// By default its inline size only (`size_of`): a receiver of strings
+    /// or vectors says `record.byte_size()` (see
+    /// [`ByteSize`](crate::live::ByteSize)) to count their heap too.
+    fn record_bytes(record: &Self::Item) -> usize
+    where
+        Self: Sized,
+    {
+        let _ = record;
+        std::mem::size_of::<Self::Item>()
+    }
+
     /// Receives until stopped (see the trait's documentation).
     fn on_start(&mut self, ctx: &ReceiverContext<Self::Item>) -> Result<(), ReceiverError>;
 
@@ -93,15 +106,20 @@ impl<T: Send + 'static> ReceiverContext<T> {
 
     /// Stores many records, in order (cheaper than one by one).
     pub fn store_many(&self, records: impl IntoIterator<Item = T>) -> Result<(), Stopped> {
-        let chunk = self.shared.chunk_size();
-        let mut records = records.into_iter();
-        loop {
-            let part: Vec<T> = records.by_ref().take(chunk).collect();
-            if part.is_empty() {
-                return Ok(());
+        // Chunks small in records and in bytes: paced smoothly, and each
+        // fits in the memory bound.
+        let (chunk, chunk_bytes) = (self.shared.chunk_size(), self.shared.chunk_bytes());
+        let mut part = Vec::new();
+        let mut bytes = 0;
+        for record in records {
+            bytes += self.shared.size(&record);
+            part.push(record);
+            if part.len() >= chunk || bytes >= chunk_bytes {
+                self.shared
+                    .store_sized(std::mem::take(&mut part), std::mem::take(&mut bytes))?;
             }
-            self.shared.store_vec(part)?;
         }
+        self.shared.store_sized(part, bytes)
     }
 
     /// Stores `records` durably: when this returns `Ok`, they are in a

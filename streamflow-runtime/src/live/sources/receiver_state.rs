@@ -6,8 +6,9 @@ use super::blocks::{BlockRange, BlockStore};
 use super::feed::{InputEnv, ReceiverControl};
 use super::stats::InputCounters;
 use crate::live::listener::{EventSender, ReceiverInfo, StreamingEvent};
-use crate::live::memory::Budget;
+use crate::live::memory::{Budget, Held};
 use crate::live::rate::RateLimiter;
+use crate::live::reports::ReportLimiter;
 use crate::live::sync::lock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -23,7 +24,13 @@ pub struct Stopped;
 struct OpenBlock<T> {
     records: Vec<T>,
     started: Instant,
+    /// Bytes held against the bound by the records stored since the last
+    /// cut (the open block and the blocks sealed since).
+    uncut_bytes: usize,
 }
+
+/// A record's estimated size in bytes.
+pub(crate) type SizeFn<T> = fn(&T) -> usize;
 
 /// The state of one running receiver.
 pub(crate) struct ReceiverShared<T> {
@@ -33,6 +40,7 @@ pub(crate) struct ReceiverShared<T> {
     sealed: BlockStore<T>,
     block_interval: Duration,
     budget: Arc<Budget>,
+    size_of: SizeFn<T>,
     limiter: RateLimiter,
     /// The configured ceiling (0 = none); backpressure only lowers the rate.
     max_rate: f64,
@@ -45,22 +53,25 @@ pub(crate) struct ReceiverShared<T> {
     pub(crate) counters: Arc<InputCounters>,
     pub(crate) events: EventSender,
     last_error: Mutex<Option<String>>,
+    reports: ReportLimiter,
     done: Mutex<bool>,
     done_cv: Condvar,
 }
 
 impl<T: Send + 'static> ReceiverShared<T> {
-    pub(crate) fn new(env: &InputEnv, name: String, counters: Arc<InputCounters>) -> Self {
+    pub(crate) fn new(env: &InputEnv, name: String, counters: Arc<InputCounters>, size_of: SizeFn<T>) -> Self {
         ReceiverShared {
             input: env.port,
             name,
             open: Mutex::new(OpenBlock {
                 records: Vec::new(),
                 started: Instant::now(),
+                uncut_bytes: 0,
             }),
             sealed: BlockStore::default(),
             block_interval: env.block_interval,
             budget: env.budget.clone(),
+            size_of,
             limiter: RateLimiter::new(env.max_rate),
             max_rate: env.max_rate,
             stopping: AtomicBool::new(false),
@@ -69,6 +80,7 @@ impl<T: Send + 'static> ReceiverShared<T> {
             counters,
             events: env.events.clone(),
             last_error: Mutex::new(None),
+            reports: ReportLimiter::default(),
             done: Mutex::new(false),
             done_cv: Condvar::new(),
         }
@@ -78,20 +90,41 @@ impl<T: Send + 'static> ReceiverShared<T> {
     /// smoothly and to fit in the memory bound.
     pub(crate) fn chunk_size(&self) -> usize {
         let by_rate = self.limiter.rate().map_or(usize::MAX, |r| ((r / 20.0) as usize).max(1));
-        by_rate.min(4096).min(self.budget.limit()).max(1)
+        by_rate.min(4096).min(self.budget.limit().records).max(1)
+    }
+
+    /// The most bytes a `store_many` stores at once (at least one record):
+    /// a sixteenth of the bound, so that chunks fit in it.
+    pub(crate) fn chunk_bytes(&self) -> usize {
+        (self.budget.limit().bytes / 16).max(1)
+    }
+
+    /// A record's estimated size.
+    pub(crate) fn size(&self, record: &T) -> usize {
+        (self.size_of)(record)
     }
 
     /// Stores `records` once the rate limit and the memory bound allow it.
     pub(crate) fn store_vec(&self, records: Vec<T>) -> Result<(), Stopped> {
+        let bytes = records.iter().map(|r| self.size(r)).sum();
+        self.store_sized(records, bytes)
+    }
+
+    /// Stores `records`, whose estimated size is `bytes`.
+    pub(crate) fn store_sized(&self, records: Vec<T>, bytes: usize) -> Result<(), Stopped> {
         let n = records.len();
         if n == 0 {
             return Ok(());
         }
-        if !self.limiter.acquire(n, &self.abort) || !self.budget.acquire(n, &self.abort) {
+        if !self.limiter.acquire(n, &self.abort) {
             return Err(Stopped);
         }
+        let Some(taken) = self.budget.acquire(Held { records: n, bytes }, &self.abort) else {
+            return Err(Stopped);
+        };
         {
             let mut open = lock(&self.open);
+            open.uncut_bytes += taken.bytes;
             if open.records.is_empty() {
                 open.started = Instant::now();
             } else if open.started.elapsed() >= self.block_interval {
@@ -104,7 +137,8 @@ impl<T: Send + 'static> ReceiverShared<T> {
         Ok(())
     }
 
-    /// Seals the open block (a batch is being cut).
+    /// Seals the open block (a batch is being cut, or a reliable store
+    /// returns).
     pub(crate) fn seal_open(&self) {
         let mut open = lock(&self.open);
         if !open.records.is_empty() {
@@ -115,6 +149,24 @@ impl<T: Send + 'static> ReceiverShared<T> {
     /// The sealed blocks.
     pub(crate) fn blocks(&self) -> &BlockStore<T> {
         &self.sealed
+    }
+
+    /// Seals the open block and gives every sealed block to a batch: their
+    /// range, and the records and bytes they hold. Fails (and cuts nothing)
+    /// if a block could not be written to the write-ahead log since the
+    /// previous cut, unless `logged` is false.
+    pub(crate) fn cut_blocks(&self, logged: bool) -> Result<(BlockRange, Held), crate::live::error::SourceError> {
+        let mut open = lock(&self.open);
+        if !open.records.is_empty() {
+            self.sealed.seal(std::mem::take(&mut open.records));
+        }
+        let (range, records) = if logged {
+            self.sealed.cut_logged(usize::MAX)?
+        } else {
+            self.sealed.cut(usize::MAX)
+        };
+        let bytes = std::mem::take(&mut open.uncut_bytes);
+        Ok((range, Held { records, bytes }))
     }
 
     /// The blocks of a batch, taken out of memory.
@@ -132,11 +184,26 @@ impl<T: Send + 'static> ReceiverShared<T> {
         }
     }
 
+    /// Counts a problem and reports it (the first few of each batch one by
+    /// one, the rest in the batch's summary: see [`ReportLimiter`]).
     pub(crate) fn report_error(&self, message: String) {
-        tracing::warn!(input = self.input, receiver = %self.name, "{message}");
         self.counters.errors.fetch_add(1, Ordering::Relaxed);
+        if self.reports.admit(&message) {
+            self.send_report(message);
+        }
+    }
+
+    fn send_report(&self, message: String) {
+        tracing::warn!(input = self.input, receiver = %self.name, "{message}");
         *lock(&self.last_error) = Some(message);
         self.events.send(StreamingEvent::ReceiverError(self.info(true)));
+    }
+
+    /// At a batch's cut: reports what was held back since the last one.
+    pub(crate) fn roll_reports(&self) {
+        if let Some(summary) = self.reports.roll() {
+            self.send_report(summary);
+        }
     }
 
     /// Whether the receiver must stop receiving.
@@ -183,11 +250,13 @@ impl<T: Send + 'static> ReceiverControl for ReceiverShared<T> {
     }
 
     fn take_leftovers(&self) -> usize {
-        self.seal_open();
-        let (range, records) = self.sealed.cut(usize::MAX);
-        // Freed here (a write-ahead log keeps them for a recovery): no batch will deliver them.
+        let Ok((range, held)) = self.cut_blocks(false) else {
+            return 0;
+        };
+        // Freed here (a write-ahead log keeps them for a recovery): no batch
+        // will deliver them.
         drop(self.take_blocks(range));
-        self.budget.release(records);
-        records
+        self.budget.release(held);
+        held.records
     }
 }

@@ -5,6 +5,7 @@
 use super::stats::InputCounters;
 use crate::live::error::SourceError;
 use crate::live::listener::{EventSender, InputErrorInfo, StreamingEvent};
+use crate::live::reports::ReportLimiter;
 use crate::{Batch, Time};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -38,6 +39,8 @@ impl<P: Serialize + DeserializeOwned + std::fmt::Debug + Send + 'static> Positio
 pub struct Cut<P> {
     pub(crate) positions: P,
     pub(crate) records: Option<usize>,
+    /// Bytes held against the memory bound (receivers only).
+    pub(crate) bytes: usize,
 }
 
 impl<P> Cut<P> {
@@ -47,6 +50,7 @@ impl<P> Cut<P> {
         Cut {
             positions,
             records: None,
+            bytes: 0,
         }
     }
 
@@ -57,6 +61,12 @@ impl<P> Cut<P> {
     /// its record count.)
     pub fn with_records(mut self, records: usize) -> Self {
         self.records = Some(records);
+        self
+    }
+
+    /// The same, holding `bytes` against the memory bound until processed.
+    pub(crate) fn holding_bytes(mut self, bytes: usize) -> Self {
+        self.bytes = bytes;
         self
     }
 
@@ -240,6 +250,7 @@ pub struct SourceContext {
     input: &'static str,
     counters: Arc<InputCounters>,
     events: EventSender,
+    reports: Arc<ReportLimiter>,
 }
 
 impl SourceContext {
@@ -248,6 +259,7 @@ impl SourceContext {
             input,
             counters,
             events,
+            reports: Arc::default(),
         }
     }
 
@@ -258,11 +270,26 @@ impl SourceContext {
 
     /// Reports a problem to the listeners and logs, and counts it in
     /// [`InputStats::errors`](super::InputStats::errors); `time` is the batch
-    /// it concerns, if any.
+    /// it concerns, if any. Every problem is counted; the first ten of each
+    /// batch are reported one by one, the others in one summary at the next
+    /// batch's cut (a flood of bad records cannot flood the listeners).
     pub fn report_error(&self, time: Option<Time>, message: impl Into<String>) {
         let message = message.into();
-        tracing::warn!(input = self.input, time = ?time, "{message}");
         self.counters.errors.fetch_add(1, Ordering::Relaxed);
+        if self.reports.admit(&message) {
+            self.send_report(time, message);
+        }
+    }
+
+    /// At a batch's cut: reports what was held back since the last one.
+    pub(crate) fn roll_reports(&self, time: Time) {
+        if let Some(summary) = self.reports.roll() {
+            self.send_report(Some(time), summary);
+        }
+    }
+
+    fn send_report(&self, time: Option<Time>, message: String) {
+        tracing::warn!(input = self.input, time = ?time, "{message}");
         self.events.send(StreamingEvent::InputError(InputErrorInfo {
             input: self.input,
             time,

@@ -42,7 +42,12 @@ where
     R::Item: Serialize + DeserializeOwned,
 {
     let counters = Arc::new(InputCounters::default());
-    let shared = Arc::new(ReceiverShared::new(env, receiver.name(), counters.clone()));
+    let shared = Arc::new(ReceiverShared::new(
+        env,
+        receiver.name(),
+        counters.clone(),
+        R::record_bytes,
+    ));
     if let Some(dir) = &env.wal {
         let wal_error = |source| StartError::Checkpoint {
             dir: dir.clone(),
@@ -95,9 +100,9 @@ impl<R: Receiver> Source for ReceiverSource<R> {
     }
 
     fn cut(&mut self, _time: Time) -> Result<Cut<BlockRange>, SourceError> {
-        self.shared.seal_open();
-        let (range, records) = self.shared.blocks().cut_logged(usize::MAX)?;
-        Ok(Cut::new(range).with_records(records))
+        self.shared.roll_reports();
+        let (range, held) = self.shared.cut_blocks(true)?;
+        Ok(Cut::new(range).with_records(held.records).holding_bytes(held.bytes))
     }
 
     fn resume(&mut self, recorded: &[BlockRange]) -> Result<(), SourceError> {
@@ -236,7 +241,7 @@ mod tests {
         InputEnv {
             port: "numbers",
             block_interval: Duration::from_secs(3600),
-            budget: Arc::new(Budget::new(budget)),
+            budget: Arc::new(Budget::new(budget, usize::MAX)),
             events: EventSender::none(),
             max_rate: 0.0,
             restart_backoff: (Duration::from_millis(1), Duration::from_millis(4)),
@@ -254,7 +259,8 @@ mod tests {
         assert_eq!((stats.records, stats.errors, stats.restarts), (12, 3, 3));
         let time = Time::from_millis(100);
         let pending = started.feed.cut(time);
-        assert_eq!(pending.held, 12);
+        assert_eq!(pending.held.records, 12);
+        assert_eq!(pending.held.bytes, 12 * 4);
         let out = started.delivery.deliver(time, &pending).unwrap();
         let batch = out.batch.downcast::<Batch<u32>>().unwrap();
         assert_eq!(batch.to_vec(), vec![1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
@@ -281,7 +287,7 @@ mod tests {
         let env = env(50);
         let budget = env.budget.clone();
         let mut started = start_receiver(Endless, &env).unwrap();
-        while budget.used() < 50 {
+        while budget.used().records < 50 {
             std::thread::sleep(Duration::from_millis(1));
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -295,6 +301,6 @@ mod tests {
         let control = started.receiver.clone().unwrap();
         control.request_stop(true);
         assert!(control.wait_stopped(Duration::from_secs(10)));
-        assert_eq!(budget.peak(), 50);
+        assert_eq!(budget.peak().records, 50);
     }
 }
