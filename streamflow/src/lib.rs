@@ -87,7 +87,7 @@ pub mod __private {
     /// Builds a job with the default configuration, which is always valid: it
     /// has at least one partition and uses rayon's global pool, so no thread
     /// pool is created and nothing can fail.
-    pub fn build_default<J>(with_config: fn(crate::JobConfig) -> Result<J, crate::ConfigError>) -> J {
+    pub fn build_default<J>(with_config: impl FnOnce(crate::JobConfig) -> Result<J, crate::ConfigError>) -> J {
         match with_config(crate::JobConfig::default()) {
             Ok(job) => job,
             Err(e) => unreachable!("the default job configuration is valid: {e}"),
