@@ -65,14 +65,17 @@ pub fn check(job: &JobDef, graph: &Graph, diag: &mut Diagnostics) -> Vec<usize> 
                 } else {
                     format!("the slide of its input stream ({})", format_ms(input_slide))
                 };
+                let (below, above) = (ms / input_slide * input_slide, (ms / input_slide + 1) * input_slide);
+                let instead = match below {
+                    0 => format_ms(above),
+                    _ => format!("{} or {}", format_ms(below), format_ms(above)),
+                };
                 diag.error(
                     span,
                     format!(
-                        "`{}` needs a multiple of {of_what}, but {} is not one; use {} or {}",
+                        "`{}` needs a multiple of {of_what}, but {} is not one; use {instead}",
                         call.desc.name,
                         format_ms(ms),
-                        format_ms((ms / input_slide).max(1) * input_slide),
-                        format_ms((ms / input_slide + 1) * input_slide),
                     ),
                 );
             }
@@ -263,6 +266,10 @@ mod window_tests {
         assert_eq!(
             errors("job J { batch_interval = 1s; input a: u8; output o: u8 = a.window(20s, 10s).window(30s, 15s); }"),
             ["`window` needs a multiple of the slide of its input stream (10s), but 15s is not one; use 10s or 20s"]
+        );
+        assert_eq!(
+            errors("job J { batch_interval = 500ms; input a: u8; output o: u8 = a.window(100ms); }"),
+            ["`window` needs a multiple of the batch interval (500ms), but 100ms is not one; use 500ms"]
         );
     }
 
