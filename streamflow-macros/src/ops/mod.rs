@@ -138,13 +138,12 @@ pub enum Snapshots {
     Reads,
 }
 
-/// How an output operator hands its bound value and its batch to the runtime.
+/// How an output operator hands its bound value to the runtime (every output
+/// operator borrows its batch, as a live sink does).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sink {
     /// Whether the value its witness returned is passed `&mut` (a file writer).
     pub bound_mut: bool,
-    /// Whether it takes the batch by value (otherwise it only borrows it).
-    pub owns_batch: bool,
 }
 
 /// One operator of the job language.
