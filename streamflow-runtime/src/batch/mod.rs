@@ -1,6 +1,8 @@
 //! `Batch<T>`: one batch of a stream, a vector of partitions.
 
 mod ops;
+mod ordering;
+mod pairs;
 
 pub use ops::JoinSide;
 
