@@ -71,6 +71,12 @@ pub mod prelude {
     pub use crate::{Batch, BatchError, Job, JobConfig, State, StreamingContext, Time, stream_job};
 }
 
+/// The README's Rust blocks, compiled and run as doc tests so that every
+/// snippet works as a user writes it.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeSnippets;
+
 /// What the generated code calls. Not a stable API: do not use directly.
 #[doc(hidden)]
 pub mod __private {

@@ -26,7 +26,7 @@ pub const OPS: &[OpDesc] = &[
             Signature::new("print", &[Param::Count("how many elements to print")]),
         ],
         Sink { bound_mut: false },
-        "`print()` / `print(n)`: the first `n` (default 10) elements of every batch, in Spark's format.",
+        "`print()` / `print(n)`: the first `n` (default 10) elements of every batch, in Spark's layout, each element shown with `Debug` (`(\"cloud\", 1)` where Spark shows `(cloud,1)`).",
     ),
     output(
         "save_as_text_files",
