@@ -3,6 +3,7 @@
 //! operators, matching join keys, port types) are left to rustc, through the
 //! typing witnesses the code generator emits.
 
+use crate::captures::captured_locals;
 use crate::diag::Diagnostics;
 use crate::duration::format_ms;
 use crate::graph::{Graph, NodeKind, OutputUse};
@@ -47,6 +48,20 @@ pub fn check(job: &JobDef, graph: &Graph, diag: &mut Diagnostics) -> Vec<usize> 
         });
         for (function, (arity, what)) in call.functions.iter().zip(function_params) {
             if !closure_arity(call.desc.name, function, arity, what, diag) {
+                broken.push(id);
+            }
+        }
+        for function in call.functions.iter().chain(&call.values).chain(&call.counts) {
+            for local in captured_locals(function, &job.params) {
+                diag.error(
+                    local.span(),
+                    format!(
+                        "`{local}` is not visible in job `{name}`: a job's functions cannot capture local variables \
+                         (the job is built by `{name}::new`, not where it is written); declare it as a parameter, \
+                         `job {name}({local}: Type)`, and pass it to `{name}::new(..)` (a constant or static is \
+                         reached by its path, `self::{local}`)"
+                    ),
+                );
                 broken.push(id);
             }
         }
