@@ -51,7 +51,7 @@ impl<'a> Uses<'_, 'a> {
         };
         let name = ident.to_string();
         let lowercase = name.starts_with(|c: char| c.is_lowercase() || c == '_') && name != "self";
-        if lowercase && !self.bound.contains(&name) && !self.found.iter().any(|f| *f == ident) {
+        if lowercase && !self.bound.contains(&name) && !self.found.contains(&ident) {
             self.found.push(ident);
         }
     }

@@ -33,7 +33,11 @@ pub fn parse_duration(expr: &Expr) -> syn::Result<u64> {
         .join(", ");
     if suffix.is_empty() {
         // `1500` is far likelier 1500 ms than 25 minutes.
-        let likely = if digits.parse::<f64>().is_ok_and(|n| n >= 100.0) { "ms" } else { "s" };
+        let likely = if digits.parse::<f64>().is_ok_and(|n| n >= 100.0) {
+            "ms"
+        } else {
+            "s"
+        };
         return Err(syn::Error::new_spanned(
             lit,
             format!("this duration has no unit: write it with one of {units}, for example `{digits}{likely}`"),

@@ -590,9 +590,17 @@ mod tests {
                output c: String = lines.checkpoint(10s); }",
         );
         assert_eq!(errors.len(), 3, "{errors:?}");
-        assert!(errors[0].starts_with("`cache` is not needed in streamflow: a stream read by several operators is computed once per batch"), "{errors:?}");
+        assert!(
+            errors[0].starts_with(
+                "`cache` is not needed in streamflow: a stream read by several operators is computed once per batch"
+            ),
+            "{errors:?}"
+        );
         assert!(errors[1].starts_with("`persist` is not needed"), "{errors:?}");
-        assert!(errors[2].starts_with("`checkpoint` is not a stream operator in streamflow"), "{errors:?}");
+        assert!(
+            errors[2].starts_with("`checkpoint` is not a stream operator in streamflow"),
+            "{errors:?}"
+        );
     }
 
     #[test]

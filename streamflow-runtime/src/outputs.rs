@@ -204,7 +204,13 @@ mod tests {
         let config = config(2);
         let seen = std::cell::RefCell::new(Vec::new());
         let f = |b: &Batch<i32>, t: Time| seen.borrow_mut().push((b.to_vec(), t));
-        foreach_batch(&ctx(plan(file!(), vec![]), &config), 1, &f, &Batch::from_vec(vec![4, 5])).unwrap();
+        foreach_batch(
+            &ctx(plan(file!(), vec![]), &config),
+            1,
+            &f,
+            &Batch::from_vec(vec![4, 5]),
+        )
+        .unwrap();
         assert_eq!(*seen.borrow(), vec![(vec![4, 5], Time::from_millis(1000))]);
 
         let start = line!() + 1;

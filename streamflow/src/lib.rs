@@ -68,7 +68,7 @@ pub use streamflow_runtime::testing;
 
 /// The names a job file needs: `use streamflow::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Batch, BatchError, Job, JobConfig, State, StreamingContext, Time, stream_job};
+    pub use crate::{Batch, BatchError, Job, JobConfig, State, StreamingContext, StreamingHandle, Time, stream_job};
 }
 
 /// The README's Rust blocks, compiled and run as doc tests so that every

@@ -30,7 +30,11 @@ pub fn config_ident() -> syn::Ident {
 /// The struct, its companions and their impls.
 pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) -> TokenStream {
     let JobDef {
-        attrs, vis, name, params, ..
+        attrs,
+        vis,
+        name,
+        params,
+        ..
     } = job;
     let inputs_ty = format_ident!("{}Inputs", name);
     let outputs_ty = format_ident!("{}Outputs", name);
@@ -123,7 +127,11 @@ pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) 
             "The job with `config`; fails if the configuration is invalid.".to_owned(),
         )
     } else {
-        let list = param_names.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ");
+        let list = param_names
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
         (
             format!("The job with its parameters ({list}) and the default configuration (rayon's global pool)."),
             format!("The job with `config` and its parameters ({list}); fails if the configuration is invalid."),
@@ -196,11 +204,14 @@ pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) 
             pub const PLAN: &'static ::streamflow::Plan = &#plan;
 
             #[doc = #new_doc]
+            // One argument per parameter the user declared.
+            #[allow(clippy::too_many_arguments)]
             pub fn new(#param_decls) -> Self {
                 ::streamflow::__private::build_default(|#config| Self::with_config(#config, #(#param_names),*))
             }
 
             #[doc = #with_config_doc]
+            #[allow(clippy::too_many_arguments)]
             #quiet
             pub fn with_config(
                 #config: ::streamflow::JobConfig,

@@ -59,9 +59,7 @@ mod tests {
     use super::*;
 
     fn params(text: &str) -> Vec<Param> {
-        text.split(',')
-            .map(|p| syn::parse_str::<Param>(p).unwrap())
-            .collect()
+        text.split(',').map(|p| syn::parse_str::<Param>(p).unwrap()).collect()
     }
 
     #[test]
@@ -74,10 +72,17 @@ mod tests {
     fn a_closure_gets_a_clone_of_each_parameter_it_names_and_moves_it() {
         let expr: Expr = syn::parse_str("|x| x >= min && !spam.contains(&x)").unwrap();
         let out = capture(&expr, &params("min: u64, spam: Vec<u64>, unused: String")).to_string();
-        let clone = |p: &str| format!("# [allow (unused_variables)] let {p} = :: core :: clone :: Clone :: clone (& {p}) ;");
-        assert!(out.starts_with(&format!("{{ {} {}", clone("min"), clone("spam"))), "{out}");
+        let clone =
+            |p: &str| format!("# [allow (unused_variables)] let {p} = :: core :: clone :: Clone :: clone (& {p}) ;");
+        assert!(
+            out.starts_with(&format!("{{ {} {}", clone("min"), clone("spam"))),
+            "{out}"
+        );
         assert!(!out.contains("let unused"), "{out}");
-        assert!(out.ends_with("move | x | x >= min && ! spam . contains (& x) }"), "{out}");
+        assert!(
+            out.ends_with("move | x | x >= min && ! spam . contains (& x) }"),
+            "{out}"
+        );
     }
 
     #[test]

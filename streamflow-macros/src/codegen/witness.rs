@@ -55,7 +55,11 @@ fn witness_call(graph: &Graph, names: &Names, params: &[Param], id: NodeId, call
         quote_spanned!(span=> &#other)
     });
     let captured = |exprs: &[syn::Expr]| exprs.iter().map(|e| capture(e, params)).collect::<Vec<_>>();
-    let (functions, values, counts) = (captured(&call.functions), captured(&call.values), captured(&call.counts));
+    let (functions, values, counts) = (
+        captured(&call.functions),
+        captured(&call.values),
+        captured(&call.counts),
+    );
     let defaults = call.signature.defaults.iter().map(|default| {
         default
             .parse::<TokenStream>()

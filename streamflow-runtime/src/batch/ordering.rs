@@ -199,6 +199,10 @@ mod tests {
         assert_eq!(batch.clone().sample(0.0, 1).len(), 0);
         let half = batch.clone().sample(0.5, 3);
         assert_eq!(half.num_partitions(), 2);
-        assert_ne!(half.collect(), batch.sample(0.5, 4).collect(), "another seed, another sample");
+        assert_ne!(
+            half.collect(),
+            batch.sample(0.5, 4).collect(),
+            "another seed, another sample"
+        );
     }
 }

@@ -248,7 +248,10 @@ impl<J: Job + 'static> StreamingContext<J> {
         let inputs_ready = plan.batch_interval_ms > 0 && self.setup.inputs.iter().all(Option::is_some);
         let ports = <J::Outputs as OutputPorts>::PORTS;
         if inputs_ready
-            && let Some((info, _)) = ports.iter().zip(&self.setup.outputs).find(|(_, sinks)| sinks.is_empty())
+            && let Some((info, _)) = ports
+                .iter()
+                .zip(&self.setup.outputs)
+                .find(|(_, sinks)| sinks.is_empty())
         {
             return Err(StartError::UnboundOutput {
                 job: plan.job,
