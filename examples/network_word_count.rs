@@ -8,9 +8,8 @@
 //! ```
 //!
 //! Without arguments it starts a line server on a loopback port that serves
-//! the embedded sample text in a loop, reads from it, waits for five batches,
-//! then stops gracefully: everything received is counted, so what arrived
-//! after the fifth batch is printed as a sixth, last one.
+//! the embedded sample text in a loop, reads from it, waits for five batches, then
+//! stops gracefully (everything received is counted: a sixth, last batch).
 
 use std::io::{BufWriter, Write};
 use std::net::TcpListener;
