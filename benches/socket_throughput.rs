@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use streamflow::StreamingContext;
-use streamflow::live::{StatusLine, sources};
+use streamflow::live::{StatusLine, sinks, sources};
 use streamflow::prelude::*;
 
 stream_job! {
@@ -122,6 +122,9 @@ fn run<J: Job + 'static>(job: J, interval_ms: u64, rate: u64, duration: Duration
         .status_line(StatusLine::Never)
         .block_interval(Duration::from_millis(interval_ms.clamp(5, 200) / 2))
         .input("lines", sources::socket_text_stream("127.0.0.1", port))
+        .unwrap()
+        // The counts are measured, not kept.
+        .output::<(String, u64)>("counts", sinks::discard())
         .unwrap();
     let dir = std::env::temp_dir().join(format!(
         "streamflow-bench-wal-{}-{interval_ms}-{rate}",

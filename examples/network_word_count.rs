@@ -2,14 +2,14 @@
 //! (Spark's `NetworkWordCount`, with the same arguments).
 //!
 //! ```text
-//! cargo run --example network_word_count                    # embedded server, stops after 5 batches
+//! cargo run --example network_word_count                    # embedded server, stops after 5 batches (+1)
 //! nc -lk 9999   # in another terminal, then type lines:
 //! cargo run --example network_word_count -- localhost 9999  # runs until interrupted
 //! ```
 //!
 //! Without arguments it starts a line server on a loopback port that serves
-//! the embedded sample text in a loop, reads from it, prints five batches,
-//! then stops gracefully (everything received is counted).
+//! the embedded sample text in a loop, reads from it, waits for five batches, then
+//! stops gracefully (everything received is counted: a sixth, last batch).
 
 use std::io::{BufWriter, Write};
 use std::net::TcpListener;

@@ -61,9 +61,37 @@ fn bindings_are_checked_by_name_and_type() {
         .max_buffered_records(0)
         .input("lines", sources::queue_stream::<String, Vec<String>>(vec![]))
         .unwrap()
+        .output::<(String, u64)>("counts", sinks::discard())
+        .unwrap()
         .start()
         .unwrap_err();
     assert!(err.to_string().contains("max_buffered_records"), "{err}");
+}
+
+#[test]
+fn an_unbound_output_port_is_an_error_at_start_and_discard_is_explicit() {
+    let unbound = StreamingContext::new(Words::new())
+        .input("lines", sources::queue_stream::<String, Vec<String>>(vec![]))
+        .unwrap();
+    let err = unbound.start().unwrap_err();
+    assert!(matches!(err, StartError::UnboundOutput { port: "counts", .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "output port `counts` of job `Words` is not bound: call `.output(\"counts\", sink)` before `start()`, \
+         or `.output(\"counts\", sinks::discard())` to drop its batches on purpose"
+    );
+
+    let clock = Arc::new(ManualClock::new());
+    let handle = StreamingContext::new(Words::new())
+        .clock(clock.clone())
+        .input("lines", sources::queue_stream(vec![vec!["a b".to_owned()]]))
+        .unwrap()
+        .output::<(String, u64)>("counts", sinks::discard())
+        .unwrap()
+        .start()
+        .unwrap();
+    clock.advance(Duration::from_millis(100));
+    handle.stop(true).unwrap();
 }
 
 /// A hand-written job whose plan has a zero batch interval (the macro rejects

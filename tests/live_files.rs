@@ -118,6 +118,8 @@ fn a_directory_that_does_not_exist_is_an_error_at_start() {
     let err = StreamingContext::new(Echo::new())
         .input("lines", sources::text_file_stream(&missing))
         .unwrap()
+        .output::<String>("out", sinks::discard())
+        .unwrap()
         .start()
         .unwrap_err();
     assert!(matches!(err, StartError::Directory { port: "lines", .. }), "{err}");

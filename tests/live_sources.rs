@@ -313,6 +313,8 @@ fn a_source_that_cannot_start_is_an_error_at_start() {
             sources::direct_stream(LogSource::new(&Log::default(), &Journal::default()).failing(Failure::Start)),
         )
         .unwrap()
+        .output::<String>("out", sinks::discard())
+        .unwrap()
         .start()
         .unwrap_err();
     assert_eq!(

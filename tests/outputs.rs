@@ -28,7 +28,7 @@ jobs! {
     pub job Sinks {
         batch_interval = 1s;
         input xs: i32;
-        xs.foreach_batch(|batch, time| RECEIVED.lock().unwrap().push((time, batch.collect())));
+        xs.foreach_batch(|batch, time| RECEIVED.lock().unwrap().push((time, batch.to_vec())));
         xs.print();
         xs.count().foreach_batch(|batch, time| {
             use std::io::Write;

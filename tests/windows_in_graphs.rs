@@ -86,7 +86,7 @@ jobs! {
         input xs: i32;
         let recent = xs.window(3s, 2s);
         recent.print();
-        recent.foreach_batch(|batch, time| RECEIVED.lock().unwrap().push((time, batch.collect())));
+        recent.foreach_batch(|batch, time| RECEIVED.lock().unwrap().push((time, batch.to_vec())));
         xs.count_by_window(2s, 2s).print();
     }
 

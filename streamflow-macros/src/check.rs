@@ -3,6 +3,7 @@
 //! operators, matching join keys, port types) are left to rustc, through the
 //! typing witnesses the code generator emits.
 
+use crate::captures::captured_locals;
 use crate::diag::Diagnostics;
 use crate::duration::format_ms;
 use crate::graph::{Graph, NodeKind, OutputUse};
@@ -50,6 +51,20 @@ pub fn check(job: &JobDef, graph: &Graph, diag: &mut Diagnostics) -> Vec<usize> 
                 broken.push(id);
             }
         }
+        for function in call.functions.iter().chain(&call.values).chain(&call.counts) {
+            for local in captured_locals(function, &job.params) {
+                diag.error(
+                    local.span(),
+                    format!(
+                        "`{local}` is not visible in job `{name}`: a job's functions cannot capture local variables \
+                         (the job is built by `{name}::new`, not where it is written); declare it as a parameter, \
+                         `job {name}({local}: Type)`, and pass it to `{name}::new(..)` (a constant or static is \
+                         reached by its path, `self::{local}`)"
+                    ),
+                );
+                broken.push(id);
+            }
+        }
         let input_slide = node.inputs.first().map_or(interval, |&i| slides[i]);
         for &(ms, span) in &call.durations {
             if ms == 0 {
@@ -65,14 +80,17 @@ pub fn check(job: &JobDef, graph: &Graph, diag: &mut Diagnostics) -> Vec<usize> 
                 } else {
                     format!("the slide of its input stream ({})", format_ms(input_slide))
                 };
+                let (below, above) = (ms / input_slide * input_slide, (ms / input_slide + 1) * input_slide);
+                let instead = match below {
+                    0 => format_ms(above),
+                    _ => format!("{} or {}", format_ms(below), format_ms(above)),
+                };
                 diag.error(
                     span,
                     format!(
-                        "`{}` needs a multiple of {of_what}, but {} is not one; use {} or {}",
+                        "`{}` needs a multiple of {of_what}, but {} is not one; use {instead}",
                         call.desc.name,
                         format_ms(ms),
-                        format_ms((ms / input_slide).max(1) * input_slide),
-                        format_ms((ms / input_slide + 1) * input_slide),
                     ),
                 );
             }
@@ -263,6 +281,10 @@ mod window_tests {
         assert_eq!(
             errors("job J { batch_interval = 1s; input a: u8; output o: u8 = a.window(20s, 10s).window(30s, 15s); }"),
             ["`window` needs a multiple of the slide of its input stream (10s), but 15s is not one; use 10s or 20s"]
+        );
+        assert_eq!(
+            errors("job J { batch_interval = 500ms; input a: u8; output o: u8 = a.window(100ms); }"),
+            ["`window` needs a multiple of the batch interval (500ms), but 100ms is not one; use 500ms"]
         );
     }
 

@@ -32,9 +32,15 @@ pub fn parse_duration(expr: &Expr) -> syn::Result<u64> {
         .collect::<Vec<_>>()
         .join(", ");
     if suffix.is_empty() {
+        // `1500` is far likelier 1500 ms than 25 minutes.
+        let likely = if digits.parse::<f64>().is_ok_and(|n| n >= 100.0) {
+            "ms"
+        } else {
+            "s"
+        };
         return Err(syn::Error::new_spanned(
             lit,
-            format!("this duration has no unit: write it with one of {units}, for example `{digits}s`"),
+            format!("this duration has no unit: write it with one of {units}, for example `{digits}{likely}`"),
         ));
     }
     let Some(&(_, unit_ms)) = UNITS.iter().find(|(unit, _)| *unit == suffix) else {
@@ -103,6 +109,10 @@ mod tests {
         assert_eq!(
             ms("5").unwrap_err().to_string(),
             "this duration has no unit: write it with one of `ms`, `s`, `min`, `h`, for example `5s`"
+        );
+        assert_eq!(
+            ms("1500").unwrap_err().to_string(),
+            "this duration has no unit: write it with one of `ms`, `s`, `min`, `h`, for example `1500ms`"
         );
         assert!(ms("0.5ms").is_err());
         assert!(ms("x").is_err());

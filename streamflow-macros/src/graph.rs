@@ -13,7 +13,7 @@ use crate::ops::{self, Kind, OpDesc, Param, Signature};
 use crate::parse::{Item, JobDef};
 use crate::syntax::strip;
 use proc_macro2::Span;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use syn::spanned::Spanned;
 use syn::{Expr, ExprMethodCall, Ident, Type};
 
@@ -122,6 +122,9 @@ impl Node {
 struct Builder<'d> {
     graph: Graph,
     scope: HashMap<String, NodeId>,
+    /// Names of `let`s whose stream is broken (already reported): using them
+    /// is not a second mistake.
+    broken_names: HashSet<String>,
     diag: &'d mut Diagnostics,
 }
 
@@ -138,6 +141,7 @@ pub fn build(job: &JobDef, diag: &mut Diagnostics) -> Graph {
             declared_outputs: 0,
         },
         scope: HashMap::new(),
+        broken_names: HashSet::new(),
         diag,
     };
     for item in &job.items {
@@ -174,7 +178,11 @@ impl Builder<'_> {
                 self.bind(name, node);
             }
             Item::Let { name, expr } => {
-                if let Some(node) = self.stream(expr) {
+                let Some(node) = self.stream(expr) else {
+                    self.broken_names.insert(name.to_string());
+                    return;
+                };
+                {
                     if self.graph.nodes[node].name.is_none()
                         && !matches!(self.graph.nodes[node].kind, NodeKind::Input(_))
                     {
@@ -249,6 +257,7 @@ impl Builder<'_> {
                 let ident = path.path.get_ident()?;
                 match self.scope.get(&ident.to_string()) {
                     Some(&node) => Some(node),
+                    None if self.broken_names.contains(&ident.to_string()) => None,
                     None => {
                         let known: Vec<&str> = self.scope.keys().map(String::as_str).collect();
                         let hint = nearest_name(&ident.to_string(), &known)
@@ -306,6 +315,10 @@ impl Builder<'_> {
     }
 
     fn unknown_operator(&mut self, method: &Ident) {
+        if let Some(instead) = ops::not_needed(&method.to_string()) {
+            self.diag.error(method.span(), instead);
+            return;
+        }
         let hint = ops::nearest(&method.to_string())
             .and_then(ops::lookup)
             .map(|desc| format!("; did you mean `{}`? {}", desc.name, desc.doc))
@@ -551,6 +564,43 @@ mod tests {
             vec![Consumer::Node { id: 3, slot: 0 }, Consumer::Output(1)]
         );
         assert_eq!(g.nodes[2].name.as_ref().unwrap(), "m");
+    }
+
+    #[test]
+    fn a_broken_let_is_reported_once_not_again_where_it_is_used() {
+        let (_, errors) = graph(
+            "job J { batch_interval = 1s; input lines: String;
+               let pairs = lines.mapp(|l| (l, 1u64));
+               pairs.print();
+               output o: (String, u64) = pairs.reduce_by_key(|a, b| a + b); }",
+        );
+        assert_eq!(
+            errors,
+            ["unknown operator `mapp`; did you mean `map`? `map(f)`: each element `x` becomes `f(x)`."]
+        );
+    }
+
+    #[test]
+    fn sparks_cache_persist_and_checkpoint_say_what_streamflow_does_instead() {
+        let (_, errors) = graph(
+            "job J { batch_interval = 1s; input lines: String;
+               let kept = lines.cache();
+               output a: String = kept;
+               output b: String = lines.persist();
+               output c: String = lines.checkpoint(10s); }",
+        );
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(
+            errors[0].starts_with(
+                "`cache` is not needed in streamflow: a stream read by several operators is computed once per batch"
+            ),
+            "{errors:?}"
+        );
+        assert!(errors[1].starts_with("`persist` is not needed"), "{errors:?}");
+        assert!(
+            errors[2].starts_with("`checkpoint` is not a stream operator in streamflow"),
+            "{errors:?}"
+        );
     }
 
     #[test]

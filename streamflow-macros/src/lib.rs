@@ -3,6 +3,7 @@
 //! Rust. The macro knows nothing about threads; the runtime knows nothing about
 //! syntax.
 
+mod captures;
 mod check;
 mod codegen;
 mod diag;

@@ -4,7 +4,7 @@
 //! stream_job! {
 //!     /// docs
 //!     #[fusion(off)]                      // optional
-//!     pub job Name {
+//!     pub job Name(min_count: u64) {      // optional parameters
 //!         batch_interval = 1s;
 //!         input lines: String;
 //!         let words = lines.flat_map(|l| ...);
@@ -19,7 +19,7 @@
 
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
-use syn::{Attribute, Expr, Ident, Token, Type, Visibility, braced};
+use syn::{Attribute, Expr, Ident, Token, Type, Visibility, braced, parenthesized};
 
 /// Everything inside one `stream_job!` invocation.
 pub struct JobFile {
@@ -37,8 +37,30 @@ pub struct JobDef {
     pub vis: Visibility,
     /// The job's name.
     pub name: Ident,
+    /// Its parameters, `job Name(path: PathBuf, min: u64)`, in order.
+    pub params: Vec<Param>,
     /// The statements of the body, in order.
     pub items: Vec<Item>,
+}
+
+/// One parameter of a job: `min_count: u64`, given to `Name::new(..)` and
+/// visible in every function of the job.
+pub struct Param {
+    /// Its name.
+    pub name: Ident,
+    /// Its type.
+    pub ty: Type,
+}
+
+impl Parse for Param {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let name: Ident = input.parse()?;
+        input
+            .parse::<Token![:]>()
+            .map_err(|e| syn::Error::new(e.span(), "expected `name: Type` (a job parameter)"))?;
+        let ty: Type = input.parse()?;
+        Ok(Param { name, ty })
+    }
 }
 
 /// One statement of a job body.
@@ -108,6 +130,13 @@ impl Parse for JobDef {
             ));
         }
         let name: Ident = input.parse()?;
+        let params = if input.peek(syn::token::Paren) {
+            let list;
+            parenthesized!(list in input);
+            list.parse_terminated(Param::parse, Token![,])?.into_iter().collect()
+        } else {
+            Vec::new()
+        };
         let body;
         braced!(body in input);
         let mut items = Vec::new();
@@ -119,6 +148,7 @@ impl Parse for JobDef {
             fusion,
             vis,
             name,
+            params,
             items,
         })
     }

@@ -60,12 +60,14 @@ fn sink_operator(ctx: &BatchContext<'_>, sink: usize, unknown: &'static str) -> 
         .map_or((unknown, 0), |op| (op.name, op.span.line))
 }
 
-/// `foreach_batch(f)`: `f` gets the batch and its time, on the calling thread.
-pub fn foreach_batch<T, F: Fn(Batch<T>, Time)>(
+/// `foreach_batch(f)`: `f` gets a reference to the batch (as a live sink
+/// does, so that a stream read by several outputs is not copied for it) and
+/// its time, on the calling thread.
+pub fn foreach_batch<T, F: Fn(&Batch<T>, Time)>(
     ctx: &BatchContext<'_>,
     sink: usize,
     f: &F,
-    input: Batch<T>,
+    input: &Batch<T>,
 ) -> Result<(), BatchError> {
     catch(|| f(input, ctx.time)).map_err(|caught| caught.into_sink_error(ctx.plan, ctx.time, sink))
 }
@@ -201,14 +203,20 @@ mod tests {
     fn foreach_batch_gets_the_batch_and_its_time() {
         let config = config(2);
         let seen = std::cell::RefCell::new(Vec::new());
-        let f = |b: Batch<i32>, t: Time| seen.borrow_mut().push((b.collect(), t));
-        foreach_batch(&ctx(plan(file!(), vec![]), &config), 1, &f, Batch::from_vec(vec![4, 5])).unwrap();
+        let f = |b: &Batch<i32>, t: Time| seen.borrow_mut().push((b.to_vec(), t));
+        foreach_batch(
+            &ctx(plan(file!(), vec![]), &config),
+            1,
+            &f,
+            &Batch::from_vec(vec![4, 5]),
+        )
+        .unwrap();
         assert_eq!(*seen.borrow(), vec![(vec![4, 5], Time::from_millis(1000))]);
 
         let start = line!() + 1;
-        let f = |_: Batch<i32>, _: Time| panic!("sink failed");
+        let f = |_: &Batch<i32>, _: Time| panic!("sink failed");
         let plan = plan_with_sinks(file!(), vec![], vec![op_lines("foreach_batch", start, start)]);
-        let err = foreach_batch(&ctx(plan, &config), 0, &f, Batch::empty()).unwrap_err();
+        let err = foreach_batch(&ctx(plan, &config), 0, &f, &Batch::empty()).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(

@@ -68,8 +68,14 @@ pub use streamflow_runtime::testing;
 
 /// The names a job file needs: `use streamflow::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Batch, BatchError, Job, JobConfig, State, StreamingContext, Time, stream_job};
+    pub use crate::{Batch, BatchError, Job, JobConfig, State, StreamingContext, StreamingHandle, Time, stream_job};
 }
+
+/// The README's Rust blocks, compiled and run as doc tests so that every
+/// snippet works as a user writes it.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeSnippets;
 
 /// What the generated code calls. Not a stable API: do not use directly.
 #[doc(hidden)]
@@ -87,7 +93,7 @@ pub mod __private {
     /// Builds a job with the default configuration, which is always valid: it
     /// has at least one partition and uses rayon's global pool, so no thread
     /// pool is created and nothing can fail.
-    pub fn build_default<J>(with_config: fn(crate::JobConfig) -> Result<J, crate::ConfigError>) -> J {
+    pub fn build_default<J>(with_config: impl FnOnce(crate::JobConfig) -> Result<J, crate::ConfigError>) -> J {
         match with_config(crate::JobConfig::default()) {
             Ok(job) => job,
             Err(e) => unreachable!("the default job configuration is valid: {e}"),

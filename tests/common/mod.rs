@@ -49,14 +49,18 @@ macro_rules! jobs {
         }
     };
     (@sort [$($items:tt)*] [$($jobs:tt)*]
-        $(#[$attr:meta])* pub job $name:ident $body:tt $($rest:tt)*) => {
-        jobs!(@sort [$($items)*] [$($jobs)* { [$(#[$attr])*] $name $body }] $($rest)*);
+        $(#[$attr:meta])* pub job $name:ident ($($param:tt)*) {$($body:tt)*} $($rest:tt)*) => {
+        jobs!(@sort [$($items)*] [$($jobs)* { [$(#[$attr])*] $name [($($param)*)] {$($body)*} }] $($rest)*);
+    };
+    (@sort [$($items:tt)*] [$($jobs:tt)*]
+        $(#[$attr:meta])* pub job $name:ident {$($body:tt)*} $($rest:tt)*) => {
+        jobs!(@sort [$($items)*] [$($jobs)* { [$(#[$attr])*] $name [] {$($body)*} }] $($rest)*);
     };
     (@sort [$($items:tt)*] [$($jobs:tt)*] $item:item $($rest:tt)*) => {
         jobs!(@sort [$($items)* $item] [$($jobs)*] $($rest)*);
     };
-    (@job [$($fusion:tt)*] { [$($attr:tt)*] $name:ident $body:tt }) => {
-        ::streamflow::stream_job! { $($fusion)* $($attr)* pub job $name $body }
+    (@job [$($fusion:tt)*] { [$($attr:tt)*] $name:ident [$($params:tt)*] $body:tt }) => {
+        ::streamflow::stream_job! { $($fusion)* $($attr)* pub job $name $($params)* $body }
     };
     ($($all:tt)*) => {
         jobs!(@sort [] [] $($all)*);

@@ -1,7 +1,7 @@
 //! The job's public face: its struct, its inputs and outputs structs, its
 //! constructors and its `Job` implementation.
 
-use super::names::at;
+use super::names::{at, ident};
 use super::steps::Timing;
 use crate::graph::{Graph, OutputUse};
 use crate::parse::JobDef;
@@ -21,9 +21,21 @@ pub struct JobParts {
     pub after_errors: bool,
 }
 
+/// The `config` parameter of `with_config`, out of reach of the user's
+/// functions (a job parameter may be called `config`).
+pub fn config_ident() -> syn::Ident {
+    ident("config")
+}
+
 /// The struct, its companions and their impls.
 pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) -> TokenStream {
-    let JobDef { attrs, vis, name, .. } = job;
+    let JobDef {
+        attrs,
+        vis,
+        name,
+        params,
+        ..
+    } = job;
     let inputs_ty = format_ident!("{}Inputs", name);
     let outputs_ty = format_ident!("{}Outputs", name);
     let input_fields = graph.inputs.iter().map(|port| {
@@ -105,6 +117,36 @@ pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) 
         after_errors,
     } = parts;
     let quiet = after_errors.then(|| quote!(#[allow(unused_variables)]));
+    let config = config_ident();
+    let param_names: Vec<&syn::Ident> = params.iter().map(|p| &p.name).collect();
+    let param_types = params.iter().map(|p| &p.ty);
+    let param_decls = quote!(#(#param_names: #param_types),*);
+    let (new_doc, with_config_doc) = if params.is_empty() {
+        (
+            "The job with the default configuration (rayon's global pool).".to_owned(),
+            "The job with `config`; fails if the configuration is invalid.".to_owned(),
+        )
+    } else {
+        let list = param_names
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        (
+            format!("The job with its parameters ({list}) and the default configuration (rayon's global pool)."),
+            format!("The job with `config` and its parameters ({list}); fails if the configuration is invalid."),
+        )
+    };
+    // `Default` only for a job without parameters: there is nothing to default them to.
+    let default_impl = params.is_empty().then(|| {
+        quote! {
+            impl ::core::default::Default for #name {
+                fn default() -> Self {
+                    Self::new()
+                }
+            }
+        }
+    });
     // Errors about the job's ports as a whole point at the job's name.
     let run = quote_spanned!(at(name.span())=> self.core.run(time, inputs));
     quote! {
@@ -161,14 +203,20 @@ pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) 
             /// The stage plan, produced at compile time.
             pub const PLAN: &'static ::streamflow::Plan = &#plan;
 
-            /// The job with the default configuration (rayon's global pool).
-            pub fn new() -> Self {
-                ::streamflow::__private::build_default(Self::with_config)
+            #[doc = #new_doc]
+            // One argument per parameter the user declared.
+            #[allow(clippy::too_many_arguments)]
+            pub fn new(#param_decls) -> Self {
+                ::streamflow::__private::build_default(|#config| Self::with_config(#config, #(#param_names),*))
             }
 
-            /// The job with `config`; fails if the configuration is invalid.
+            #[doc = #with_config_doc]
+            #[allow(clippy::too_many_arguments)]
             #quiet
-            pub fn with_config(config: ::streamflow::JobConfig) -> ::core::result::Result<Self, ::streamflow::ConfigError> {
+            pub fn with_config(
+                #config: ::streamflow::JobConfig,
+                #param_decls
+            ) -> ::core::result::Result<Self, ::streamflow::ConfigError> {
                 #build
             }
 
@@ -190,11 +238,7 @@ pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) 
             }
         }
 
-        impl ::core::default::Default for #name {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
+        #default_impl
 
         impl ::streamflow::Job for #name {
             type Inputs = #inputs_ty;

@@ -10,6 +10,7 @@ mod api;
 mod chain;
 mod names;
 mod outputs;
+mod params;
 mod plan_const;
 mod state;
 mod steps;
@@ -25,7 +26,7 @@ use quote::{format_ident, quote};
 /// The code of a job that passed every check.
 pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
     let names = Names::new(graph, job.name.span());
-    let typing = witness::typing_chain(graph, &names, &[]);
+    let typing = witness::typing_chain(graph, &names, &job.params, &[]);
     let interval_ms = graph.interval_ms.unwrap_or(1);
     let plan_expr = plan_const::plan_expr(&job.name.to_string(), interval_ms, job.fusion, graph, plan);
     let inputs_ty = format_ident!("{}Inputs", job.name);
@@ -41,12 +42,13 @@ pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
     let steps = steps::body(graph, plan, &names, &timing);
     let sinks = outputs::sinks(graph, plan, &names, &timing);
     let ports = outputs::port_values(graph, plan, &names, &timing);
+    let config = api::config_ident();
     let build = quote! {
         #typing
         #state
         let core = ::streamflow::__private::JobCore::new(
             Self::PLAN,
-            config,
+            #config,
             state,
             move |ctx: &::streamflow::BatchContext<'_>, #state_param, inputs: #inputs_ty| {
                 let #inputs_ty { #(#input_names),* } = inputs;
@@ -81,7 +83,7 @@ pub fn generate_after_errors(job: &JobDef, graph: &Graph, broken: &[NodeId]) -> 
     for (id, node) in graph.nodes.iter().enumerate() {
         skip[id] = broken.contains(&id) || node.inputs.iter().any(|&input| skip[input]);
     }
-    let typing = witness::typing_chain(graph, &names, &skip);
+    let typing = witness::typing_chain(graph, &names, &job.params, &skip);
     let name = job.name.to_string();
     let plan = quote! {
         ::streamflow::Plan {
@@ -89,8 +91,9 @@ pub fn generate_after_errors(job: &JobDef, graph: &Graph, broken: &[NodeId]) -> 
             inputs: &[], outputs: &[], stages: &[], sinks: &[],
         }
     };
+    let config = api::config_ident();
     let build = quote! {
-        let _ = config;
+        let _ = #config;
         #typing
         ::core::unreachable!("stream_job! reported errors for this job")
     };

@@ -4,16 +4,18 @@
 //! so rustc's errors point at the operator the user wrote.
 
 use super::names::Names;
+use super::params::capture;
 use crate::graph::{Graph, NodeId, NodeKind, OpCall, OutputUse};
 use crate::ops::{Kind, Snapshots};
+use crate::parse::Param;
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 /// Statements binding every operator's function and checking its requirements,
 /// for every node not in `skip` (operators already reported broken, and what
-/// depends on them).
-pub fn typing_chain(graph: &Graph, names: &Names, skip: &[bool]) -> TokenStream {
+/// depends on them). The job's `params` are cloned into the functions naming them.
+pub fn typing_chain(graph: &Graph, names: &Names, params: &[Param], skip: &[bool]) -> TokenStream {
     let mut out = TokenStream::new();
     for (id, node) in graph.nodes.iter().enumerate() {
         if skip.get(id).copied().unwrap_or(false) {
@@ -27,7 +29,7 @@ pub fn typing_chain(graph: &Graph, names: &Names, skip: &[bool]) -> TokenStream 
             }
             // Typed by the call of the operator it reads (see `bindings`).
             NodeKind::Op(call) if call.desc.snapshots == Snapshots::Reads => {}
-            NodeKind::Op(call) => out.extend(witness_call(graph, names, id, call)),
+            NodeKind::Op(call) => out.extend(witness_call(graph, names, params, id, call)),
         }
     }
     for output in &graph.outputs {
@@ -44,7 +46,7 @@ pub fn typing_chain(graph: &Graph, names: &Names, skip: &[bool]) -> TokenStream 
 /// `let <bindings> = <input's witness>.<method>(<arguments>);` for one
 /// operator: Spark's overloads of one operator are distinct methods there,
 /// because their functions have distinct types.
-fn witness_call(graph: &Graph, names: &Names, id: NodeId, call: &OpCall) -> TokenStream {
+fn witness_call(graph: &Graph, names: &Names, params: &[Param], id: NodeId, call: &OpCall) -> TokenStream {
     let node = &graph.nodes[id];
     let receiver = names.witness_at(node.inputs[0], call.method.span());
     let method = syn::Ident::new(call.signature.witness, call.method.span());
@@ -52,7 +54,12 @@ fn witness_call(graph: &Graph, names: &Names, id: NodeId, call: &OpCall) -> Toke
         let other = names.witness_at(other, span);
         quote_spanned!(span=> &#other)
     });
-    let (functions, values, counts) = (&call.functions, &call.values, &call.counts);
+    let captured = |exprs: &[syn::Expr]| exprs.iter().map(|e| capture(e, params)).collect::<Vec<_>>();
+    let (functions, values, counts) = (
+        captured(&call.functions),
+        captured(&call.values),
+        captured(&call.counts),
+    );
     let defaults = call.signature.defaults.iter().map(|default| {
         default
             .parse::<TokenStream>()

@@ -138,13 +138,12 @@ pub enum Snapshots {
     Reads,
 }
 
-/// How an output operator hands its bound value and its batch to the runtime.
+/// How an output operator hands its bound value to the runtime (every output
+/// operator borrows its batch, as a live sink does).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sink {
     /// Whether the value its witness returned is passed `&mut` (a file writer).
     pub bound_mut: bool,
-    /// Whether it takes the batch by value (otherwise it only borrows it).
-    pub owns_batch: bool,
 }
 
 /// One operator of the job language.
@@ -301,6 +300,24 @@ fn function_name(what: &str) -> &'static str {
 
 /// Spark's names that do not become ours by snake-casing.
 const SPARK_ALIASES: &[(&str, &str)] = &[("foreach_rdd", "foreach_batch"), ("foreach", "foreach_batch")];
+
+/// What streamflow does instead of Spark's operators that have no place in a
+/// job (`cache`, `persist`, `checkpoint`), as the error's message.
+pub fn not_needed(name: &str) -> Option<String> {
+    match snake_case(name).as_str() {
+        spark @ ("cache" | "persist" | "unpersist") => Some(format!(
+            "`{spark}` is not needed in streamflow: a stream read by several operators is computed once per \
+             batch and kept for all of them automatically; name it with `let` and use it twice"
+        )),
+        "checkpoint" => Some(
+            "`checkpoint` is not a stream operator in streamflow: the state of every window and stateful \
+             operator of a job is saved together, as one value (`job.state().snapshot()`), so nothing is \
+             checkpointed per stream; remove this call"
+                .to_owned(),
+        ),
+        _ => None,
+    }
+}
 
 /// The operator name closest to `name`, for "did you mean". Spark's camelCase
 /// names (`reduceByKey`) are snake-cased first, so they find ours.

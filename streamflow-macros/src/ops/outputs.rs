@@ -15,10 +15,7 @@ const fn output(name: &'static str, signatures: &'static [Signature], sink: Sink
 
 /// A file output's witness builds its writer from the prefix and the suffix
 /// (empty when omitted); each batch is written through it.
-const WRITER: Sink = Sink {
-    bound_mut: true,
-    owns_batch: false,
-};
+const WRITER: Sink = Sink { bound_mut: true };
 
 /// The output operators.
 pub const OPS: &[OpDesc] = &[
@@ -28,11 +25,8 @@ pub const OPS: &[OpDesc] = &[
             Signature::new("print", &[]).defaults(&["10"]),
             Signature::new("print", &[Param::Count("how many elements to print")]),
         ],
-        Sink {
-            bound_mut: false,
-            owns_batch: false,
-        },
-        "`print()` / `print(n)`: the first `n` (default 10) elements of every batch, in Spark's format.",
+        Sink { bound_mut: false },
+        "`print()` / `print(n)`: the first `n` (default 10) elements of every batch, in Spark's layout, each element shown with `Debug` (`(\"cloud\", 1)` where Spark shows `(cloud,1)`).",
     ),
     output(
         "save_as_text_files",
@@ -62,10 +56,7 @@ pub const OPS: &[OpDesc] = &[
             "foreach_batch",
             &[Param::Function(2, "the batch and its time")],
         )],
-        Sink {
-            bound_mut: false,
-            owns_batch: true,
-        },
-        "`foreach_batch(f)`: `f(batch, time)` for every batch, in batch order (Spark's `foreachRDD`).",
+        Sink { bound_mut: false },
+        "`foreach_batch(f)`: `f(&batch, time)` for every batch, in batch order (Spark's `foreachRDD`).",
     ),
 ];

@@ -8,12 +8,12 @@ impl Plan {
     /// borrows or clones it. Readers run in this order: steps, then output
     /// operators (in declaration order), then ports (returned last). The last
     /// reader moves the batch, earlier steps borrow it and earlier outputs clone
-    /// it; `print` only ever borrows, so a batch printed last is not moved.
+    /// it; output operators only ever borrow, so a batch printed last is not moved.
     pub(super) fn assign_access(&mut self, graph: &Graph) {
         #[derive(Clone, Copy)]
         enum Reader {
             Side { step: usize, side: usize },
-            Output { read: usize, print: bool },
+            Output { read: usize, borrows: bool },
         }
         let mut readers: Vec<(NodeId, Reader)> = Vec::new();
         for (step, s) in self.steps.iter().enumerate() {
@@ -31,21 +31,17 @@ impl Plan {
         let mut port_readers = Vec::new();
         for (index, output) in graph.outputs.iter().enumerate() {
             let read = self.outputs.len();
-            let (source, print, is_port) = match output {
+            let (source, borrows, is_port) = match output {
                 OutputUse::Port { stream, .. } => (*stream, false, true),
-                OutputUse::Sink(node) => {
-                    let call = graph.nodes[*node].call().expect("a sink is an operator");
-                    // `print` and the file outputs only read the batch.
-                    let reads_only = call.desc.sink.is_some_and(|sink| !sink.owns_batch);
-                    (graph.nodes[*node].inputs[0], reads_only, false)
-                }
+                // Output operators (`print`, the files, `foreach_batch`) only read the batch.
+                OutputUse::Sink(node) => (graph.nodes[*node].inputs[0], true, false),
             };
             self.outputs.push(OutputRead {
                 output: index,
                 source,
                 access: Access::Move,
             });
-            let reader = (source, Reader::Output { read, print });
+            let reader = (source, Reader::Output { read, borrows });
             if is_port {
                 port_readers.push(reader)
             } else {
@@ -58,7 +54,7 @@ impl Plan {
             let mine: Vec<Reader> = readers.iter().filter(|r| r.0 == var).map(|r| r.1).collect();
             let Some(&last) = mine.last() else { continue };
             let movable = match last {
-                Reader::Output { print, .. } => !print,
+                Reader::Output { borrows, .. } => !borrows,
                 // A step that reads the same batch twice (`a.join(a)`) cannot move it.
                 Reader::Side { step, .. } => {
                     mine.iter()
@@ -69,7 +65,7 @@ impl Plan {
             };
             for (i, reader) in mine.iter().enumerate() {
                 let access = match *reader {
-                    Reader::Output { print: true, .. } => Access::Borrow,
+                    Reader::Output { borrows: true, .. } => Access::Borrow,
                     _ if i == mine.len() - 1 && movable => Access::Move,
                     Reader::Side { .. } => Access::Borrow,
                     Reader::Output { .. } => Access::Clone,

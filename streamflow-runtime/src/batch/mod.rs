@@ -1,6 +1,8 @@
 //! `Batch<T>`: one batch of a stream, a vector of partitions.
 
 mod ops;
+mod ordering;
+mod pairs;
 
 pub use ops::JoinSide;
 
@@ -8,7 +10,11 @@ pub use ops::JoinSide;
 /// in parallel. Also the type of static datasets joined inside `transform`.
 ///
 /// A batch has the RDD operations a `transform` or `foreach_batch` closure
-/// needs (see the `impl` blocks: `map`, `filter`, `reduce_by_key`, `join`...).
+/// needs (see the `impl` blocks: `map`, `filter`, `reduce_by_key`, `join`...;
+/// `sort_by`, `top_by`, `take_ordered`, `sample`; on pairs `sort_by_key`,
+/// `count_by_key`, `lookup`, `keys`, `values`). The ten most frequent hashtags
+/// of a batch of words are one line:
+/// `tags.count_by_value(None).top_by(10, |(_, n)| *n)`.
 /// They run in parallel on the current rayon pool with the same shuffle code as
 /// a job's stages. They do not panic, except by propagating a panic of the
 /// closure you pass them (inside a job, that panic fails the batch with an

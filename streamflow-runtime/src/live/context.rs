@@ -367,11 +367,28 @@ impl<J: Job + 'static> StreamingContext<J> {
 
     /// Checks the configuration, starts the sources and the scheduler, and
     /// returns a handle to the running job. The first batch is at the batch
-    /// interval after now. Every input port must be bound; a directory that
+    /// interval after now. Every input port must be bound, and every output
+    /// port (bind [`sinks::discard`](crate::sinks::discard) to drop a port's
+    /// batches on purpose); a directory that
     /// does not exist or an address that does not resolve is an error here;
     /// a socket server that is not listening yet is not (see
     /// [`socket_text_stream`](super::sources::socket_text_stream)).
     pub fn start(self) -> Result<StreamingHandle, StartError> {
+        // The job's own mistakes and its unbound inputs are reported first, by `launch`.
+        let plan = self.setup.job.plan();
+        let inputs_ready = plan.batch_interval_ms > 0 && self.setup.inputs.iter().all(Option::is_some);
+        let ports = <J::Outputs as OutputPorts>::PORTS;
+        if inputs_ready
+            && let Some((info, _)) = ports
+                .iter()
+                .zip(&self.setup.outputs)
+                .find(|(_, sinks)| sinks.is_empty())
+        {
+            return Err(StartError::UnboundOutput {
+                job: plan.job,
+                port: info.name,
+            });
+        }
         let on_signals = self.setup.settings.stop_on_signals;
         let handle = launch(self.setup)?;
         if on_signals {

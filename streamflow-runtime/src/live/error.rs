@@ -58,6 +58,19 @@ pub enum StartError {
         /// The port.
         port: &'static str,
     },
+    /// An output port has no sink at start: its batches would be lost
+    /// silently, so the job does not start (as Spark refuses a job with an
+    /// unused output).
+    #[error(
+        "output port `{port}` of job `{job}` is not bound: call `.output(\"{port}\", sink)` before `start()`, \
+         or `.output(\"{port}\", sinks::discard())` to drop its batches on purpose"
+    )]
+    UnboundOutput {
+        /// The job's name.
+        job: &'static str,
+        /// The port.
+        port: &'static str,
+    },
     /// The job's batch interval is zero.
     #[error("job `{job}` has a batch interval of 0 ms; it must be positive")]
     ZeroBatchInterval {

@@ -62,6 +62,27 @@ where
     }
 }
 
+/// Drops every batch: bound to an output port whose batches are not wanted
+/// here (an unbound port is an error at start, so that no batch is lost by
+/// mistake).
+pub fn discard() -> DiscardSink {
+    DiscardSink
+}
+
+/// The sink made by [`discard`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DiscardSink;
+
+impl<T: 'static> Sink<T> for DiscardSink {
+    fn name(&self) -> String {
+        "discard".to_owned()
+    }
+
+    fn write(&mut self, _time: Time, _batch: &Batch<T>) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
 /// Collects every batch in memory, for tests: returns the sink to bind and a
 /// handle to read what it collected.
 pub fn collect<T: Clone + Send + 'static>() -> (CollectSink<T>, Collected<T>) {

@@ -20,7 +20,7 @@ impl<T> std::fmt::Display for Shown<'_, T> {
     }
 }
 
-/// The text `print(n)` writes for one batch, in Spark's format.
+/// The text `print(n)` writes for one batch, in Spark's layout (elements shown with `Debug`).
 pub(crate) fn print_text<T: Debug>(time: Time, input: &Batch<T>, n: usize) -> String {
     print_text_with(time, input, n, <T as Debug>::fmt)
 }
@@ -42,7 +42,7 @@ pub(crate) fn print_text_with<T>(time: Time, input: &Batch<T>, n: usize, show: D
     text
 }
 
-/// Prints the first `n` elements of every batch in Spark's format (the
+/// Prints the first `n` elements of every batch in Spark's layout, elements shown with `Debug` (the
 /// format of the `print` operator), to standard output.
 pub fn print(n: usize) -> PrintSink {
     PrintSink {

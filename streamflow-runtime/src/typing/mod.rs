@@ -489,8 +489,8 @@ impl<T: Data> Stream<T> {
         save_as_object_files -> ObjectFilesSink, where [T: ObjectOutput];
     }
 
-    /// `foreach_batch(f)`.
-    pub fn foreach_batch<F: Fn(Batch<T>, Time) + Send + Sync + 'static>(&self, f: F) -> F {
+    /// `foreach_batch(f)`: `f(&batch, time)`, as the live `sinks::foreach`.
+    pub fn foreach_batch<F: Fn(&Batch<T>, Time) + Send + Sync + 'static>(&self, f: F) -> F {
         f
     }
 }

@@ -1,0 +1,12 @@
+use std::rc::Rc;
+use streamflow::prelude::*;
+
+stream_job! {
+    pub job Shared {
+        batch_interval = 1s;
+        input words: String;
+        output shared: usize = words.map(|w| Rc::new(w)).map(|w| w.len());
+    }
+}
+
+fn main() {}
