@@ -54,6 +54,8 @@ mod memory;
 mod rate;
 mod run_state;
 mod settings;
+#[cfg(feature = "status-page")]
+mod status_page;
 pub mod sources;
 mod status_line;
 mod sync;

@@ -48,6 +48,8 @@ pub(super) struct Shared {
     /// The driver's and listener thread's ids: a stop asked from them must
     /// not wait for them.
     pub(super) threads: Mutex<Vec<ThreadId>>,
+    /// Where the status page listens, when it is on.
+    pub(super) status_page: Option<std::net::SocketAddr>,
 }
 
 impl RunState {

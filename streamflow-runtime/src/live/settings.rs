@@ -15,6 +15,9 @@ pub(super) struct Settings {
     pub(super) stop_timeout: Duration,
     pub(super) status_line: StatusLine,
     pub(super) stop_on_failure: bool,
+    /// Where to serve the status page, if anywhere.
+    #[cfg_attr(not(feature = "status-page"), allow(dead_code))]
+    pub(super) status_page: Option<String>,
 }
 
 impl Default for Settings {
@@ -29,6 +32,7 @@ impl Default for Settings {
             stop_timeout: Duration::from_secs(10),
             status_line: StatusLine::Auto,
             stop_on_failure: true,
+            status_page: None,
         }
     }
 }
