@@ -251,3 +251,39 @@ fn inputs_table(out: &mut String, status: &Status) {
     }
     out.push_str("</table>");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::status_page::fixture;
+
+    #[test]
+    fn the_page_of_the_fixed_history() {
+        let page = page(&fixture::status(), 2);
+        assert!(page.contains(r#"<meta http-equiv="refresh" content="2">"#));
+        assert_eq!(page.matches("<svg class=\"timeline\"").count(), 4);
+        assert_eq!(page.matches("<svg class=\"histogram\"").count(), 4);
+        assert_eq!(page.matches("<svg class=\"plan\"").count(), 1);
+        // Three batches, one dot each, on each of the four timelines.
+        assert_eq!(page.matches("class=\"point\"").count(), 12);
+        assert!(page.contains(r#"<div id="verdict" class="verdict stable">Stable: batches take 20 ms on average"#));
+        assert!(page.contains("<td>2000 ms</td><td>200</td><td>200/s</td><td>2 ms</td><td>20 ms</td><td>22 ms</td>"));
+        assert!(page.contains("<td>4000 ms</td><td class=\"text\">queued</td><td>50</td>"));
+        // Every hostile string is escaped: no markup but the page's own.
+        assert!(!page.contains("<script>"));
+        assert!(!page.contains("<b>\""));
+        assert!(page.contains("panicked: &lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(page.contains("Streaming job <span id=\"job\">Count&lt;script&gt;</span>"));
+        assert!(page.contains("connection refused &lt;b&gt;"));
+        assert!(!super::page(&fixture::status(), 0).contains("http-equiv"));
+    }
+
+    #[test]
+    fn refresh_is_the_interval_unless_asked() {
+        assert_eq!(refresh_seconds(None, Duration::from_millis(500)), 1);
+        assert_eq!(refresh_seconds(None, Duration::from_secs(2)), 2);
+        assert_eq!(refresh_seconds(None, Duration::from_secs(60)), 10);
+        assert_eq!(refresh_seconds(Some("a=1&refresh=0"), Duration::from_secs(2)), 0);
+        assert_eq!(refresh_seconds(Some("refresh=x"), Duration::from_secs(2)), 2);
+    }
+}

@@ -133,3 +133,60 @@ pub(super) fn status_json(status: &Status) -> Value {
         "stages": stages,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::status_page::fixture;
+
+    #[test]
+    fn the_json_holds_the_fixed_history() {
+        let v = status_json(&fixture::status());
+        assert_eq!(v["job"], "Count<script>");
+        assert_eq!(v["state"], "running");
+        assert_eq!(v["batch_interval_ms"], 1000);
+        assert_eq!(v["uptime_ms"], 4000);
+        assert_eq!(v["batches_completed"], 3);
+        assert_eq!(v["batches_failed"], 1);
+        assert_eq!(v["records"], 600);
+        assert_eq!(v["queued_batches"], 1);
+        assert_eq!(v["verdict"]["state"], "stable");
+        let completed = v["completed_batches"].as_array().unwrap();
+        assert_eq!(completed.len(), 3);
+        assert_eq!(
+            completed[1],
+            json!({
+                "time_ms": 2000,
+                "records": 200,
+                "input_records": {"lines": 200},
+                "input_rate": 200.0,
+                "scheduling_delay_ms": 2.0,
+                "processing_time_ms": 20.0,
+                "total_delay_ms": 22.0,
+                "stage_times_ms": [12.0, 8.0],
+                "failure": null,
+                "output_operations": [{"port": "counts", "sink": "print", "duration_ms": 1.0, "failure": null}],
+            })
+        );
+        assert_eq!(
+            v["failed_batches"][0]["failure"],
+            "operator `map` (line 9) panicked: <script>alert(1)</script>"
+        );
+        assert_eq!(
+            v["active_batches"],
+            json!([{"time_ms": 4000, "state": "queued", "records": 50, "input_records": {"lines": 50}, "scheduling_delay_ms": 2.0}])
+        );
+        assert_eq!(v["inputs"][0]["records"], 650);
+        assert_eq!(v["inputs"][0]["last_batch_rate"], 300.0);
+        assert_eq!(v["inputs"][0]["rate_limit"], 1500.0);
+        assert_eq!(v["inputs"][0]["receiver"]["state"], "error");
+        // Stage times: the mean of the three batches (6, 12, 18 ms and 4, 8, 12 ms).
+        assert_eq!(v["stages"][0]["recent_time_ms"], 12.0);
+        assert_eq!(v["stages"][1]["recent_time_ms"], 8.0);
+        assert_eq!(v["stages"][0]["ends"], "shuffle (reduce_by_key)");
+        assert_eq!(
+            v["stages"][0]["operators"][1],
+            json!({"name": "reduce_by_key", "role": "map-side combine", "line": 7})
+        );
+    }
+}

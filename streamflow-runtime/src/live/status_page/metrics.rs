@@ -182,3 +182,32 @@ pub(super) fn metrics_text(status: &Status) -> String {
     }
     out.text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::status_page::fixture;
+
+    #[test]
+    fn the_metrics_of_the_fixed_history() {
+        let text = metrics_text(&fixture::status());
+        for line in [
+            "# TYPE streamflow_batches_completed_total counter",
+            r#"streamflow_batches_completed_total{job="Count<script>"} 3"#,
+            r#"streamflow_batches_failed_total{job="Count<script>"} 1"#,
+            r#"streamflow_stable{job="Count<script>"} 1"#,
+            r#"streamflow_last_batch_processing_seconds{job="Count<script>"} 0.03"#,
+            r#"streamflow_last_batch_stage_seconds{job="Count<script>",stage="2"} 0.012"#,
+            r#"streamflow_input_records_total{job="Count<script>",input="lines"} 650"#,
+            r#"streamflow_receiver_rate_limit{job="Count<script>",input="lines"} 1500"#,
+            r#"streamflow_receiver_active{job="Count<script>",input="lines",receiver="socket 127.0.0.1:9999"} 1"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        }
+        // Every line is a comment or `name{labels} value`.
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (_, value) = line.rsplit_once(' ').unwrap();
+            assert!(value.parse::<f64>().is_ok(), "{line}");
+        }
+    }
+}

@@ -14,6 +14,8 @@
 //! last 1000 batches); the live counters are read only when a request comes.
 
 mod escape;
+#[cfg(test)]
+mod fixture;
 mod history;
 mod html;
 mod json;

@@ -172,57 +172,7 @@ pub(super) fn plan_graph(plan: &Plan, times: &[Option<f64>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Operator, Port, SourceSpan};
-
-    const SPAN: SourceSpan = SourceSpan {
-        line: 7,
-        column: 0,
-        end_line: 7,
-        end_column: 5,
-    };
-    const OPS: &[Operator] = &[
-        Operator {
-            name: "flat_map",
-            role: "",
-            span: SPAN,
-        },
-        Operator {
-            name: "reduce_by_key",
-            role: "map-side combine",
-            span: SPAN,
-        },
-    ];
-    const MERGE: &[Operator] = &[Operator {
-        name: "reduce_by_key",
-        role: "merge",
-        span: SPAN,
-    }];
-    pub(crate) const PLAN: Plan = Plan {
-        job: "Count<script>",
-        batch_interval_ms: 1000,
-        fused: true,
-        file: "x.rs",
-        inputs: &[Port {
-            name: "lines",
-            ty: "String",
-        }],
-        outputs: &[],
-        stages: &[
-            Stage {
-                id: 1,
-                reads: "input `lines`",
-                operators: OPS,
-                ends: StageEnd::Shuffle("reduce_by_key"),
-            },
-            Stage {
-                id: 2,
-                reads: "shuffle of stage 1",
-                operators: MERGE,
-                ends: StageEnd::Output("port `counts`"),
-            },
-        ],
-        sinks: &[],
-    };
+    use crate::live::status_page::fixture::PLAN;
 
     #[test]
     fn reads_name_stages_and_inputs() {
