@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use streamflow::live::{ManualClock, sources};
+use streamflow::live::{ManualClock, sinks, sources};
 use streamflow::prelude::*;
 use streamflow::{StreamingContext, StreamingHandle};
 
@@ -60,6 +60,8 @@ pub fn start(n: usize) -> (StreamingHandle, Arc<ManualClock>) {
     let handle = StreamingContext::new(Hostile::new())
         .clock(clock.clone())
         .input("lines", sources::queue_stream(batches(n)))
+        .unwrap()
+        .output("counts", sinks::collect::<(String, u64)>().0)
         .unwrap()
         .stop_on_failure(false)
         .status_page("127.0.0.1:0")

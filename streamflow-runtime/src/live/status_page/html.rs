@@ -55,7 +55,9 @@ pub(super) fn page(status: &Status, refresh: u64) -> String {
     }
     let _ = write!(out, "<style>{STYLE}</style></head><body>");
     let state = if h.stopped { "stopped" } else { "running" };
-    let uptime = status.uptime().map_or_else(|| "-".to_owned(), |d| format!("{} s", d.as_secs()));
+    let uptime = status
+        .uptime()
+        .map_or_else(|| "-".to_owned(), |d| format!("{} s", d.as_secs()));
     let _ = write!(
         out,
         "<h1>Streaming job <span id=\"job\">{}</span></h1><p class=\"meta\">state <b id=\"state\">{state}</b> · batch interval <b id=\"interval\">{} ms</b> · up {uptime} · <b id=\"completed\">{}</b> batches completed, <b id=\"failed\">{}</b> failed, <b id=\"records\">{}</b> records · {} queued · {} records buffered (peak {}) · <a href=\"api/status\">JSON</a> · <a href=\"metrics\">metrics</a></p>",
@@ -82,16 +84,27 @@ pub(super) fn page(status: &Status, refresh: u64) -> String {
     );
     metrics_section(&mut out, status);
     out.push_str("<h2>Stage plan</h2><p class=\"meta\">Stages as the compiler fused them; each with its mean time over the last 10 batches.</p><div id=\"plan\">");
-    out.push_str(&plan_graph(plan, &recent_stage_times(h.completed.iter(), plan.stages.len())));
+    out.push_str(&plan_graph(
+        plan,
+        &recent_stage_times(h.completed.iter(), plan.stages.len()),
+    ));
     out.push_str("</div>");
     active_table(&mut out, status);
-    completed_table(&mut out, "completed-batches", "Completed batches", h.completed.iter().rev().take(LISTED_BATCHES), interval);
+    completed_table(
+        &mut out,
+        "completed-batches",
+        "Completed batches",
+        h.completed.iter().rev().take(LISTED_BATCHES),
+        interval,
+    );
     if !h.failed.is_empty() {
         failed_table(&mut out, status);
     }
     inputs_table(&mut out, status);
     if !h.input_errors.is_empty() {
-        out.push_str("<h2>Input errors</h2><table id=\"input-errors\"><tr><th>input</th><th>batch</th><th>message</th></tr>");
+        out.push_str(
+            "<h2>Input errors</h2><table id=\"input-errors\"><tr><th>input</th><th>batch</th><th>message</th></tr>",
+        );
         for e in h.input_errors.iter().rev() {
             let _ = write!(
                 out,
@@ -129,18 +142,33 @@ fn metrics_section(out: &mut String, status: &Status) {
                     .completed
                     .iter()
                     .map(|b| {
-                        let n = b.info.input_records.iter().find(|(p, _)| *p == port.name).map_or(0, |(_, n)| *n);
+                        let n = b
+                            .info
+                            .input_records
+                            .iter()
+                            .find(|(p, _)| *p == port.name)
+                            .map_or(0, |(_, n)| *n);
                         (seconds(b), rate(n, interval))
                     })
                     .collect();
-                series.push(Series { name: port.name, points });
+                series.push(Series {
+                    name: port.name,
+                    points,
+                });
             }
         }
         // The interval line where it is a limit: on times, not on rates.
         let threshold = (metric != Metric::InputRate).then_some(line);
         let about = summary(&values).map_or_else(
             || "no batch yet".to_owned(),
-            |s| format!("avg {} {unit}<br>max {} {unit}", num(s.mean), num(s.max), unit = metric.unit()),
+            |s| {
+                format!(
+                    "avg {} {unit}<br>max {} {unit}",
+                    num(s.mean),
+                    num(s.max),
+                    unit = metric.unit()
+                )
+            },
         );
         let _ = write!(
             out,
@@ -192,10 +220,19 @@ fn completed_table<'a>(
             .iter()
             .map(|o| {
                 let failed = if o.failure.is_some() { " FAILED" } else { "" };
-                format!("{} → {} ({} ms){failed}", html(o.port), html(&o.sink), num(ms(o.duration)))
+                format!(
+                    "{} → {} ({} ms){failed}",
+                    html(o.port),
+                    html(&o.sink),
+                    num(ms(o.duration))
+                )
             })
             .collect();
-        let class = if info.failure.is_some() { " class=\"failed\"" } else { "" };
+        let class = if info.failure.is_some() {
+            " class=\"failed\""
+        } else {
+            ""
+        };
         let _ = write!(
             out,
             "<tr{class}><td>{}</td><td>{}</td><td>{}/s</td><td>{}</td><td>{}</td><td>{}</td><td class=\"text\">{}</td></tr>",
@@ -234,14 +271,19 @@ fn inputs_table(out: &mut String, status: &Status) {
             .completed
             .back()
             .and_then(|b| b.info.input_records.iter().find(|(p, _)| *p == input.port))
-            .map_or_else(|| "-".to_owned(), |(_, n)| format!("{}/s", num(rate(*n, status.batch_interval))));
+            .map_or_else(
+                || "-".to_owned(),
+                |(_, n)| format!("{}/s", num(rate(*n, status.batch_interval))),
+            );
         let _ = write!(
             out,
             "<tr><td class=\"text\">{}</td><td class=\"text\">{}</td><td class=\"text\">{}</td><td>{last}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"text\"><pre>{}</pre></td></tr>",
             html(input.port),
             receiver.map_or_else(|| "(no receiver)".to_owned(), |r| html(&r.info.name)),
             receiver.map_or("-", |r| r.state.name()),
-            input.rate_limit.map_or_else(|| "-".to_owned(), |r| format!("{}/s", num(r))),
+            input
+                .rate_limit
+                .map_or_else(|| "-".to_owned(), |r| format!("{}/s", num(r))),
             input.stats.records,
             input.stats.rejected,
             input.stats.errors,

@@ -70,7 +70,12 @@ pub(super) fn metrics_text(status: &Status) -> String {
         "Batches completed, failed ones included.",
         h.batches_completed as f64,
     );
-    out.single("streamflow_batches_failed_total", "counter", "Batches that failed.", h.batches_failed as f64);
+    out.single(
+        "streamflow_batches_failed_total",
+        "counter",
+        "Batches that failed.",
+        h.batches_failed as f64,
+    );
     out.single(
         "streamflow_queued_batches",
         "gauge",
@@ -120,7 +125,11 @@ pub(super) fn metrics_text(status: &Status) -> String {
             );
             for (i, t) in info.stage_times.iter().enumerate() {
                 let id = (i + 1).to_string();
-                out.sample("streamflow_last_batch_stage_seconds", &[("stage", &id)], t.as_secs_f64());
+                out.sample(
+                    "streamflow_last_batch_stage_seconds",
+                    &[("stage", &id)],
+                    t.as_secs_f64(),
+                );
             }
         }
     }
@@ -138,7 +147,12 @@ pub(super) fn metrics_text(status: &Status) -> String {
             "Records an input rejected as malformed.",
             |s| s.rejected,
         ),
-        ("streamflow_input_errors_total", "counter", "Errors an input reported.", |s| s.errors),
+        (
+            "streamflow_input_errors_total",
+            "counter",
+            "Errors an input reported.",
+            |s| s.errors,
+        ),
         (
             "streamflow_receiver_restarts_total",
             "counter",

@@ -3,6 +3,7 @@
 //! whether the job keeps up.
 
 use super::history::CompletedBatch;
+use super::svg::num;
 use std::time::Duration;
 
 /// Batches the verdict and the stages' recent times look at.
@@ -139,10 +140,7 @@ impl Verdict {
 /// Spark's rule of thumb over the last [`RECENT`] batches: a job is stable
 /// when its batches take less than the batch interval and the scheduling
 /// delay does not keep growing.
-pub(super) fn verdict<'a>(
-    batches: impl DoubleEndedIterator<Item = &'a CompletedBatch>,
-    interval: Duration,
-) -> Verdict {
+pub(super) fn verdict<'a>(batches: impl DoubleEndedIterator<Item = &'a CompletedBatch>, interval: Duration) -> Verdict {
     let recent: Vec<&CompletedBatch> = batches.rev().take(RECENT).collect();
     let processing: Vec<f64> = recent.iter().filter_map(|b| b.info.processing_time.map(ms)).collect();
     let Some(processing) = summary(&processing) else {
@@ -155,25 +153,33 @@ pub(super) fn verdict<'a>(
         .rev()
         .filter_map(|b| b.info.scheduling_delay.map(ms))
         .collect();
-    let (first, last) = (delays.first().copied().unwrap_or(0.0), delays.last().copied().unwrap_or(0.0));
+    let (first, last) = (
+        delays.first().copied().unwrap_or(0.0),
+        delays.last().copied().unwrap_or(0.0),
+    );
     if processing.mean > interval_ms {
         return Verdict::Unstable(format!(
-            "batches take {:.0} ms on average, longer than the batch interval of {interval_ms:.0} ms: \
+            "batches take {} ms on average, longer than the batch interval of {} ms: \
              batches queue up and the delay keeps growing",
-            processing.mean
+            num(processing.mean),
+            num(interval_ms)
         ));
     }
     let growing = delays.len() >= 3 && delays.windows(2).all(|w| w[1] >= w[0]);
     if growing && last > interval_ms && last > first {
         return Verdict::Unstable(format!(
-            "the scheduling delay keeps growing ({first:.0} ms to {last:.0} ms over the last {} batches)",
+            "the scheduling delay keeps growing ({} ms to {} ms over the last {} batches)",
+            num(first),
+            num(last),
             delays.len()
         ));
     }
     Verdict::Stable(format!(
-        "batches take {:.0} ms on average, within the batch interval of {interval_ms:.0} ms; \
-         last scheduling delay {last:.0} ms",
-        processing.mean
+        "batches take {} ms on average, within the batch interval of {} ms; \
+         last scheduling delay {} ms",
+        num(processing.mean),
+        num(interval_ms),
+        num(last)
     ))
 }
 
@@ -192,7 +198,10 @@ mod tests {
                 scheduling_delay: Some(Duration::from_millis(delay)),
                 processing_time: Some(Duration::from_millis(processing)),
                 total_delay: Some(Duration::from_millis(delay + processing)),
-                stage_times: vec![Duration::from_millis(processing / 2), Duration::from_millis(processing / 4)],
+                stage_times: vec![
+                    Duration::from_millis(processing / 2),
+                    Duration::from_millis(processing / 4),
+                ],
                 failure: None,
             },
             outputs: vec![],

@@ -112,7 +112,13 @@ fn threshold_line(out: &mut String, width: f64, y: f64, label: &str) {
 }
 
 /// A timeline of one metric: one polyline per series, a dot per batch.
-pub(super) fn timeline(metric: &str, title: &str, unit: &str, series: &[Series], threshold: Option<Threshold>) -> String {
+pub(super) fn timeline(
+    metric: &str,
+    title: &str,
+    unit: &str,
+    series: &[Series],
+    threshold: Option<Threshold>,
+) -> String {
     let mut out = String::new();
     open(&mut out, "timeline", metric, WIDTH, title);
     let all = || series.iter().flat_map(|s| s.points.iter());
@@ -153,7 +159,11 @@ pub(super) fn timeline(metric: &str, title: &str, unit: &str, series: &[Series],
             r#"<g class="series" data-series="{}" fill="{color}">"#,
             html(s.name)
         );
-        let points: Vec<String> = s.points.iter().map(|&(t, v)| format!("{:.1},{:.1}", x(t), y(v))).collect();
+        let points: Vec<String> = s
+            .points
+            .iter()
+            .map(|&(t, v)| format!("{:.1},{:.1}", x(t), y(v)))
+            .collect();
         let _ = write!(
             out,
             r#"<polyline class="line" fill="none" stroke="{color}" stroke-width="1.5" points="{}"/>"#,
@@ -211,7 +221,10 @@ pub(super) fn histogram(metric: &str, title: &str, unit: &str, values: &[f64], t
         empty(&mut out, HIST_WIDTH);
         return out;
     }
-    let v_max = values.iter().copied().fold(threshold.map_or(0.0, |t| t.value), f64::max);
+    let v_max = values
+        .iter()
+        .copied()
+        .fold(threshold.map_or(0.0, |t| t.value), f64::max);
     let top = nice_max(v_max * 1.0001);
     let counts = bins(values, top);
     let most = counts.iter().copied().max().unwrap_or(1).max(1);
@@ -287,14 +300,20 @@ mod tests {
         // The y axis goes to 100 (the interval, 50, is the highest value, with
         // headroom): the plot is 128 px high above y = 140.
         assert!(svg.contains(r#"points="58.0,127.2 303.0,101.6 548.0,114.4""#), "{svg}");
-        assert!(svg.contains(r##"<line x1="58" y1="76.0" x2="548" y2="76.0" stroke="#c92a2a""##), "{svg}");
+        assert!(
+            svg.contains(r##"<line x1="58" y1="76.0" x2="548" y2="76.0" stroke="#c92a2a""##),
+            "{svg}"
+        );
         assert!(svg.contains(">batch interval</text>"));
         assert!(svg.ends_with("</svg>"));
     }
 
     #[test]
     fn a_histogram_counts_values_per_bin() {
-        assert_eq!(bins(&[0.0, 9.9, 10.0, 99.0, 100.0], 100.0), [2, 1, 0, 0, 0, 0, 0, 0, 0, 2]);
+        assert_eq!(
+            bins(&[0.0, 9.9, 10.0, 99.0, 100.0], 100.0),
+            [2, 1, 0, 0, 0, 0, 0, 0, 0, 2]
+        );
         let svg = histogram("total-delay", "Total delay", "ms", &[5.0, 15.0, 16.0, 95.0], None);
         let bars: Vec<&str> = svg.split(r#"data-count=""#).skip(1).map(|s| &s[..1]).collect();
         assert_eq!(bars, ["1", "2", "0", "0", "0", "0", "0", "0", "0", "1"]);
