@@ -78,7 +78,7 @@ fn main() -> ExitCode {
     };
     let result = StreamingContext::new(CustomReceiverWordCount::new())
         .input("lines", sources::receiver_stream(receiver))
-        .and_then(StreamingContext::start)
+        .and_then(streamflow_workspace::start_live)
         .map_err(|e| e.to_string())
         .and_then(|handle| handle.await_termination().map_err(|e| e.to_string()));
     match result {

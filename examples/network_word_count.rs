@@ -53,7 +53,7 @@ fn main() -> ExitCode {
     };
     let handle = match StreamingContext::new(NetworkWordCount::new())
         .input("lines", sources::socket_text_stream(host, port))
-        .and_then(StreamingContext::start)
+        .and_then(streamflow_workspace::start_live)
     {
         Ok(handle) => handle,
         Err(e) => {

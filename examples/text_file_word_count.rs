@@ -37,7 +37,7 @@ fn main() -> ExitCode {
     };
     let result = StreamingContext::new(HdfsWordCount::new())
         .input("lines", sources::text_file_stream(directory))
-        .and_then(StreamingContext::start)
+        .and_then(streamflow_workspace::start_live)
         .map_err(|e| e.to_string())
         .and_then(|handle| handle.await_termination().map_err(|e| e.to_string()));
     match result {
