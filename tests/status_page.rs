@@ -43,7 +43,10 @@ fn the_json_shows_every_batch_of_a_running_job() {
             b["total_delay_ms"].as_f64().unwrap(),
         );
         assert!((delay + processing - total).abs() < 1e-6, "{b}");
-        assert_eq!(b["stage_times_ms"].as_array().unwrap().len(), handle.plan().stages.len());
+        assert_eq!(
+            b["stage_times_ms"].as_array().unwrap().len(),
+            handle.plan().stages.len()
+        );
     }
     let failure = completed[2]["failure"].as_str().unwrap();
     assert!(failure.contains(HOSTILE), "{failure}");
@@ -56,7 +59,12 @@ fn the_json_shows_every_batch_of_a_running_job() {
     assert_eq!(stages.len(), handle.plan().stages.len());
     assert_eq!(stages[0]["reads"], "input `lines`");
     assert_eq!(stages[0]["ends"], "shuffle (reduce_by_key)");
-    let names: Vec<&Value> = stages[0]["operators"].as_array().unwrap().iter().map(|o| &o["name"]).collect();
+    let names: Vec<&Value> = stages[0]["operators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| &o["name"])
+        .collect();
     assert_eq!(names, ["map", "flat_map", "map", "reduce_by_key"]);
     assert!(stages[0]["recent_time_ms"].as_f64().is_some());
     handle.stop(false).unwrap();
@@ -93,7 +101,10 @@ fn the_metrics_parse_as_prometheus_text() {
     }
     assert_eq!(samples[r#"streamflow_batches_completed_total{job="Hostile"}"#], 4.0);
     assert_eq!(samples[r#"streamflow_batches_failed_total{job="Hostile"}"#], 1.0);
-    assert_eq!(samples[r#"streamflow_input_records_total{job="Hostile",input="lines"}"#], 8.0);
+    assert_eq!(
+        samples[r#"streamflow_input_records_total{job="Hostile",input="lines"}"#],
+        8.0
+    );
     assert_eq!(samples[r#"streamflow_last_batch_records{job="Hostile"}"#], 4.0);
     assert_eq!(samples[r#"streamflow_batch_interval_seconds{job="Hostile"}"#], 0.1);
     assert_eq!(samples[r#"streamflow_queued_batches{job="Hostile"}"#], 0.0);
@@ -111,11 +122,19 @@ fn the_page_escapes_an_error_message_with_markup() {
     let page = get(&url, "/");
     assert_eq!(page.status, 200);
     assert_eq!(page.header("Content-Type"), Some("text/html; charset=utf-8"));
-    assert!(page.header("Content-Security-Policy").unwrap().starts_with("default-src 'none'"));
+    assert!(
+        page.header("Content-Security-Policy")
+            .unwrap()
+            .starts_with("default-src 'none'")
+    );
     let body = &page.body;
     assert!(!body.contains("<script"), "unescaped markup in the page");
     assert!(!body.contains("<img"), "unescaped markup in the page");
-    assert!(body.contains("&lt;script&gt;window.pwned=1&lt;/script&gt;&lt;img src=x onerror=&quot;window.pwned=2&quot;&gt;"));
+    assert!(
+        body.contains(
+            "&lt;script&gt;window.pwned=1&lt;/script&gt;&lt;img src=x onerror=&quot;window.pwned=2&quot;&gt;"
+        )
+    );
     assert_eq!(body.matches("<svg class=\"timeline\"").count(), 4);
     assert_eq!(body.matches("class=\"point\"").count(), 4 * 3);
     assert_eq!(body.matches("<g class=\"stage\"").count(), handle.plan().stages.len());
@@ -172,7 +191,10 @@ fn the_page_stops_with_the_job() {
     handle.stop(false).unwrap();
     let deadline = Instant::now() + PATIENCE;
     while TcpStream::connect(&host).is_ok() {
-        assert!(Instant::now() < deadline, "the status page still listens after the job stopped");
+        assert!(
+            Instant::now() < deadline,
+            "the status page still listens after the job stopped"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -54,10 +54,10 @@ mod memory;
 mod rate;
 mod run_state;
 mod settings;
-#[cfg(feature = "status-page")]
-mod status_page;
 pub mod sources;
 mod status_line;
+#[cfg(feature = "status-page")]
+mod status_page;
 mod sync;
 
 /// Sinks, re-exported here beside the sources (they live in [`crate::sinks`]).

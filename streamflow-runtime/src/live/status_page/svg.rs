@@ -38,8 +38,10 @@ pub(super) fn num(v: f64) -> String {
         format!("{v:.0}")
     } else if v >= 1.0 {
         format!("{v:.1}")
-    } else {
+    } else if v >= 0.1 {
         format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
     }
 }
 
