@@ -154,6 +154,9 @@ impl History {
 
     fn complete(&mut self, info: &BatchInfo) {
         let outputs = self.active.remove(&info.time).map(|a| a.outputs).unwrap_or_default();
+        // Batches run in time order: an earlier one still listed lost its
+        // event (a bus that drops events when full); keep the list bounded.
+        self.active.retain(|&time, _| time > info.time);
         let mut info = info.clone();
         if let Some(failure) = &mut info.failure {
             truncate(failure);
@@ -227,6 +230,19 @@ mod tests {
         assert_eq!(history.failed.len(), RETAINED_FAILED);
         assert_eq!(history.records, 10 * (RETAINED_BATCHES as u64 + 5));
         assert!(history.active.is_empty());
+    }
+
+    #[test]
+    fn a_completed_batch_ends_the_earlier_active_ones() {
+        let mut history = History::default();
+        for ms in [100, 200, 300] {
+            history.record(&StreamingEvent::BatchSubmitted(batch(ms, None)));
+        }
+        history.record(&StreamingEvent::BatchCompleted(batch(200, None)));
+        assert_eq!(
+            history.active.keys().copied().collect::<Vec<_>>(),
+            [Time::from_millis(300)]
+        );
     }
 
     #[test]
