@@ -80,7 +80,7 @@ fn main() -> ExitCode {
         // Ctrl-C or SIGTERM: drain, write, exit 0 (a second one: at once).
         .stop_gracefully_on_signals()
         .input("lines", sources::receiver_stream(receiver))
-        .and_then(StreamingContext::start)
+        .and_then(streamflow_workspace::start_live)
         .map_err(|e| e.to_string())
         .and_then(|handle| handle.await_termination().map_err(|e| e.to_string()));
     match result {

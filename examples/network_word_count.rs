@@ -55,7 +55,7 @@ fn main() -> ExitCode {
         // Ctrl-C or SIGTERM: drain, write, exit 0 (a second one: at once).
         .stop_gracefully_on_signals()
         .input("lines", sources::socket_text_stream(host, port))
-        .and_then(StreamingContext::start)
+        .and_then(streamflow_workspace::start_live)
     {
         Ok(handle) => handle,
         Err(e) => {

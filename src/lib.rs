@@ -23,4 +23,25 @@ pub fn generated_lines(n: usize, vocabulary: usize) -> Vec<String> {
     words.chunks(10).map(|chunk| chunk.join(" ")).collect()
 }
 
+/// The environment variable that turns on the live examples' status page:
+/// `STREAMFLOW_UI=127.0.0.1:4040 cargo run --example network_word_count`.
+pub const STATUS_PAGE_ENV: &str = "STREAMFLOW_UI";
+
+/// Starts `context` (as [`StreamingContext::start`]), with its status page
+/// on the address in [`STATUS_PAGE_ENV`] when that is set, and prints the
+/// page's URL on standard error (standard output is the job's).
+pub fn start_live<J: streamflow::Job + 'static>(
+    context: streamflow::StreamingContext<J>,
+) -> Result<streamflow::StreamingHandle, streamflow::live::StartError> {
+    let context = match std::env::var(STATUS_PAGE_ENV) {
+        Ok(address) if !address.trim().is_empty() => context.status_page(address.trim()),
+        _ => context,
+    };
+    let handle = context.start()?;
+    if let Some(url) = handle.status_page_url() {
+        eprintln!("status page: {url} (JSON at {url}api/status, Prometheus metrics at {url}metrics)");
+    }
+    Ok(handle)
+}
+
 pub mod recoverable;

@@ -212,7 +212,7 @@ both! {
 
     fn count_by_window_gives_nothing_before_any_data() {
         let out = run(m::Windows::new(), feed!(m::Windows, xs, LATE));
-        assert_eq!(column!(out, counts, seq)[..2], [vec![], vec![]]);
+        assert_eq!(column!(out, counts, seq)[..2], [Vec::<u64>::new(), vec![]]);
         assert_eq!(out[1].counts4_every2.as_ref().map(seq), Some(vec![]));
         let out = run(m::Windows::new(), feed!(m::Windows, xs, [&[] as &[i32]; 4]));
         assert_eq!(column!(out, counts, seq), vec![Vec::<u64>::new(); 4]);

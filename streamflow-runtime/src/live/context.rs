@@ -358,6 +358,32 @@ impl<J: Job + 'static> StreamingContext<J> {
         self
     }
 
+    /// Serves a live status page for the job at `address` (`host:port`, for
+    /// example `"127.0.0.1:4040"`; port 0 picks a free port, which
+    /// [`StreamingHandle::status_page_url`] tells): plots of input rate and
+    /// delays, the stage plan, tables of batches and receivers at `/`, JSON at
+    /// `/api/status`, Prometheus metrics at `/metrics`. Read-only; it stops
+    /// with the job. An address that cannot be bound (a port in use) is an
+    /// error of [`start`](Self::start). Needs the `status-page` feature.
+    ///
+    /// ```no_run
+    /// # use streamflow::live::{StreamingContext, sources};
+    /// # use streamflow::prelude::*;
+    /// # stream_job! { pub job Echo { batch_interval = 1s; input lines: String; output out: String = lines; } }
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let handle = StreamingContext::new(Echo::new())
+    ///     .input("lines", sources::socket_text_stream("localhost", 9999))?
+    ///     .status_page("127.0.0.1:4040")
+    ///     .start()?;
+    /// println!("status page: {}", handle.status_page_url().unwrap_or_default());
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "status-page")]
+    pub fn status_page(mut self, address: impl Into<String>) -> Self {
+        self.setup.settings.status_page = Some(address.into());
+        self
+    }
+
     /// Runs on `clock` instead of the system clock (a
     /// [`ManualClock`](super::ManualClock) in tests).
     pub fn clock<C: Clock>(mut self, clock: Arc<C>) -> Self {

@@ -117,6 +117,15 @@ pub enum StartError {
         #[source]
         source: SourceError,
     },
+    /// The status page cannot listen on its address (in use, not local, not
+    /// an address).
+    #[error("cannot serve the status page on `{address}`: {reason}")]
+    StatusPage {
+        /// The address as given.
+        address: String,
+        /// Why.
+        reason: String,
+    },
     /// The job's configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),

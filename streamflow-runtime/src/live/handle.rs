@@ -281,6 +281,12 @@ impl StreamingHandle {
         self.shared().batch_interval
     }
 
+    /// The address of the job's status page (`http://127.0.0.1:4040/`), when
+    /// it was turned on with `StreamingContext::status_page`.
+    pub fn status_page_url(&self) -> Option<String> {
+        self.shared().status_page.map(|address| format!("http://{address}/"))
+    }
+
     /// The running job's stage plan (what its `explain()` shows); index
     /// [`BatchInfo::stage_times`] with it.
     pub fn plan(&self) -> &'static Plan {

@@ -77,6 +77,22 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
         None => fresh_zero(clock.now(), batch_interval),
     };
     job.set_zero_time(zero);
+    // Bound before anything starts, so that a port in use is a start error.
+    #[cfg(feature = "status-page")]
+    let mut listeners = listeners;
+    #[cfg(feature = "status-page")]
+    let status_page = match &settings.status_page {
+        Some(address) => {
+            let page = super::status_page::bind(address)?;
+            listeners.push(page.recorder());
+            Some(page)
+        }
+        None => None,
+    };
+    #[cfg(feature = "status-page")]
+    let status_page_address = status_page.as_ref().map(|page| page.address());
+    #[cfg(not(feature = "status-page"))]
+    let status_page_address = None;
     let (events, bus) = spawn_bus(listeners).map_err(thread_error("streamflow-listeners"))?;
     let budget = Arc::new(Budget::new(settings.max_buffered_records, settings.max_buffered_bytes));
     let stop_all = |started: &[(&'static str, StartedInput)]| {
@@ -161,7 +177,16 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
         unprocessed: Default::default(),
         graceful_stop_timeout: settings.graceful_stop_timeout(batch_interval),
         max_queued_batches: settings.max_queued_batches,
+        status_page: status_page_address,
     });
+    #[cfg(feature = "status-page")]
+    if let Some(page) = status_page
+        && let Err(e) = page.serve(shared.clone())
+    {
+        shared.request_stop(false);
+        events.shutdown();
+        return Err(thread_error("streamflow-status-page")(e));
+    }
     if let Some(bus) = &bus {
         lock(&shared.threads).push(bus.thread().id());
     }

@@ -60,6 +60,8 @@ mod settings;
 mod signals;
 pub mod sources;
 mod status_line;
+#[cfg(feature = "status-page")]
+mod status_page;
 mod sync;
 
 /// Sinks, re-exported here beside the sources (they live in [`crate::sinks`]).

@@ -52,6 +52,8 @@ pub(super) struct Shared {
     /// The driver's and listener thread's ids: a stop asked from them must
     /// not wait for them.
     pub(super) threads: Mutex<Vec<ThreadId>>,
+    /// Where the status page listens, when it is on.
+    pub(super) status_page: Option<std::net::SocketAddr>,
     /// Records accepted and never processed (batches dropped by an immediate
     /// stop, what receivers held when they stopped), and the batches dropped.
     pub(super) unprocessed: Unprocessed,

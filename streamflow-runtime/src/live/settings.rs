@@ -25,6 +25,9 @@ pub(super) struct Settings {
     pub(super) stop_on_signals: bool,
     pub(super) status_line: StatusLine,
     pub(super) stop_on_failure: bool,
+    /// Where to serve the status page, if anywhere.
+    #[cfg_attr(not(feature = "status-page"), allow(dead_code))]
+    pub(super) status_page: Option<String>,
     /// The checkpoint directory, and whether a checkpoint in it is resumed.
     pub(super) checkpoint: Option<(PathBuf, bool)>,
     pub(super) checkpoint_interval: Option<Duration>,
@@ -59,6 +62,7 @@ impl Default for Settings {
             stop_on_signals: false,
             status_line: StatusLine::Auto,
             stop_on_failure: true,
+            status_page: None,
             checkpoint: None,
             checkpoint_interval: None,
             keep_checkpoints: 2,

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The project's test command: installs what the tests need that a Rust
+# toolchain does not bring (Debian's chromium and chromium-driver, for the
+# status page's browser test), then runs every test of the workspace.
+# Arguments are passed to `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    echo "scripts/test.sh: installing chromium and chromium-driver (Debian packages) for the browser test" >&2
+    sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo=(sudo)
+    fi
+    if command -v apt-get >/dev/null; then
+        "${sudo[@]}" apt-get update -q
+        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q chromium chromium-driver
+    else
+        echo "scripts/test.sh: no apt-get here; install chromium and chromedriver by hand" >&2
+    fi
+fi
+
+cargo test --workspace "$@"
