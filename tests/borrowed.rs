@@ -72,6 +72,14 @@ jobs! {
             .map(|line| line.len());
     }
 
+    /// A filter chain ending in `count` only reads its lines: it borrows
+    /// the batch, which is freed afterwards on another thread.
+    pub job Grep {
+        batch_interval = 1s;
+        input lines: String;
+        output matches: u64 = lines.inspect(|line| assert!(!line.contains('\n'))).filter(|line| line.contains("no")).count();
+    }
+
     /// `&'static str` keys stay references where the output port says so.
     pub job StaticKeys {
         batch_interval = 1s;
@@ -114,6 +122,14 @@ both! {
             ]
         );
         assert_eq!(out.lengths.collect(), vec![18, 0, 10, 6]);
+    }
+
+    fn grep_counts_the_matching_lines() {
+        let mut run = TestRun::new(m::Grep::new());
+        let out = run.run_batch(m::Grep::inputs().lines(LINES)).unwrap().outputs;
+        assert_eq!(out.matches.collect(), vec![2]);
+        let none = run.run_batch(m::Grep::inputs()).unwrap().outputs;
+        assert_eq!(none.matches.collect(), vec![0]);
     }
 
     fn static_keys_stay_references_when_declared_so() {

@@ -298,3 +298,35 @@ pub fn inlined_binding(graph: &Graph, names: &Names, side: &Inlined) -> TokenStr
     let function = inlined_loop(graph, side);
     quote!(let (#name, #witness) = #source.#method(#function);)
 }
+
+/// Whether a side only reads its elements: the `count` at its end needs no
+/// element of its own, and its chain holds only `filter` and `inspect`, which
+/// see references. Such a side borrows an owned batch and frees it afterwards
+/// off the critical path (see `streamflow_runtime::stage::free_later`).
+pub fn only_reads(graph: &Graph, boundary: NodeId, side: &crate::plan::Side) -> bool {
+    let counts = graph.nodes[boundary]
+        .call()
+        .is_some_and(|call| call.signature.runtime == "count");
+    counts
+        && side.access == Access::Move
+        && side
+            .chain
+            .iter()
+            .all(|&node| graph.nodes[node].call().is_some_and(|c| matches!(c.desc.name, "filter" | "inspect")))
+}
+
+/// The loop of a side that only reads (see [`only_reads`]): each element is
+/// a reference to the borrowed batch's element, passed to the filters as it
+/// is.
+pub fn reading_loop(graph: &Graph, names: &Names, side: &crate::plan::Side, end: Span) -> TokenStream {
+    let mut body = quote_spanned!(end=> out.push(x););
+    for &node in side.chain.iter().rev() {
+        let call = graph.nodes[node].call().expect("chains hold operators");
+        let (f, span) = (names.function(node), at(call.method.span()));
+        body = match call.desc.name {
+            "filter" => quote_spanned!(span=> if #f(x) { #body }),
+            _ => quote_spanned!(span=> #f(x); #body),
+        };
+    }
+    quote!(|x, out| { #body })
+}

@@ -6,7 +6,7 @@
 //! its variable is an `Option<Batch<_>>`, and the steps and outputs that read
 //! it run only when it is `Some`.
 
-use super::chain::{Inlined, element_fn, op_span};
+use super::chain::{Inlined, element_fn, only_reads, op_span, reading_loop};
 use super::names::{Names, at};
 use super::witness::snapshots_of;
 use crate::graph::{Graph, NodeId};
@@ -148,6 +148,20 @@ fn boundary_step(
     let span = at(call.method.span());
     let terminal = *reduce_chain.last().unwrap_or(&node);
     let result = names.batch(terminal);
+    // A side that only reads borrows its batch, freed off the critical path.
+    let reads = sides.len() == 1 && !timing.optional(sides[0].source) && only_reads(graph, node, &sides[0]);
+    if reads {
+        let side = &sides[0];
+        let batch = names.batch(side.source);
+        let map_side = reading_loop(graph, names, side, span);
+        let reduce_end = reduce_chain.last().map_or(span, |&last| op_span(graph, last));
+        let reduce_side = element_fn(graph, names, reduce_chain, Access::Move, reduce_end, None);
+        let runtime_fn = Ident::new(call.signature.runtime, span);
+        return quote_spanned! {span=>
+            let #result = ::streamflow::__private::#runtime_fn(ctx, #stage, &#batch, #map_side, #reduce_side)?;
+            ::streamflow::__private::free_later(#batch);
+        };
+    }
     let map_sides: Vec<TokenStream> = sides
         .iter()
         .enumerate()

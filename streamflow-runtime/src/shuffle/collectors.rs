@@ -97,19 +97,28 @@ impl<K, V, R> Drop for KeyCombiner<'_, K, V, R> {
 
 impl<'r, K, V, R> KeyCombiner<'r, K, V, R> {
     pub(crate) fn new(reduce: &'r R) -> Self {
+        Self::with_capacity(reduce, 0)
+    }
+
+    /// A combiner with room for `capacity` keys.
+    pub(crate) fn with_capacity(reduce: &'r R, capacity: usize) -> Self {
         KeyCombiner {
-            map: new_map(0),
+            map: new_map(capacity),
             reduce,
             poisoned: false,
         }
+    }
+
+    /// The combined values per key.
+    pub(crate) fn into_map(mut self) -> FixedHashMap<K, V> {
+        std::mem::take(&mut self.map)
     }
 }
 
 impl<K: Hash, V, R> Collector for KeyCombiner<'_, K, V, R> {
     type Bucket = (K, V);
-    fn into_buckets(mut self, n: usize) -> Vec<Vec<(K, V)>> {
-        let map = std::mem::take(&mut self.map);
-        bucketize(map, n, |map, n| partitions_of(map.keys(), n), Some)
+    fn into_buckets(self, n: usize) -> Vec<Vec<(K, V)>> {
+        bucketize(self.into_map(), n, |map, n| partitions_of(map.keys(), n), Some)
     }
 }
 
