@@ -155,7 +155,10 @@ type Counts = hashbrown::HashMap<String, u64, foldhash::fast::FixedState>;
 /// filled in the iteration order of a map with the same hasher clusters its
 /// keys and probes far (the merge reads the task maps in their table order).
 fn counts(capacity: usize, seed: u64) -> Counts {
-    Counts::with_capacity_and_hasher(capacity, foldhash::fast::FixedState::with_seed(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+    Counts::with_capacity_and_hasher(
+        capacity,
+        foldhash::fast::FixedState::with_seed(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+    )
 }
 
 const PARTITIONER: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x3C6E_F372_FE94_F82B);
@@ -239,7 +242,9 @@ fn job_variant<J: Job + 'static>(
         run: Box::new(move |k| {
             let input = inputs();
             let start = Instant::now();
-            let out = job.run_batch(Time::from_secs(k), input).expect("benchmark jobs do not fail");
+            let out = job
+                .run_batch(Time::from_secs(k), input)
+                .expect("benchmark jobs do not fail");
             let elapsed = start.elapsed();
             drop(out);
             elapsed
@@ -292,11 +297,18 @@ fn main() {
 
     // The results, checked once before anything is timed.
     let expected = {
-        let mut all: Vec<(String, u64)> = pool.install(|| tuned_word_count(&parts)).into_iter().flatten().collect();
+        let mut all: Vec<(String, u64)> = pool
+            .install(|| tuned_word_count(&parts))
+            .into_iter()
+            .flatten()
+            .collect();
         all.sort();
         all
     };
-    assert_eq!(expected.iter().map(|(_, n)| n).sum::<u64>(), (LINES * WORDS_PER_LINE) as u64);
+    assert_eq!(
+        expected.iter().map(|(_, n)| n).sum::<u64>(),
+        (LINES * WORDS_PER_LINE) as u64
+    );
     let check = |name: &str, got: Batch<(String, u64)>| {
         assert_eq!(got.sorted(), expected, "{name} counts differently from the tuned loop");
     };
@@ -404,7 +416,9 @@ fn main() {
         ),
     ];
     if let Some(filter) = &filter {
-        variants.retain(|v| v.name.contains(filter.as_str()) || v.name.starts_with("hand-written") || v.name == "grep, hand-written");
+        variants.retain(|v| {
+            v.name.contains(filter.as_str()) || v.name.starts_with("hand-written") || v.name == "grep, hand-written"
+        });
     }
 
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
@@ -413,6 +427,9 @@ fn main() {
         for i in 0..variants.len() {
             let v = (i + round) % variants.len();
             let elapsed = (variants[v].run)(round as u64 + 1);
+            // Untimed: what a variant left to free in the background (the
+            // job's freeing thread) is freed before the next one runs.
+            std::thread::sleep(Duration::from_millis(150));
             if round > 0 {
                 times[v].push(elapsed);
             }
@@ -421,7 +438,11 @@ fn main() {
 
     let medians: Vec<Duration> = times.iter_mut().map(|t| median(t)).collect();
     let reference = |grep: bool| {
-        let name = if grep { "grep, hand-written" } else { "hand-written rayon loop, tuned" };
+        let name = if grep {
+            "grep, hand-written"
+        } else {
+            "hand-written rayon loop, tuned"
+        };
         variants.iter().position(|v| v.name == name).map(|i| medians[i])
     };
     println!(

@@ -127,7 +127,11 @@ pub fn inlined_sides(graph: &Graph, plan: &crate::plan::Plan, names: &Names) -> 
         };
         // Only `map`, `flat_map` and `filter_map` yield new elements, which may
         // borrow; a chain of filters has nothing to gain.
-        let yields = |node: NodeId| graph.nodes[node].call().is_some_and(|c| c.desc.name != "filter" && c.desc.name != "inspect");
+        let yields = |node: NodeId| {
+            graph.nodes[node]
+                .call()
+                .is_some_and(|c| c.desc.name != "filter" && c.desc.name != "inspect")
+        };
         if !side.chain.iter().any(|&node| yields(node))
             || !side.chain.iter().all(|&node| inline_closure(graph, node).is_some())
         {
@@ -226,22 +230,30 @@ fn leaves_early(body: &syn::Expr) -> bool {
 pub fn inlined_loop(graph: &Graph, side: &Inlined) -> TokenStream {
     let (x, out) = (ident("x"), ident("out"));
     let last = *side.chain.last().expect("inlined sides have operators");
-    let end_span = side.boundary.map_or_else(|| op_span(graph, last), |b| op_span(graph, b));
+    let end_span = side
+        .boundary
+        .map_or_else(|| op_span(graph, last), |b| op_span(graph, b));
     let (key, value, source) = (ident("key"), ident("value"), ident("source"));
     let (import, push) = match (side.end, side.keeps_references) {
         (End::Batch, false) => (
-            quote!(use ::streamflow::__private::PushElement as _;),
+            quote!(
+                use ::streamflow::__private::PushElement as _;
+            ),
             quote_spanned!(end_span=> (&&&::streamflow::__private::Ends::of(#source, &#x)).push_element(#out, #x);),
         ),
         (End::ByKey, false) => (
-            quote!(use ::streamflow::__private::PushKey as _;),
+            quote!(
+                use ::streamflow::__private::PushKey as _;
+            ),
             quote_spanned! {end_span=>
                 let (#key, #value) = ::streamflow::__private::key_value(#x);
                 (&&&::streamflow::__private::Ends::of(#source, &#key)).push_key(#out, #key, #value);
             },
         ),
         (End::ByValue, false) => (
-            quote!(use ::streamflow::__private::PushValue as _;),
+            quote!(
+                use ::streamflow::__private::PushValue as _;
+            ),
             quote_spanned!(end_span=> (&&&::streamflow::__private::Ends::of(#source, &#x)).push_value(#out, #x);),
         ),
         (End::ByKey, true) => (
@@ -309,10 +321,11 @@ pub fn only_reads(graph: &Graph, boundary: NodeId, side: &crate::plan::Side) -> 
         .is_some_and(|call| call.signature.runtime == "count");
     counts
         && side.access == Access::Move
-        && side
-            .chain
-            .iter()
-            .all(|&node| graph.nodes[node].call().is_some_and(|c| matches!(c.desc.name, "filter" | "inspect")))
+        && side.chain.iter().all(|&node| {
+            graph.nodes[node]
+                .call()
+                .is_some_and(|c| matches!(c.desc.name, "filter" | "inspect"))
+        })
 }
 
 /// The loop of a side that only reads (see [`only_reads`]): each element is

@@ -68,10 +68,27 @@ pub fn body(graph: &Graph, plan: &Plan, names: &Names, timing: &Timing, inlined:
                 node,
                 sides,
                 reduce_chain,
-            } => boundary_step(graph, names, timing, *node, sides, reduce_chain, stage, inlined),
+            } => {
+                let code = Code {
+                    graph,
+                    names,
+                    timing,
+                    inlined,
+                };
+                boundary_step(&code, *node, sides, reduce_chain, stage)
+            }
         });
     }
     out
+}
+
+/// What every step's code is made from.
+#[derive(Clone, Copy)]
+struct Code<'a> {
+    graph: &'a Graph,
+    names: &'a Names,
+    timing: &'a Timing,
+    inlined: &'a [Inlined],
 }
 
 /// The loop built with the typing chain for `side`, when its closures are
@@ -134,16 +151,13 @@ fn guarded(
 
 /// A boundary operator's step, in the runtime's argument order:
 /// `op(ctx, stage, [state], (input, map_side)+, [&functions], [partitions], [snapshots], reduce_side)`.
-fn boundary_step(
-    graph: &Graph,
-    names: &Names,
-    timing: &Timing,
-    node: NodeId,
-    sides: &[Side],
-    reduce_chain: &[NodeId],
-    stage: usize,
-    inlined: &[Inlined],
-) -> TokenStream {
+fn boundary_step(code: &Code<'_>, node: NodeId, sides: &[Side], reduce_chain: &[NodeId], stage: usize) -> TokenStream {
+    let Code {
+        graph,
+        names,
+        timing,
+        inlined,
+    } = *code;
     let call = graph.nodes[node].call().expect("a boundary is an operator");
     let span = at(call.method.span());
     let terminal = *reduce_chain.last().unwrap_or(&node);

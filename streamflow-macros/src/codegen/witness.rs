@@ -72,6 +72,7 @@ fn witness_call(graph: &Graph, names: &Names, id: NodeId, call: &OpCall, unused_
     let bindings = bindings(graph, names, id, call);
     // Its output's witness is never read when only `state_snapshots` reads
     // the stream: not a mistake.
+    let unused_pairs = unused_pairs && !names.pairs(id).is_empty();
     let quiet = (call.desc.snapshots == Snapshots::Yields || unused_pairs).then(|| quote!(#[allow(unused_variables)]));
     quote!(#quiet let #bindings = #receiver.#method(#args);)
 }

@@ -183,6 +183,8 @@ impl<S, T> PushElement for Ends<S, T> {
 }
 
 #[cfg(test)]
+// The references are the dispatch, written as the generated code writes them.
+#[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
     use crate::shuffle::collectors::Collector;
