@@ -5,7 +5,8 @@ fn expand(job: &str) -> syn::File {
     syn::parse2(super::compile(job.parse().unwrap())).unwrap()
 }
 
-/// A small word count: narrow operators fused around one shuffle, no state.
+/// The README's word count: the closures written into the fused loop, words
+/// borrowed from their line, keys owned at the combiner; no state.
 #[test]
 fn word_count_expansion() {
     let file = expand(
@@ -15,11 +16,31 @@ fn word_count_expansion() {
                 batch_interval = 1s;
                 input lines: String;
                 let counts = lines
-                    .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+                    .flat_map(|line| line.split_whitespace())
                     .map(|word| (word, 1u64))
                     .reduce_by_key(|a, b| a + b);
                 output counts: (String, u64) = counts;
                 counts.print();
+            }
+        "#,
+    );
+    insta::assert_snapshot!(prettyplease::unparse(&file));
+}
+
+/// Grep: a filter ending in `count` borrows its batch and frees it after; a
+/// branch read by a loop with its closures written in copies each element;
+/// a closure given as an expression is called, bound once.
+#[test]
+fn grep_expansion() {
+    let file = expand(
+        r#"
+            job Grep {
+                batch_interval = 1s;
+                input lines: String;
+                input logs: String;
+                output matches: u64 = lines.filter(|line| line.contains("error")).count();
+                output words: (String, u64) = logs.flat_map(|line| line.split(' ')).count_by_value();
+                output lengths: usize = logs.map(str::len);
             }
         "#,
     );

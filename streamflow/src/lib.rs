@@ -81,12 +81,13 @@ pub struct ReadmeSnippets;
 #[doc(hidden)]
 pub mod __private {
     pub use streamflow_runtime::outputs::*;
+    pub use streamflow_runtime::shuffle::borrowed::*;
     pub use streamflow_runtime::shuffle::collectors::*;
     pub use streamflow_runtime::shuffle::join::*;
     pub use streamflow_runtime::shuffle::*;
     pub use streamflow_runtime::stage::*;
     pub use streamflow_runtime::state::*;
-    pub use streamflow_runtime::typing::{Stream, into_port, share, share_batch, union_batches};
+    pub use streamflow_runtime::typing::{Stream, into_port, key_value, share, share_batch, union_batches};
     pub use streamflow_runtime::windows::*;
     pub use streamflow_runtime::{CodecProbe, JobCore, Kept, KeptState, NoCodec, SerdeCodec, prepare_input};
 

@@ -14,10 +14,10 @@
 //! the loop points at the operator the user wrote. The code of each operator
 //! is its descriptor's template (see `ops::narrow`).
 
-use super::names::{Names, at};
+use super::names::{Names, at, ident};
 use crate::graph::{Graph, NodeId};
 use crate::ops::narrow::Loop;
-use crate::plan::Access;
+use crate::plan::{Access, Step};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
 
@@ -65,4 +65,294 @@ fn nest(graph: &Graph, names: &Names, chain: &[NodeId], end: Span, pairs: Option
         inner,
         span: at(call.method.span()),
     })
+}
+
+/// How a fused side whose closures are written into the loop ends.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum End {
+    /// A materialized batch (`Vec`).
+    Batch,
+    /// A `reduce_by_key` combiner.
+    ByKey,
+    /// A `count_by_value` counter.
+    ByValue,
+}
+
+/// A fused side whose closure literals are written into its loop, their
+/// parameters bound to the element itself, so that what they yield may
+/// borrow from it (`|line| line.split_whitespace()` yields `&str` words of a
+/// `String` line) for as long as the loop holds it. The loop is built once,
+/// with the typing chain, through a witness that says what it collects; the
+/// per-batch code passes it to the runtime.
+pub struct Inlined {
+    /// The materialized stream the side reads.
+    pub source: NodeId,
+    /// Its narrow operators.
+    pub chain: Vec<NodeId>,
+    /// What it ends in.
+    pub end: End,
+    /// The boundary operator it ends at (none for a narrow step).
+    pub boundary: Option<NodeId>,
+    /// Whether it reads a shared batch (a branch): each element is copied
+    /// first, as the loop owns what it reads.
+    pub shared: bool,
+    /// The local holding the loop.
+    pub name: Ident,
+    /// The element (or key) stays a reference, unconverted: the output port
+    /// it reaches is declared with a reference type.
+    pub keeps_references: bool,
+}
+
+/// The fused sides of `plan` that are written as inlined loops: those whose
+/// operators are all closure literals of `map`,
+/// `flat_map`, `filter_map`, `filter` or `inspect` that can be written into
+/// a loop (one parameter, no declared return type, no `return` or `?` of
+/// their own), and that end in a batch, a `reduce_by_key` or a
+/// `count_by_value`. Every other side calls its operators' bound functions.
+pub fn inlined_sides(
+    graph: &Graph,
+    plan: &crate::plan::Plan,
+    names: &Names,
+    params: &[crate::parse::Param],
+) -> Vec<Inlined> {
+    let mut sides = Vec::new();
+    for step in &plan.steps {
+        let (side, end, boundary) = match step {
+            Step::Narrow { side } => (side, End::Batch, None),
+            Step::Boundary { node, sides, .. } if sides.len() == 1 => {
+                let call = graph.nodes[*node].call().expect("a boundary is an operator");
+                let end = match call.signature.runtime {
+                    "reduce_by_key" => End::ByKey,
+                    "count_by_value" => End::ByValue,
+                    _ => continue,
+                };
+                (&sides[0], end, Some(*node))
+            }
+            Step::Boundary { .. } => continue,
+        };
+        // Only `map`, `flat_map` and `filter_map` yield new elements, which may
+        // borrow; a chain of filters has nothing to gain.
+        let yields = |node: NodeId| {
+            graph.nodes[node]
+                .call()
+                .is_some_and(|c| c.desc.name != "filter" && c.desc.name != "inspect")
+        };
+        // A closure naming a job parameter gets its own clone of it where
+        // its function is bound (`params.rs`): it keeps that path.
+        let names_a_param = |node: NodeId| {
+            graph.nodes[node]
+                .call()
+                .is_some_and(|c| c.functions.iter().any(|f| super::params::names_any(f, params)))
+        };
+        if !side.chain.iter().any(|&node| yields(node))
+            || !side.chain.iter().all(|&node| inline_closure(graph, node).is_some())
+            || side.chain.iter().any(|&node| names_a_param(node))
+        {
+            continue;
+        }
+        let last = *side.chain.last().expect("not empty");
+        // Named after its last operator's function, which it replaces.
+        let name = ident(&format!("{}_loop", names.function(last)));
+        let reaches = boundary.unwrap_or(last);
+        sides.push(Inlined {
+            source: side.source,
+            chain: side.chain.clone(),
+            end,
+            boundary,
+            shared: side.access == Access::Borrow,
+            name,
+            keeps_references: port_keeps_references(graph, reaches, end),
+        });
+    }
+    sides
+}
+
+/// Whether the output port of `node`'s stream, if any, is declared with a
+/// reference where the loop would make an owned value: `&'static str`
+/// elements, or `(&'static str, V)` pairs for a keyed end.
+fn port_keeps_references(graph: &Graph, node: NodeId, end: End) -> bool {
+    graph.outputs.iter().any(|output| match output {
+        crate::graph::OutputUse::Port { ty, stream, .. } if *stream == node => match (end, ty) {
+            (End::ByKey | End::ByValue, syn::Type::Tuple(pair)) => {
+                matches!(pair.elems.first(), Some(syn::Type::Reference(_)))
+            }
+            (_, syn::Type::Reference(_)) => true,
+            _ => false,
+        },
+        _ => false,
+    })
+}
+
+/// The parameter pattern and body of `node`'s function when it is a closure
+/// literal that can be written into the loop.
+fn inline_closure(graph: &Graph, node: NodeId) -> Option<(&syn::Pat, &syn::Expr)> {
+    let call = graph.nodes[node].call()?;
+    if !matches!(call.desc.name, "map" | "flat_map" | "filter_map" | "filter" | "inspect") {
+        return None;
+    }
+    let [syn::Expr::Closure(closure)] = call.functions.as_slice() else {
+        return None;
+    };
+    let plain = closure.attrs.is_empty()
+        && closure.lifetimes.is_none()
+        && closure.constness.is_none()
+        && closure.asyncness.is_none()
+        && matches!(closure.output, syn::ReturnType::Default)
+        && closure.inputs.len() == 1;
+    (plain && !leaves_early(&closure.body)).then(|| (&closure.inputs[0], &*closure.body))
+}
+
+/// Whether a closure body returns from the closure before its end (`return`
+/// or `?` outside a nested closure, async block or item), which it could
+/// not do once written into the loop. Macro arguments are not parsed: a `?`
+/// or `return` among their tokens counts.
+fn leaves_early(body: &syn::Expr) -> bool {
+    use syn::visit::Visit;
+    struct Finder(bool);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
+            self.0 = true;
+        }
+        fn visit_expr_try(&mut self, _: &'ast syn::ExprTry) {
+            self.0 = true;
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+        fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+            self.0 |= tokens_leave(mac.tokens.clone());
+        }
+    }
+    fn tokens_leave(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            proc_macro2::TokenTree::Punct(p) => p.as_char() == '?',
+            proc_macro2::TokenTree::Ident(i) => i == "return",
+            proc_macro2::TokenTree::Group(g) => tokens_leave(g.stream()),
+            proc_macro2::TokenTree::Literal(_) => false,
+        })
+    }
+    let mut finder = Finder(false);
+    finder.visit_expr(body);
+    finder.0
+}
+
+/// The loop of an inlined side, `|x, out| { ... }`: each operator's closure
+/// written in place, its parameter bound to the element (`let line = x;`),
+/// then the push into the collector, which makes owned what must outlive
+/// the element (see `streamflow_runtime::shuffle::borrowed`).
+pub fn inlined_loop(graph: &Graph, side: &Inlined) -> TokenStream {
+    let (x, out) = (ident("x"), ident("out"));
+    let last = *side.chain.last().expect("inlined sides have operators");
+    let end_span = side
+        .boundary
+        .map_or_else(|| op_span(graph, last), |b| op_span(graph, b));
+    let (key, value, source) = (ident("key"), ident("value"), ident("source"));
+    let (import, push) = match (side.end, side.keeps_references) {
+        (End::Batch, false) => (
+            quote!(
+                use ::streamflow::__private::PushElement as _;
+            ),
+            quote_spanned!(end_span=> (&&&::streamflow::__private::Ends::of(#source, &#x)).push_element(#out, #x);),
+        ),
+        (End::ByKey, false) => (
+            quote!(
+                use ::streamflow::__private::PushKey as _;
+            ),
+            quote_spanned! {end_span=>
+                let (#key, #value) = ::streamflow::__private::key_value(#x);
+                (&&&::streamflow::__private::Ends::of(#source, &#key)).push_key(#out, #key, #value);
+            },
+        ),
+        (End::ByValue, false) => (
+            quote!(
+                use ::streamflow::__private::PushValue as _;
+            ),
+            quote_spanned!(end_span=> (&&&::streamflow::__private::Ends::of(#source, &#x)).push_value(#out, #x);),
+        ),
+        (End::ByKey, true) => (
+            TokenStream::new(),
+            quote_spanned!(end_span=> #out.push(::streamflow::__private::key_value(#x));),
+        ),
+        (End::Batch | End::ByValue, true) => (TokenStream::new(), quote_spanned!(end_span=> #out.push(#x);)),
+    };
+    let mut body = push;
+    for &node in side.chain.iter().rev() {
+        let call = graph.nodes[node].call().expect("chains hold operators");
+        let (pat, expr) = inline_closure(graph, node).expect("checked by inlined_sides");
+        let span = at(call.method.span());
+        let (items, keep) = (ident("items"), ident("keep"));
+        body = match call.desc.name {
+            "map" => quote_spanned!(span=> let #pat = #x; let #x = #expr; #body),
+            "flat_map" => quote_spanned!(span=> let #pat = #x; let #items = #expr; for #x in #items { #body }),
+            "filter_map" => quote_spanned! {span=>
+                let #pat = #x;
+                let #items = #expr;
+                if let ::core::option::Option::Some(#x) = #items { #body }
+            },
+            "filter" => quote_spanned! {span=>
+                let #keep = { let #pat = &#x; #expr };
+                if #keep { #body }
+            },
+            "inspect" => quote_spanned!(span=> { let #pat = &#x; #expr; } #body),
+            other => unreachable!("`{other}` is not inlined"),
+        };
+    }
+    let own = side.shared.then(|| {
+        let at = op_span(graph, side.chain[0]);
+        // Located at the first operator, where a missing `Clone` is reported.
+        let here = Ident::new("x", Span::mixed_site().located_at(at));
+        quote_spanned!(at=> let #x = ::streamflow::__private::share(#here);)
+    });
+    let source_of = (!side.keeps_references).then(|| quote!(let #source = ::streamflow::__private::Source::of(&#x);));
+    quote!(|#x, #out| { #import #own #source_of #body })
+}
+
+/// The typing chain's statement for an inlined side, at its last operator:
+/// the loop, built once, and the witness of what it collects.
+pub fn inlined_binding(graph: &Graph, names: &Names, side: &Inlined) -> TokenStream {
+    let source = names.witness(side.source);
+    let last = *side.chain.last().expect("inlined sides have operators");
+    let witness = names.witness(last);
+    let method = match side.end {
+        End::Batch => "map_side_vec",
+        End::ByKey => "map_side_by_key",
+        End::ByValue => "map_side_by_value",
+    };
+    let method = ident(&format!("{method}{}", if side.shared { "_shared" } else { "" }));
+    let name = &side.name;
+    let function = inlined_loop(graph, side);
+    quote!(let (#name, #witness) = #source.#method(#function);)
+}
+
+/// Whether a side only reads its elements: the `count` at its end needs no
+/// element of its own, and its chain holds only `filter` and `inspect`, which
+/// see references. Such a side borrows an owned batch and frees it afterwards
+/// off the critical path (see `streamflow_runtime::stage::free_later`).
+pub fn only_reads(graph: &Graph, boundary: NodeId, side: &crate::plan::Side) -> bool {
+    let counts = graph.nodes[boundary]
+        .call()
+        .is_some_and(|call| call.signature.runtime == "count");
+    counts
+        && side.access == Access::Move
+        && side.chain.iter().all(|&node| {
+            graph.nodes[node]
+                .call()
+                .is_some_and(|c| matches!(c.desc.name, "filter" | "inspect"))
+        })
+}
+
+/// The loop of a side that only reads (see [`only_reads`]): each element is
+/// a reference to the borrowed batch's element, passed to the filters as it
+/// is.
+pub fn reading_loop(graph: &Graph, names: &Names, side: &crate::plan::Side, end: Span) -> TokenStream {
+    let mut body = quote_spanned!(end=> out.push(x););
+    for &node in side.chain.iter().rev() {
+        let call = graph.nodes[node].call().expect("chains hold operators");
+        let (f, span) = (names.function(node), at(call.method.span()));
+        body = match call.desc.name {
+            "filter" => quote_spanned!(span=> if #f(x) { #body }),
+            _ => quote_spanned!(span=> #f(x); #body),
+        };
+    }
+    quote!(|x, out| { #body })
 }

@@ -26,7 +26,8 @@ use quote::{format_ident, quote};
 /// The code of a job that passed every check.
 pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
     let names = Names::new(graph, job.name.span());
-    let typing = witness::typing_chain(graph, &names, &job.params, &[]);
+    let inlined = chain::inlined_sides(graph, plan, &names, &job.params);
+    let typing = witness::typing_chain(graph, &names, &job.params, &[], &inlined);
     let interval_ms = graph.interval_ms.unwrap_or(1);
     let plan_expr = plan_const::plan_expr(&job.name.to_string(), interval_ms, job.fusion, graph, plan);
     let inputs_ty = format_ident!("{}Inputs", job.name);
@@ -39,7 +40,7 @@ pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
     let timing = steps::Timing::new(&graph.slides(), interval_ms);
     let state = state::value(&job.name, graph, &names);
     let state_param = state::closure_param(&job.name, graph);
-    let steps = steps::body(graph, plan, &names, &timing);
+    let steps = steps::body(graph, plan, &names, &timing, &inlined);
     let sinks = outputs::sinks(graph, plan, &names, &timing);
     let ports = outputs::port_values(graph, plan, &names, &timing);
     let config = api::config_ident();
@@ -83,7 +84,7 @@ pub fn generate_after_errors(job: &JobDef, graph: &Graph, broken: &[NodeId]) -> 
     for (id, node) in graph.nodes.iter().enumerate() {
         skip[id] = broken.contains(&id) || node.inputs.iter().any(|&input| skip[input]);
     }
-    let typing = witness::typing_chain(graph, &names, &job.params, &skip);
+    let typing = witness::typing_chain(graph, &names, &job.params, &skip, &[]);
     let name = job.name.to_string();
     let plan = quote! {
         ::streamflow::Plan {

@@ -25,6 +25,12 @@ pub fn capture(expr: &Expr, params: &[Param]) -> TokenStream {
     quote!({ #(#clones)* #expr })
 }
 
+/// Whether `expr` names any of the job's `params`.
+pub fn names_any(expr: &Expr, params: &[Param]) -> bool {
+    let tokens = expr.to_token_stream();
+    params.iter().any(|p| mentions(&tokens, &p.name))
+}
+
 /// Whether `tokens` contain the identifier `name` anywhere (a field or method
 /// of that name too: the clone is then merely unused).
 fn mentions(tokens: &TokenStream, name: &syn::Ident) -> bool {

@@ -6,7 +6,7 @@
 //! its variable is an `Option<Batch<_>>`, and the steps and outputs that read
 //! it run only when it is `Some`.
 
-use super::chain::{element_fn, op_span};
+use super::chain::{Inlined, element_fn, only_reads, op_span, reading_loop};
 use super::names::{Names, at};
 use super::witness::snapshots_of;
 use crate::graph::{Graph, NodeId};
@@ -37,7 +37,7 @@ impl Timing {
 
 /// The statements of the per-batch closure running every step, after the
 /// inputs are bound.
-pub fn body(graph: &Graph, plan: &Plan, names: &Names, timing: &Timing) -> TokenStream {
+pub fn body(graph: &Graph, plan: &Plan, names: &Names, timing: &Timing, inlined: &[Inlined]) -> TokenStream {
     let mut out = TokenStream::new();
     for (index, step) in plan.steps.iter().enumerate() {
         let stage = plan.first_stage[index];
@@ -45,7 +45,10 @@ pub fn body(graph: &Graph, plan: &Plan, names: &Names, timing: &Timing) -> Token
             Step::Narrow { side } => {
                 let last = *side.chain.last().expect("a narrow step has operators");
                 let span = op_span(graph, last);
-                let f = element_fn(graph, names, &side.chain, side.access, span, None);
+                let f = match inlined_side(inlined, side) {
+                    Some(loop_fn) => quote!(&#loop_fn),
+                    None => element_fn(graph, names, &side.chain, side.access, span, None),
+                };
                 // Every narrow operator's signature names `narrow`, which runs the fused chain.
                 let runtime = graph.nodes[last]
                     .call()
@@ -65,10 +68,36 @@ pub fn body(graph: &Graph, plan: &Plan, names: &Names, timing: &Timing) -> Token
                 node,
                 sides,
                 reduce_chain,
-            } => boundary_step(graph, names, timing, *node, sides, reduce_chain, stage),
+            } => {
+                let code = Code {
+                    graph,
+                    names,
+                    timing,
+                    inlined,
+                };
+                boundary_step(&code, *node, sides, reduce_chain, stage)
+            }
         });
     }
     out
+}
+
+/// What every step's code is made from.
+#[derive(Clone, Copy)]
+struct Code<'a> {
+    graph: &'a Graph,
+    names: &'a Names,
+    timing: &'a Timing,
+    inlined: &'a [Inlined],
+}
+
+/// The loop built with the typing chain for `side`, when its closures are
+/// written into it.
+fn inlined_side<'a>(inlined: &'a [Inlined], side: &Side) -> Option<&'a Ident> {
+    inlined
+        .iter()
+        .find(|candidate| candidate.source == side.source && candidate.chain == side.chain)
+        .map(|candidate| &candidate.name)
 }
 
 /// The batch `access` reads: the variable, a reference, or a clone.
@@ -122,23 +151,38 @@ fn guarded(
 
 /// A boundary operator's step, in the runtime's argument order:
 /// `op(ctx, stage, [state], (input, map_side)+, [&functions], [partitions], [snapshots], reduce_side)`.
-fn boundary_step(
-    graph: &Graph,
-    names: &Names,
-    timing: &Timing,
-    node: NodeId,
-    sides: &[Side],
-    reduce_chain: &[NodeId],
-    stage: usize,
-) -> TokenStream {
+fn boundary_step(code: &Code<'_>, node: NodeId, sides: &[Side], reduce_chain: &[NodeId], stage: usize) -> TokenStream {
+    let Code {
+        graph,
+        names,
+        timing,
+        inlined,
+    } = *code;
     let call = graph.nodes[node].call().expect("a boundary is an operator");
     let span = at(call.method.span());
     let terminal = *reduce_chain.last().unwrap_or(&node);
     let result = names.batch(terminal);
+    // A side that only reads borrows its batch, freed off the critical path.
+    let reads = sides.len() == 1 && !timing.optional(sides[0].source) && only_reads(graph, node, &sides[0]);
+    if reads {
+        let side = &sides[0];
+        let batch = names.batch(side.source);
+        let map_side = reading_loop(graph, names, side, span);
+        let reduce_end = reduce_chain.last().map_or(span, |&last| op_span(graph, last));
+        let reduce_side = element_fn(graph, names, reduce_chain, Access::Move, reduce_end, None);
+        let runtime_fn = Ident::new(call.signature.runtime, span);
+        return quote_spanned! {span=>
+            let #result = ::streamflow::__private::#runtime_fn(ctx, #stage, &#batch, #map_side, #reduce_side)?;
+            ::streamflow::__private::free_later(#batch);
+        };
+    }
     let map_sides: Vec<TokenStream> = sides
         .iter()
         .enumerate()
-        .map(|(i, side)| element_fn(graph, names, &side.chain, side.access, span, names.pairs(node).get(i)))
+        .map(|(i, side)| match inlined_side(inlined, side) {
+            Some(loop_fn) => quote!(&#loop_fn),
+            None => element_fn(graph, names, &side.chain, side.access, span, names.pairs(node).get(i)),
+        })
         .collect();
     let reduce_end = reduce_chain.last().map_or(span, |&last| op_span(graph, last));
     let reduce_side = element_fn(graph, names, reduce_chain, Access::Move, reduce_end, None);

@@ -3,6 +3,7 @@
 //! yields the witness of its output. Placed at the operator's own method name,
 //! so rustc's errors point at the operator the user wrote.
 
+use super::chain::{Inlined, inlined_binding};
 use super::names::Names;
 use super::params::capture;
 use crate::graph::{Graph, NodeId, NodeKind, OpCall, OutputUse};
@@ -14,13 +15,29 @@ use syn::spanned::Spanned;
 
 /// Statements binding every operator's function and checking its requirements,
 /// for every node not in `skip` (operators already reported broken, and what
-/// depends on them). The job's `params` are cloned into the functions naming them.
-pub fn typing_chain(graph: &Graph, names: &Names, params: &[Param], skip: &[bool]) -> TokenStream {
+/// depends on them). The job's `params` are cloned into the functions naming
+/// them. The operators of an `inlined` side are typed by its loop, bound in
+/// their place (at the side's last operator).
+pub fn typing_chain(
+    graph: &Graph,
+    names: &Names,
+    params: &[Param],
+    skip: &[bool],
+    inlined: &[Inlined],
+) -> TokenStream {
     let mut out = TokenStream::new();
     for (id, node) in graph.nodes.iter().enumerate() {
         if skip.get(id).copied().unwrap_or(false) {
             continue;
         }
+        if let Some(side) = inlined.iter().find(|side| side.chain.contains(&id)) {
+            if side.chain.last() == Some(&id) {
+                out.extend(inlined_binding(graph, names, side));
+            }
+            continue;
+        }
+        // The pair conversion of a boundary whose map side is inlined is not used.
+        let unused_pairs = inlined.iter().any(|side| side.boundary == Some(id));
         match &node.kind {
             NodeKind::Input(port) => {
                 let ty = &graph.inputs[*port].ty;
@@ -29,7 +46,7 @@ pub fn typing_chain(graph: &Graph, names: &Names, params: &[Param], skip: &[bool
             }
             // Typed by the call of the operator it reads (see `bindings`).
             NodeKind::Op(call) if call.desc.snapshots == Snapshots::Reads => {}
-            NodeKind::Op(call) => out.extend(witness_call(graph, names, params, id, call)),
+            NodeKind::Op(call) => out.extend(witness_call(graph, names, params, id, call, unused_pairs)),
         }
     }
     for output in &graph.outputs {
@@ -46,7 +63,14 @@ pub fn typing_chain(graph: &Graph, names: &Names, params: &[Param], skip: &[bool
 /// `let <bindings> = <input's witness>.<method>(<arguments>);` for one
 /// operator: Spark's overloads of one operator are distinct methods there,
 /// because their functions have distinct types.
-fn witness_call(graph: &Graph, names: &Names, params: &[Param], id: NodeId, call: &OpCall) -> TokenStream {
+fn witness_call(
+    graph: &Graph,
+    names: &Names,
+    params: &[Param],
+    id: NodeId,
+    call: &OpCall,
+    unused_pairs: bool,
+) -> TokenStream {
     let node = &graph.nodes[id];
     let receiver = names.witness_at(node.inputs[0], call.method.span());
     let method = syn::Ident::new(call.signature.witness, call.method.span());
@@ -69,7 +93,8 @@ fn witness_call(graph: &Graph, names: &Names, params: &[Param], id: NodeId, call
     let bindings = bindings(graph, names, id, call);
     // Its output's witness is never read when only `state_snapshots` reads
     // the stream: not a mistake.
-    let quiet = (call.desc.snapshots == Snapshots::Yields).then(|| quote!(#[allow(unused_variables)]));
+    let unused_pairs = unused_pairs && !names.pairs(id).is_empty();
+    let quiet = (call.desc.snapshots == Snapshots::Yields || unused_pairs).then(|| quote!(#[allow(unused_variables)]));
     quote!(#quiet let #bindings = #receiver.#method(#args);)
 }
 

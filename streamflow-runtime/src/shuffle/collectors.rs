@@ -10,6 +10,7 @@
 
 use crate::shuffle::partitioner::{FixedHashMap, new_map, partition_of, table_state};
 use hashbrown::hash_map::Entry;
+use std::borrow::Borrow;
 use std::hash::Hash;
 
 /// What a keyed shuffle's map task collects its partition into, then splits
@@ -22,10 +23,17 @@ pub(crate) trait Collector {
 }
 
 /// Map side of `reduce_by_key`: combines values per key as they arrive.
+///
+/// Each key's value is stored as it is (no `Option` around it: the entries of
+/// a word count stay 32 bytes and a task's table stays in cache), combined in
+/// place. A key may be pushed borrowed ([`push_borrowed`](Self::push_borrowed)):
+/// its owned form is made only when the key is new to this task.
 pub struct KeyCombiner<'r, K, V, R> {
-    /// `None` only while a value is being reduced (see [`combine_into`]).
-    pub(crate) map: FixedHashMap<K, Option<V>>,
+    pub(crate) map: FixedHashMap<K, V>,
     pub(crate) reduce: &'r R,
+    /// Set while `reduce` runs on a value moved out of its slot: if it
+    /// panics, the slot is not valid and the table must never be dropped.
+    poisoned: bool,
 }
 
 impl<K: Hash + Eq, V, R: Fn(V, V) -> V> KeyCombiner<'_, K, V, R> {
@@ -33,23 +41,84 @@ impl<K: Hash + Eq, V, R: Fn(V, V) -> V> KeyCombiner<'_, K, V, R> {
     #[inline]
     pub fn push(&mut self, pair: (K, V)) {
         let (key, value) = pair;
-        combine_into(&mut self.map, key, value, self.reduce);
+        match self.map.entry(key) {
+            Entry::Occupied(entry) => reduce_in_place(entry.into_mut(), value, self.reduce, &mut self.poisoned),
+            Entry::Vacant(entry) => {
+                entry.insert(value);
+            }
+        }
+    }
+
+    /// Adds one pair whose key is borrowed (a word of the line being read):
+    /// found by reference, and made owned only when this task has not seen
+    /// it before.
+    #[inline]
+    pub fn push_borrowed<Q>(&mut self, key: &Q, value: V)
+    where
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        K: Borrow<Q>,
+    {
+        match self.map.get_mut(key) {
+            Some(slot) => reduce_in_place(slot, value, self.reduce, &mut self.poisoned),
+            None => {
+                self.map.insert(key.to_owned(), value);
+            }
+        }
+    }
+}
+
+/// `*slot = reduce(*slot, value)`, with the old value moved out rather than
+/// cloned or wrapped in an `Option` (measured: the `Option` slot cost 10–20%
+/// on word count). `poisoned` is true exactly while `reduce` runs: if it
+/// panics the slot holds a moved-out value, and the table that owns it is
+/// leaked instead of dropped (see `Drop for KeyCombiner`).
+#[inline]
+fn reduce_in_place<V>(slot: &mut V, value: V, reduce: impl FnOnce(V, V) -> V, poisoned: &mut bool) {
+    *poisoned = true;
+    // SAFETY: the value read out of `slot` is written back (combined) before
+    // the slot is used again; should `reduce` panic instead, `poisoned` stays
+    // set and the slot is never read or dropped (the table is forgotten).
+    let old = unsafe { std::ptr::read(slot) };
+    let new = reduce(old, value);
+    unsafe { std::ptr::write(slot, new) };
+    *poisoned = false;
+}
+
+impl<K, V, R> Drop for KeyCombiner<'_, K, V, R> {
+    fn drop(&mut self) {
+        if self.poisoned {
+            // A value of the table was moved out when a reduce panicked:
+            // dropping the table would drop it twice. The batch fails; the
+            // task's table is leaked.
+            std::mem::forget(std::mem::take(&mut self.map));
+        }
     }
 }
 
 impl<'r, K, V, R> KeyCombiner<'r, K, V, R> {
     pub(crate) fn new(reduce: &'r R) -> Self {
+        Self::with_capacity(reduce, 0)
+    }
+
+    /// A combiner with room for `capacity` keys.
+    pub(crate) fn with_capacity(reduce: &'r R, capacity: usize) -> Self {
         KeyCombiner {
-            map: new_map(0),
+            map: new_map(capacity),
             reduce,
+            poisoned: false,
         }
+    }
+
+    /// The combined values per key.
+    pub(crate) fn into_map(mut self) -> FixedHashMap<K, V> {
+        std::mem::take(&mut self.map)
     }
 }
 
 impl<K: Hash, V, R> Collector for KeyCombiner<'_, K, V, R> {
     type Bucket = (K, V);
     fn into_buckets(self, n: usize) -> Vec<Vec<(K, V)>> {
-        bucketize_map(self.map, n)
+        bucketize(self.into_map(), n, |map, n| partitions_of(map.keys(), n), Some)
     }
 }
 
@@ -142,6 +211,22 @@ impl<T: Hash + Eq> ValueCounter<T> {
     #[inline]
     pub fn push(&mut self, value: T) {
         *self.map.entry(value).or_insert(0) += 1;
+    }
+
+    /// Counts one occurrence of a borrowed value, made owned only when this
+    /// task has not seen it before.
+    #[inline]
+    pub fn push_borrowed<Q>(&mut self, value: &Q)
+    where
+        Q: Hash + Eq + ToOwned<Owned = T> + ?Sized,
+        T: Borrow<Q>,
+    {
+        match self.map.get_mut(value) {
+            Some(count) => *count += 1,
+            None => {
+                self.map.insert(value.to_owned(), 1);
+            }
+        }
     }
 }
 

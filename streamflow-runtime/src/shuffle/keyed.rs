@@ -6,16 +6,24 @@
 use super::collectors::{ByKeyCombiner, Collector, Distinct, Grouper, KeyCombiner, ValueCounter};
 use super::merge::{group_in_order, merge_by_key};
 use super::partitioner::table_state;
-use super::{collect_part, shuffle};
 use crate::Batch;
 use crate::runner::Runner;
 use crate::stage::bounds::{Element, MapSide, ReduceFn, ReduceSide, ShuffleKey};
-use crate::stage::{StageInput, run_part};
+use crate::stage::{StageInput, feed, run_part};
 use std::hash::Hash;
 
-/// The body of every keyed shuffle: each map task collects its partition
-/// into a `collector(n, expected elements)`, the exchange moves the buckets,
-/// and each reduce task makes its output with `merge(buckets, reduce_side)`.
+/// Elements a map task collects into one collector at most: a task's hash
+/// table stays small enough for the cache whatever the partitions are (the
+/// default configuration cuts a one-partition batch in four partitions per
+/// thread; measured on word count, 64 chunks of 16 k lines over 2 threads
+/// ran 1.3x faster than 8 partitions of 125 k).
+pub(crate) const CHUNK: usize = 16 * 1024;
+
+/// The body of every keyed shuffle: each map task collects its partition,
+/// in chunks of at most [`CHUNK`] elements, each into a `collector(n,
+/// expected elements)`; the exchange moves every chunk's buckets (in
+/// partition and chunk order, as if the chunks were partitions), and each
+/// reduce task makes its output with `merge(buckets, reduce_side)`.
 fn keyed<Rn, S, Co, U, Rs>(
     runner: &Rn,
     stage: usize,
@@ -35,14 +43,23 @@ where
     Rs: Sync,
 {
     let n = runner.partitions(partitions);
-    shuffle(
-        runner,
-        stage,
-        input.into_parts(),
-        n,
-        |part| collect_part(part, n, &collector, &map_side),
-        |buckets| merge(buckets, &reduce_side),
-    )
+    let chunks = runner.tasks(stage, input.into_parts(), |part| {
+        let mut elements = part.into_iter();
+        let mut chunks = Vec::new();
+        loop {
+            let expected = elements.size_hint().0.min(CHUNK);
+            let chunk = feed(elements.by_ref().take(CHUNK), collector(n, expected), &map_side);
+            chunks.push(chunk.into_buckets(n));
+            if elements.size_hint().1 == Some(0) || expected < CHUNK {
+                break;
+            }
+        }
+        chunks
+    })?;
+    let per_reduce = runner.exchange(stage, chunks.into_iter().flatten().collect(), n)?;
+    runner
+        .tasks(stage + 1, per_reduce, |buckets| merge(buckets, &reduce_side))
+        .map(Batch::from_partitions)
 }
 
 /// `reduce_by_key(f)`: values combined per key on the map side, merged per

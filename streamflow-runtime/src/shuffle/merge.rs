@@ -1,8 +1,8 @@
 //! The reduce side of a shuffle: merging the buckets an output partition
 //! received from the exchange, per key, in map-task order.
 
-use crate::shuffle::collectors::{combine_into, present};
-use crate::shuffle::partitioner::{FixedHashMap, new_map, table_state};
+use crate::shuffle::collectors::KeyCombiner;
+use crate::shuffle::partitioner::{FixedHashMap, table_state};
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 use std::hash::{BuildHasher, Hash};
@@ -11,8 +11,8 @@ use std::hash::{BuildHasher, Hash};
 pub(crate) enum Merged<K, C> {
     /// Only one map task had keys here: they are distinct already.
     One(Vec<(K, C)>),
-    /// Several map tasks: merged per key (`None` only during a merge).
-    Many(FixedHashMap<K, Option<C>>),
+    /// Several map tasks: merged per key.
+    Many(FixedHashMap<K, C>),
 }
 
 impl<K, C> Merged<K, C> {
@@ -33,7 +33,7 @@ impl<K, C> Merged<K, C> {
     pub(crate) fn for_each(self, mut f: impl FnMut((K, C))) {
         match self {
             Merged::One(v) => v.into_iter().for_each(&mut f),
-            Merged::Many(m) => m.into_iter().filter_map(present).for_each(&mut f),
+            Merged::Many(m) => m.into_iter().for_each(&mut f),
         }
     }
 }
@@ -44,13 +44,13 @@ pub(crate) fn merge_by_key<K: Hash + Eq, C>(mut buckets: Vec<Vec<(K, C)>>, merge
         return Merged::One(buckets.pop().unwrap_or_default());
     }
     let largest = buckets.iter().map(Vec::len).max().unwrap_or(0);
-    let mut map = new_map(largest);
+    let mut combiner = KeyCombiner::with_capacity(&merge, largest);
     for bucket in buckets {
-        for (key, c) in bucket {
-            combine_into(&mut map, key, c, &merge);
+        for pair in bucket {
+            combiner.push(pair);
         }
     }
-    Merged::Many(map)
+    Merged::Many(combiner.into_map())
 }
 
 /// Groups pairs by key: keys in order of first arrival, values in arrival order.

@@ -13,6 +13,7 @@
 // The contract fixes every operator's argument list (see `stage`).
 #![allow(clippy::too_many_arguments)]
 
+pub mod borrowed;
 pub mod collectors;
 mod gather;
 pub mod join;

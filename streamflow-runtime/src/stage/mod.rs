@@ -15,9 +15,11 @@
 #![allow(clippy::too_many_arguments)]
 
 pub mod bounds;
+mod free;
 mod input;
 mod narrow;
 
+pub use free::free_later;
 pub use input::StageInput;
 pub use narrow::{glom, map_partitions, narrow, transform, transform_with};
 

@@ -17,6 +17,7 @@ mod requirements;
 pub use requirements::*;
 
 use crate::outputs::{FileOutput, Printer};
+use crate::shuffle::collectors::{KeyCombiner, ValueCounter};
 use crate::sinks::{ObjectFilesSink, TextFilesSink};
 use crate::state::{MappedState, StateStore};
 use crate::windows::{ElementWindow, GroupedWindow, InvertibleWindow, KeyedWindow, ReducedWindow};
@@ -50,6 +51,14 @@ pub type UnionFn<T, U> = fn(Batch<T>, Batch<U>) -> Batch<T>;
 /// the job compiles, as for [`into_port`].
 pub fn union_batches<T: 'static, U: 'static>(left: Batch<T>, right: Batch<U>) -> Batch<T> {
     left.union(into_port(right))
+}
+
+/// An element reaching `reduce_by_key` at the end of a loop the macro wrote,
+/// as its (key, value) pair; a stream of something else is reported with
+/// the operator's own message.
+#[inline(always)]
+pub fn key_value<T: ReduceByKeyInput>(x: T) -> (T::Key, T::Value) {
+    x.into_pair()
 }
 
 /// Copies an element of a stream read by several operators.
@@ -103,6 +112,34 @@ macro_rules! function_witnesses {
         pub fn $name<$($g,)* F>(&self, f: F) -> (F, Stream<$out>)
         where
             F: $($bound)+ + Send + Sync + 'static,
+            $($($w)*)?
+        {
+            (f, next())
+        }
+    )*};
+}
+
+/// Witnesses of the fused loops the macro builds once (see
+/// `Stream::map_side_vec`): one for a stage reading an owned batch, one for
+/// a stage reading a shared one (elements by reference). The collector's
+/// lifetime `'r` is the runtime's, hence the higher-ranked bound.
+macro_rules! map_side_witnesses {
+    ($($(#[$doc:meta])* $owned:ident / $shared:ident<$($g:ident),*>($collector:ty) -> $out:ty $(, where [$($w:tt)*])?;)*) => {$(
+        $(#[$doc])*
+        pub fn $owned<$($g,)* F>(&self, f: F) -> (F, Stream<$out>)
+        where
+            F: for<'r> Fn(T, &mut $collector) + Send + Sync + 'static,
+            $($($w)*)?
+        {
+            (f, next())
+        }
+
+        $(#[$doc])*
+        ///
+        /// For a stage reading a shared batch.
+        pub fn $shared<$($g,)* F>(&self, f: F) -> (F, Stream<$out>)
+        where
+            F: for<'e, 'r> Fn(&'e T, &mut $collector) + Send + Sync + 'static,
             $($($w)*)?
         {
             (f, next())
@@ -252,6 +289,20 @@ impl<T: Data> Stream<T> {
         count_by_value -> (T, u64), where [T: Key];
         /// `distinct()`.
         distinct -> T, where [T: Key];
+    }
+
+    map_side_witnesses! {
+        /// The fused map side of a stage whose closures the macro wrote into
+        /// the loop (so that elements may borrow from the element being read),
+        /// ending in a materialized batch: the loop, and the witness of what
+        /// it keeps.
+        map_side_vec / map_side_vec_shared<U>(Vec<U>) -> U, where [U: Data];
+        /// Likewise, ending in a `reduce_by_key` combiner: the witness of the
+        /// pairs it stores (their keys owned).
+        map_side_by_key / map_side_by_key_shared<K, V, R>(KeyCombiner<'r, K, V, R>) -> (K, V);
+        /// Likewise, ending in a `count_by_value` counter: the witness of the
+        /// values it counts (owned).
+        map_side_by_value / map_side_by_value_shared<U>(ValueCounter<U>) -> U;
     }
 
     /// `map_values(f)`.

@@ -1,0 +1,474 @@
+//! The natural word count against the best loop a person would write by hand,
+//! on one large batch: 1 M lines of 10 words drawn from a Zipf distribution
+//! (s = 1.0) over 100 000 distinct words, generated deterministically here.
+//!
+//! ```text
+//! cargo bench --bench word_count            # 7 interleaved rounds
+//! ROUNDS=11 cargo bench --bench word_count
+//! cargo bench --bench word_count -- grep  # the variants named, and their reference
+//! ```
+//!
+//! Every variant runs on 2 threads. The hand-written loops and the jobs with
+//! the same partitioning get the batch in 64 partitions and shuffle into 2;
+//! "default configuration" is a job built with `JobConfig::new().threads(2)`
+//! given the batch as one partition, as a user who sets nothing does. Each
+//! variant gets its own copy of the input, made outside the timed region; the
+//! hand-written loops free their input after the clock stops (the job frees
+//! what it consumed inside `run_batch`). Rounds are interleaved (every variant
+//! once per round, in a rotating order) so that noise on this shared machine
+//! spreads over all of them; the table gives the median, the fastest and
+//! slowest round, and the speed relative to the tuned loop (tuned median /
+//! variant median: above 1.00 is faster than the tuned loop).
+
+use rayon::prelude::*;
+use std::hash::BuildHasher;
+use std::time::{Duration, Instant};
+use streamflow::prelude::*;
+
+const LINES: usize = 1_000_000;
+const WORDS_PER_LINE: usize = 10;
+const VOCABULARY: usize = 100_000;
+const THREADS: usize = 2;
+const INPUT_PARTITIONS: usize = 64;
+const SHUFFLE_PARTITIONS: usize = 2;
+/// What the grep variants look for: a bigram of letters that about 3% of
+/// the lines contain.
+const NEEDLE: &str = "qz";
+
+macro_rules! word_count_job {
+    ($($fusion:ident)?) => {
+        stream_job! {
+            $(#[fusion($fusion)])?
+            pub job WordCount {
+                batch_interval = 1s;
+                input lines: String;
+                output counts: (String, u64) = lines
+                    .flat_map(|line| line.split_whitespace())
+                    .map(|word| (word, 1u64))
+                    .reduce_by_key(|a, b| a + b);
+            }
+        }
+    };
+}
+
+/// The README's quick start before this bench: a `String` per word.
+mod owned_words {
+    use super::*;
+    stream_job! {
+        pub job WordCount {
+            batch_interval = 1s;
+            input lines: String;
+            output counts: (String, u64) = lines
+                .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+                .map(|word| (word, 1u64))
+                .reduce_by_key(|a, b| a + b);
+        }
+    }
+}
+
+mod fused {
+    use super::*;
+    word_count_job!();
+}
+
+mod unfused {
+    use super::*;
+    word_count_job!(off);
+}
+
+mod grep {
+    use super::*;
+    stream_job! {
+        pub job Grep {
+            batch_interval = 1s;
+            input lines: String;
+            output matches: u64 = lines.filter(|line| line.contains(NEEDLE)).count();
+        }
+    }
+}
+
+/// splitmix64: a small deterministic generator.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The word of rank `r`: 0 to 4 letters from a hash of the rank, then the
+/// rank in base 26 on 4 letters (so every rank has its own word), 4 to 8
+/// letters in all.
+fn word(r: usize) -> String {
+    let mut h = Rng(r as u64 ^ 0xA5A5_5A5A);
+    let extra = (h.next() % 5) as usize;
+    let mut w = String::with_capacity(extra + 4);
+    for _ in 0..extra {
+        w.push((b'a' + (h.next() % 26) as u8) as char);
+    }
+    let mut n = r;
+    for _ in 0..4 {
+        w.push((b'a' + (n % 26) as u8) as char);
+        n /= 26;
+    }
+    w
+}
+
+/// The batch: `LINES` lines of `WORDS_PER_LINE` words, ranks drawn from Zipf
+/// (s = 1.0) over `VOCABULARY` words.
+fn generate() -> Vec<String> {
+    let words: Vec<String> = (0..VOCABULARY).map(word).collect();
+    let mut cumulative = Vec::with_capacity(VOCABULARY);
+    let mut total = 0.0;
+    for r in 0..VOCABULARY {
+        total += 1.0 / (r + 1) as f64;
+        cumulative.push(total);
+    }
+    let mut rng = Rng(42);
+    (0..LINES)
+        .map(|_| {
+            let mut line = String::with_capacity(WORDS_PER_LINE * 7);
+            for i in 0..WORDS_PER_LINE {
+                let u = rng.unit() * total;
+                let r = cumulative.partition_point(|&c| c <= u).min(VOCABULARY - 1);
+                if i > 0 {
+                    line.push(' ');
+                }
+                line.push_str(&words[r]);
+            }
+            line
+        })
+        .collect()
+}
+
+type Counts = hashbrown::HashMap<String, u64, foldhash::fast::FixedState>;
+
+/// A map with room for `capacity` words. Each stage has its own seed: a map
+/// filled in the iteration order of a map with the same hasher clusters its
+/// keys and probes far (the merge reads the task maps in their table order).
+fn counts(capacity: usize, seed: u64) -> Counts {
+    Counts::with_capacity_and_hasher(
+        capacity,
+        foldhash::fast::FixedState::with_seed(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+    )
+}
+
+const PARTITIONER: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x3C6E_F372_FE94_F82B);
+
+/// The tuned hand-written word count: one task per input partition, each
+/// with its own foldhash map, words borrowed from their line and a `String`
+/// made only for a word the task has not seen; then each task's map split in
+/// `SHUFFLE_PARTITIONS` buckets by hash, and one merge task per bucket.
+fn tuned_word_count(parts: &[Vec<String>]) -> Vec<Vec<(String, u64)>> {
+    let buckets: Vec<Vec<Vec<(String, u64)>>> = parts
+        .par_iter()
+        .map(|part| {
+            let mut map = counts(0, 1);
+            for line in part {
+                for w in line.split_whitespace() {
+                    match map.get_mut(w) {
+                        Some(n) => *n += 1,
+                        None => {
+                            map.insert(w.to_owned(), 1);
+                        }
+                    }
+                }
+            }
+            let mut buckets: Vec<Vec<(String, u64)>> = (0..SHUFFLE_PARTITIONS).map(|_| Vec::new()).collect();
+            for (w, n) in map {
+                let target = (PARTITIONER.hash_one(&w) % SHUFFLE_PARTITIONS as u64) as usize;
+                buckets[target].push((w, n));
+            }
+            buckets
+        })
+        .collect();
+    let mut per_reduce: Vec<Vec<Vec<(String, u64)>>> = (0..SHUFFLE_PARTITIONS).map(|_| Vec::new()).collect();
+    for task in buckets {
+        for (r, bucket) in task.into_iter().enumerate() {
+            per_reduce[r].push(bucket);
+        }
+    }
+    per_reduce
+        .into_par_iter()
+        .map(|buckets| {
+            let largest = buckets.iter().map(Vec::len).max().unwrap_or(0);
+            let mut map = counts(largest, 3);
+            for bucket in buckets {
+                for (w, n) in bucket {
+                    *map.entry(w).or_insert(0) += n;
+                }
+            }
+            map.into_iter().collect()
+        })
+        .collect()
+}
+
+/// Grep by hand, with the job's matcher.
+fn grep_by_hand(parts: &[Vec<String>]) -> u64 {
+    parts
+        .par_iter()
+        .map(|part| part.iter().filter(|line| line.contains(NEEDLE)).count() as u64)
+        .sum()
+}
+
+/// One variant of the table: runs once on a fresh input and says how long
+/// its timed region took.
+struct Variant {
+    name: &'static str,
+    /// Whose time the ratio column divides: the tuned word count, or grep by hand.
+    grep: bool,
+    run: Box<dyn FnMut(u64) -> Duration>,
+}
+
+/// A job variant: the input made by `inputs` (untimed), then `run_batch`
+/// timed; the outputs are dropped after the clock stops.
+fn job_variant<J: Job + 'static>(
+    name: &'static str,
+    grep: bool,
+    mut job: J,
+    inputs: impl Fn() -> J::Inputs + 'static,
+) -> Variant {
+    Variant {
+        name,
+        grep,
+        run: Box::new(move |k| {
+            let input = inputs();
+            let start = Instant::now();
+            let out = job
+                .run_batch(Time::from_secs(k), input)
+                .expect("benchmark jobs do not fail");
+            let elapsed = start.elapsed();
+            drop(out);
+            elapsed
+        }),
+    }
+}
+
+fn job_config(partitions: Option<usize>) -> JobConfig {
+    let config = JobConfig::new().threads(THREADS);
+    match partitions {
+        Some(n) => config.partitions(n),
+        None => config,
+    }
+}
+
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() {
+    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(7);
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let lines = std::sync::Arc::new(generate());
+    let parts: std::sync::Arc<Vec<Vec<String>>> = std::sync::Arc::new(
+        lines
+            .chunks(LINES.div_ceil(INPUT_PARTITIONS))
+            .map(<[String]>::to_vec)
+            .collect(),
+    );
+    let pool = std::sync::Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(THREADS)
+            .build()
+            .expect("a pool of 2 threads"),
+    );
+    let same = Some(SHUFFLE_PARTITIONS);
+    let batch = {
+        let parts = parts.clone();
+        move || Batch::from_partitions((*parts).clone())
+    };
+    let one_partition = {
+        let lines = lines.clone();
+        move || Batch::from_vec((*lines).clone())
+    };
+
+    // The results, checked once before anything is timed.
+    let expected = {
+        let mut all: Vec<(String, u64)> = pool
+            .install(|| tuned_word_count(&parts))
+            .into_iter()
+            .flatten()
+            .collect();
+        all.sort();
+        all
+    };
+    assert_eq!(
+        expected.iter().map(|(_, n)| n).sum::<u64>(),
+        (LINES * WORDS_PER_LINE) as u64
+    );
+    let check = |name: &str, got: Batch<(String, u64)>| {
+        assert_eq!(got.sorted(), expected, "{name} counts differently from the tuned loop");
+    };
+    let t = Time::from_secs(1);
+    check(
+        "fused",
+        fused::WordCount::with_config(job_config(same))
+            .unwrap()
+            .run_batch(t, fused::WordCountInputs { lines: batch() })
+            .unwrap()
+            .counts,
+    );
+    check(
+        "unfused",
+        unfused::WordCount::with_config(job_config(same))
+            .unwrap()
+            .run_batch(t, unfused::WordCountInputs { lines: batch() })
+            .unwrap()
+            .counts,
+    );
+    let grep_expected = pool.install(|| grep_by_hand(&parts));
+    let grep_got = grep::Grep::with_config(job_config(same))
+        .unwrap()
+        .run_batch(t, grep::GrepInputs { lines: batch() })
+        .unwrap()
+        .matches
+        .collect();
+    assert_eq!(grep_got, vec![grep_expected]);
+
+    let mut variants = vec![
+        Variant {
+            name: "hand-written rayon loop, tuned",
+            grep: false,
+            run: Box::new({
+                let (pool, parts) = (pool.clone(), parts.clone());
+                move |_| {
+                    let input = (*parts).clone();
+                    let start = Instant::now();
+                    let out = pool.install(|| tuned_word_count(&input));
+                    let elapsed = start.elapsed();
+                    drop((out, input));
+                    elapsed
+                }
+            }),
+        },
+        job_variant(
+            "streamflow natural word count, fused",
+            false,
+            fused::WordCount::with_config(job_config(same)).unwrap(),
+            {
+                let batch = batch.clone();
+                move || fused::WordCountInputs { lines: batch() }
+            },
+        ),
+        job_variant(
+            "the same, #[fusion(off)]",
+            false,
+            unfused::WordCount::with_config(job_config(same)).unwrap(),
+            {
+                let batch = batch.clone();
+                move || unfused::WordCountInputs { lines: batch() }
+            },
+        ),
+        job_variant(
+            "the same, fused, default configuration",
+            false,
+            fused::WordCount::with_config(job_config(None)).unwrap(),
+            {
+                let one_partition = one_partition.clone();
+                move || fused::WordCountInputs { lines: one_partition() }
+            },
+        ),
+        job_variant(
+            "previous README (a String per word), fused",
+            false,
+            owned_words::WordCount::with_config(job_config(same)).unwrap(),
+            {
+                let batch = batch.clone();
+                move || owned_words::WordCountInputs { lines: batch() }
+            },
+        ),
+        Variant {
+            name: "grep, hand-written",
+            grep: true,
+            run: Box::new({
+                let (pool, parts) = (pool.clone(), parts.clone());
+                move |_| {
+                    let input = (*parts).clone();
+                    let start = Instant::now();
+                    let out = pool.install(|| grep_by_hand(&input));
+                    let elapsed = start.elapsed();
+                    drop((out, input));
+                    elapsed
+                }
+            }),
+        },
+        job_variant(
+            "grep, streamflow",
+            true,
+            grep::Grep::with_config(job_config(same)).unwrap(),
+            {
+                let batch = batch.clone();
+                move || grep::GrepInputs { lines: batch() }
+            },
+        ),
+    ];
+    if let Some(filter) = &filter {
+        // The variants named, and the hand-written reference of each kind kept.
+        let kinds: Vec<bool> = variants
+            .iter()
+            .filter(|v| v.name.contains(filter.as_str()))
+            .map(|v| v.grep)
+            .collect();
+        variants.retain(|v| {
+            let reference = v.name == "hand-written rayon loop, tuned" || v.name == "grep, hand-written";
+            v.name.contains(filter.as_str()) || (reference && kinds.contains(&v.grep))
+        });
+    }
+
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
+    // Round 0 warms caches and allocators up and is not counted.
+    for round in 0..=rounds {
+        for i in 0..variants.len() {
+            let v = (i + round) % variants.len();
+            let elapsed = (variants[v].run)(round as u64 + 1);
+            // Untimed: what a variant left to free in the background (the
+            // job's freeing thread) is freed before the next one runs.
+            std::thread::sleep(Duration::from_millis(150));
+            if round > 0 {
+                times[v].push(elapsed);
+            }
+        }
+    }
+
+    let medians: Vec<Duration> = times.iter_mut().map(|t| median(t)).collect();
+    let reference = |grep: bool| {
+        let name = if grep {
+            "grep, hand-written"
+        } else {
+            "hand-written rayon loop, tuned"
+        };
+        variants.iter().position(|v| v.name == name).map(|i| medians[i])
+    };
+    println!(
+        "word count: {LINES} lines, {} words, Zipf s=1.0 over {VOCABULARY} words; {THREADS} threads; {rounds} rounds",
+        LINES * WORDS_PER_LINE
+    );
+    println!("| variant | median ms | min–max ms | vs hand-written |");
+    println!("|---|---|---|---|");
+    for (v, variant) in variants.iter().enumerate() {
+        let (min, max) = (times[v][0], times[v][times[v].len() - 1]);
+        let ratio = reference(variant.grep).map_or(String::from("-"), |r| format!("{:.2}", ms(r) / ms(medians[v])));
+        println!(
+            "| {} | {:.1} | {:.1}–{:.1} | {} |",
+            variant.name,
+            ms(medians[v]),
+            ms(min),
+            ms(max),
+            ratio
+        );
+    }
+}

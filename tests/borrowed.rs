@@ -1,0 +1,141 @@
+//! Elements borrowed from the element being read: `flat_map(|line|
+//! line.split_whitespace())` yields `&str` words of each `String` line, and
+//! the keyed operator at the end of the fused loop stores a key's owned form
+//! (made only for a key not seen before). Every borrowed form gives exactly
+//! the outputs of its owned form (a `String` per word), fused and unfused
+//! (where each materialized stream of borrowed words holds them owned).
+
+#[macro_use]
+mod common;
+
+use streamflow::testing::TestRun;
+
+const LINES: [&str; 4] = ["to be or not to be", "", "  be   quick ", "or not"];
+
+/// The words of `LINES` with their counts, sorted.
+fn expected_counts() -> Vec<(String, u64)> {
+    let mut counts: Vec<(String, u64)> = vec![
+        ("be".into(), 3),
+        ("not".into(), 2),
+        ("or".into(), 2),
+        ("quick".into(), 1),
+        ("to".into(), 2),
+    ];
+    counts.sort();
+    counts
+}
+
+jobs! {
+    /// The natural word count, and the same job with a `String` per word.
+    pub job WordCount {
+        batch_interval = 1s;
+        input lines: String;
+        output counts: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace())
+            .map(|word| (word, 1u64))
+            .reduce_by_key(|a, b| a + b);
+    }
+
+    pub job OwnedWordCount {
+        batch_interval = 1s;
+        input lines: String;
+        output counts: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .map(|word| (word, 1u64))
+            .reduce_by_key(|a, b| a + b);
+    }
+
+    /// Every keyed operator and a materialized stream on borrowed words, and
+    /// the input read by several operators (a branch: each reader copies the
+    /// lines it reads).
+    pub job Borrowed {
+        batch_interval = 1s;
+        input lines: String;
+        output counted: (String, u64) = lines.flat_map(|line| line.split_whitespace()).count_by_value();
+        output words: String = lines
+            .flat_map(|line| line.split_whitespace())
+            .filter(|word| word.len() > 2);
+        output firsts: (String, usize) = lines
+            .filter_map(|line| line.split_whitespace().next())
+            .map(|word| {
+                let n = word.len();
+                (word, n)
+            })
+            .reduce_by_key(|a, b| a.max(b));
+        output longest: (char, String) = lines
+            .flat_map(|line| line.split_whitespace())
+            .map(|word| (word.chars().next().unwrap_or(' '), word.to_owned()))
+            .reduce_by_key(|a, b| if b.len() > a.len() { b } else { a });
+        output lengths: usize = lines
+            .map(|line| line.trim())
+            .inspect(|line| assert!(!line.starts_with(' ')))
+            .map(|line| line.len());
+    }
+
+    /// A filter chain ending in `count` only reads its lines: it borrows
+    /// the batch, which is freed afterwards on another thread.
+    pub job Grep {
+        batch_interval = 1s;
+        input lines: String;
+        output matches: u64 = lines.inspect(|line| assert!(!line.contains('\n'))).filter(|line| line.contains("no")).count();
+    }
+
+    /// `&'static str` keys stay references where the output port says so.
+    pub job StaticKeys {
+        batch_interval = 1s;
+        input words: &'static str;
+        output counts: (&'static str, u64) = words.map(|w| (w, 1)).reduce_by_key(|a, b| a + b);
+        output same: &'static str = words.filter(|w| !w.is_empty()).map(|w| w);
+    }
+}
+
+both! {
+    fn the_natural_word_count_counts_like_the_owned_one() {
+        let mut borrowed = TestRun::new(m::WordCount::new());
+        let mut owned = TestRun::new(m::OwnedWordCount::new());
+        let got = borrowed.run_batch(m::WordCount::inputs().lines(LINES)).unwrap().outputs.counts.sorted();
+        let want = owned.run_batch(m::OwnedWordCount::inputs().lines(LINES)).unwrap().outputs.counts.sorted();
+        assert_eq!(got, expected_counts());
+        assert_eq!(got, want);
+        // A second batch starts from empty maps.
+        let again = borrowed.run_batch(m::WordCount::inputs().lines(["be be"])).unwrap();
+        assert_eq!(again.outputs.counts.sorted(), vec![("be".to_owned(), 2)]);
+    }
+
+    fn every_borrowed_form_gives_the_owned_outputs() {
+        let mut run = TestRun::new(m::Borrowed::new());
+        let out = run.run_batch(m::Borrowed::inputs().lines(LINES)).unwrap().outputs;
+        assert_eq!(out.counted.sorted(), expected_counts());
+        assert_eq!(out.words.collect(), vec!["not", "quick", "not"]);
+        assert_eq!(
+            out.firsts.sorted(),
+            vec![("be".to_owned(), 2), ("or".to_owned(), 2), ("to".to_owned(), 2)]
+        );
+        assert_eq!(
+            out.longest.sorted(),
+            vec![
+                ('b', "be".to_owned()),
+                ('n', "not".to_owned()),
+                ('o', "or".to_owned()),
+                ('q', "quick".to_owned()),
+                ('t', "to".to_owned()),
+            ]
+        );
+        assert_eq!(out.lengths.collect(), vec![18, 0, 10, 6]);
+    }
+
+    fn grep_counts_the_matching_lines() {
+        let mut run = TestRun::new(m::Grep::new());
+        let out = run.run_batch(m::Grep::inputs().lines(LINES)).unwrap().outputs;
+        assert_eq!(out.matches.collect(), vec![2]);
+        let none = run.run_batch(m::Grep::inputs()).unwrap().outputs;
+        assert_eq!(none.matches.collect(), vec![0]);
+    }
+
+    fn static_keys_stay_references_when_declared_so() {
+        let mut run = TestRun::new(m::StaticKeys::new());
+        let out = run.run_batch(m::StaticKeys::inputs().words(["a", "b", "a", ""])).unwrap().outputs;
+        assert_eq!(out.counts.sorted(), vec![("", 1), ("a", 2), ("b", 1)]);
+        assert_eq!(out.same.collect(), vec!["a", "b", "a"]);
+    }
+}
