@@ -5,7 +5,7 @@ stream_job! {
     pub job Shared {
         batch_interval = 1s;
         input words: String;
-        output shared: usize = words.map(|w| Rc::new(w)).map(|w| w.len());
+        output shared: usize = words.map(|w| Rc::new(w)).repartition(2).map(|w| w.len());
     }
 }
 

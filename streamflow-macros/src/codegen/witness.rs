@@ -18,13 +18,7 @@ use syn::spanned::Spanned;
 /// depends on them). The job's `params` are cloned into the functions naming
 /// them. The operators of an `inlined` side are typed by its loop, bound in
 /// their place (at the side's last operator).
-pub fn typing_chain(
-    graph: &Graph,
-    names: &Names,
-    params: &[Param],
-    skip: &[bool],
-    inlined: &[Inlined],
-) -> TokenStream {
+pub fn typing_chain(graph: &Graph, names: &Names, params: &[Param], skip: &[bool], inlined: &[Inlined]) -> TokenStream {
     let mut out = TokenStream::new();
     for (id, node) in graph.nodes.iter().enumerate() {
         if skip.get(id).copied().unwrap_or(false) {
