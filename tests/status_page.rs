@@ -170,6 +170,8 @@ fn a_port_in_use_is_a_start_error() {
     let error = StreamingContext::new(Hostile::new())
         .input("lines", sources::queue_stream(Vec::<Vec<String>>::new()))
         .unwrap()
+        .output::<(String, u64)>("counts", streamflow::live::sinks::discard())
+        .unwrap()
         .status_page(address.clone())
         .start()
         .unwrap_err();
@@ -204,8 +206,58 @@ fn without_a_status_page_there_is_no_url() {
     let handle = StreamingContext::new(Hostile::new())
         .input("lines", sources::queue_stream(Vec::<Vec<String>>::new()))
         .unwrap()
+        .output::<(String, u64)>("counts", streamflow::live::sinks::discard())
+        .unwrap()
         .start()
         .unwrap();
     assert_eq!(handle.status_page_url(), None);
     handle.stop(false).unwrap();
+}
+
+#[test]
+fn checkpoints_show_in_the_json_the_metrics_and_the_page() {
+    let dir = std::env::temp_dir().join(format!("streamflow-page-checkpoints-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let clock = std::sync::Arc::new(streamflow::live::ManualClock::new());
+    let handle = StreamingContext::new(status_support::Hostile::new())
+        .clock(clock.clone())
+        .input("lines", sources::queue_stream(status_support::batches(4)))
+        .unwrap()
+        .output::<(String, u64)>("counts", streamflow::live::sinks::discard())
+        .unwrap()
+        .stop_on_failure(false)
+        .checkpoint(&dir)
+        .checkpoint_interval(status_support::INTERVAL)
+        .status_page("127.0.0.1:0")
+        .start()
+        .unwrap();
+    run_batches(&handle, &clock, 4);
+    let url = handle.status_page_url().unwrap();
+    let v: Value = serde_json::from_str(&get(&url, "/api/status").body).unwrap();
+    // Batch 3 fails: it is not committed, and its state is not saved.
+    assert_eq!(v["checkpoints"]["written"], 3);
+    let times: Vec<&Value> = v["checkpoints"]["recent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["time_ms"])
+        .collect();
+    assert_eq!(times, [100, 200, 400]);
+    assert!(v["checkpoints"]["recent"][0]["bytes"].as_u64().unwrap() > 0);
+    let metrics = get(&url, "/metrics").body;
+    assert!(
+        metrics.contains("streamflow_checkpoints_written_total{job=\"Hostile\"} 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("streamflow_last_checkpoint_batch_time_ms{job=\"Hostile\"} 400"),
+        "{metrics}"
+    );
+    let page = get(&url, "/?refresh=0").body;
+    assert!(
+        page.contains("<h2>Checkpoints</h2><p class=\"meta\">3 state checkpoints written"),
+        "{page}"
+    );
+    handle.stop(false).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 }

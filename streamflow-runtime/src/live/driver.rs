@@ -7,7 +7,7 @@ use super::bound_sink::BoundSink;
 use super::checkpoint::Checkpointer;
 use super::error::StreamingError;
 use super::generator::QueuedBatch;
-use super::listener::{BatchInfo, EventSender, OutputOperationInfo, StreamingEvent};
+use super::listener::{BatchInfo, CheckpointInfo, EventSender, OutputOperationInfo, StreamingEvent};
 use super::memory::Held;
 use super::rate::PidRateEstimator;
 use super::run_state::Shared;
@@ -147,13 +147,19 @@ impl<J: Job> Driver<J> {
         {
             let start = Instant::now();
             let (bytes, through) = checkpoint.save_state(time, self.job.state()).map_err(failed)?;
+            let duration = start.elapsed();
             tracing::debug!(
                 job = self.shared.plan.job,
                 time_ms = time.as_millis(),
                 bytes,
-                elapsed_us = start.elapsed().as_micros() as u64,
+                elapsed_us = duration.as_micros() as u64,
                 "state checkpoint written"
             );
+            self.events.send(StreamingEvent::CheckpointWritten(CheckpointInfo {
+                time,
+                duration,
+                bytes,
+            }));
             if let Some(through) = through {
                 for delivery in &mut self.deliveries {
                     delivery.release(through);

@@ -97,6 +97,19 @@ pub struct UnprocessedInfo {
     pub batches: u64,
 }
 
+/// A state checkpoint was written (see
+/// [`StreamingContext::checkpoint`](super::StreamingContext::checkpoint)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CheckpointInfo {
+    /// The batch whose state it holds.
+    pub time: Time,
+    /// How long saving it took (serializing and the durable write).
+    pub duration: Duration,
+    /// Its size in bytes.
+    pub bytes: u64,
+}
+
 /// Everything a listener can hear about, in the order it happened.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -125,6 +138,8 @@ pub enum StreamingEvent {
     /// The job stopped with accepted records not processed (sent just before
     /// [`Stopped`](Self::Stopped), only when some were).
     Unprocessed(UnprocessedInfo),
+    /// The job's state was checkpointed after a batch.
+    CheckpointWritten(CheckpointInfo),
     /// Events were dropped because the listeners fell behind (more than
     /// [`EVENT_QUEUE`] events waiting): this many since the last such notice.
     /// Counters ([`InputStats`](super::InputStats), batch metrics on the
@@ -154,6 +169,7 @@ pub trait StreamingListener: Send + 'static {
             StreamingEvent::ReceiverStopped(r) => self.on_receiver_stopped(r),
             StreamingEvent::InputError(e) => self.on_input_error(e),
             StreamingEvent::Unprocessed(u) => self.on_unprocessed(u),
+            StreamingEvent::CheckpointWritten(c) => self.on_checkpoint_written(c),
             StreamingEvent::EventsDropped { count } => self.on_events_dropped(*count),
             StreamingEvent::Stopped => self.on_streaming_stopped(),
         }
@@ -180,6 +196,8 @@ pub trait StreamingListener: Send + 'static {
     fn on_events_dropped(&mut self, _count: u64) {}
     /// The job stopped with accepted records left unprocessed.
     fn on_unprocessed(&mut self, _unprocessed: &UnprocessedInfo) {}
+    /// The job's state was checkpointed.
+    fn on_checkpoint_written(&mut self, _checkpoint: &CheckpointInfo) {}
     /// The context stopped.
     fn on_streaming_stopped(&mut self) {}
 }

@@ -72,8 +72,8 @@ pub use context::StreamingContext;
 pub use error::{ReceiverError, SourceError, StartError, StreamingError};
 pub use handle::{StopReport, StreamingHandle};
 pub use listener::{
-    BatchInfo, EVENT_QUEUE, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent, StreamingListener,
-    UnprocessedInfo,
+    BatchInfo, CheckpointInfo, EVENT_QUEUE, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent,
+    StreamingListener, UnprocessedInfo,
 };
 pub use memory::ByteSize;
 pub use rate::{PidRateEstimator, PidSettings, RateLimiter};

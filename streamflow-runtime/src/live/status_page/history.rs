@@ -4,7 +4,7 @@
 
 use crate::Time;
 use crate::live::listener::{
-    BatchInfo, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent, StreamingListener,
+    BatchInfo, CheckpointInfo, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent, StreamingListener,
 };
 use crate::live::sync::lock;
 use std::collections::{BTreeMap, VecDeque};
@@ -18,6 +18,8 @@ pub(super) const RETAINED_BATCHES: usize = 1000;
 pub(super) const RETAINED_FAILED: usize = 100;
 /// Input errors kept for their table.
 pub(super) const RETAINED_INPUT_ERRORS: usize = 20;
+/// State checkpoints kept for their table.
+pub(super) const RETAINED_CHECKPOINTS: usize = 20;
 /// Longest message kept (error texts can be whole panics).
 pub(super) const MAX_MESSAGE: usize = 2000;
 
@@ -79,6 +81,9 @@ pub(super) struct History {
     pub(super) batches_completed: u64,
     pub(super) batches_failed: u64,
     pub(super) records: u64,
+    /// The last [`RETAINED_CHECKPOINTS`] state checkpoints, oldest first.
+    pub(super) checkpoints: VecDeque<CheckpointInfo>,
+    pub(super) checkpoints_written: u64,
 }
 
 fn push_bounded<T>(queue: &mut VecDeque<T>, item: T, bound: usize) {
@@ -141,6 +146,10 @@ impl History {
                 let mut e = e.clone();
                 truncate(&mut e.message);
                 push_bounded(&mut self.input_errors, e, RETAINED_INPUT_ERRORS);
+            }
+            StreamingEvent::CheckpointWritten(checkpoint) => {
+                self.checkpoints_written += 1;
+                push_bounded(&mut self.checkpoints, *checkpoint, RETAINED_CHECKPOINTS);
             }
             StreamingEvent::Stopped => {
                 self.stopped = true;

@@ -101,6 +101,25 @@ pub(super) fn page(status: &Status, refresh: u64) -> String {
         failed_table(&mut out, status);
     }
     inputs_table(&mut out, status);
+    if !h.checkpoints.is_empty() {
+        let _ = write!(
+            out,
+            "<h2>Checkpoints</h2><p class=\"meta\">{} state checkpoints written; the last {} below.</p>\
+             <table id=\"checkpoints\"><tr><th>batch time</th><th>duration</th><th>size</th></tr>",
+            h.checkpoints_written,
+            h.checkpoints.len()
+        );
+        for c in h.checkpoints.iter().rev() {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{:.1} ms</td><td>{} bytes</td></tr>",
+                c.time,
+                c.duration.as_secs_f64() * 1000.0,
+                c.bytes
+            );
+        }
+        out.push_str("</table>");
+    }
     if !h.input_errors.is_empty() {
         out.push_str(
             "<h2>Input errors</h2><table id=\"input-errors\"><tr><th>input</th><th>batch</th><th>message</th></tr>",

@@ -131,6 +131,14 @@ pub(super) fn status_json(status: &Status) -> Value {
             "message": e.message,
         })).collect::<Vec<_>>(),
         "stages": stages,
+        "checkpoints": {
+            "written": h.checkpoints_written,
+            "recent": h.checkpoints.iter().map(|c| json!({
+                "time_ms": c.time.as_millis(),
+                "duration_ms": c.duration.as_secs_f64() * 1000.0,
+                "bytes": c.bytes,
+            })).collect::<Vec<_>>(),
+        },
     })
 }
 

@@ -47,6 +47,32 @@ pub(super) fn metrics_text(status: &Status) -> String {
         "1 while the job runs, 0 once it stopped.",
         if h.stopped { 0.0 } else { 1.0 },
     );
+    out.single(
+        "streamflow_checkpoints_written_total",
+        "counter",
+        "State checkpoints written since the job started.",
+        h.checkpoints_written as f64,
+    );
+    if let Some(last) = h.checkpoints.back() {
+        out.single(
+            "streamflow_last_checkpoint_bytes",
+            "gauge",
+            "Size of the last state checkpoint.",
+            last.bytes as f64,
+        );
+        out.single(
+            "streamflow_last_checkpoint_duration_seconds",
+            "gauge",
+            "Time the last state checkpoint took to save.",
+            last.duration.as_secs_f64(),
+        );
+        out.single(
+            "streamflow_last_checkpoint_batch_time_ms",
+            "gauge",
+            "Batch time (epoch ms) of the last state checkpoint.",
+            last.time.as_millis() as f64,
+        );
+    }
     let stable = match verdict(h.completed.iter(), status.batch_interval) {
         Verdict::Stable(_) => 1.0,
         Verdict::Unstable(_) => 0.0,
