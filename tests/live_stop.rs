@@ -179,6 +179,8 @@ fn a_driver_thread_that_dies_ends_the_job_with_an_error() {
             }),
         )
         .unwrap()
+        .output::<String>("out", sinks::discard())
+        .unwrap()
         .start()
         .unwrap();
     assert!(handle.wait_for_batches(1, PATIENCE));
@@ -202,6 +204,8 @@ fn a_generator_thread_that_dies_is_an_error_of_await_termination() {
                 reader_panics: false,
             }),
         )
+        .unwrap()
+        .output::<String>("out", sinks::discard())
         .unwrap()
         .start()
         .unwrap();

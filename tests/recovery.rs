@@ -237,6 +237,14 @@ fn a_batch_whose_outputs_were_not_all_written_runs_again_in_full() {
     assert_eq!(between(&second, 0, 300), between(&uninterrupted(3), 300, 300));
 }
 
+/// `context` with `Tally`'s three outputs dropped.
+fn discard_outputs(context: StreamingContext<Tally>) -> Result<StreamingContext<Tally>, StartError> {
+    context
+        .output::<(String, u64)>("counts", sinks::discard())?
+        .output::<(String, u64)>("totals", sinks::discard())?
+        .output::<(String, u64)>("recent", sinks::discard())
+}
+
 /// A checkpoint of `Tally` after three batches, every batch saving its state.
 fn checkpointed(name: &str) -> (TempDir, TempDir, std::path::PathBuf) {
     let input = TempDir::new(&format!("{name}-input"));
@@ -306,7 +314,8 @@ fn every_checkpoint_that_cannot_be_resumed_is_refused_with_its_reason() {
         StreamingContext::get_or_create(&dir, || {
             StreamingContext::new(Words::new())
                 .clock(clock.clone())
-                .input("lines", sources::queue_stream(Vec::<Vec<String>>::new()))
+                .input("lines", sources::queue_stream(Vec::<Vec<String>>::new()))?
+                .output::<(String, u64)>("counts", sinks::discard())
         })
         .unwrap()
         .start(),
@@ -323,7 +332,8 @@ fn every_checkpoint_that_cannot_be_resumed_is_refused_with_its_reason() {
         StreamingContext::get_or_create(&dir, || {
             StreamingContext::new(v2::Tally::new())
                 .clock(clock.clone())
-                .input("lines", sources::text_file_stream(input.path()))
+                .input("lines", sources::text_file_stream(input.path()))?
+                .output::<(String, i64)>("totals", sinks::discard())
         })
         .unwrap()
         .start(),
@@ -344,9 +354,11 @@ fn every_checkpoint_that_cannot_be_resumed_is_refused_with_its_reason() {
     let err = start_error(
         StreamingContext::get_or_create(&dir, || {
             let job = Tally::with_config(streamflow::JobConfig::new().partitions(3)).unwrap();
-            StreamingContext::new(job)
-                .clock(clock.clone())
-                .input("lines", sources::text_file_stream(input.path()))
+            discard_outputs(
+                StreamingContext::new(job)
+                    .clock(clock.clone())
+                    .input("lines", sources::text_file_stream(input.path()))?,
+            )
         })
         .unwrap()
         .start(),
@@ -363,9 +375,11 @@ fn every_checkpoint_that_cannot_be_resumed_is_refused_with_its_reason() {
     let clock = Arc::new(ManualClock::new());
     let err = start_error(
         StreamingContext::get_or_create(&dir, || {
-            StreamingContext::new(Tally::new())
-                .clock(clock.clone())
-                .input("lines", sources::queue_stream(Vec::<Vec<String>>::new()))
+            discard_outputs(
+                StreamingContext::new(Tally::new())
+                    .clock(clock.clone())
+                    .input("lines", sources::queue_stream(Vec::<Vec<String>>::new()))?,
+            )
         })
         .unwrap()
         .start(),
@@ -511,7 +525,8 @@ fn a_queue_stream_cannot_be_resumed_and_says_why() {
         StreamingContext::get_or_create(&dir, || {
             StreamingContext::new(Words::new())
                 .clock(clock.clone())
-                .input("lines", sources::queue_stream([vec!["a".to_owned()]]))
+                .input("lines", sources::queue_stream([vec!["a".to_owned()]]))?
+                .output::<(String, u64)>("counts", sinks::discard())
         })
         .unwrap()
         .start()
