@@ -254,16 +254,6 @@ impl CheckpointDir {
             .min()
             .map(|&t| Time::from_millis(t)))
     }
-
-    /// Removes what the snapshot at `oldest_kept` and the newer ones made
-    /// useless (see [`clean_through`]).
-    pub(crate) fn clean(&self, keep: usize) -> Result<Option<Time>, CheckpointError> {
-        let oldest = self.oldest_kept(keep)?;
-        if let Some(oldest) = oldest {
-            clean_through(&self.root, oldest)?;
-        }
-        Ok(oldest)
-    }
 }
 
 /// In the checkpoint directory `root`, removes the snapshots older than
@@ -338,7 +328,9 @@ mod tests {
                 dir.write_state(&state(5000 + t * 1000)).unwrap();
             }
         }
-        assert_eq!(dir.clean(2).unwrap(), Some(Time::from_millis(9000)));
+        let oldest = dir.oldest_kept(2).unwrap();
+        assert_eq!(oldest, Some(Time::from_millis(9000)));
+        clean_through(&root, oldest.unwrap()).unwrap();
         let saved = dir.load().unwrap().unwrap();
         assert_eq!(saved.job, job());
         assert_eq!(saved.state.as_ref().unwrap().0, state(11000));

@@ -146,10 +146,11 @@ impl Checkpointer {
             state: snapshot,
         })?;
         let through = self.dir.oldest_kept(self.keep)?;
-        match (&self.cleaner, through) {
-            (Some(cleaner), Some(t)) if cleaner.through.send(t).is_ok() => {}
-            _ => {
-                self.dir.clean(self.keep)?;
+        if let Some(t) = through {
+            // Without its thread (it could not start), cleaning happens here.
+            let sent = self.cleaner.as_ref().is_some_and(|c| c.through.send(t).is_ok());
+            if !sent {
+                clean_through(self.dir.root(), t)?;
             }
         }
         Ok((size, through))

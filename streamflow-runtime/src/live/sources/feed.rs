@@ -69,7 +69,8 @@ pub(crate) trait Delivery: Send {
 
 /// A batch's input, cut but not yet delivered.
 pub(crate) struct Pending {
-    /// The source's positions (its own type), unless the cut failed.
+    /// The source's positions (its own type). `None`: nothing to read (the
+    /// cut failed, or it was a failed cut recorded before a crash).
     positions: Option<Box<dyn Any + Send>>,
     /// Why the cut failed; taken by the driver, which fails the batch.
     pub(crate) failure: Option<SourceError>,
@@ -85,9 +86,17 @@ impl Pending {
     /// A cut that failed with `failure`.
     fn failed(failure: SourceError) -> Pending {
         Pending {
-            positions: None,
             failure: Some(failure),
-            records: None,
+            ..Pending::nothing()
+        }
+    }
+
+    /// A batch that reads nothing from this input.
+    fn nothing() -> Pending {
+        Pending {
+            positions: None,
+            failure: None,
+            records: Some(0),
             held: Held::default(),
             recorded: None,
         }
@@ -233,15 +242,12 @@ struct SourceDelivery<R> {
 
 impl<R: Reader> SourceDelivery<R> {
     fn positions<'p>(&self, pending: &'p Pending) -> Result<Option<&'p R::Positions>, SourceError> {
-        if pending.positions.is_none() && pending.failure.is_none() && pending.records == Some(0) {
-            // A replayed batch whose cut had failed before the crash.
+        let Some(positions) = pending.positions.as_deref() else {
             return Ok(None);
-        }
+        };
         // The driver pairs each pending input with its own port's delivery.
-        pending
-            .positions
-            .as_deref()
-            .and_then(|p| p.downcast_ref::<R::Positions>())
+        positions
+            .downcast_ref::<R::Positions>()
             .map(Some)
             .ok_or_else(|| format!("input `{}`: no positions of this source's type", self.ctx.input()).into())
     }
@@ -275,21 +281,13 @@ impl<R: Reader> Delivery for SourceDelivery<R> {
 
     fn replay(&self, recorded: Option<&[u8]>) -> Result<Pending, SourceError> {
         let Some(bytes) = recorded else {
-            return Ok(Pending {
-                positions: None,
-                failure: None,
-                records: Some(0),
-                held: Held::default(),
-                recorded: None,
-            });
+            return Ok(Pending::nothing());
         };
         let positions = R::Positions::from_bytes(bytes)?;
         Ok(Pending {
             positions: Some(Box::new(positions)),
-            failure: None,
             records: None,
-            held: Held::default(),
-            recorded: None,
+            ..Pending::nothing()
         })
     }
 
