@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command: installs what the tests need that a Rust
 # toolchain does not bring (Debian's chromium and chromium-driver, for the
-# status page's browser test), then runs every test of the workspace.
-# Arguments are passed to `cargo test`.
+# status page's browser test; the tansu Kafka broker, for the Kafka tests),
+# then runs every test of the workspace. Arguments are passed to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,5 +19,11 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
         echo "scripts/test.sh: no apt-get here; install chromium and chromedriver by hand" >&2
     fi
 fi
+
+# The Kafka tests start their own brokers with this binary (a missing one
+# fails them).
+scripts/kafka-broker.sh install
+STREAMFLOW_TANSU="$(scripts/kafka-broker.sh path)"
+export STREAMFLOW_TANSU
 
 cargo test --workspace "$@"

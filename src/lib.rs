@@ -44,4 +44,5 @@ pub fn start_live<J: streamflow::Job + 'static>(
     Ok(handle)
 }
 
+pub mod broker;
 pub mod recoverable;

@@ -6,7 +6,9 @@
 //!     [--interval-ms N] [--idle-batches N] [--checkpoint-every N]
 //! ```
 //!
-//! Reads the text files moved into `<input-dir>`; writes per batch the word
+//! Reads the text files moved into `<input-dir>` (or, given
+//! `kafka://<brokers>/<topic>`, that topic's records from the earliest
+//! offsets, as text lines); writes per batch the word
 //! counts (`<output-prefix>-counts-<time>.txt/`), the running totals
 //! (`<output-prefix>-totals-<time>.txt/`) and the counts over the last three
 //! batches (`<output-prefix>-recent-<time>.txt/`); checkpoints in
@@ -19,6 +21,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use streamflow::Job;
+use streamflow::live::kafka::{self, KafkaOptions, StartingOffsets};
+use streamflow::live::sources::Input;
 use streamflow::live::{StreamingContext, sinks, sources};
 
 /// One `RecoverableWordCount` module per batch interval the example accepts:
@@ -63,7 +67,7 @@ recoverable_jobs! {
 /// The command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
-    /// Where text files are moved in.
+    /// Where text files are moved in, or `kafka://<brokers>/<topic>`.
     pub input: PathBuf,
     /// The prefix of the output directories.
     pub output_prefix: String,
@@ -77,7 +81,7 @@ pub struct Args {
     pub checkpoint_every: Option<u64>,
 }
 
-const USAGE: &str = "usage: recoverable_word_count <input-dir> <output-prefix> <checkpoint-dir> \
+const USAGE: &str = "usage: recoverable_word_count <input-dir>|kafka://<brokers>/<topic> <output-prefix> <checkpoint-dir> \
                      [--interval-ms 100|200|500|1000|2000] [--idle-batches N] [--checkpoint-every N]";
 
 impl Args {
@@ -138,6 +142,23 @@ pub fn main_with(args: Args) -> ExitCode {
     }
 }
 
+/// The input `--input` names: a directory, or `kafka://<brokers>/<topic>`.
+fn input(args: &Args) -> Input<String> {
+    let kafka_topic = args
+        .input
+        .to_str()
+        .and_then(|s| s.strip_prefix("kafka://"))
+        .and_then(|s| s.split_once('/'));
+    match kafka_topic {
+        Some((brokers, topic)) => kafka::kafka_text_stream(
+            brokers,
+            [topic],
+            KafkaOptions::new().starting_offsets(StartingOffsets::Earliest),
+        ),
+        None => sources::text_file_stream(&args.input),
+    }
+}
+
 fn run<J: Job + 'static>(job: J, args: &Args) -> Result<(), String> {
     let prefix = &args.output_prefix;
     let interval = Duration::from_millis(args.interval_ms);
@@ -148,7 +169,7 @@ fn run<J: Job + 'static>(job: J, args: &Args) -> Result<(), String> {
             None => context,
         };
         context
-            .input("lines", sources::text_file_stream(&args.input))?
+            .input("lines", input(args))?
             .output::<(String, u64)>("counts", sinks::save_as_text_files(format!("{prefix}-counts"), "txt"))?
             .output::<(String, u64)>("totals", sinks::save_as_text_files(format!("{prefix}-totals"), "txt"))?
             .output::<(String, u64)>("recent", sinks::save_as_text_files(format!("{prefix}-recent"), "txt"))

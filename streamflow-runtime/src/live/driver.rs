@@ -12,7 +12,7 @@ use super::memory::Held;
 use super::rate::PidRateEstimator;
 use super::run_state::Shared;
 use super::settings::Settings;
-use super::sources::{Delivery, Pending, ReceiverControl};
+use super::sources::{Delivery, Pending, RateControl};
 use super::status_line::StatusDrawer;
 use crate::sinks::SinkError;
 use crate::{InputPorts, Job, OutputPorts, Time};
@@ -30,8 +30,8 @@ pub(super) struct Driver<J: Job> {
     pub(super) outputs: Vec<Vec<BoundSink>>,
     pub(super) shared: Arc<Shared>,
     pub(super) settings: Settings,
-    /// One estimator per receiver: its input's index, the estimator, the receiver.
-    pub(super) pid: Vec<(usize, PidRateEstimator, Arc<dyn ReceiverControl>)>,
+    /// One estimator per paced input: its index, the estimator, what it paces.
+    pub(super) pid: Vec<(usize, PidRateEstimator, Arc<dyn RateControl>)>,
     pub(super) status: StatusDrawer,
     pub(super) events: EventSender,
     pub(super) bus: Option<std::thread::JoinHandle<()>>,

@@ -42,6 +42,12 @@ impl QueuedBatch {
             total_delay: None,
             stage_times: Vec::new(),
             failure: None,
+            input_progress: ports
+                .iter()
+                .zip(&pendings)
+                .filter(|(_, p)| !p.progress.is_empty())
+                .map(|(port, p)| (*port, p.progress.clone()))
+                .collect(),
         };
         QueuedBatch {
             time,

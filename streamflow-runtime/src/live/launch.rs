@@ -102,7 +102,7 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
             }
         }
     };
-    let mut started = match start_inputs(sources, &settings, &budget, &events, opened.as_ref()) {
+    let mut started = match start_inputs(sources, &settings, batch_interval, &budget, &events, opened.as_ref()) {
         Ok(started) => started,
         Err(e) => {
             events.shutdown();
@@ -141,15 +141,13 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
     let mut deliveries = Vec::with_capacity(started.len());
     for (index, (port, s)) in started.into_iter().enumerate() {
         tracing::info!(job = job_name, input = port, source = %s.description, "input started");
-        if let Some(control) = s.receiver {
+        if let Some(rate) = s.rate {
             if settings.backpressure && settings.pid.initial_rate > 0.0 {
-                control.set_rate(settings.pid.initial_rate);
+                rate.set_rate(settings.pid.initial_rate);
             }
-            pid.push((
-                index,
-                PidRateEstimator::new(batch_interval, settings.pid),
-                control.clone(),
-            ));
+            pid.push((index, PidRateEstimator::new(batch_interval, settings.pid), rate));
+        }
+        if let Some(control) = s.receiver {
             receivers.push((port, control));
         }
         counters.push((port, s.counters));
@@ -297,6 +295,7 @@ fn thread_error(name: &str) -> impl FnOnce(std::io::Error) -> StartError {
 fn start_inputs(
     sources: Vec<(&'static str, Input<Erased>)>,
     settings: &Settings,
+    batch_interval: Duration,
     budget: &Arc<Budget>,
     events: &EventSender,
     checkpoint: Option<&Opened>,
@@ -309,6 +308,7 @@ fn start_inputs(
             budget: budget.clone(),
             events: events.clone(),
             max_rate: 0.0,
+            batch_interval,
             restart_backoff: settings.restart_backoff,
             record: checkpoint.is_some(),
             wal: checkpoint.map(|c| c.wal(port)),

@@ -32,6 +32,24 @@ pub struct BatchInfo {
     pub stage_times: Vec<Duration>,
     /// Why the batch failed, if it did.
     pub failure: Option<String>,
+    /// Per input port that reports it (Kafka): what the batch reads of each
+    /// partition, and how far behind the partition's end that leaves it.
+    pub input_progress: Vec<(&'static str, Vec<PartitionProgress>)>,
+}
+
+/// What a batch reads of one partition of a partitioned source (Kafka), as
+/// decided at its cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionProgress {
+    /// The partition (`topic-0`).
+    pub partition: String,
+    /// The first offset the batch reads.
+    pub from_offset: i64,
+    /// One past the last offset it reads.
+    pub until_offset: i64,
+    /// The consumer lag after this batch: offsets on the broker at the cut
+    /// past `until_offset`.
+    pub lag: u64,
 }
 
 impl BatchInfo {

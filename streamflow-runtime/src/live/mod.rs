@@ -49,6 +49,8 @@ mod driver;
 mod error;
 mod generator;
 mod handle;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 mod launch;
 mod listener;
 mod memory;
@@ -72,8 +74,8 @@ pub use context::StreamingContext;
 pub use error::{ReceiverError, SourceError, StartError, StreamingError};
 pub use handle::{StopReport, StreamingHandle};
 pub use listener::{
-    BatchInfo, CheckpointInfo, EVENT_QUEUE, InputErrorInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent,
-    StreamingListener, UnprocessedInfo,
+    BatchInfo, CheckpointInfo, EVENT_QUEUE, InputErrorInfo, OutputOperationInfo, PartitionProgress, ReceiverInfo,
+    StreamingEvent, StreamingListener, UnprocessedInfo,
 };
 pub use memory::ByteSize;
 pub use rate::{PidRateEstimator, PidSettings, RateLimiter};

@@ -98,6 +98,7 @@ mod tests {
             total_delay: Some(Duration::from_millis(15)),
             stage_times: vec![Duration::from_millis(12)],
             failure: None,
+            input_progress: Vec::new(),
         };
         assert_eq!(
             status_text(&info, 1, Duration::from_millis(500)),

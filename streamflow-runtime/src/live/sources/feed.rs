@@ -6,13 +6,13 @@
 use super::source::{Positions, Reader, Source, SourceContext};
 use super::stats::InputCounters;
 use crate::live::error::{SourceError, StartError};
-use crate::live::listener::EventSender;
+use crate::live::listener::{EventSender, PartitionProgress};
 use crate::live::memory::{Budget, Held};
 use crate::{Batch, Time};
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// What a source gets to start with.
@@ -22,6 +22,7 @@ pub(crate) struct InputEnv {
     pub(crate) budget: Arc<Budget>,
     pub(crate) events: EventSender,
     pub(crate) max_rate: f64,
+    pub(crate) batch_interval: Duration,
     pub(crate) restart_backoff: (Duration, Duration),
     /// Checkpointing is on: every cut's positions are encoded to be recorded.
     pub(crate) record: bool,
@@ -34,6 +35,8 @@ pub(crate) struct StartedInput {
     pub(crate) feed: Box<dyn Feed>,
     pub(crate) delivery: Box<dyn Delivery>,
     pub(crate) receiver: Option<Arc<dyn ReceiverControl>>,
+    /// What backpressure paces: the receiver, or a direct source's rate.
+    pub(crate) rate: Option<Arc<dyn RateControl>>,
     pub(crate) counters: Arc<InputCounters>,
     pub(crate) description: String,
 }
@@ -80,6 +83,8 @@ pub(crate) struct Pending {
     pub(crate) held: Held,
     /// The positions encoded for the checkpoint, when checkpointing is on.
     pub(crate) recorded: Option<Vec<u8>>,
+    /// What the cut reads of each partition (partitioned sources).
+    pub(crate) progress: Vec<PartitionProgress>,
 }
 
 impl Pending {
@@ -99,6 +104,7 @@ impl Pending {
             records: Some(0),
             held: Held::default(),
             recorded: None,
+            progress: Vec::new(),
         }
     }
 }
@@ -110,16 +116,61 @@ pub(crate) struct Delivered {
     pub(crate) records: usize,
 }
 
-/// What the context needs of a receiver, whatever its record type.
-pub(crate) trait ReceiverControl: Send + Sync {
-    /// Asks the receiver to stop; an immediate stop also aborts waiting stores.
-    fn request_stop(&self, immediate: bool);
-    /// Waits until the receiver's thread has finished; false on timeout.
-    fn wait_stopped(&self, timeout: Duration) -> bool;
+/// What backpressure sets: the rate an input may read at.
+pub(crate) trait RateControl: Send + Sync {
     /// Sets the rate backpressure estimated (capped by the configured maximum).
     fn set_rate(&self, records_per_second: f64);
     /// The current rate limit, if any.
     fn rate(&self) -> Option<f64>;
+}
+
+/// The rate of a direct source: its configured maximum, lowered by
+/// backpressure; the source reads it at its cuts
+/// ([`SourceContext::rate_limit`]).
+#[derive(Debug, Default)]
+pub(crate) struct SourceRate {
+    max: f64,
+    /// The estimated rate's bits; 0 while there is none.
+    estimated: AtomicU64,
+}
+
+impl SourceRate {
+    pub(crate) fn new(max: f64) -> Self {
+        SourceRate {
+            max,
+            estimated: AtomicU64::new(0),
+        }
+    }
+
+    /// The lower of the maximum and the estimate, if either is set.
+    pub(crate) fn get(&self) -> Option<f64> {
+        let estimated = f64::from_bits(self.estimated.load(Ordering::Relaxed));
+        match (self.max > 0.0, estimated > 0.0) {
+            (true, true) => Some(self.max.min(estimated)),
+            (true, false) => Some(self.max),
+            (false, true) => Some(estimated),
+            (false, false) => None,
+        }
+    }
+}
+
+impl RateControl for SourceRate {
+    fn set_rate(&self, records_per_second: f64) {
+        self.estimated
+            .store(records_per_second.max(0.0).to_bits(), Ordering::Relaxed);
+    }
+
+    fn rate(&self) -> Option<f64> {
+        self.get()
+    }
+}
+
+/// What the context needs of a receiver, whatever its record type.
+pub(crate) trait ReceiverControl: RateControl {
+    /// Asks the receiver to stop; an immediate stop also aborts waiting stores.
+    fn request_stop(&self, immediate: bool);
+    /// Waits until the receiver's thread has finished; false on timeout.
+    fn wait_stopped(&self, timeout: Duration) -> bool;
     /// Once stopped: drops what the receiver still holds that no batch took,
     /// and returns how many records that was.
     fn take_leftovers(&self) -> usize;
@@ -144,7 +195,14 @@ pub(crate) fn start_source<S: Source>(
     counters: Arc<InputCounters>,
     accounting: Accounting,
 ) -> Result<StartedInput, StartError> {
-    let ctx = SourceContext::new(env.port, counters.clone(), env.events.clone());
+    let rate = Arc::new(SourceRate::new(env.max_rate));
+    let ctx = SourceContext::new(
+        env.port,
+        counters.clone(),
+        env.events.clone(),
+        env.batch_interval,
+        rate.clone(),
+    );
     let reader = guarded(|| source.start(&ctx)).map_err(|e| match e.downcast::<StartError>() {
         Ok(e) => *e,
         Err(e) => StartError::Source {
@@ -166,6 +224,7 @@ pub(crate) fn start_source<S: Source>(
             accounting,
         }),
         receiver: None,
+        rate: Some(rate),
         counters,
         description: String::new(),
     })
@@ -213,6 +272,7 @@ impl<S: Source> Feed for SourceFeed<S> {
             records: cut.records,
             held,
             recorded,
+            progress: cut.progress,
         }
     }
 

@@ -92,5 +92,5 @@ pub use source::{Cut, Positions, Reader, Source, SourceContext};
 pub use stats::InputStats;
 pub use supervisor::receiver_stream;
 
-pub(crate) use feed::{Delivery, Feed, InputEnv, Pending, ReceiverControl, StartedInput};
+pub(crate) use feed::{Delivery, Feed, InputEnv, Pending, RateControl, ReceiverControl, StartedInput};
 pub(crate) use stats::InputCounters;

@@ -3,7 +3,7 @@
 //! bound, the stop flags, and the receiver's counters and reports.
 
 use super::blocks::{BlockRange, BlockStore};
-use super::feed::{InputEnv, ReceiverControl};
+use super::feed::{InputEnv, RateControl, ReceiverControl};
 use super::stats::InputCounters;
 use crate::live::listener::{EventSender, ReceiverInfo, StreamingEvent};
 use crate::live::memory::{Budget, Held};
@@ -235,6 +235,19 @@ impl<T: Send + 'static> ReceiverControl for ReceiverShared<T> {
         *done
     }
 
+    fn take_leftovers(&self) -> usize {
+        let Ok((range, held)) = self.cut_blocks(false) else {
+            return 0;
+        };
+        // Freed here (a write-ahead log keeps them for a recovery): no batch
+        // will deliver them.
+        drop(self.take_blocks(range));
+        self.budget.release(held);
+        held.records
+    }
+}
+
+impl<T: Send + 'static> RateControl for ReceiverShared<T> {
     fn set_rate(&self, records_per_second: f64) {
         let rate = if self.max_rate > 0.0 {
             records_per_second.min(self.max_rate)
@@ -247,16 +260,5 @@ impl<T: Send + 'static> ReceiverControl for ReceiverShared<T> {
 
     fn rate(&self) -> Option<f64> {
         self.limiter.rate()
-    }
-
-    fn take_leftovers(&self) -> usize {
-        let Ok((range, held)) = self.cut_blocks(false) else {
-            return 0;
-        };
-        // Freed here (a write-ahead log keeps them for a recovery): no batch
-        // will deliver them.
-        drop(self.take_blocks(range));
-        self.budget.release(held);
-        held.records
     }
 }

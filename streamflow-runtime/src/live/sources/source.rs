@@ -2,15 +2,17 @@
 //! from this crate or any other. The order of calls is in the
 //! [module docs](super#plumbing-writing-a-source).
 
+use super::feed::SourceRate;
 use super::stats::InputCounters;
 use crate::live::error::SourceError;
-use crate::live::listener::{EventSender, InputErrorInfo, StreamingEvent};
+use crate::live::listener::{EventSender, InputErrorInfo, PartitionProgress, StreamingEvent};
 use crate::live::reports::ReportLimiter;
 use crate::{Batch, Time};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 /// What one batch reads from a source, decided at the batch's cut: Kafka
 /// offset ranges per partition, a list of files, the ids of received blocks.
@@ -41,6 +43,7 @@ pub struct Cut<P> {
     pub(crate) records: Option<usize>,
     /// Bytes held against the memory bound (receivers only).
     pub(crate) bytes: usize,
+    pub(crate) progress: Vec<PartitionProgress>,
 }
 
 impl<P> Cut<P> {
@@ -51,6 +54,7 @@ impl<P> Cut<P> {
             positions,
             records: None,
             bytes: 0,
+            progress: Vec::new(),
         }
     }
 
@@ -61,6 +65,14 @@ impl<P> Cut<P> {
     /// its record count.)
     pub fn with_records(mut self, records: usize) -> Self {
         self.records = Some(records);
+        self
+    }
+
+    /// The same, with what it reads of each partition and the lag left
+    /// behind: shown in the batch's
+    /// [`BatchInfo::input_progress`](crate::live::BatchInfo::input_progress).
+    pub fn with_progress(mut self, progress: Vec<PartitionProgress>) -> Self {
+        self.progress = progress;
         self
     }
 
@@ -251,21 +263,45 @@ pub struct SourceContext {
     counters: Arc<InputCounters>,
     events: EventSender,
     reports: Arc<ReportLimiter>,
+    batch_interval: Duration,
+    rate: Arc<SourceRate>,
 }
 
 impl SourceContext {
-    pub(crate) fn new(input: &'static str, counters: Arc<InputCounters>, events: EventSender) -> Self {
+    pub(crate) fn new(
+        input: &'static str,
+        counters: Arc<InputCounters>,
+        events: EventSender,
+        batch_interval: Duration,
+        rate: Arc<SourceRate>,
+    ) -> Self {
         SourceContext {
             input,
             counters,
             events,
             reports: Arc::default(),
+            batch_interval,
+            rate,
         }
     }
 
     /// The input port this source feeds.
     pub fn input(&self) -> &'static str {
         self.input
+    }
+
+    /// The job's batch interval.
+    pub fn batch_interval(&self) -> Duration {
+        self.batch_interval
+    }
+
+    /// The most records per second the input should read now, if anything
+    /// limits it: the input's [`max_rate`](super::Input::max_rate), lowered
+    /// by backpressure's estimate after every batch. A source that decides
+    /// how much a batch reads (Kafka) caps its cut by `rate × batch
+    /// interval`.
+    pub fn rate_limit(&self) -> Option<f64> {
+        self.rate.get()
     }
 
     /// Reports a problem to the listeners and logs, and counts it in

@@ -62,6 +62,7 @@ where
         backoff: env.restart_backoff,
     };
     let mut started = start_source(source, env, counters, Accounting::Receiver)?;
+    started.rate = Some(shared.clone());
     started.receiver = Some(shared);
     Ok(started)
 }
@@ -244,6 +245,7 @@ mod tests {
             budget: Arc::new(Budget::new(budget, usize::MAX)),
             events: EventSender::none(),
             max_rate: 0.0,
+            batch_interval: Duration::from_secs(1),
             restart_backoff: (Duration::from_millis(1), Duration::from_millis(4)),
             record: false,
             wal: None,

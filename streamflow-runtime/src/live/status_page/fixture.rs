@@ -69,6 +69,7 @@ fn info(k: u64, records: usize, failure: Option<&str>) -> BatchInfo {
         total_delay: Some(Duration::from_millis(10 * k + 2)),
         stage_times: vec![Duration::from_millis(6 * k), Duration::from_millis(4 * k)],
         failure: failure.map(str::to_owned),
+        input_progress: Vec::new(),
     }
 }
 

@@ -221,6 +221,7 @@ mod tests {
             total_delay: Some(Duration::from_millis(3)),
             stage_times: vec![],
             failure: failure.map(str::to_owned),
+            input_progress: Vec::new(),
         }
     }
 

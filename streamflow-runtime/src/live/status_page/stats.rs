@@ -203,6 +203,7 @@ mod tests {
                     Duration::from_millis(processing / 4),
                 ],
                 failure: None,
+                input_progress: Vec::new(),
             },
             outputs: vec![],
         }

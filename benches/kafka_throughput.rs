@@ -1,0 +1,137 @@
+//! Kafka word count at 100 ms batches: the highest rate (lines of ten words
+//! per second, over two partitions) at which a job reading a topic keeps up,
+//! to set beside `socket_throughput`'s figure for the socket source.
+//!
+//! ```text
+//! cargo bench --bench kafka_throughput            # a few minutes (most of it filling the topic)
+//! cargo bench --bench kafka_throughput -- --quick # a smaller topic, shorter runs
+//! ```
+//!
+//! A real broker (tansu, `scripts/kafka-broker.sh install`) is started on a
+//! free port and a topic of two partitions is filled with generated lines.
+//! Each row then runs the job from the earliest offsets with
+//! `max_rate_per_partition` set to half the offered rate, so that every
+//! batch reads `rate × 100 ms` lines from the backlog: the rate is "flat"
+//! when, over the run's second half, no batch waited a whole batch interval
+//! and the job read at least 95 % of the offered rate. Backpressure is off
+//! (it would lower the rate to what the job manages). Rates run twice, in
+//! two interleaved rounds; the table shows both.
+
+use std::time::{Duration, Instant};
+use streamflow::StreamingContext;
+use streamflow::live::kafka::{self, KafkaOptions, StartingOffsets};
+use streamflow::live::{StatusLine, sinks};
+use streamflow::prelude::*;
+use streamflow_workspace::broker::Broker;
+
+stream_job! {
+    /// Word count, 100 ms batches, written as the README writes it.
+    pub job Count100 {
+        batch_interval = 100ms;
+        input lines: String;
+        output counts: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace())
+            .map(|word| (word, 1u64))
+            .reduce_by_key(|a, b| a + b);
+    }
+}
+
+const INTERVAL_MS: u64 = 100;
+
+struct Row {
+    offered: u64,
+    ingested: f64,
+    mean_processing_ms: f64,
+    max_late_delay_ms: f64,
+    flat: bool,
+}
+
+fn run(brokers: &str, rate: u64, duration: Duration) -> Row {
+    let options = KafkaOptions::new()
+        .starting_offsets(StartingOffsets::Earliest)
+        .max_rate_per_partition(rate as f64 / 2.0);
+    let handle = StreamingContext::new(Count100::new())
+        .backpressure(false)
+        .status_line(StatusLine::Never)
+        .input("lines", kafka::kafka_text_stream(brokers, ["lines"], options))
+        .unwrap()
+        .output::<(String, u64)>("counts", sinks::discard())
+        .unwrap()
+        .start()
+        .unwrap();
+    std::thread::sleep(duration);
+    let batches = handle.batches();
+    let _ = handle.stop(false);
+    let second_half = &batches[batches.len() / 2..];
+    let ms = |d: Option<Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    let records: usize = second_half.iter().map(|b| b.records()).sum();
+    let covered = second_half.len() as f64 * INTERVAL_MS as f64 / 1000.0;
+    let ingested = records as f64 / covered.max(1e-9);
+    let mean_processing_ms = batches.iter().map(|b| ms(b.processing_time)).sum::<f64>() / batches.len().max(1) as f64;
+    let max_late_delay_ms = second_half.iter().map(|b| ms(b.scheduling_delay)).fold(0.0, f64::max);
+    let flat = !second_half.is_empty() && max_late_delay_ms < INTERVAL_MS as f64 && ingested >= 0.95 * rate as f64;
+    Row {
+        offered: rate,
+        ingested,
+        mean_processing_ms,
+        max_late_delay_ms,
+        flat,
+    }
+}
+
+fn main() {
+    // `cargo test --benches` runs bench targets with `--test`: nothing to check here.
+    if std::env::args().any(|arg| arg == "--test") {
+        return;
+    }
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (lines, duration, rates): (usize, Duration, &[u64]) = if quick {
+        (1_000_000, Duration::from_millis(1500), &[100_000, 200_000, 400_000])
+    } else {
+        (
+            4_000_000,
+            Duration::from_secs(3),
+            &[100_000, 200_000, 400_000, 600_000, 800_000, 1_200_000],
+        )
+    };
+    let broker = Broker::start().unwrap_or_else(|e| panic!("{e}"));
+    let brokers = broker.brokers();
+    kafka::create_topic(&brokers, "lines", 2).unwrap();
+    let start = Instant::now();
+    let text = streamflow_workspace::generated_lines(lines * 10, 1_000);
+    let written = kafka::produce(&brokers, "lines", text.iter().map(|l| (None::<&str>, l.as_str()))).unwrap();
+    eprintln!(
+        "filled topic `lines` with {written} lines in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    println!(
+        "{:>6} {:>12} {:>14} {:>10} {:>12} {:>6}",
+        "round", "offered/s", "ingested/s", "proc ms", "late delay", "flat"
+    );
+    let mut highest: [Option<u64>; 2] = [None, None];
+    for (round, best) in highest.iter_mut().enumerate() {
+        for &rate in rates {
+            // The backlog must outlast the run.
+            if rate as f64 * duration.as_secs_f64() > written as f64 {
+                continue;
+            }
+            let row = run(&brokers, rate, duration);
+            println!(
+                "{:>6} {:>12} {:>14.0} {:>10.1} {:>12.1} {:>6}",
+                round + 1,
+                row.offered,
+                row.ingested,
+                row.mean_processing_ms,
+                row.max_late_delay_ms,
+                if row.flat { "yes" } else { "no" }
+            );
+            if row.flat {
+                *best = Some(row.offered);
+            }
+        }
+    }
+    println!(
+        "highest flat rate at 100 ms batches, lines of ten words per second: round 1 {:?}, round 2 {:?}",
+        highest[0], highest[1]
+    );
+}

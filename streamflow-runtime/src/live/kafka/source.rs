@@ -1,0 +1,293 @@
+//! The cutting half of a Kafka direct stream: at each batch's cut it finds
+//! every partition's end offset and decides the range the batch reads
+//! (capped by the rate limits), on the generator thread.
+
+use super::client::MetadataClient;
+use super::offsets::{KafkaOffsets, OffsetRange, TopicPartition};
+use super::options::{CommittedFallback, KafkaOptions, StartingOffsets};
+use super::reader::{Decode, KafkaReader};
+use crate::Time;
+use crate::live::error::SourceError;
+use crate::live::listener::PartitionProgress;
+use crate::live::sources::{Cut, Source, SourceContext};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// The longest wait between two attempts to reach a broker that went away.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+pub(crate) struct KafkaSource<T> {
+    brokers: String,
+    topics: Vec<String>,
+    options: KafkaOptions,
+    decode: Decode<T>,
+    client: Option<MetadataClient>,
+    /// Where each known partition's next batch starts.
+    next: BTreeMap<TopicPartition, i64>,
+    /// The offsets resolved at start (empty ranges), recorded in checkpoints.
+    start: KafkaOffsets,
+    ctx: Option<SourceContext>,
+    /// While the broker is away: when to try again, and the wait after that.
+    retry: Option<(Instant, Duration)>,
+}
+
+impl<T> KafkaSource<T> {
+    pub(crate) fn new(brokers: String, topics: Vec<String>, options: KafkaOptions, decode: Decode<T>) -> Self {
+        KafkaSource {
+            brokers,
+            topics,
+            options,
+            decode,
+            client: None,
+            next: BTreeMap::new(),
+            start: KafkaOffsets::default(),
+            ctx: None,
+            retry: None,
+        }
+    }
+
+    fn client(&self) -> &MetadataClient {
+        self.client.as_ref().expect("started before the first cut")
+    }
+
+    /// Where each partition starts when there is no checkpoint.
+    fn starting_offsets(&self, partitions: &[TopicPartition]) -> Result<Vec<i64>, SourceError> {
+        let committed = match (&self.options.starting, self.options.group()) {
+            (StartingOffsets::Committed { .. }, Some(group)) => Some(MetadataClient::committed(
+                &self.brokers,
+                &self.options,
+                group,
+                partitions,
+            )?),
+            (StartingOffsets::Committed { .. }, None) => {
+                return Err("StartingOffsets::Committed needs KafkaOptions::group_id".into());
+            }
+            _ => None,
+        };
+        let mut offsets = Vec::with_capacity(partitions.len());
+        for (i, tp) in partitions.iter().enumerate() {
+            let (low, high) = self
+                .client()
+                .watermarks(tp)
+                .map_err(|e| format!("cannot read the offsets of {tp}: {e}"))?;
+            let offset = match &self.options.starting {
+                StartingOffsets::Earliest => low,
+                StartingOffsets::Latest => high,
+                StartingOffsets::Offsets(explicit) => match explicit.get(tp) {
+                    Some(&o) if o < low || o > high => {
+                        return Err(format!(
+                            "starting offset {o} of {tp} is outside the offsets on the broker [{low}, {high}]"
+                        )
+                        .into());
+                    }
+                    Some(&o) => o,
+                    None => low,
+                },
+                StartingOffsets::Committed { otherwise } => match committed.as_ref().and_then(|c| c[i]) {
+                    Some(o) => o.clamp(low, high),
+                    None if *otherwise == CommittedFallback::Latest => high,
+                    None => low,
+                },
+            };
+            offsets.push(offset);
+        }
+        Ok(offsets)
+    }
+
+    /// The most each partition may read in one batch, as Spark computes it:
+    /// the backpressure rate shared out by lag, capped by the per-partition
+    /// maximum; `None` when nothing limits the batch.
+    fn caps(&self, lags: &[u64]) -> Option<Vec<i64>> {
+        let ctx = self.ctx.as_ref()?;
+        let per_partition = self.options.max_rate_per_partition;
+        let estimated = ctx.rate_limit();
+        if per_partition <= 0.0 && estimated.is_none() {
+            return None;
+        }
+        let total_lag: u64 = lags.iter().sum();
+        let seconds = ctx.batch_interval().as_secs_f64();
+        Some(
+            lags.iter()
+                .map(|&lag| {
+                    let share = match estimated {
+                        Some(rate) if total_lag > 0 => rate * lag as f64 / total_lag as f64,
+                        Some(rate) => rate / lags.len().max(1) as f64,
+                        None => f64::INFINITY,
+                    };
+                    let rate = if per_partition > 0.0 {
+                        share.min(per_partition)
+                    } else {
+                        share
+                    };
+                    // At least one record per partition and batch, as Spark.
+                    ((rate * seconds) as i64).max(1)
+                })
+                .collect(),
+        )
+    }
+
+    /// A cut that reads nothing: every partition stays where it is.
+    fn idle_cut(&self) -> Cut<KafkaOffsets> {
+        let ranges = self
+            .next
+            .iter()
+            .map(|(tp, &at)| OffsetRange {
+                partition: tp.clone(),
+                from: at,
+                until: at,
+            })
+            .collect();
+        Cut::new(KafkaOffsets { ranges })
+    }
+
+    /// Adds partitions that appeared since the last cut (they start at
+    /// their first offset: everything in them is new to this job).
+    fn discover(&mut self) -> Result<(), String> {
+        for topic in &self.topics {
+            let partitions = match self.client().partitions(topic) {
+                Ok(Some(partitions)) => partitions,
+                Ok(None) => return Err(format!("topic `{topic}` is gone from the broker")),
+                Err(e) => return Err(format!("cannot read the metadata of topic `{topic}`: {e}")),
+            };
+            for partition in partitions {
+                let tp = TopicPartition::new(topic.clone(), partition);
+                if !self.next.contains_key(&tp) {
+                    let (low, _) = self
+                        .client()
+                        .watermarks(&tp)
+                        .map_err(|e| format!("cannot read the offsets of {tp}: {e}"))?;
+                    tracing::info!(partition = %tp, offset = low, "new Kafka partition");
+                    self.next.insert(tp, low);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn read_ends(&self) -> Result<Vec<(i64, i64)>, String> {
+        self.next
+            .keys()
+            .map(|tp| {
+                self.client()
+                    .watermarks(tp)
+                    .map_err(|e| format!("cannot read the end offset of {tp}: {e}"))
+            })
+            .collect()
+    }
+
+    /// The broker could not be reached: report it, read nothing, and try
+    /// again after a growing wait.
+    fn broker_trouble(&mut self, time: Time, message: String) -> Cut<KafkaOffsets> {
+        let wait = self
+            .retry
+            .map_or(Duration::from_millis(100), |(_, w)| (w * 2).min(MAX_BACKOFF));
+        if let Some(ctx) = &self.ctx {
+            ctx.report_error(
+                Some(time),
+                format!("Kafka at {}: {message}; retrying in {wait:?}", self.brokers),
+            );
+        }
+        self.retry = Some((Instant::now() + wait, wait));
+        self.idle_cut()
+    }
+}
+
+impl<T: Send + 'static> Source for KafkaSource<T> {
+    type Item = T;
+    type Positions = KafkaOffsets;
+    type Reader = KafkaReader<T>;
+
+    fn name(&self) -> String {
+        format!("kafka {} {}", self.brokers, self.topics.join(","))
+    }
+
+    fn start(&mut self, ctx: &SourceContext) -> Result<KafkaReader<T>, SourceError> {
+        if self.topics.is_empty() {
+            return Err("a Kafka stream needs at least one topic".into());
+        }
+        if self.options.commit_offsets && self.options.group().is_none() {
+            return Err("KafkaOptions::commit_offsets needs a group_id".into());
+        }
+        self.client = Some(MetadataClient::new(&self.brokers, &self.options)?);
+        let partitions = self
+            .client()
+            .all_partitions(&self.topics, self.options.wait_for_topics)?;
+        let offsets = self.starting_offsets(&partitions)?;
+        self.next = partitions.iter().cloned().zip(offsets).collect();
+        self.start = self.idle_cut().positions().clone();
+        self.ctx = Some(ctx.clone());
+        KafkaReader::new(&self.brokers, &self.options, self.decode, ctx.clone())
+    }
+
+    fn start_positions(&self) -> Option<KafkaOffsets> {
+        Some(self.start.clone())
+    }
+
+    fn resume(&mut self, recorded: &[KafkaOffsets]) -> Result<(), SourceError> {
+        // Later batches supersede earlier ones; a partition only some of
+        // them know keeps the newest position any of them gave it.
+        for positions in recorded {
+            for (tp, end) in positions.ends() {
+                self.next.insert(tp.clone(), end);
+            }
+        }
+        Ok(())
+    }
+
+    fn cut(&mut self, time: Time) -> Result<Cut<KafkaOffsets>, SourceError> {
+        if let Some((at, _)) = self.retry
+            && Instant::now() < at
+        {
+            return Ok(self.idle_cut());
+        }
+        if let Err(message) = self.discover() {
+            return Ok(self.broker_trouble(time, message));
+        }
+        let ends = match self.read_ends() {
+            Ok(ends) => ends,
+            Err(message) => return Ok(self.broker_trouble(time, message)),
+        };
+        if self.retry.take().is_some() {
+            tracing::info!(brokers = %self.brokers, "Kafka reachable again");
+        }
+        for ((tp, &from), &(low, high)) in self.next.iter().zip(&ends) {
+            if from < low {
+                return Err(format!(
+                    "offsets {from}..{low} of {tp} are no longer on the broker (deleted by retention?): \
+                     they would be lost"
+                )
+                .into());
+            }
+            if high < from {
+                return Err(
+                    format!("the end offset of {tp} went back from {from} to {high}: the broker lost records").into(),
+                );
+            }
+        }
+        let lags: Vec<u64> = self
+            .next
+            .values()
+            .zip(&ends)
+            .map(|(&from, &(_, high))| (high - from) as u64)
+            .collect();
+        let caps = self.caps(&lags);
+        let mut ranges = Vec::with_capacity(self.next.len());
+        let mut progress = Vec::with_capacity(self.next.len());
+        for (i, ((tp, from), &(_, high))) in self.next.iter_mut().zip(&ends).enumerate() {
+            let until = caps.as_ref().map_or(high, |caps| high.min(*from + caps[i]));
+            progress.push(PartitionProgress {
+                partition: tp.to_string(),
+                from_offset: *from,
+                until_offset: until,
+                lag: (high - until) as u64,
+            });
+            ranges.push(OffsetRange {
+                partition: tp.clone(),
+                from: *from,
+                until,
+            });
+            *from = until;
+        }
+        Ok(Cut::new(KafkaOffsets { ranges }).with_progress(progress))
+    }
+}
