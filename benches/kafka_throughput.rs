@@ -14,14 +14,21 @@
 //! batch reads `rate × 100 ms` lines from the backlog: the rate is "flat"
 //! when, over the run's second half, no batch waited a whole batch interval
 //! and the job read at least 95 % of the offered rate. Backpressure is off
-//! (it would lower the rate to what the job manages). Rates run twice, in
-//! two interleaved rounds; the table shows both.
+//! (it would lower the rate to what the job manages).
+//!
+//! Beside each Kafka row, the same job reads the same rate from a socket
+//! (`socket_text_stream`, a paced line server, as `socket_throughput`), so
+//! both sources are measured under the same load. Rates run twice, in two
+//! interleaved rounds; the table shows both.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use streamflow::StreamingContext;
 use streamflow::live::kafka::{self, KafkaOptions, StartingOffsets};
-use streamflow::live::{StatusLine, sinks};
+use streamflow::live::sources::Input;
+use streamflow::live::{BatchInfo, StatusLine, sinks, sources};
 use streamflow::prelude::*;
+use streamflow::{StreamingContext, StreamingHandle};
 use streamflow_workspace::broker::Broker;
 
 stream_job! {
@@ -39,6 +46,7 @@ stream_job! {
 const INTERVAL_MS: u64 = 100;
 
 struct Row {
+    source: &'static str,
     offered: u64,
     ingested: f64,
     mean_processing_ms: f64,
@@ -46,14 +54,14 @@ struct Row {
     flat: bool,
 }
 
-fn run(brokers: &str, rate: u64, duration: Duration) -> Row {
-    let options = KafkaOptions::new()
-        .starting_offsets(StartingOffsets::Earliest)
-        .max_rate_per_partition(rate as f64 / 2.0);
-    let handle = StreamingContext::new(Count100::new())
+/// Runs the word count on `input` for `duration`; its batches.
+fn run(input: Input<String>, duration: Duration) -> Vec<BatchInfo> {
+    let handle: StreamingHandle = StreamingContext::new(Count100::new())
         .backpressure(false)
+        .max_buffered_records(50_000_000)
         .status_line(StatusLine::Never)
-        .input("lines", kafka::kafka_text_stream(brokers, ["lines"], options))
+        .block_interval(Duration::from_millis(50))
+        .input("lines", input)
         .unwrap()
         .output::<(String, u64)>("counts", sinks::discard())
         .unwrap()
@@ -62,6 +70,26 @@ fn run(brokers: &str, rate: u64, duration: Duration) -> Row {
     std::thread::sleep(duration);
     let batches = handle.batches();
     let _ = handle.stop(false);
+    batches
+}
+
+fn kafka_row(brokers: &str, rate: u64, duration: Duration) -> Row {
+    let options = KafkaOptions::new()
+        .starting_offsets(StartingOffsets::Earliest)
+        .max_rate_per_partition(rate as f64 / 2.0);
+    let batches = run(kafka::kafka_text_stream(brokers, ["lines"], options), duration);
+    row("kafka", rate, &batches)
+}
+
+fn socket_row(rate: u64, duration: Duration) -> Row {
+    let stop = Arc::new(AtomicBool::new(false));
+    let port = streamflow_workspace::paced_line_server(rate, stop.clone(), Arc::new(AtomicU64::new(0)));
+    let batches = run(sources::socket_text_stream("127.0.0.1", port), duration);
+    stop.store(true, Ordering::Relaxed);
+    row("socket", rate, &batches)
+}
+
+fn row(source: &'static str, rate: u64, batches: &[BatchInfo]) -> Row {
     let second_half = &batches[batches.len() / 2..];
     let ms = |d: Option<Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1000.0);
     let records: usize = second_half.iter().map(|b| b.records()).sum();
@@ -71,6 +99,7 @@ fn run(brokers: &str, rate: u64, duration: Duration) -> Row {
     let max_late_delay_ms = second_half.iter().map(|b| ms(b.scheduling_delay)).fold(0.0, f64::max);
     let flat = !second_half.is_empty() && max_late_delay_ms < INTERVAL_MS as f64 && ingested >= 0.95 * rate as f64;
     Row {
+        source,
         offered: rate,
         ingested,
         mean_processing_ms,
@@ -105,33 +134,41 @@ fn main() {
         start.elapsed().as_secs_f64()
     );
     println!(
-        "{:>6} {:>12} {:>14} {:>10} {:>12} {:>6}",
-        "round", "offered/s", "ingested/s", "proc ms", "late delay", "flat"
+        "{:>6} {:>7} {:>12} {:>14} {:>10} {:>12} {:>6}",
+        "round", "source", "offered/s", "ingested/s", "proc ms", "late delay", "flat"
     );
-    let mut highest: [Option<u64>; 2] = [None, None];
+    // Per round: the highest flat rate of Kafka and of the socket.
+    let mut highest = [[None::<u64>; 2]; 2];
     for (round, best) in highest.iter_mut().enumerate() {
         for &rate in rates {
             // The backlog must outlast the run.
             if rate as f64 * duration.as_secs_f64() > written as f64 {
                 continue;
             }
-            let row = run(&brokers, rate, duration);
-            println!(
-                "{:>6} {:>12} {:>14.0} {:>10.1} {:>12.1} {:>6}",
-                round + 1,
-                row.offered,
-                row.ingested,
-                row.mean_processing_ms,
-                row.max_late_delay_ms,
-                if row.flat { "yes" } else { "no" }
-            );
-            if row.flat {
-                *best = Some(row.offered);
+            for (i, row) in [kafka_row(&brokers, rate, duration), socket_row(rate, duration)]
+                .into_iter()
+                .enumerate()
+            {
+                println!(
+                    "{:>6} {:>7} {:>12} {:>14.0} {:>10.1} {:>12.1} {:>6}",
+                    round + 1,
+                    row.source,
+                    row.offered,
+                    row.ingested,
+                    row.mean_processing_ms,
+                    row.max_late_delay_ms,
+                    if row.flat { "yes" } else { "no" }
+                );
+                if row.flat {
+                    best[i] = Some(row.offered);
+                }
             }
         }
     }
-    println!(
-        "highest flat rate at 100 ms batches, lines of ten words per second: round 1 {:?}, round 2 {:?}",
-        highest[0], highest[1]
-    );
+    for (round, [kafka, socket]) in highest.iter().enumerate() {
+        println!(
+            "round {}: highest flat rate at 100 ms batches (lines of ten words per second): kafka {kafka:?}, socket {socket:?}",
+            round + 1
+        );
+    }
 }

@@ -19,11 +19,9 @@
 //! inputs and commit records. The summary gives the ratio of the highest
 //! flat rates and of the time per batch.
 
-use std::io::Write;
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use streamflow::StreamingContext;
 use streamflow::live::{StatusLine, sinks, sources};
 use streamflow::prelude::*;
@@ -65,57 +63,12 @@ struct Row {
     flat: bool,
 }
 
-/// Serves `rate` lines per second to one client until `stop`; counts lines sent.
-fn paced_server(rate: u64, stop: Arc<AtomicBool>, sent: Arc<AtomicU64>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let Ok((mut conn, _)) = listener.accept() else { return };
-        let lines = streamflow_workspace::generated_lines(10 * 10_000, 1_000);
-        let text: Vec<u8> = lines.iter().flat_map(|l| format!("{l}\n").into_bytes()).collect();
-        let offsets: Vec<usize> = std::iter::once(0)
-            .chain(
-                text.iter()
-                    .enumerate()
-                    .filter(|(_, b)| **b == b'\n')
-                    .map(|(i, _)| i + 1),
-            )
-            .collect();
-        let n = lines.len();
-        let start = Instant::now();
-        let mut done: u64 = 0;
-        while !stop.load(Ordering::Relaxed) {
-            let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
-            if due <= done {
-                std::thread::sleep(Duration::from_micros(500));
-                continue;
-            }
-            // Send what is due, at most one pass over the buffer at a time.
-            let count = (due - done).min(n as u64) as usize;
-            let first = (done % n as u64) as usize;
-            let mut left = count;
-            let mut at = first;
-            while left > 0 {
-                let take = left.min(n - at);
-                if conn.write_all(&text[offsets[at]..offsets[at + take]]).is_err() {
-                    return;
-                }
-                left -= take;
-                at = (at + take) % n;
-            }
-            done += count as u64;
-            sent.store(done, Ordering::Relaxed);
-        }
-    });
-    port
-}
-
 /// Runs `job` at `rate` for `duration`; with `wal`, checkpointed (the
 /// receiver's write-ahead log on) into a fresh directory, removed after.
 fn run<J: Job + 'static>(job: J, interval_ms: u64, rate: u64, duration: Duration, wal: bool) -> Row {
     let stop = Arc::new(AtomicBool::new(false));
     let sent = Arc::new(AtomicU64::new(0));
-    let port = paced_server(rate, stop.clone(), sent.clone());
+    let port = streamflow_workspace::paced_line_server(rate, stop.clone(), sent.clone());
     let mut context = StreamingContext::new(job)
         .backpressure(false)
         .max_buffered_records(50_000_000)

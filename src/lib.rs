@@ -45,4 +45,7 @@ pub fn start_live<J: streamflow::Job + 'static>(
 }
 
 pub mod broker;
+mod paced;
 pub mod recoverable;
+
+pub use paced::paced_line_server;

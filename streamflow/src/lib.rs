@@ -72,9 +72,10 @@ pub mod prelude {
 }
 
 /// The README's Rust blocks, compiled and run as doc tests so that every
-/// snippet works as a user writes it. One of them serves the status page,
-/// hence the feature (on whenever the workspace is tested as a whole).
-#[cfg(all(doctest, feature = "status-page"))]
+/// snippet works as a user writes it. One serves the status page and one
+/// reads Kafka, hence the features (both on whenever the workspace is tested
+/// as a whole).
+#[cfg(all(doctest, feature = "status-page", feature = "kafka"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeSnippets;
 

@@ -70,7 +70,7 @@
 //! let handle = StreamingContext::new(WordCount::new())
 //!     .checkpoint("checkpoints/word-count")
 //!     .input("lines", kafka::kafka_text_stream("localhost:9092", ["lines"], options))?
-//!     .output("counts", sinks::print())?
+//!     .output::<(String, u64)>("counts", sinks::print(10))?
 //!     .start()?;
 //! handle.await_termination_timeout(Duration::from_secs(60))?;
 //! # Ok(()) }

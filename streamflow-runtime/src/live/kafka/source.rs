@@ -94,35 +94,14 @@ impl<T> KafkaSource<T> {
         Ok(offsets)
     }
 
-    /// The most each partition may read in one batch, as Spark computes it:
-    /// the backpressure rate shared out by lag, capped by the per-partition
-    /// maximum; `None` when nothing limits the batch.
-    fn caps(&self, lags: &[u64]) -> Option<Vec<i64>> {
+    /// The most each partition may read in this batch (see [`caps`]).
+    fn batch_caps(&self, lags: &[u64]) -> Option<Vec<i64>> {
         let ctx = self.ctx.as_ref()?;
-        let per_partition = self.options.max_rate_per_partition;
-        let estimated = ctx.rate_limit();
-        if per_partition <= 0.0 && estimated.is_none() {
-            return None;
-        }
-        let total_lag: u64 = lags.iter().sum();
-        let seconds = ctx.batch_interval().as_secs_f64();
-        Some(
-            lags.iter()
-                .map(|&lag| {
-                    let share = match estimated {
-                        Some(rate) if total_lag > 0 => rate * lag as f64 / total_lag as f64,
-                        Some(rate) => rate / lags.len().max(1) as f64,
-                        None => f64::INFINITY,
-                    };
-                    let rate = if per_partition > 0.0 {
-                        share.min(per_partition)
-                    } else {
-                        share
-                    };
-                    // At least one record per partition and batch, as Spark.
-                    ((rate * seconds) as i64).max(1)
-                })
-                .collect(),
+        caps(
+            lags,
+            self.options.max_rate_per_partition,
+            ctx.rate_limit(),
+            ctx.batch_interval(),
         )
     }
 
@@ -270,7 +249,7 @@ impl<T: Send + 'static> Source for KafkaSource<T> {
             .zip(&ends)
             .map(|(&from, &(_, high))| (high - from) as u64)
             .collect();
-        let caps = self.caps(&lags);
+        let caps = self.batch_caps(&lags);
         let mut ranges = Vec::with_capacity(self.next.len());
         let mut progress = Vec::with_capacity(self.next.len());
         for (i, ((tp, from), &(_, high))) in self.next.iter_mut().zip(&ends).enumerate() {
@@ -289,5 +268,72 @@ impl<T: Send + 'static> Source for KafkaSource<T> {
             *from = until;
         }
         Ok(Cut::new(KafkaOffsets { ranges }).with_progress(progress))
+    }
+}
+
+/// The most each partition may read in one batch of `interval`, as Spark
+/// computes it: the input's rate (`estimated`, from backpressure and the
+/// input's maximum) shared out by lag, capped by the per-partition maximum
+/// (0: none), and at least one offset; `None` when nothing limits the batch.
+fn caps(lags: &[u64], per_partition: f64, estimated: Option<f64>, interval: Duration) -> Option<Vec<i64>> {
+    if per_partition <= 0.0 && estimated.is_none() {
+        return None;
+    }
+    let total_lag: u64 = lags.iter().sum();
+    let seconds = interval.as_secs_f64();
+    Some(
+        lags.iter()
+            .map(|&lag| {
+                let share = match estimated {
+                    Some(rate) if total_lag > 0 => rate * lag as f64 / total_lag as f64,
+                    Some(rate) => rate / lags.len().max(1) as f64,
+                    None => f64::INFINITY,
+                };
+                let rate = if per_partition > 0.0 {
+                    share.min(per_partition)
+                } else {
+                    share
+                };
+                ((rate * seconds) as i64).max(1)
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::caps;
+    use std::time::Duration;
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn without_limits_a_batch_reads_everything() {
+        assert_eq!(caps(&[10, 20], 0.0, None, SECOND), None);
+    }
+
+    #[test]
+    fn the_per_partition_maximum_caps_each_partition() {
+        // 50 records/s for 200 ms: 10 per partition.
+        assert_eq!(
+            caps(&[100, 3], 50.0, None, Duration::from_millis(200)),
+            Some(vec![10, 10])
+        );
+    }
+
+    #[test]
+    fn backpressure_shares_its_rate_by_lag_and_the_maximum_still_caps() {
+        assert_eq!(caps(&[300, 100], 0.0, Some(1000.0), SECOND), Some(vec![750, 250]));
+        assert_eq!(caps(&[300, 100], 500.0, Some(1000.0), SECOND), Some(vec![500, 250]));
+        // No lag anywhere: an even share.
+        assert_eq!(caps(&[0, 0], 0.0, Some(1000.0), SECOND), Some(vec![500, 500]));
+    }
+
+    #[test]
+    fn a_waiting_partition_may_always_read_one_offset() {
+        assert_eq!(
+            caps(&[1_000_000, 1], 0.0, Some(10.0), Duration::from_millis(100)),
+            Some(vec![1, 1])
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use super::history::{History, ReceiverRow, ReceiverState};
 use super::status::{InputNow, Live, Status};
-use crate::live::listener::{BatchInfo, OutputOperationInfo, ReceiverInfo, StreamingEvent};
+use crate::live::listener::{BatchInfo, OutputOperationInfo, PartitionProgress, ReceiverInfo, StreamingEvent};
 use crate::live::sources::InputStats;
 use crate::{Operator, Plan, Port, SourceSpan, Stage, StageEnd, Time};
 use std::time::{Duration, SystemTime};
@@ -69,7 +69,16 @@ fn info(k: u64, records: usize, failure: Option<&str>) -> BatchInfo {
         total_delay: Some(Duration::from_millis(10 * k + 2)),
         stage_times: vec![Duration::from_millis(6 * k), Duration::from_millis(4 * k)],
         failure: failure.map(str::to_owned),
-        input_progress: Vec::new(),
+        // The input reads like a topic of one partition, 100 records a batch.
+        input_progress: vec![(
+            "lines",
+            vec![PartitionProgress {
+                partition: "lines-0".to_owned(),
+                from_offset: 100 * (k as i64 - 1),
+                until_offset: 100 * k as i64,
+                lag: 7,
+            }],
+        )],
     }
 }
 

@@ -21,12 +21,36 @@ fn input_records(info: &BatchInfo) -> Value {
     Value::Object(map)
 }
 
+/// What each partitioned input (Kafka) read, per partition, and its lag.
+fn input_progress(info: &BatchInfo) -> Value {
+    let map: Map<String, Value> = info
+        .input_progress
+        .iter()
+        .map(|(port, progress)| {
+            let partitions = progress
+                .iter()
+                .map(|p| {
+                    json!({
+                        "partition": p.partition,
+                        "from_offset": p.from_offset,
+                        "until_offset": p.until_offset,
+                        "lag": p.lag,
+                    })
+                })
+                .collect::<Vec<_>>();
+            ((*port).to_owned(), Value::Array(partitions))
+        })
+        .collect();
+    Value::Object(map)
+}
+
 fn completed(batch: &CompletedBatch, interval: Duration) -> Value {
     let info = &batch.info;
     json!({
         "time_ms": info.time.as_millis(),
         "records": info.records(),
         "input_records": input_records(info),
+        "input_progress": input_progress(info),
         "input_rate": Metric::InputRate.value(batch, interval),
         "scheduling_delay_ms": opt_ms(info.scheduling_delay),
         "processing_time_ms": opt_ms(info.processing_time),
@@ -167,6 +191,7 @@ mod tests {
                 "time_ms": 2000,
                 "records": 200,
                 "input_records": {"lines": 200},
+                "input_progress": {"lines": [{"partition": "lines-0", "from_offset": 100, "until_offset": 200, "lag": 7}]},
                 "input_rate": 200.0,
                 "scheduling_delay_ms": 2.0,
                 "processing_time_ms": 20.0,

@@ -158,6 +158,22 @@ pub(super) fn metrics_text(status: &Status) -> String {
                 );
             }
         }
+        if info.input_progress.iter().any(|(_, p)| !p.is_empty()) {
+            out.family(
+                "streamflow_input_partition_lag",
+                "gauge",
+                "Consumer lag of each partition of a partitioned input (Kafka) after the last completed batch.",
+            );
+            for (port, progress) in &info.input_progress {
+                for p in progress {
+                    out.sample(
+                        "streamflow_input_partition_lag",
+                        &[("input", port), ("partition", &p.partition)],
+                        p.lag as f64,
+                    );
+                }
+            }
+        }
     }
     let inputs = &status.live.inputs;
     for (name, kind, help, get) in [
@@ -239,6 +255,7 @@ mod tests {
             r#"streamflow_last_batch_processing_seconds{job="Count<script>"} 0.03"#,
             r#"streamflow_last_batch_stage_seconds{job="Count<script>",stage="2"} 0.012"#,
             r#"streamflow_input_records_total{job="Count<script>",input="lines"} 650"#,
+            r#"streamflow_input_partition_lag{job="Count<script>",input="lines",partition="lines-0"} 7"#,
             r#"streamflow_receiver_rate_limit{job="Count<script>",input="lines"} 1500"#,
             r#"streamflow_receiver_active{job="Count<script>",input="lines",receiver="socket 127.0.0.1:9999"} 1"#,
         ] {
