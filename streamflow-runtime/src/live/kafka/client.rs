@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 /// The consumer properties the source relies on, after the user's own.
 pub(crate) fn consumer_config(brokers: &str, options: &KafkaOptions, group: Option<&str>) -> ClientConfig {
     let mut config = ClientConfig::new();
+    // A batch fetches a range that is already on the broker: a fetch need
+    // not wait for more data (some brokers wait the whole maximum, 500 ms by
+    // default, before answering). The user's properties may change it.
+    config.set("fetch.wait.max.ms", "10");
     for (key, value) in &options.config {
         config.set(key, value);
     }

@@ -279,6 +279,7 @@ impl TopicReader {
         let consumer = ClientConfig::new()
             .set("bootstrap.servers", brokers)
             .set("group.id", "streamflow-sink")
+            .set("fetch.wait.max.ms", "10")
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "true")
             .create()
