@@ -6,6 +6,7 @@ mod live_support;
 
 use live_support::*;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, TopicPartitionList};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -299,6 +300,16 @@ fn values_that_are_not_text_are_counted_and_reported() {
     kafka::create_topic(&broker.brokers(), "mixed", 1).unwrap();
     let values: Vec<(Option<&[u8]>, &[u8])> = vec![(None, b"ok"), (None, &[0xff, 0xfe]), (None, b"fine")];
     kafka::produce(&broker.brokers(), "mixed", values).unwrap();
+    // A tombstone: a key and no value.
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", broker.brokers())
+        .create()
+        .unwrap();
+    producer
+        .send(BaseRecord::<str, [u8]>::to("mixed").key("gone"))
+        .map_err(|(e, _)| e)
+        .unwrap();
+    producer.flush(Duration::from_secs(10)).unwrap();
     let (handle, out, events) = echo(
         &broker,
         "mixed",
@@ -310,7 +321,7 @@ fn values_that_are_not_text_are_counted_and_reported() {
     handle.stop(false).unwrap();
     assert_each_once(&out, ["ok", "fine"].map(String::from));
     let stats = handle.input_stats("lines").unwrap();
-    assert_eq!((stats.records, stats.rejected), (2, 1));
+    assert_eq!((stats.records, stats.rejected), (2, 2));
     let messages: Vec<String> = events
         .all()
         .iter()
@@ -319,11 +330,12 @@ fn values_that_are_not_text_are_counted_and_reported() {
             _ => None,
         })
         .collect();
-    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages.len(), 2, "{messages:?}");
     assert!(
         messages[0].starts_with("the value at mixed-0@1 is not UTF-8 text"),
         "{messages:?}"
     );
+    assert_eq!(messages[1], "the record at mixed-0@3 has no value (a tombstone)");
 }
 
 #[test]

@@ -107,7 +107,8 @@ where
 }
 
 /// The values of `topics`' records as text, one element per record; a value
-/// that is not UTF-8 is rejected: counted in
+/// that is not UTF-8, or a record without a value (a tombstone), is
+/// rejected: counted in
 /// [`InputStats::rejected`](crate::live::sources::InputStats::rejected) and
 /// reported, never a panic. Otherwise as [`kafka_direct_stream`].
 pub fn kafka_text_stream<I, S>(brokers: impl Into<String>, topics: I, options: KafkaOptions) -> Input<String>

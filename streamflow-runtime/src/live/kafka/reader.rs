@@ -36,15 +36,25 @@ pub(crate) fn decode_record(
     })
 }
 
-/// A message's value as text; a value that is not UTF-8 (or missing) is
-/// rejected: counted and reported.
+/// A message's value as text; a value that is not UTF-8, or missing (a
+/// tombstone), is rejected: counted and reported.
 pub(crate) fn decode_text(
     message: &BorrowedMessage<'_>,
     topic: &Arc<str>,
     ctx: &SourceContext,
     time: Time,
 ) -> Option<String> {
-    let payload = message.payload().unwrap_or_default();
+    let Some(payload) = message.payload() else {
+        ctx.reject(
+            Some(time),
+            format!(
+                "the record at {topic}-{}@{} has no value (a tombstone)",
+                message.partition(),
+                message.offset()
+            ),
+        );
+        return None;
+    };
     match std::str::from_utf8(payload) {
         Ok(text) => Some(text.to_owned()),
         Err(e) => {
