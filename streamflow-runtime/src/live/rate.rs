@@ -1,4 +1,5 @@
-//! Rate limiting of receivers and the PID rate estimator behind backpressure.
+//! Rate limiting of receivers and direct sources, and the PID rate estimator
+//! behind backpressure.
 //!
 //! The estimator follows the control law of Spark Streaming's
 //! `PIDRateEstimator`: after every batch, the rate the job can sustain is
@@ -7,7 +8,7 @@
 //! queued batches). Receivers then store at most that many records per second.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The gains, floors and starting rate of a [`PidRateEstimator`]. The gains
@@ -191,6 +192,55 @@ impl RateLimiter {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pacing> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What backpressure sets: the rate an input may read at.
+pub(crate) trait RateControl: Send + Sync {
+    /// Sets the rate backpressure estimated (capped by the configured maximum).
+    fn set_rate(&self, records_per_second: f64);
+    /// The current rate limit, if any.
+    fn rate(&self) -> Option<f64>;
+}
+
+/// The rate of a direct source: its configured maximum, lowered by
+/// backpressure; the source reads it at its cuts
+/// ([`SourceContext::rate_limit`](crate::live::sources::SourceContext::rate_limit)).
+#[derive(Debug, Default)]
+pub(crate) struct SourceRate {
+    max: f64,
+    /// The estimated rate's bits; 0 while there is none.
+    estimated: AtomicU64,
+}
+
+impl SourceRate {
+    pub(crate) fn new(max: f64) -> Self {
+        SourceRate {
+            max,
+            estimated: AtomicU64::new(0),
+        }
+    }
+
+    /// The lower of the maximum and the estimate, if either is set.
+    pub(crate) fn get(&self) -> Option<f64> {
+        let estimated = f64::from_bits(self.estimated.load(Ordering::Relaxed));
+        match (self.max > 0.0, estimated > 0.0) {
+            (true, true) => Some(self.max.min(estimated)),
+            (true, false) => Some(self.max),
+            (false, true) => Some(estimated),
+            (false, false) => None,
+        }
+    }
+}
+
+impl RateControl for SourceRate {
+    fn set_rate(&self, records_per_second: f64) {
+        self.estimated
+            .store(records_per_second.max(0.0).to_bits(), Ordering::Relaxed);
+    }
+
+    fn rate(&self) -> Option<f64> {
+        self.get()
     }
 }
 

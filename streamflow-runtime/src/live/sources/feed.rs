@@ -8,11 +8,12 @@ use super::stats::InputCounters;
 use crate::live::error::{SourceError, StartError};
 use crate::live::listener::{EventSender, PartitionProgress};
 use crate::live::memory::{Budget, Held};
+pub(crate) use crate::live::rate::{RateControl, SourceRate};
 use crate::{Batch, Time};
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// What a source gets to start with.
@@ -114,55 +115,6 @@ pub(crate) struct Delivered {
     /// A `Box<Batch<T>>` for the port.
     pub(crate) batch: Box<dyn Any + Send>,
     pub(crate) records: usize,
-}
-
-/// What backpressure sets: the rate an input may read at.
-pub(crate) trait RateControl: Send + Sync {
-    /// Sets the rate backpressure estimated (capped by the configured maximum).
-    fn set_rate(&self, records_per_second: f64);
-    /// The current rate limit, if any.
-    fn rate(&self) -> Option<f64>;
-}
-
-/// The rate of a direct source: its configured maximum, lowered by
-/// backpressure; the source reads it at its cuts
-/// ([`SourceContext::rate_limit`]).
-#[derive(Debug, Default)]
-pub(crate) struct SourceRate {
-    max: f64,
-    /// The estimated rate's bits; 0 while there is none.
-    estimated: AtomicU64,
-}
-
-impl SourceRate {
-    pub(crate) fn new(max: f64) -> Self {
-        SourceRate {
-            max,
-            estimated: AtomicU64::new(0),
-        }
-    }
-
-    /// The lower of the maximum and the estimate, if either is set.
-    pub(crate) fn get(&self) -> Option<f64> {
-        let estimated = f64::from_bits(self.estimated.load(Ordering::Relaxed));
-        match (self.max > 0.0, estimated > 0.0) {
-            (true, true) => Some(self.max.min(estimated)),
-            (true, false) => Some(self.max),
-            (false, true) => Some(estimated),
-            (false, false) => None,
-        }
-    }
-}
-
-impl RateControl for SourceRate {
-    fn set_rate(&self, records_per_second: f64) {
-        self.estimated
-            .store(records_per_second.max(0.0).to_bits(), Ordering::Relaxed);
-    }
-
-    fn rate(&self) -> Option<f64> {
-        self.get()
-    }
 }
 
 /// What the context needs of a receiver, whatever its record type.

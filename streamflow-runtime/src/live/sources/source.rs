@@ -2,10 +2,10 @@
 //! from this crate or any other. The order of calls is in the
 //! [module docs](super#plumbing-writing-a-source).
 
-use super::feed::SourceRate;
 use super::stats::InputCounters;
 use crate::live::error::SourceError;
 use crate::live::listener::{EventSender, InputErrorInfo, PartitionProgress, StreamingEvent};
+use crate::live::rate::SourceRate;
 use crate::live::reports::ReportLimiter;
 use crate::{Batch, Time};
 use serde::Serialize;
