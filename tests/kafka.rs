@@ -467,3 +467,23 @@ fn a_sink_to_a_missing_topic_fails_the_batch_with_the_reason() {
         "Kafka topic `absent`: Kafka topic `absent` does not exist"
     );
 }
+
+#[test]
+fn a_broker_that_cannot_be_reached_at_start_is_a_clear_error() {
+    let mut broker = broker();
+    kafka::create_topic(&broker.brokers(), "events", 1).unwrap();
+    broker.kill();
+    let options = KafkaOptions::new().request_timeout(Duration::from_millis(500));
+    let err = StreamingContext::new(Echo::new())
+        .input("lines", kafka::kafka_text_stream(broker.brokers(), ["events"], options))
+        .unwrap()
+        .output::<String>("out", sinks::discard())
+        .unwrap()
+        .start()
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("cannot read the metadata of topic `events`"),
+        "{message}"
+    );
+}
