@@ -117,7 +117,11 @@ fn a_one_gigabyte_file_is_read_within_the_byte_bound() {
     drop(dir);
 
     let stats = handle.input_stats("lines").unwrap();
-    assert_eq!((stats.records, stats.rejected, stats.files), (LINES as u64, 0, 1), "{stats:?}");
+    assert_eq!(
+        (stats.records, stats.rejected, stats.files),
+        (LINES as u64, 0, 1),
+        "{stats:?}"
+    );
     assert_eq!(twice.load(Ordering::Relaxed), 0, "lines delivered twice");
     assert!(seen.lock().unwrap().iter().all(|&b| b == 0xff), "a line was lost");
     assert!(

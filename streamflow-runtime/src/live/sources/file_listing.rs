@@ -10,7 +10,7 @@ use std::path::Path;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub(crate) struct FileId {
     pub(crate) name: OsString,
-    inode: u64,
+    pub(crate) inode: u64,
     modified_ns: i64,
 }
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 /// The longest line of a file, in bytes without its line end: a longer one
@@ -29,6 +30,8 @@ const LINE_OVERHEAD: usize = std::mem::size_of::<String>();
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FileRange {
     pub(crate) name: OsString,
+    /// The file's inode when listed: another file under its name is not read.
+    pub(crate) inode: u64,
     /// The first byte read: 0, or just after a newline.
     pub(crate) start: u64,
     /// After the last byte read: just after a newline, or `size`.
@@ -52,6 +55,7 @@ impl FileRange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PendingFile {
     pub(crate) name: OsString,
+    pub(crate) inode: u64,
     /// Where its next range starts.
     pub(crate) next: u64,
     /// Its size when listed: nothing beyond is read.
@@ -81,6 +85,18 @@ fn line_cost(len: u64, cap: usize) -> usize {
     }
 }
 
+/// Opens the file listed as `inode`: an error if another file has its
+/// name now (its bytes at the recorded offsets would not be its lines).
+fn open(path: &Path, inode: u64) -> std::io::Result<File> {
+    let file = File::open(path)?;
+    if file.metadata()?.ino() != inode {
+        return Err(std::io::Error::other(
+            "another file has replaced it since it was listed",
+        ));
+    }
+    Ok(file)
+}
+
 /// Reads into `buf` as much as `reader` gives at once (0: its end).
 fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     loop {
@@ -96,7 +112,7 @@ fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 /// the file (a chunk at a time: nothing is kept) up to the first line that
 /// does not fit, or its listed size.
 pub(crate) fn plan(path: &Path, file: &PendingFile, allowance: usize, cap: usize) -> std::io::Result<Planned> {
-    let mut opened = File::open(path)?;
+    let mut opened = open(path, file.inode)?;
     opened.seek(SeekFrom::Start(file.next))?;
     let mut reader = opened.take(file.size.saturating_sub(file.next));
     let mut buf = vec![0u8; CHUNK];
@@ -115,7 +131,11 @@ pub(crate) fn plan(path: &Path, file: &PendingFile, allowance: usize, cap: usize
         let mut from = 0;
         while let Some(i) = buf[from..n].iter().position(|&b| b == b'\n') {
             let newline = from + i;
-            let cr = if newline > 0 { buf[newline - 1] == b'\r' } else { carriage };
+            let cr = if newline > 0 {
+                buf[newline - 1] == b'\r'
+            } else {
+                carriage
+            };
             let len = at + newline as u64 - line_start - u64::from(cr && at + newline as u64 > line_start);
             let line = line_cost(len, cap);
             if cost + line > allowance {
@@ -150,6 +170,7 @@ pub(crate) fn plan(path: &Path, file: &PendingFile, allowance: usize, cap: usize
     Ok(Planned {
         range: FileRange {
             name: file.name.clone(),
+            inode: file.inode,
             start: file.next,
             end: line_start,
             size,
@@ -173,7 +194,7 @@ pub(crate) struct RangeRead {
 
 /// Reads `range` of the file at `path`, a chunk at a time.
 pub(crate) fn read_range(path: &Path, range: &FileRange) -> std::io::Result<RangeRead> {
-    let mut opened = File::open(path)?;
+    let mut opened = open(path, range.inode)?;
     let size_now = opened.metadata()?.len();
     opened.seek(SeekFrom::Start(range.start))?;
     let len = range.end.saturating_sub(range.start);
@@ -228,9 +249,10 @@ mod tests {
         }
     }
 
-    fn pending(size: usize) -> PendingFile {
+    fn pending(path: &Path, size: usize) -> PendingFile {
         PendingFile {
             name: "f".into(),
+            inode: std::fs::metadata(path).unwrap().ino(),
             next: 0,
             size: size as u64,
         }
@@ -239,7 +261,7 @@ mod tests {
     /// Cuts the whole file into ranges of at most `allowance` each, and
     /// reads them back.
     fn cut_all(path: &Path, size: usize, allowance: usize) -> (Vec<FileRange>, Vec<String>, Vec<String>) {
-        let mut file = pending(size);
+        let mut file = pending(path, size);
         let (mut ranges, mut lines, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
         loop {
             let planned = plan(path, &file, allowance, allowance).unwrap();
@@ -276,9 +298,14 @@ mod tests {
     #[test]
     fn a_range_read_again_gives_the_same_lines() {
         let scratch = Scratch::new("again", b"a\nbb\nccc\n");
-        let range = plan(&scratch.0, &pending(9), 2 + 3 + 2 * LINE_OVERHEAD, usize::MAX)
-            .unwrap()
-            .range;
+        let range = plan(
+            &scratch.0,
+            &pending(&scratch.0, 9),
+            2 + 3 + 2 * LINE_OVERHEAD,
+            usize::MAX,
+        )
+        .unwrap()
+        .range;
         assert_eq!((range.start, range.end, range.lines), (0, 5, 2));
         let first = read_range(&scratch.0, &range).unwrap().lines.lines;
         let second = read_range(&scratch.0, &range).unwrap().lines.lines;
@@ -290,10 +317,10 @@ mod tests {
     fn a_line_larger_than_the_bound_is_taken_alone() {
         let scratch = Scratch::new("big", b"0123456789\nab\n");
         // The bound (the cap) is 8 bytes: the long line costs all of it.
-        let planned = plan(&scratch.0, &pending(14), 8, 8).unwrap();
+        let planned = plan(&scratch.0, &pending(&scratch.0, 14), 8, 8).unwrap();
         assert_eq!((planned.range.end, planned.cost), (11, 8));
         // With less than the whole bound free, it waits.
-        assert_eq!(plan(&scratch.0, &pending(14), 7, 8).unwrap().range.end, 0);
+        assert_eq!(plan(&scratch.0, &pending(&scratch.0, 14), 7, 8).unwrap().range.end, 0);
     }
 
     #[test]
@@ -301,7 +328,7 @@ mod tests {
         let mut text = vec![b'x'; MAX_LINE_BYTES + 1];
         text.extend_from_slice(b"\nok\n");
         let scratch = Scratch::new("overlong", &text);
-        let planned = plan(&scratch.0, &pending(text.len()), 100, 100).unwrap();
+        let planned = plan(&scratch.0, &pending(&scratch.0, text.len()), 100, 100).unwrap();
         assert_eq!(planned.range.end, text.len() as u64);
         assert_eq!(planned.cost, 2 + LINE_OVERHEAD);
         let read = read_range(&scratch.0, &planned.range).unwrap();
@@ -312,7 +339,7 @@ mod tests {
     #[test]
     fn a_file_shorter_than_listed_ends_where_it_ends() {
         let scratch = Scratch::new("short", b"a\nb");
-        let planned = plan(&scratch.0, &pending(10), 1000, 1000).unwrap();
+        let planned = plan(&scratch.0, &pending(&scratch.0, 10), 1000, 1000).unwrap();
         assert!(planned.shrank);
         assert_eq!((planned.range.end, planned.range.size, planned.range.lines), (3, 3, 2));
         assert!(planned.range.is_last());
@@ -334,5 +361,16 @@ mod tests {
         assert_eq!(lines.len(), 701);
         assert!(lines.iter().all(|l| l.len() == 999));
         assert_eq!(ranges.len(), 8, "100 lines each, then the last one");
+    }
+
+    #[test]
+    fn a_file_replaced_under_its_name_is_not_read() {
+        let scratch = Scratch::new("replaced", b"old line\n");
+        let range = plan(&scratch.0, &pending(&scratch.0, 9), 1000, 1000).unwrap().range;
+        let other = scratch.0.with_extension("new");
+        std::fs::write(&other, b"new!\nline\n").unwrap();
+        std::fs::rename(&other, &scratch.0).unwrap();
+        let err = read_range(&scratch.0, &range).unwrap_err();
+        assert_eq!(err.to_string(), "another file has replaced it since it was listed");
     }
 }

@@ -147,6 +147,7 @@ impl DirectorySource {
             if !self.seen.contains(id) {
                 self.queue.push_back(PendingFile {
                     name: id.name.clone(),
+                    inode: id.inode,
                     next: 0,
                     size: *size,
                 });
@@ -168,7 +169,13 @@ impl DirectorySource {
         // Receivers may take some meanwhile: then this batch takes nothing.
         let now = AtomicBool::new(true);
         self.budget
-            .acquire(Held { records: 0, bytes: free }, &now)
+            .acquire(
+                Held {
+                    records: 0,
+                    bytes: free,
+                },
+                &now,
+            )
             .map_or(0, |held| held.bytes)
     }
 
