@@ -37,9 +37,10 @@ use std::sync::atomic::AtomicBool;
 /// - only regular files are read (a link is followed to one):
 ///   subdirectories, FIFOs, sockets and devices are ignored, and reported
 ///   once each;
-/// - a file that cannot be read (permissions, vanished) is reported
-///   (listeners, logs, [`InputStats::errors`](super::InputStats::errors))
-///   and skipped; lines that are not UTF-8, and lines longer than 1 MiB
+/// - a file that cannot be read (permissions, vanished, replaced by another
+///   file of its name before it was wholly read) is reported (listeners,
+///   logs, [`InputStats::errors`](super::InputStats::errors)) and skipped
+///   from there; lines that are not UTF-8, and lines longer than 1 MiB
 ///   (without their line end), are rejected one by one
 ///   ([`InputStats::rejected`](super::InputStats::rejected)).
 ///
