@@ -5,6 +5,7 @@
 //! or at the file's end, so the reader carries nothing from one range to
 //! the next, and a range read again (recovery) gives the same lines.
 
+use super::file_listing::FileId;
 use super::lines::{LineOptions, LineSplitter, Lines, LongLines};
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
@@ -49,6 +50,18 @@ impl FileRange {
     pub(crate) fn is_last(&self) -> bool {
         self.end >= self.size
     }
+}
+
+/// What one batch of a directory reads, and where the source stands after
+/// it (where a recovered source resumes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DirectoryCut {
+    /// The byte ranges the batch reads, in order.
+    pub(crate) ranges: Vec<FileRange>,
+    /// The whole listing the batch was cut from.
+    pub(crate) listing: Vec<FileId>,
+    /// The files listed and not yet wholly read after this batch.
+    pub(crate) queue: Vec<PendingFile>,
 }
 
 /// A listed file not yet wholly cut into ranges.

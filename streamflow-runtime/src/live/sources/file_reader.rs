@@ -1,8 +1,7 @@
 //! The directory source's reading half: reads a batch's byte ranges, one
 //! partition per range, on the driver thread.
 
-use super::file_ranges::read_range;
-use super::files::DirectoryCut;
+use super::file_ranges::{DirectoryCut, read_range};
 use super::source::{Reader, SourceContext};
 use crate::live::error::SourceError;
 use crate::{Batch, Time};

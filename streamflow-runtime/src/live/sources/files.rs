@@ -4,14 +4,13 @@
 
 use super::feed::{Accounting, start_source};
 use super::file_listing::{FileId, list};
-use super::file_ranges::{FileRange, PendingFile, plan};
+use super::file_ranges::{DirectoryCut, FileRange, PendingFile, plan};
 use super::file_reader::FileReader;
 use super::input::Input;
 use super::source::{Cut, Source, SourceContext};
 use crate::Time;
 use crate::live::error::{SourceError, StartError};
 use crate::live::memory::{Budget, Held};
-use serde::{Deserialize, Serialize};
 use std::collections::{HashSet, VecDeque};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -83,18 +82,6 @@ pub fn text_file_stream(directory: impl Into<PathBuf>) -> Input<String> {
         };
         start_source(source, env, Arc::default(), Accounting::Scheduler)
     })
-}
-
-/// What one batch of a directory reads, and where the source stands after
-/// it (where a recovered source resumes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct DirectoryCut {
-    /// The byte ranges the batch reads, in order.
-    pub(crate) ranges: Vec<FileRange>,
-    /// The whole listing the batch was cut from.
-    listing: Vec<FileId>,
-    /// The files listed and not yet wholly read after this batch.
-    queue: Vec<PendingFile>,
 }
 
 /// Cuts: lists the directory, queues the new files, and gives each batch the
