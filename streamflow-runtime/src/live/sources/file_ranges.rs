@@ -127,8 +127,10 @@ fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 pub(crate) fn plan(path: &Path, file: &PendingFile, allowance: usize, cap: usize) -> std::io::Result<Planned> {
     let mut opened = open(path, file.inode)?;
     opened.seek(SeekFrom::Start(file.next))?;
-    let mut reader = opened.take(file.size.saturating_sub(file.next));
-    let mut buf = vec![0u8; CHUNK];
+    let left = file.size.saturating_sub(file.next);
+    let mut reader = opened.take(left);
+    // A small file needs no whole chunk (a large buffer is a fresh mapping).
+    let mut buf = vec![0u8; CHUNK.min(left as usize).max(1)];
     let mut at = file.next; // the offset of buf[0]
     let mut line_start = file.next;
     let mut cost = 0usize;
@@ -222,7 +224,7 @@ pub(crate) fn read_range(path: &Path, range: &FileRange) -> std::io::Result<Rang
         lines: Vec::with_capacity(range.lines.min(len + 1) as usize),
         ..Lines::default()
     };
-    let mut buf = vec![0u8; CHUNK.min(len as usize)];
+    let mut buf = vec![0u8; CHUNK.min(len as usize).max(1)];
     let mut bytes = 0u64;
     loop {
         let n = read_some(&mut reader, &mut buf)?;
