@@ -151,3 +151,95 @@ fn a_graceful_stop_takes_the_files_that_arrived_last() {
     assert_eq!(x, 10);
     assert_eq!(handle.input_stats("lines").unwrap().files, 5);
 }
+
+/// `count` numbered lines (`line-0000`…): 10 bytes each with the newline.
+fn numbered(count: usize) -> (Vec<String>, Vec<u8>) {
+    let lines: Vec<String> = (0..count).map(|i| format!("line-{i:04}")).collect();
+    let mut bytes = lines.join("\n").into_bytes();
+    bytes.push(b'\n');
+    (lines, bytes)
+}
+
+/// A line of 9 bytes is held as 9 + 24 (its `String`): a bound of ten lines.
+const TEN_LINES: usize = 10 * (9 + 24);
+
+#[test]
+fn a_file_larger_than_the_bound_is_read_over_several_batches() {
+    let dir = TempDir::new("files-split");
+    let clock = Arc::new(ManualClock::new());
+    let (sink, collected) = sinks::collect::<String>();
+    let handle = StreamingContext::new(Echo::new())
+        .clock(clock.clone())
+        .max_buffered_bytes(TEN_LINES)
+        .input("lines", sources::text_file_stream(dir.path()))
+        .unwrap()
+        .output("out", sink)
+        .unwrap()
+        .start()
+        .unwrap();
+    let (lines, mut bytes) = numbered(45);
+    // The last line has no newline: it is still a line (the file is complete).
+    bytes.pop();
+    move_in(dir.path(), "a.txt", &bytes);
+    move_in(dir.path(), "b.txt", b"b1\nb2\n");
+    for _ in 0..4 {
+        next_batch(&clock, &handle);
+    }
+    // A file counts as read once its last range is.
+    assert_eq!(handle.input_stats("lines").unwrap().files, 0);
+    next_batch(&clock, &handle);
+    assert_eq!(handle.input_stats("lines").unwrap().files, 2);
+    next_batch(&clock, &handle);
+    handle.stop(false).unwrap();
+
+    let batches: Vec<Vec<String>> = collected.batches().into_iter().map(|(_, b)| b).collect();
+    let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+    // Ten lines a batch, in order; b.txt's two lines fit beside a's last five.
+    assert_eq!(sizes, [10, 10, 10, 10, 7, 0]);
+    let read: Vec<String> = batches.concat();
+    let mut expected = lines;
+    expected.extend(["b1".to_owned(), "b2".to_owned()]);
+    assert_eq!(read, expected);
+    // Two partitions in the batch that ended a.txt and read b.txt.
+    assert_eq!(handle.batches()[4].records(), 7);
+    assert!(handle.peak_buffered_bytes() <= TEN_LINES);
+    assert!(handle.peak_buffered_bytes() >= TEN_LINES - 33);
+    let stats = handle.input_stats("lines").unwrap();
+    assert_eq!((stats.files, stats.records, stats.errors), (2, 47, 0), "{stats:?}");
+}
+
+#[test]
+fn a_stop_that_leaves_queued_files_unread_says_so() {
+    let dir = TempDir::new("files-stop-queued");
+    let clock = Arc::new(ManualClock::new());
+    let events = Events::default();
+    let handle = StreamingContext::new(Echo::new())
+        .clock(clock.clone())
+        .listener(events.listener())
+        .max_buffered_bytes(TEN_LINES)
+        .input("lines", sources::text_file_stream(dir.path()))
+        .unwrap()
+        .output::<String>("out", sinks::discard())
+        .unwrap()
+        .start()
+        .unwrap();
+    move_in(dir.path(), "a.txt", &numbered(100).1);
+    next_batch(&clock, &handle);
+    // The graceful stop's last batch takes ten lines more: 80 are left.
+    handle.stop(true).unwrap();
+    assert_eq!(handle.input_stats("lines").unwrap().records, 20);
+    let errors: Vec<String> = events
+        .all()
+        .into_iter()
+        .filter_map(|e| match e {
+            StreamingEvent::InputError(e) => Some(e.message),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        errors.iter().any(
+            |m| m.contains("stopped with 1 listed file(s) not wholly read (800 bytes left") && m.contains("a.txt")
+        ),
+        "{errors:?}"
+    );
+}

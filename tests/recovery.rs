@@ -538,3 +538,77 @@ fn a_queue_stream_cannot_be_resumed_and_says_why() {
         "{err}"
     );
 }
+
+#[test]
+fn a_file_read_over_several_batches_resumes_where_it_stopped() {
+    let input = TempDir::new("recovery-split-input");
+    let checkpoints = TempDir::new("recovery-split");
+    let dir = checkpoints.path().join("echo");
+    // Ten lines of 9 bytes a batch (each held as 9 + 24 bytes).
+    let bound = 10 * (9 + 24);
+    let lines: Vec<String> = (0..95).map(|i| format!("line-{i:04}")).collect();
+    let echo = |clock: &Arc<ManualClock>| {
+        let (sink, out) = sinks::collect::<String>();
+        let context = StreamingContext::new(Echo::new())
+            .clock(clock.clone())
+            .max_buffered_bytes(bound)
+            .input("lines", sources::text_file_stream(input.path()))
+            .unwrap()
+            .output("out", sink)
+            .unwrap();
+        (context, out)
+    };
+    let clock = Arc::new(ManualClock::new());
+    let (context, first) = echo(&clock);
+    // A second sink fails at batch 3, after the collector got it.
+    let failing = sinks::foreach(|_: &streamflow::Batch<String>, time: streamflow::Time| {
+        assert!(time.as_millis() != 300, "disk full");
+    });
+    let handle = context
+        .output("out", failing)
+        .unwrap()
+        .checkpoint(&dir)
+        .start()
+        .unwrap();
+    let tmp = input.path().join(".a.tmp");
+    std::fs::write(&tmp, format!("{}\n", lines.join("\n"))).unwrap();
+    std::fs::rename(&tmp, input.path().join("a.txt")).unwrap();
+    for _ in 0..3 {
+        next_batch(&clock, &handle);
+    }
+    assert!(handle.await_termination().is_err());
+    drop(handle);
+    let first: Vec<Vec<String>> = first.batches().into_iter().map(|(_, b)| b).collect();
+    assert_eq!(first.concat(), lines[..30]);
+
+    // Batch 3 runs again in full from its recorded ranges; the next batches
+    // go on from where it ended, then take a file that came meanwhile.
+    let clock = Arc::new(ManualClock::new());
+    let (context, second) = echo(&clock);
+    let handle = StreamingContext::get_or_create(&dir, || Ok::<_, StartError>(context))
+        .unwrap()
+        .start()
+        .unwrap();
+    let rerun: Vec<(u64, bool)> = handle
+        .recovery()
+        .unwrap()
+        .batches
+        .iter()
+        .map(|(t, c)| (t.as_millis(), *c))
+        .collect();
+    assert_eq!(rerun, [(100, true), (200, true), (300, false)]);
+    assert!(handle.wait_for_batches(3, PATIENCE));
+    std::fs::write(input.path().join(".b.tmp"), "b1\n").unwrap();
+    std::fs::rename(input.path().join(".b.tmp"), input.path().join("b.txt")).unwrap();
+    clock.set(Duration::from_millis(300));
+    for _ in 0..7 {
+        next_batch(&clock, &handle);
+    }
+    handle.stop(false).unwrap();
+    let second: Vec<Vec<String>> = second.batches().into_iter().map(|(_, b)| b).collect();
+    let sizes: Vec<usize> = second.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [10, 10, 10, 10, 10, 10, 10, 6]);
+    let mut expected = lines[20..].to_vec();
+    expected.push("b1".to_owned());
+    assert_eq!(second.concat(), expected);
+}

@@ -186,7 +186,10 @@ impl<J: Job + 'static> StreamingContext<J> {
     /// a string's own 24 bytes). Receivers wait when it is reached, as for
     /// [`max_buffered_records`](Self::max_buffered_records); whichever bound
     /// is reached first holds. A single record larger than the whole bound
-    /// is stored alone. Default 256 MiB.
+    /// is stored alone. The directory source reads its files within the
+    /// same bound, each batch as many lines as the bytes free at its cut
+    /// hold (see [`text_file_stream`](super::sources::text_file_stream)).
+    /// Default 256 MiB.
     pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
         self.setup.settings.max_buffered_bytes = bytes;
         self

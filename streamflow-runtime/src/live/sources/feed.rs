@@ -212,11 +212,16 @@ impl<S: Source> Feed for SourceFeed<S> {
                 records: records.unwrap_or(0),
                 bytes: cut.bytes,
             },
-            (Accounting::Scheduler, Some(records)) => {
-                self.ctx.counters().records.fetch_add(records as u64, Ordering::Relaxed);
-                Held::default()
+            (Accounting::Scheduler, records) => {
+                if let Some(records) = records {
+                    self.ctx.counters().records.fetch_add(records as u64, Ordering::Relaxed);
+                }
+                // The directory source holds the bytes its batch will read.
+                Held {
+                    records: 0,
+                    bytes: cut.bytes,
+                }
             }
-            (Accounting::Scheduler, None) => Held::default(),
         };
         Pending {
             positions: Some(Box::new(cut.positions)),

@@ -1,46 +1,69 @@
 //! `text_file_stream`: the lines of files that appear in a directory, as
-//! Spark's `textFileStream`, replayable from a checkpoint.
+//! Spark's `textFileStream`, read a bounded range at a time and replayable
+//! from a checkpoint.
 
+use super::feed::{Accounting, start_source};
+use super::file_listing::{FileId, list};
+use super::file_ranges::{DirectoryCut, FileRange, PendingFile, plan};
+use super::file_reader::FileReader;
 use super::input::Input;
-use super::lines::split_all;
-use super::source::{Cut, Reader, Source, SourceContext};
+use super::source::{Cut, Source, SourceContext};
+use crate::Time;
 use crate::live::error::{SourceError, StartError};
-use crate::{Batch, Time};
-use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use crate::live::memory::{Budget, Held};
+use std::collections::{HashSet, VecDeque};
 use std::ffi::OsString;
-use std::fs::File;
-use std::io::Read;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// The lines of the files that appear in `directory`, one record per line.
 ///
 /// At every batch time the directory is listed; each file that was not
-/// there at the previous listing is read into that batch (one partition per
-/// file, files in name order). So:
+/// there at the previous listing is queued to be read, files in name order.
+/// So:
 ///
 /// - files present when the context starts are ignored, as in Spark;
 /// - each file is taken once. A file is known by its name, inode and
 ///   modification time: a file deleted and later created again under the
 ///   same name (or in a directory removed and made again) is a new file;
 /// - files must be moved (renamed) into the directory complete, as Spark
-///   requires. A batch reads a file up to the size it had when the batch was
-///   cut: a file still being written then is read in part, and that is
-///   reported. Names starting with `.` are ignored, so a writer can use a
-///   hidden temporary name in the same directory and rename it.
+///   requires. A file is read up to the size it had when it was listed: a
+///   file still being written then is read in part, and that is reported.
+///   Its last line is a line even without a newline (the file is complete).
+///   Names starting with `.` are ignored, so a writer can use a hidden
+///   temporary name in the same directory and rename it.
 /// - only regular files are read (a link is followed to one):
 ///   subdirectories, FIFOs, sockets and devices are ignored, and reported
 ///   once each;
-/// - a file that cannot be read (permissions, vanished) is reported
-///   (listeners, logs, [`InputStats::errors`](super::InputStats::errors))
-///   and skipped; lines that are not UTF-8 are rejected one by one.
+/// - a file that cannot be read (permissions, vanished, replaced by another
+///   file of its name before it was wholly read) is reported (listeners,
+///   logs, [`InputStats::errors`](super::InputStats::errors)) and skipped
+///   from there; lines that are not UTF-8, and lines longer than 1 MiB
+///   (without their line end), are rejected one by one
+///   ([`InputStats::rejected`](super::InputStats::rejected)).
 ///
-/// With checkpointing on, each batch's files (and sizes) are recorded before
-/// it runs: a recovered batch reads the same bytes of the same files (keep
+/// Files are read within the memory bound
+/// ([`max_buffered_bytes`](crate::live::StreamingContext::max_buffered_bytes),
+/// shared with receivers): a batch reads whole lines of the queued files,
+/// one partition per file (or part of one), as many as the bytes then free
+/// under the bound can hold (each line counted as its length plus 24
+/// bytes), and holds those bytes until it is processed. A file larger than
+/// that is read over several batches, each taking the next lines; a file's
+/// size is not limited, only what one batch holds. When a slow job holds
+/// the bound, files wait in the queue (a file name and offset each) rather
+/// than in memory. The lines are found by reading the file when the batch
+/// is cut, on the generator thread; the driver thread reads only the
+/// batch's own bytes. A line larger than the whole bound is taken alone,
+/// when nothing else is held.
+///
+/// With checkpointing on, each batch's byte ranges are recorded before it
+/// runs: a recovered batch reads the same bytes of the same files (keep
 /// them until the job has checkpointed past them), and after a recovery the
-/// first batch takes every file that arrived while the job was down.
+/// source goes on with the files that were queued, then every file that
+/// arrived while the job was down. When a job stops with files queued and
+/// not read (a stop while the bound held them back), that is reported, with
+/// how many files and bytes; a job restarted from its checkpoint reads them.
 ///
 /// Unlike Spark, new files are recognised by listing, not by modification
 /// time: a file moved in keeps its old modification time, which Spark would
@@ -48,103 +71,151 @@ use std::sync::atomic::Ordering;
 pub fn text_file_stream(directory: impl Into<PathBuf>) -> Input<String> {
     let directory = directory.into();
     let description = format!("directory {}", directory.display());
-    let source = DirectorySource {
-        directory,
-        seen: HashSet::new(),
-        reported: HashSet::new(),
-        ctx: None,
-    };
-    Input::of_source(description, source)
+    Input::new(description, move |env| {
+        let source = DirectorySource {
+            directory,
+            seen: HashSet::new(),
+            queue: VecDeque::new(),
+            reported: HashSet::new(),
+            budget: env.budget.clone(),
+            ctx: None,
+        };
+        start_source(source, env, Arc::default(), Accounting::Scheduler)
+    })
 }
 
-/// A file as a listing sees it: a name reused by another file is another file.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub(crate) struct FileId {
-    name: OsString,
-    inode: u64,
-    modified_ns: i64,
-}
-
-/// A file a batch takes, up to `len` bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct TakenFile {
-    name: OsString,
-    len: u64,
-}
-
-/// What one batch of a directory reads: its new files, and the whole
-/// listing it was cut from (where a recovered source resumes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct DirectoryCut {
-    files: Vec<TakenFile>,
-    listing: Vec<FileId>,
-}
-
-/// A listing: the regular files, in name order, with their sizes.
-struct Listing {
-    files: Vec<(FileId, u64)>,
-    /// Entries that are neither hidden nor regular files.
-    other: Vec<OsString>,
-}
-
-/// Lists the candidate files of `directory` (not hidden, regular files or
-/// links to them).
-fn list(directory: &Path) -> std::io::Result<Listing> {
-    let mut files = Vec::new();
-    let mut other = Vec::new();
-    for entry in std::fs::read_dir(directory)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue;
-        }
-        // Follows links: a link to a regular file is read, a link to a
-        // device or FIFO is not (reading one could block or never end).
-        match std::fs::metadata(entry.path()) {
-            Ok(meta) if meta.is_file() => {
-                let id = FileId {
-                    name,
-                    inode: meta.ino(),
-                    modified_ns: meta
-                        .mtime()
-                        .saturating_mul(1_000_000_000)
-                        .saturating_add(meta.mtime_nsec()),
-                };
-                files.push((id, meta.len()));
-            }
-            Ok(meta) if meta.is_dir() => {}
-            // A FIFO, socket or device, or a link that leads nowhere.
-            _ => other.push(name),
-        }
-    }
-    files.sort_by(|a, b| a.0.name.cmp(&b.0.name));
-    Ok(Listing { files, other })
-}
-
-/// Cuts: each batch takes the files that appeared since the previous
-/// listing.
+/// Cuts: lists the directory, queues the new files, and gives each batch the
+/// next ranges of the queued files that fit the memory bound.
 struct DirectorySource {
     directory: PathBuf,
     /// The files found at the previous listing.
     seen: HashSet<FileId>,
+    /// Files listed and not yet wholly cut into ranges, oldest first.
+    queue: VecDeque<PendingFile>,
     /// Entries reported as not regular files (reported once each).
     reported: HashSet<OsString>,
-    /// Where listing errors go (set at start).
+    /// The memory bound a batch's lines are held against.
+    budget: Arc<Budget>,
+    /// Where problems go (set at start).
     ctx: Option<SourceContext>,
 }
 
 impl DirectorySource {
+    fn report(&self, time: Option<Time>, message: String) {
+        if let Some(ctx) = &self.ctx {
+            ctx.report_error(time, message);
+        }
+    }
+
     fn report_others(&mut self, time: Option<Time>, other: Vec<OsString>) {
-        let Some(ctx) = &self.ctx else { return };
         for name in other {
             if self.reported.insert(name.clone()) {
                 let path = self.directory.join(&name);
-                ctx.report_error(
+                self.report(
                     time,
                     format!("{} is not a regular file (nor a link to one); ignored", path.display()),
                 );
             }
         }
+    }
+
+    /// Lists the directory and queues the files not seen before; returns
+    /// the listing to record.
+    fn list_new(&mut self, time: Time) -> Vec<FileId> {
+        let listing = match list(&self.directory) {
+            Ok(listing) => listing,
+            Err(e) => {
+                self.report(Some(time), format!("cannot list {}: {e}", self.directory.display()));
+                // Keep what was seen: those files are not new when it comes back.
+                return self.seen.iter().cloned().collect();
+            }
+        };
+        self.report_others(Some(time), listing.other);
+        for (id, size) in &listing.files {
+            if !self.seen.contains(id) {
+                self.queue.push_back(PendingFile {
+                    name: id.name.clone(),
+                    inode: id.inode,
+                    next: 0,
+                    size: *size,
+                });
+            }
+        }
+        let ids: Vec<FileId> = listing.files.into_iter().map(|(id, _)| id).collect();
+        self.seen = ids.iter().cloned().collect();
+        ids
+    }
+
+    /// Takes from the memory bound what is free now, without waiting (a cut
+    /// never waits): the most this batch may hold.
+    fn take_free(&self) -> usize {
+        let limit = self.budget.limit().bytes;
+        let free = limit.saturating_sub(self.budget.used().bytes);
+        if free == 0 {
+            return 0;
+        }
+        // Receivers may take some meanwhile: then this batch takes nothing.
+        let now = AtomicBool::new(true);
+        self.budget
+            .acquire(
+                Held {
+                    records: 0,
+                    bytes: free,
+                },
+                &now,
+            )
+            .map_or(0, |held| held.bytes)
+    }
+
+    /// The next ranges of the queued files whose lines fit `allowance`
+    /// bytes, and what they cost.
+    fn take_ranges(&mut self, time: Time, allowance: usize) -> (Vec<FileRange>, usize) {
+        let cap = self.budget.limit().bytes;
+        let mut ranges = Vec::new();
+        let mut cost = 0;
+        let mut problems = Vec::new();
+        while let Some(file) = self.queue.front_mut() {
+            if cost >= allowance && file.next < file.size {
+                break;
+            }
+            let path = self.directory.join(&file.name);
+            let planned = match plan(&path, file, allowance - cost, cap) {
+                Ok(planned) => planned,
+                Err(e) => {
+                    let message = format!("cannot read {}: {e}; file skipped", path.display());
+                    self.queue.pop_front();
+                    self.report(Some(time), message);
+                    continue;
+                }
+            };
+            let range = planned.range;
+            if planned.shrank {
+                let message = format!(
+                    "{} shrank to {} bytes after it was listed at {} bytes; read what is left",
+                    path.display(),
+                    range.size,
+                    file.size
+                );
+                file.size = range.size;
+                problems.push(message);
+            }
+            if range.end == range.start && !range.is_last() {
+                // Its next line does not fit: it waits for the next batch.
+                break;
+            }
+            cost += planned.cost;
+            file.next = range.end;
+            let last = range.is_last();
+            ranges.push(range);
+            if !last {
+                break;
+            }
+            self.queue.pop_front();
+        }
+        for message in problems {
+            self.report(Some(time), message);
+        }
+        (ranges, cost)
     }
 }
 
@@ -167,119 +238,60 @@ impl Source for DirectorySource {
         self.seen = listing.files.into_iter().map(|(id, _)| id).collect();
         self.ctx = Some(ctx.clone());
         self.report_others(None, listing.other);
-        Ok(FileReader {
-            ctx: ctx.clone(),
-            directory: self.directory.clone(),
-        })
+        Ok(FileReader::new(ctx.clone(), self.directory.clone()))
     }
 
     fn cut(&mut self, time: Time) -> Result<Cut<DirectoryCut>, SourceError> {
-        let listing = match list(&self.directory) {
-            Ok(listing) => listing,
-            Err(e) => {
-                if let Some(ctx) = &self.ctx {
-                    ctx.report_error(Some(time), format!("cannot list {}: {e}", self.directory.display()));
-                }
-                // Keep what was seen: those files are not new when it comes back.
-                return Ok(Cut::new(DirectoryCut {
-                    files: Vec::new(),
-                    listing: self.seen.iter().cloned().collect(),
-                }));
-            }
+        let listing = self.list_new(time);
+        let allowance = if self.queue.is_empty() { 0 } else { self.take_free() };
+        let (ranges, cost) = self.take_ranges(time, allowance);
+        self.budget.release(Held {
+            records: 0,
+            bytes: allowance - cost,
+        });
+        let cut = DirectoryCut {
+            ranges,
+            listing,
+            queue: self.queue.iter().cloned().collect(),
         };
-        self.report_others(Some(time), listing.other);
-        let files = listing
-            .files
-            .iter()
-            .filter(|(id, _)| !self.seen.contains(id))
-            .map(|(id, len)| TakenFile {
-                name: id.name.clone(),
-                len: *len,
-            })
-            .collect();
-        let ids: Vec<FileId> = listing.files.into_iter().map(|(id, _)| id).collect();
-        self.seen = ids.iter().cloned().collect();
-        Ok(Cut::new(DirectoryCut { files, listing: ids }))
+        Ok(Cut::new(cut).holding_bytes(cost))
     }
 
     fn start_positions(&self) -> Option<DirectoryCut> {
         Some(DirectoryCut {
-            files: Vec::new(),
+            ranges: Vec::new(),
             listing: self.seen.iter().cloned().collect(),
+            queue: Vec::new(),
         })
     }
 
     fn resume(&mut self, recorded: &[DirectoryCut]) -> Result<(), SourceError> {
         // The files the last recorded cut listed were taken (by it or
-        // before it); every other file in the directory now is new.
+        // before it) or queued; every other file in the directory now is new.
         if let Some(last) = recorded.last() {
             self.seen = last.listing.iter().cloned().collect();
+            self.queue = last.queue.iter().cloned().collect();
         }
         Ok(())
     }
 }
 
-/// Reads a batch's files, one partition per file; an unreadable file is
-/// reported and skipped, a line that is not UTF-8 rejected.
-struct FileReader {
-    ctx: SourceContext,
-    directory: PathBuf,
-}
-
-/// The first `len` bytes of `path`, and whether the file is longer now.
-fn read_prefix(path: &Path, len: u64) -> std::io::Result<(Vec<u8>, bool)> {
-    let file = File::open(path)?;
-    let now = file.metadata()?.len();
-    let mut bytes = Vec::with_capacity(len.min(now) as usize);
-    file.take(len).read_to_end(&mut bytes)?;
-    Ok((bytes, now > len))
-}
-
-impl Reader for FileReader {
-    type Item = String;
-    type Positions = DirectoryCut;
-
-    fn deliver(&mut self, time: Time, cut: &DirectoryCut) -> Result<Batch<String>, SourceError> {
-        let ctx = &self.ctx;
-        let mut partitions = Vec::with_capacity(cut.files.len());
-        for file in &cut.files {
-            let path = self.directory.join(&file.name);
-            let (bytes, grew) = match read_prefix(&path, file.len) {
-                Ok(read) => read,
-                Err(e) => {
-                    ctx.report_error(Some(time), format!("cannot read {}: {e}; file skipped", path.display()));
-                    continue;
-                }
-            };
-            if (bytes.len() as u64) < file.len {
-                ctx.report_error(
-                    Some(time),
-                    format!(
-                        "{} shrank to {} bytes after the batch was cut at {} bytes; read what is left",
-                        path.display(),
-                        bytes.len(),
-                        file.len
-                    ),
-                );
-            } else if grew {
-                ctx.report_error(
-                    Some(time),
-                    format!(
-                        "{} was still being written when the batch was cut: read its first {} bytes \
-                         (move files into the directory complete)",
-                        path.display(),
-                        file.len
-                    ),
-                );
-            }
-            let lines = split_all(&bytes);
-            for problem in lines.rejected {
-                ctx.reject(Some(time), format!("{}: {problem}", path.display()));
-            }
-            tracing::debug!(input = ctx.input(), file = %path.display(), lines = lines.lines.len(), "file read");
-            ctx.counters().files.fetch_add(1, Ordering::Relaxed);
-            partitions.push(lines.lines);
+impl Drop for DirectorySource {
+    /// A stop leaves the queued files unread: said, never silent.
+    fn drop(&mut self) {
+        if self.queue.is_empty() {
+            return;
         }
-        Ok(Batch::from_partitions(partitions))
+        let bytes: u64 = self.queue.iter().map(|f| f.size.saturating_sub(f.next)).sum();
+        let first = self.directory.join(&self.queue[0].name);
+        self.report(
+            None,
+            format!(
+                "the job stopped with {} listed file(s) not wholly read ({bytes} bytes left, from {}); \
+                 a job restarted from its checkpoint reads them",
+                self.queue.len(),
+                first.display()
+            ),
+        );
     }
 }

@@ -47,8 +47,9 @@ pub(crate) struct LineSplitter {
     splitting: bool,
 }
 
+#[cfg(test)]
 impl Default for LineSplitter {
-    /// No limit (the directory source bounds a file's size instead).
+    /// No limit.
     fn default() -> Self {
         LineSplitter::new(LineOptions {
             max_line_bytes: usize::MAX,
@@ -237,7 +238,8 @@ fn decode_raw(line: &[u8], out: &mut Lines) {
     }
 }
 
-/// All lines of a whole buffer (a file): its end is the end of its stream.
+/// All lines of a whole buffer: its end is the end of its stream.
+#[cfg(test)]
 pub(crate) fn split_all(bytes: &[u8]) -> Lines {
     let mut out = Lines::default();
     let mut splitter = LineSplitter::default();

@@ -69,6 +69,9 @@
 
 mod blocks;
 mod feed;
+mod file_listing;
+mod file_ranges;
+mod file_reader;
 mod files;
 mod input;
 mod lines;

@@ -41,7 +41,7 @@ impl<P: Serialize + DeserializeOwned + std::fmt::Debug + Send + 'static> Positio
 pub struct Cut<P> {
     pub(crate) positions: P,
     pub(crate) records: Option<usize>,
-    /// Bytes held against the memory bound (receivers only).
+    /// Bytes held against the memory bound (receivers, the directory source).
     pub(crate) bytes: usize,
     pub(crate) progress: Vec<PartitionProgress>,
 }
