@@ -12,8 +12,10 @@
 //!
 //! Nothing here runs at batch time.
 
+mod many;
 mod requirements;
 
+pub use many::*;
 pub use requirements::*;
 
 use crate::outputs::{FileOutput, Printer};
@@ -40,17 +42,6 @@ pub fn into_port<Declared: 'static, T: 'static>(batch: Batch<T>) -> Batch<Declar
         Ok(batch) => *batch,
         Err(_) => unreachable!("`Stream::port` proved the port's declared type equal to its stream's"),
     }
-}
-
-/// How `union` joins the batches of its two streams, whose element types its
-/// witness proved equal.
-pub type UnionFn<T, U> = fn(Batch<T>, Batch<U>) -> Batch<T>;
-
-/// The batches of both streams of a `union`: the left one's partitions, then
-/// the right one's (moved, not copied). The element types are the same when
-/// the job compiles, as for [`into_port`].
-pub fn union_batches<T: 'static, U: 'static>(left: Batch<T>, right: Batch<U>) -> Batch<T> {
-    left.union(into_port(right))
 }
 
 /// An element reaching `reduce_by_key` at the end of a loop the macro wrote,
@@ -327,24 +318,6 @@ impl<T: Data> Stream<T> {
         F: Fn(V) -> I + Send + Sync + 'static,
     {
         (f, next(), <T as FlatMapValuesInput>::into_pair)
-    }
-
-    /// `union(other)`: runs as `transform_with(other, f)`, with `f` the
-    /// union of the two batches (the macro passes [`union_batches`]).
-    #[allow(clippy::type_complexity)]
-    pub fn union<U>(&self, _other: &Stream<U>, f: UnionFn<T, U>) -> (UnionFn<T, U>, Stream<T>)
-    where
-        U: SameElement<T>,
-    {
-        (f, next())
-    }
-
-    /// `transform_with(other, f)`.
-    pub fn transform_with<U: Data, W: Data, F>(&self, _other: &Stream<U>, f: F) -> (F, Stream<W>)
-    where
-        F: Fn(Batch<T>, Batch<U>) -> Batch<W> + Send + Sync + 'static,
-    {
-        (f, next())
     }
 
     /// `reduce_by_key(f)`.
