@@ -62,6 +62,7 @@ pub mod sources;
 mod status_line;
 #[cfg(feature = "status-page")]
 mod status_page;
+mod stderr_report;
 mod sync;
 
 /// Sinks, re-exported here beside the sources (they live in [`crate::sinks`]).
