@@ -61,14 +61,16 @@ pub use streamflow_runtime::sinks;
 /// Live streams: the real-time scheduler, receivers, sources, sinks, metrics
 /// and listeners (see [`live::StreamingContext`]).
 pub use streamflow_runtime::live;
-pub use streamflow_runtime::live::{StreamingContext, StreamingHandle};
+pub use streamflow_runtime::live::{StopHandle, StreamingContext, StreamingHandle};
 
 /// Deterministic tests of a job: a manual clock, batch by batch (see [`testing::TestRun`]).
 pub use streamflow_runtime::testing;
 
 /// The names a job file needs: `use streamflow::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Batch, BatchError, Job, JobConfig, State, StreamingContext, StreamingHandle, Time, stream_job};
+    pub use crate::{
+        Batch, BatchError, Job, JobConfig, State, StopHandle, StreamingContext, StreamingHandle, Time, stream_job,
+    };
 }
 
 /// The README's Rust blocks, compiled and run as doc tests so that every

@@ -15,6 +15,7 @@ use super::settings::Settings;
 use super::sources::Input;
 use super::status_line::StatusLine;
 use super::stderr_report::StderrReporter;
+use super::stop_handle::StopHandle;
 use crate::sinks::Sink;
 use crate::{InputPorts, Job, OutputPorts, PortInfo};
 use std::any::TypeId;
@@ -55,6 +56,8 @@ use std::time::Duration;
 /// ```
 pub struct StreamingContext<J: Job> {
     setup: Setup<J>,
+    /// Linked to the job when it starts (see [`stop_handle`](Self::stop_handle)).
+    stop: StopHandle,
 }
 
 /// The ports for a message, with their types as written in the job when the
@@ -92,7 +95,16 @@ impl<J: Job + 'static> StreamingContext<J> {
                 listeners: Vec::new(),
                 clock: Arc::new(SystemClock::new()),
             },
+            stop: StopHandle::default(),
         }
+    }
+
+    /// A handle that stops this context's job, to give to a listener or a
+    /// sink before [`start`](Self::start) (Spark's `onReceiverError ->
+    /// ssc.stop()`): a stop it asks for while `start()` runs is carried out
+    /// as soon as the job is running, never lost. See [`StopHandle`].
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
     }
 
     fn job_name(&self) -> &'static str {
@@ -445,6 +457,7 @@ impl<J: Job + 'static> StreamingContext<J> {
             setup.listeners.push(Box::new(reporter));
         }
         let handle = launch(setup)?;
+        self.stop.attach(handle.shared_arc());
         if on_signals {
             // On an error the handle is dropped, which stops the job.
             super::signals::watch(handle.shared_arc()).map_err(StartError::Signals)?;
