@@ -6,7 +6,7 @@
 // One argument per stream, as the macro passes them.
 #![allow(clippy::too_many_arguments)]
 
-use super::{Data, SameElement, Stream, into_port, next};
+use super::{BatchFn, Data, SameElement, Stream, into_port, next};
 use crate::{Batch, Time};
 
 macro_rules! many_witnesses {
@@ -36,20 +36,32 @@ macro_rules! many_witnesses {
                 (f, next())
             }
 
-            /// `transform_with(other, .., f)` with `f(batch, ..)`.
-            pub fn $transform<$($u: Data,)+ W: Data, F>(&self, $($other: &Stream<$u>,)+ f: F) -> (F, Stream<W>)
+            /// `transform_with(other, .., f)` with `f(batch, ..)`, handed
+            /// over boxed (see [`BatchFn`]).
+            #[allow(clippy::type_complexity)]
+            pub fn $transform<$($u: Data,)+ W: Data, F>(
+                &self,
+                $($other: &Stream<$u>,)+
+                f: F,
+            ) -> (BatchFn<dyn Fn(Batch<T>, $(Batch<$u>),+) -> Batch<W> + Send + Sync>, Stream<W>)
             where
                 F: Fn(Batch<T>, $(Batch<$u>),+) -> Batch<W> + Send + Sync + 'static,
             {
-                (f, next())
+                (Box::new(f), next())
             }
 
-            /// `transform_with(other, .., f)` with `f(batch, .., time)`.
-            pub fn $at_time<$($u: Data,)+ W: Data, F>(&self, $($other: &Stream<$u>,)+ f: F) -> (F, Stream<W>)
+            /// `transform_with(other, .., f)` with `f(batch, .., time)`,
+            /// handed over boxed (see [`BatchFn`]).
+            #[allow(clippy::type_complexity)]
+            pub fn $at_time<$($u: Data,)+ W: Data, F>(
+                &self,
+                $($other: &Stream<$u>,)+
+                f: F,
+            ) -> (BatchFn<dyn Fn(Batch<T>, $(Batch<$u>,)+ Time) -> Batch<W> + Send + Sync>, Stream<W>)
             where
                 F: Fn(Batch<T>, $(Batch<$u>,)+ Time) -> Batch<W> + Send + Sync + 'static,
             {
-                (f, next())
+                (Box::new(f), next())
             }
         }
     };

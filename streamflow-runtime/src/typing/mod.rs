@@ -44,6 +44,14 @@ pub fn into_port<Declared: 'static, T: 'static>(batch: Batch<T>) -> Batch<Declar
     }
 }
 
+/// A function called once per batch (`transform`, `transform_with`,
+/// `foreach_batch`), as the witness hands it to the per-batch code: boxed,
+/// so that this code needs no bound on the user's closure. When the closure
+/// does not fit, the witness's bound is the one error the user sees, not a
+/// second one from the per-batch code; once per batch, the indirect call
+/// costs nothing measurable.
+pub type BatchFn<F> = Box<F>;
+
 /// An element reaching `reduce_by_key` at the end of a loop the macro wrote,
 /// as its (key, value) pair; a stream of something else is reported with
 /// the operator's own message.
@@ -261,10 +269,6 @@ impl<T: Data> Stream<T> {
         inspect<>([Fn(&T)]) -> T;
         /// `map_partitions(f)`.
         map_partitions<I>([Fn(Vec<T>) -> I]) -> I::Item, where [I: IntoIterator, I::Item: Data];
-        /// `transform(f)`.
-        transform<U>([Fn(Batch<T>) -> Batch<U>]) -> U, where [U: Data];
-        /// `transform(f)` with `f(batch, time)`.
-        transform_at_time<U>([Fn(Batch<T>, Time) -> Batch<U>]) -> U, where [U: Data];
         /// `reduce(f)`.
         reduce<>([Fn(T, T) -> T]) -> T;
     }
@@ -514,7 +518,33 @@ impl<T: Data> Stream<T> {
     }
 
     /// `foreach_batch(f)`: `f(&batch, time)`, as the live `sinks::foreach`.
-    pub fn foreach_batch<F: Fn(&Batch<T>, Time) + Send + Sync + 'static>(&self, f: F) -> F {
-        f
+    /// Handed over boxed (see [`BatchFn`]).
+    #[allow(clippy::type_complexity)]
+    pub fn foreach_batch<F: Fn(&Batch<T>, Time) + Send + Sync + 'static>(
+        &self,
+        f: F,
+    ) -> BatchFn<dyn Fn(&Batch<T>, Time) + Send + Sync> {
+        Box::new(f)
+    }
+
+    /// `transform(f)`, handed over boxed (see [`BatchFn`]).
+    #[allow(clippy::type_complexity)]
+    pub fn transform<U: Data, F>(&self, f: F) -> (BatchFn<dyn Fn(Batch<T>) -> Batch<U> + Send + Sync>, Stream<U>)
+    where
+        F: Fn(Batch<T>) -> Batch<U> + Send + Sync + 'static,
+    {
+        (Box::new(f), next())
+    }
+
+    /// `transform(f)` with `f(batch, time)`, handed over boxed (see [`BatchFn`]).
+    #[allow(clippy::type_complexity)]
+    pub fn transform_at_time<U: Data, F>(
+        &self,
+        f: F,
+    ) -> (BatchFn<dyn Fn(Batch<T>, Time) -> Batch<U> + Send + Sync>, Stream<U>)
+    where
+        F: Fn(Batch<T>, Time) -> Batch<U> + Send + Sync + 'static,
+    {
+        (Box::new(f), next())
     }
 }
