@@ -141,7 +141,13 @@ impl StderrReporter {
         self.since_summary.add_batch(batch);
         self.total.add_batch(batch);
         if let Some(failure) = &batch.failure {
-            self.line(&format!("job `{}`: batch {} failed: {failure}", self.job, batch.time));
+            // A batch's error names its time already ("batch 300 ms failed: ...").
+            let text = if failure.starts_with("batch ") {
+                format!("job `{}`: {failure}", self.job)
+            } else {
+                format!("job `{}`: batch {} failed: {failure}", self.job, batch.time)
+            };
+            self.line(&text);
         }
         if let Some(every) = self.summary_every
             && self.last_summary.elapsed() >= every
@@ -283,6 +289,8 @@ mod tests {
             1,
             Some("user code panicked"),
         )));
+        let failed = batch(3000, 0, Some("batch 3000 ms failed: disk full"));
+        reporter.on_event(&StreamingEvent::BatchCompleted(failed));
         reporter.on_event(&StreamingEvent::Stopped);
         assert_eq!(
             out.lines(),
@@ -291,7 +299,8 @@ mod tests {
                 "[streamflow] input `lines` (socket 127.0.0.1:9): cannot connect to 127.0.0.1:9: Connection refused",
                 "[streamflow] input `files`: cannot read a.txt",
                 "[streamflow] job `Count`: batch 2000 ms failed: user code panicked",
-                "[streamflow] job `Count` stopped after 0 s: 2 batches (1 failed), 4 records, 6 errors",
+                "[streamflow] job `Count`: batch 3000 ms failed: disk full",
+                "[streamflow] job `Count` stopped after 0 s: 3 batches (2 failed), 4 records, 6 errors",
             ]
         );
     }
