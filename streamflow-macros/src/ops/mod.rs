@@ -384,7 +384,9 @@ impl OpDesc {
                         Param::Value(_) => "initial",
                     })
                     .collect();
-                args.dedup();
+                if variadic {
+                    args.dedup();
+                }
                 format!("`{}({})`", self.name, args.join(", "))
             })
             .collect();

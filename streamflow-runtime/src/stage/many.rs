@@ -3,6 +3,7 @@
 //! function per number of streams (2 to [`MAX_STREAMS`]), because the
 //! contract passes each stream as its own `(input, map_side)` pair.
 
+use super::StageInput;
 use super::bounds::{Element, MapSide, ReduceSide};
 use super::narrow::narrow;
 use crate::runner::Runner;
@@ -41,7 +42,7 @@ macro_rules! transform_many {
         }
 
         $(#[$doc])*
-        pub fn $name<Rn: Runner, $($s: StageInputOf,)+ $($t: Element,)+ V: Element, U: Element, Form>(
+        pub fn $name<Rn: Runner, $($s: StageInput,)+ $($t: Element,)+ V: Element, U: Element, Form>(
             runner: &Rn,
             stage: usize,
             $($input: $s, $map: impl MapSide<$s::Item, Vec<$t>>,)+
@@ -54,8 +55,6 @@ macro_rules! transform_many {
         }
     };
 }
-
-use super::StageInput as StageInputOf;
 
 transform_many! {
     /// `transform_with(other, f)`: `f` gets both streams' batches of the same
