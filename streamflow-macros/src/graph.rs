@@ -356,9 +356,29 @@ impl Builder<'_> {
             } else {
                 format!("{} argument{}", args.len(), if args.len() == 1 { "" } else { "s" })
             };
+            let most = desc.signatures.iter().map(|s| s.params.len()).max().unwrap_or(0);
+            let streams = desc
+                .signatures
+                .iter()
+                .filter(|s| s.params.contains(&Param::Stream))
+                .count();
+            let limit = if streams > 1 && args.len() > most {
+                // An operator over any number of streams has one signature per count.
+                format!(
+                    " (at most {} streams in one call; combine the rest with a second `{}`)",
+                    streams + 1,
+                    desc.name
+                )
+            } else {
+                String::new()
+            };
             self.diag.error(
                 call.method.span(),
-                format!("`{}` cannot be called with {counts}; write {}", desc.name, desc.usage()),
+                format!(
+                    "`{}` cannot be called with {counts}; write {}{limit}",
+                    desc.name,
+                    desc.usage()
+                ),
             );
             self.mention(&call.receiver);
             call.args.iter().for_each(|arg| self.mention(arg));
@@ -631,6 +651,29 @@ mod tests {
             [
                 "the stream `a` is already defined; give each input and `let` its own name",
                 "`reduce_by_key` cannot be called with 0 arguments; write `reduce_by_key(f)` or `reduce_by_key(f, partitions)`",
+            ]
+        );
+    }
+
+    #[test]
+    fn union_and_transform_with_read_up_to_eight_streams() {
+        let (g, errors) = graph(
+            "job J { batch_interval = 1s; input a: u8; input b: u8; input c: u8;
+               output u: u8 = a.union(b, c, a, b, c, a, b);
+               output t: u8 = a.transform_with(b, c, |a, b, c, time| a);
+               output w: u8 = a.union(b, c, a, b, c, a, b, c); }",
+        );
+        assert_eq!(g.nodes[3].inputs, vec![0, 1, 2, 0, 1, 2, 0, 1]);
+        let t = g.nodes[4].call().unwrap();
+        assert_eq!(
+            (t.signature.runtime, t.signature.witness),
+            ("transform_with3", "transform_with3_at_time")
+        );
+        assert_eq!(
+            errors,
+            [
+                "`union` cannot be called with 8 arguments; write `union(other, ..)` (at most 8 streams in one call; \
+              combine the rest with a second `union`)"
             ]
         );
     }

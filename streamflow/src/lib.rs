@@ -61,14 +61,16 @@ pub use streamflow_runtime::sinks;
 /// Live streams: the real-time scheduler, receivers, sources, sinks, metrics
 /// and listeners (see [`live::StreamingContext`]).
 pub use streamflow_runtime::live;
-pub use streamflow_runtime::live::{StreamingContext, StreamingHandle};
+pub use streamflow_runtime::live::{StopHandle, StreamingContext, StreamingHandle};
 
 /// Deterministic tests of a job: a manual clock, batch by batch (see [`testing::TestRun`]).
 pub use streamflow_runtime::testing;
 
 /// The names a job file needs: `use streamflow::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Batch, BatchError, Job, JobConfig, State, StreamingContext, StreamingHandle, Time, stream_job};
+    pub use crate::{
+        Batch, BatchError, Job, JobConfig, State, StopHandle, StreamingContext, StreamingHandle, Time, stream_job,
+    };
 }
 
 /// The README's Rust blocks, compiled and run as doc tests so that every
@@ -89,7 +91,10 @@ pub mod __private {
     pub use streamflow_runtime::shuffle::*;
     pub use streamflow_runtime::stage::*;
     pub use streamflow_runtime::state::*;
-    pub use streamflow_runtime::typing::{Stream, into_port, key_value, share, share_batch, union_batches};
+    pub use streamflow_runtime::typing::{
+        Stream, into_port, key_value, share, share_batch, union_batches, union_batches3, union_batches4,
+        union_batches5, union_batches6, union_batches7, union_batches8,
+    };
     pub use streamflow_runtime::windows::*;
     pub use streamflow_runtime::{CodecProbe, JobCore, Kept, KeptState, NoCodec, SerdeCodec, prepare_input};
 

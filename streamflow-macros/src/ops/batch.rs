@@ -2,6 +2,23 @@
 
 use super::{Kind, OpDesc, Param, Signature};
 
+/// The other streams of a `union` or `transform_with`: one to seven, each
+/// count its own signature (and runtime function), so that every later pass
+/// reads a fixed argument list.
+const S: Param = Param::Stream;
+const BATCHES: &str = "every stream's batch (`Batch<T>`), the receiver's first";
+const AT_TIME: &str = "every stream's batch (`Batch<T>`), the receiver's first, and their time";
+
+/// A `union` of the receiver and `others`, run by `runtime` with `union_fn`.
+const fn union(
+    others: &'static [Param],
+    witness: &'static str,
+    runtime: &'static str,
+    union_fn: &'static [&'static str],
+) -> Signature {
+    Signature::new(runtime, others).witness(witness).defaults(union_fn)
+}
+
 /// The batch-wide operators.
 pub const OPS: &[OpDesc] = &[
     OpDesc::new(
@@ -24,11 +41,17 @@ pub const OPS: &[OpDesc] = &[
     OpDesc::new(
         "union",
         Kind::Boundary,
-        // `transform_with` of the two batches' union: one body for both.
-        &[Signature::new("transform_with", &[Param::Stream])
-            .witness("union")
-            .defaults(&["::streamflow::__private::union_batches"])],
-        "`union(other)`: the elements of both streams (same element type).",
+        // `transform_with` of the batches' union: one body for all.
+        &[
+            union(&[S], "union", "transform_with", &["::streamflow::__private::union_batches"]),
+            union(&[S, S], "union3", "transform_with3", &["::streamflow::__private::union_batches3"]),
+            union(&[S, S, S], "union4", "transform_with4", &["::streamflow::__private::union_batches4"]),
+            union(&[S, S, S, S], "union5", "transform_with5", &["::streamflow::__private::union_batches5"]),
+            union(&[S, S, S, S, S], "union6", "transform_with6", &["::streamflow::__private::union_batches6"]),
+            union(&[S, S, S, S, S, S], "union7", "transform_with7", &["::streamflow::__private::union_batches7"]),
+            union(&[S, S, S, S, S, S, S], "union8", "transform_with8", &["::streamflow::__private::union_batches8"]),
+        ],
+        "`union(other, ..)`: the elements of every stream, the receiver's first (same element type; up to 8 streams).",
     )
     .roles("union input", "union"),
     OpDesc::new(
@@ -48,11 +71,28 @@ pub const OPS: &[OpDesc] = &[
     OpDesc::new(
         "transform_with",
         Kind::Boundary,
-        &[Signature::new(
-            "transform_with",
-            &[Param::Stream, Param::Function(2, "both streams' batches")],
-        )],
-        "`transform_with(other, f)`: `f` gets both streams' batches of the same time and returns a new one.",
+        &[
+            Signature::new("transform_with", &[S, Param::Function(2, BATCHES)]),
+            Signature::new("transform_with", &[S, Param::Function(3, AT_TIME)]).witness("transform_with_at_time"),
+            Signature::new("transform_with3", &[S, S, Param::Function(3, BATCHES)]),
+            Signature::new("transform_with3", &[S, S, Param::Function(4, AT_TIME)]).witness("transform_with3_at_time"),
+            Signature::new("transform_with4", &[S, S, S, Param::Function(4, BATCHES)]),
+            Signature::new("transform_with4", &[S, S, S, Param::Function(5, AT_TIME)])
+                .witness("transform_with4_at_time"),
+            Signature::new("transform_with5", &[S, S, S, S, Param::Function(5, BATCHES)]),
+            Signature::new("transform_with5", &[S, S, S, S, Param::Function(6, AT_TIME)])
+                .witness("transform_with5_at_time"),
+            Signature::new("transform_with6", &[S, S, S, S, S, Param::Function(6, BATCHES)]),
+            Signature::new("transform_with6", &[S, S, S, S, S, Param::Function(7, AT_TIME)])
+                .witness("transform_with6_at_time"),
+            Signature::new("transform_with7", &[S, S, S, S, S, S, Param::Function(7, BATCHES)]),
+            Signature::new("transform_with7", &[S, S, S, S, S, S, Param::Function(8, AT_TIME)])
+                .witness("transform_with7_at_time"),
+            Signature::new("transform_with8", &[S, S, S, S, S, S, S, Param::Function(8, BATCHES)]),
+            Signature::new("transform_with8", &[S, S, S, S, S, S, S, Param::Function(9, AT_TIME)])
+                .witness("transform_with8_at_time"),
+        ],
+        "`transform_with(other, .., f)`: `f` gets every stream's batch of the same time, the receiver's first (and the time, if `f` takes one more argument), and returns a new one (up to 8 streams).",
     )
     .roles("collect batch", "transform_with"),
     OpDesc::new(

@@ -356,14 +356,22 @@ impl OpDesc {
     /// The accepted calls as a user writes them, for error messages:
     /// `reduce_by_key(f)` or `reduce_by_key(f, partitions)`.
     pub fn usage(&self) -> String {
+        // An operator reading any number of other streams (`union`) shows
+        // them once, as `other, ..`.
+        let streams = |signature: &Signature| signature.params.iter().filter(|p| **p == Param::Stream).count();
+        let variadic = self
+            .signatures
+            .iter()
+            .any(|signature| streams(signature) != streams(&self.signatures[0]));
         let mut calls: Vec<String> = self
             .signatures
             .iter()
             .map(|signature| {
-                let args: Vec<&str> = signature
+                let mut args: Vec<&str> = signature
                     .params
                     .iter()
                     .map(|p| match p {
+                        Param::Stream if variadic => "other, ..",
                         Param::Stream => "other",
                         Param::Function(_, what) => function_name(what),
                         Param::Duration("the window length") => "window",
@@ -376,6 +384,9 @@ impl OpDesc {
                         Param::Value(_) => "initial",
                     })
                     .collect();
+                if variadic {
+                    args.dedup();
+                }
                 format!("`{}({})`", self.name, args.join(", "))
             })
             .collect();
@@ -475,6 +486,15 @@ mod tests {
         );
         assert_eq!(lookup("print").unwrap().usage(), "`print()` or `print(n)`");
         assert_eq!(lookup("transform").unwrap().usage(), "`transform(f)`");
+        assert_eq!(lookup("union").unwrap().usage(), "`union(other, ..)`");
+        assert_eq!(
+            lookup("transform_with").unwrap().usage(),
+            "`transform_with(other, .., f)`"
+        );
+        assert_eq!(
+            lookup("join").unwrap().usage(),
+            "`join(other)` or `join(other, partitions)`"
+        );
         assert_eq!(
             lookup("window").unwrap().usage(),
             "`window(window)` or `window(window, slide)`"

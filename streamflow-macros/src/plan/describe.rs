@@ -49,11 +49,16 @@ impl Plan {
                         });
                     }
                     let numbers: Vec<String> = (first..self.stages.len()).map(|i| (i + 1).to_string()).collect();
+                    // `2 and 3`, `2, 3 and 4` (a `union` of several streams).
+                    let listed = match numbers.split_last() {
+                        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                        _ => numbers.concat(),
+                    };
                     let reads = match (desc.shuffles, numbers.len()) {
-                        (true, 1) => format!("shuffle of stage {}", numbers[0]),
-                        (true, _) => format!("shuffles of stages {}", numbers.join(" and ")),
-                        (false, 1) => format!("stage {}", numbers[0]),
-                        (false, _) => format!("stages {}", numbers.join(" and ")),
+                        (true, 1) => format!("shuffle of stage {listed}"),
+                        (true, _) => format!("shuffles of stages {listed}"),
+                        (false, 1) => format!("stage {listed}"),
+                        (false, _) => format!("stages {listed}"),
                     };
                     let role = match call.durations.as_slice() {
                         [(window, _), (slide, _), ..] => {

@@ -14,6 +14,8 @@ use super::rate::PidSettings;
 use super::settings::Settings;
 use super::sources::Input;
 use super::status_line::StatusLine;
+use super::stderr_report::StderrReporter;
+use super::stop_handle::StopHandle;
 use crate::sinks::Sink;
 use crate::{InputPorts, Job, OutputPorts, PortInfo};
 use std::any::TypeId;
@@ -54,6 +56,8 @@ use std::time::Duration;
 /// ```
 pub struct StreamingContext<J: Job> {
     setup: Setup<J>,
+    /// Linked to the job when it starts (see [`stop_handle`](Self::stop_handle)).
+    stop: StopHandle,
 }
 
 /// The ports for a message, with their types as written in the job when the
@@ -91,7 +95,16 @@ impl<J: Job + 'static> StreamingContext<J> {
                 listeners: Vec::new(),
                 clock: Arc::new(SystemClock::new()),
             },
+            stop: StopHandle::default(),
         }
+    }
+
+    /// A handle that stops this context's job, to give to a listener or a
+    /// sink before [`start`](Self::start) (Spark's `onReceiverError ->
+    /// ssc.stop()`): a stop it asks for while `start()` runs is carried out
+    /// as soon as the job is running, never lost. See [`StopHandle`].
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
     }
 
     fn job_name(&self) -> &'static str {
@@ -261,6 +274,27 @@ impl<J: Job + 'static> StreamingContext<J> {
         self
     }
 
+    /// Whether the job writes its problems to standard error (the default:
+    /// yes, with or without a `tracing` subscriber): receiver and input
+    /// errors (a repeated one once, then counted) and failed batches, each
+    /// on a line starting `[streamflow]`; and, when no status line is drawn
+    /// (standard error is a file or a pipe), a summary line every
+    /// [`summary_interval`](Self::summary_interval) and one at the stop
+    /// (batches, failed ones, records, errors). Turn it off when your own
+    /// listener or `tracing` subscriber reports them.
+    pub fn report_to_stderr(mut self, report: bool) -> Self {
+        self.setup.settings.report_to_stderr = report;
+        self
+    }
+
+    /// How often the summary line of [`report_to_stderr`](Self::report_to_stderr)
+    /// is written (default 10 s), and how often a repeated error is written
+    /// again with its count.
+    pub fn summary_interval(mut self, interval: Duration) -> Self {
+        self.setup.settings.summary_interval = interval;
+        self
+    }
+
     /// Whether a failed batch stops the job (the default: the error is
     /// returned by `await_termination`). When false, the failure is reported
     /// and the job goes on with the next batch.
@@ -419,7 +453,14 @@ impl<J: Job + 'static> StreamingContext<J> {
             });
         }
         let on_signals = self.setup.settings.stop_on_signals;
-        let handle = launch(self.setup)?;
+        let mut setup = self.setup;
+        if setup.settings.report_to_stderr {
+            let settings = &setup.settings;
+            let reporter = StderrReporter::new(plan.job, settings.summary_interval, settings.status_line.is_drawn());
+            setup.listeners.push(Box::new(reporter));
+        }
+        let handle = launch(setup)?;
+        self.stop.attach(handle.shared_arc());
         if on_signals {
             // On an error the handle is dropped, which stops the job.
             super::signals::watch(handle.shared_arc()).map_err(StartError::Signals)?;

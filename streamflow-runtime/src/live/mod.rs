@@ -38,7 +38,9 @@
 //! Threads of a running job: one per receiver; the generator, which cuts a
 //! batch at every batch time; the driver, which runs the batches in time
 //! order (delivers their inputs, runs the job, writes the sinks, commits the
-//! inputs); a listener thread when listeners are registered. What a source
+//! inputs); a listener thread when listeners are registered (the default
+//! reporter to standard error is one: see
+//! [`report_to_stderr`](StreamingContext::report_to_stderr)). What a source
 //! sees of them, call by call, is in [`sources`](sources#plumbing-writing-a-source).
 
 mod bound_sink;
@@ -64,6 +66,8 @@ pub mod sources;
 mod status_line;
 #[cfg(feature = "status-page")]
 mod status_page;
+mod stderr_report;
+mod stop_handle;
 mod sync;
 
 /// Sinks, re-exported here beside the sources (they live in [`crate::sinks`]).
@@ -82,3 +86,4 @@ pub use rate::{PidRateEstimator, PidSettings, RateLimiter};
 pub use recovery::RecoveryInfo;
 pub use sources::{Input, InputStats, Receiver, ReceiverContext, Stopped};
 pub use status_line::StatusLine;
+pub use stop_handle::StopHandle;

@@ -24,6 +24,9 @@ pub(super) struct Settings {
     pub(super) graceful_stop_timeout: Option<Duration>,
     pub(super) stop_on_signals: bool,
     pub(super) status_line: StatusLine,
+    /// Whether errors and summaries are written to standard error (see `stderr_report`).
+    pub(super) report_to_stderr: bool,
+    pub(super) summary_interval: Duration,
     pub(super) stop_on_failure: bool,
     /// Where to serve the status page, if anywhere.
     #[cfg_attr(not(feature = "status-page"), allow(dead_code))]
@@ -61,6 +64,8 @@ impl Default for Settings {
             graceful_stop_timeout: None,
             stop_on_signals: false,
             status_line: StatusLine::Auto,
+            report_to_stderr: true,
+            summary_interval: Duration::from_secs(10),
             stop_on_failure: true,
             status_page: None,
             checkpoint: None,

@@ -1,6 +1,8 @@
 //! A one-line live status on a terminal: drawn on standard error after each
 //! batch and erased before the next one starts, so that it never mixes with
-//! what the batch prints.
+//! what the batch prints. Where it is not drawn (standard error is a file or
+//! a pipe), the default reporter writes a summary line now and then instead
+//! (`stderr_report.rs`).
 
 use super::listener::BatchInfo;
 use std::io::{IsTerminal, Write};
@@ -24,13 +26,20 @@ pub(crate) struct StatusDrawer {
     interval: Duration,
 }
 
-impl StatusDrawer {
-    pub(crate) fn new(mode: StatusLine, interval: Duration) -> Self {
-        let enabled = match mode {
+impl StatusLine {
+    /// Whether a status line is drawn in this mode, here.
+    pub(crate) fn is_drawn(self) -> bool {
+        match self {
             StatusLine::Auto => std::io::stderr().is_terminal(),
             StatusLine::Always => true,
             StatusLine::Never => false,
-        };
+        }
+    }
+}
+
+impl StatusDrawer {
+    pub(crate) fn new(mode: StatusLine, interval: Duration) -> Self {
+        let enabled = mode.is_drawn();
         StatusDrawer {
             enabled,
             drawn: false,

@@ -1,5 +1,6 @@
 //! Sinks bound to a job's output ports: print, text and object files, a
-//! closure, and an in-memory collector for tests.
+//! closure, the recent batches kept for slicing ([`remember`]), and an
+//! in-memory collector for tests.
 //!
 //! A sink is bound with
 //! [`StreamingContext::output`](crate::live::StreamingContext::output). After
@@ -17,11 +18,13 @@ pub use files::{
 mod error;
 mod print;
 mod publish;
+mod remember;
 
 use crate::{Batch, Time};
 pub use error::SinkError;
 pub(crate) use print::print_text_with;
 pub use print::{DebugFn, PrintSink, print, print_to};
+pub use remember::{Forgotten, RememberSink, Remembered, remember};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 

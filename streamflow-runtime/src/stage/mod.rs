@@ -17,11 +17,16 @@
 pub mod bounds;
 mod free;
 mod input;
+mod many;
 mod narrow;
 
 pub use free::free_later;
 pub use input::StageInput;
-pub use narrow::{glom, map_partitions, narrow, transform, transform_with};
+pub use many::{
+    BatchesAtTime, BatchesFn, BatchesOnly, MAX_STREAMS, transform_with, transform_with3, transform_with4,
+    transform_with5, transform_with6, transform_with7, transform_with8,
+};
+pub use narrow::{glom, map_partitions, narrow, transform};
 
 pub(crate) use narrow::narrow_parts;
 

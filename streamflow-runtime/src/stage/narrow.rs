@@ -1,6 +1,6 @@
 //! The operators that move no data between partitions: narrow runs, and the
 //! whole-partition and whole-batch boundaries (`glom`, `map_partitions`,
-//! `union`, `transform`, `transform_with`).
+//! `transform`; `transform_with` and `union` are in `many`).
 
 use super::bounds::{Element, MapSide, ReduceSide, TransformFn};
 use super::{StageInput, reduce_parts, run_part};
@@ -79,29 +79,11 @@ pub fn transform<Rn: Runner, S: StageInput, T: Element, V: Element, U: Element, 
     narrow(runner, stage + 1, transformed, reduce_side)
 }
 
-/// `transform_with(other, f)`: `f` gets both streams' batches of the same
-/// time. Stages: `stage` the left map side, `stage + 1` the right one,
-/// `stage + 2` `f` and the reduce side.
-pub fn transform_with<Rn: Runner, S1: StageInput, S2: StageInput, T: Element, W: Element, V: Element, U: Element>(
-    runner: &Rn,
-    stage: usize,
-    left: S1,
-    left_map: impl MapSide<S1::Item, Vec<T>>,
-    right: S2,
-    right_map: impl MapSide<S2::Item, Vec<W>>,
-    f: &impl Fn(Batch<T>, Batch<W>) -> Batch<V>,
-    reduce_side: impl ReduceSide<V, U>,
-) -> Result<Batch<U>, Rn::Error> {
-    let l = narrow(runner, stage, left, left_map)?;
-    let r = narrow(runner, stage + 1, right, right_map)?;
-    let transformed = runner.call(stage + 2, || f(l, r))?;
-    narrow(runner, stage + 2, transformed, reduce_side)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fixtures::{config, ctx, op, op_lines, plan, test_ctx};
+    use crate::stage::transform_with;
 
     fn parts() -> Batch<i32> {
         Batch::from_partitions(vec![vec![1, 2], vec![3], vec![4, 5, 6]])
@@ -178,7 +160,7 @@ mod tests {
             |x, out| out.push((x, ())),
             Batch::from([(2, "two"), (5, "five")]),
             |x, out| out.push(x),
-            &|l: Batch<(i32, ())>, r: Batch<(i32, &str)>| l.join(r, None).map(|(k, (_, s))| (k, s)),
+            &|l: Batch<(i32, ())>, r: Batch<(i32, &'static str)>| l.join(r, None).map(|(k, (_, s))| (k, s)),
             |x, out| out.push(x),
         )
         .unwrap();

@@ -12,8 +12,10 @@
 //!
 //! Nothing here runs at batch time.
 
+mod many;
 mod requirements;
 
+pub use many::*;
 pub use requirements::*;
 
 use crate::outputs::{FileOutput, Printer};
@@ -42,16 +44,13 @@ pub fn into_port<Declared: 'static, T: 'static>(batch: Batch<T>) -> Batch<Declar
     }
 }
 
-/// How `union` joins the batches of its two streams, whose element types its
-/// witness proved equal.
-pub type UnionFn<T, U> = fn(Batch<T>, Batch<U>) -> Batch<T>;
-
-/// The batches of both streams of a `union`: the left one's partitions, then
-/// the right one's (moved, not copied). The element types are the same when
-/// the job compiles, as for [`into_port`].
-pub fn union_batches<T: 'static, U: 'static>(left: Batch<T>, right: Batch<U>) -> Batch<T> {
-    left.union(into_port(right))
-}
+/// A function called once per batch (`transform`, `transform_with`,
+/// `foreach_batch`), as the witness hands it to the per-batch code: boxed,
+/// so that this code needs no bound on the user's closure. When the closure
+/// does not fit, the witness's bound is the one error the user sees, not a
+/// second one from the per-batch code; once per batch, the indirect call
+/// costs nothing measurable.
+pub type BatchFn<F> = Box<F>;
 
 /// An element reaching `reduce_by_key` at the end of a loop the macro wrote,
 /// as its (key, value) pair; a stream of something else is reported with
@@ -270,10 +269,6 @@ impl<T: Data> Stream<T> {
         inspect<>([Fn(&T)]) -> T;
         /// `map_partitions(f)`.
         map_partitions<I>([Fn(Vec<T>) -> I]) -> I::Item, where [I: IntoIterator, I::Item: Data];
-        /// `transform(f)`.
-        transform<U>([Fn(Batch<T>) -> Batch<U>]) -> U, where [U: Data];
-        /// `transform(f)` with `f(batch, time)`.
-        transform_at_time<U>([Fn(Batch<T>, Time) -> Batch<U>]) -> U, where [U: Data];
         /// `reduce(f)`.
         reduce<>([Fn(T, T) -> T]) -> T;
     }
@@ -327,24 +322,6 @@ impl<T: Data> Stream<T> {
         F: Fn(V) -> I + Send + Sync + 'static,
     {
         (f, next(), <T as FlatMapValuesInput>::into_pair)
-    }
-
-    /// `union(other)`: runs as `transform_with(other, f)`, with `f` the
-    /// union of the two batches (the macro passes [`union_batches`]).
-    #[allow(clippy::type_complexity)]
-    pub fn union<U>(&self, _other: &Stream<U>, f: UnionFn<T, U>) -> (UnionFn<T, U>, Stream<T>)
-    where
-        U: SameElement<T>,
-    {
-        (f, next())
-    }
-
-    /// `transform_with(other, f)`.
-    pub fn transform_with<U: Data, W: Data, F>(&self, _other: &Stream<U>, f: F) -> (F, Stream<W>)
-    where
-        F: Fn(Batch<T>, Batch<U>) -> Batch<W> + Send + Sync + 'static,
-    {
-        (f, next())
     }
 
     /// `reduce_by_key(f)`.
@@ -541,7 +518,33 @@ impl<T: Data> Stream<T> {
     }
 
     /// `foreach_batch(f)`: `f(&batch, time)`, as the live `sinks::foreach`.
-    pub fn foreach_batch<F: Fn(&Batch<T>, Time) + Send + Sync + 'static>(&self, f: F) -> F {
-        f
+    /// Handed over boxed (see [`BatchFn`]).
+    #[allow(clippy::type_complexity)]
+    pub fn foreach_batch<F: Fn(&Batch<T>, Time) + Send + Sync + 'static>(
+        &self,
+        f: F,
+    ) -> BatchFn<dyn Fn(&Batch<T>, Time) + Send + Sync> {
+        Box::new(f)
+    }
+
+    /// `transform(f)`, handed over boxed (see [`BatchFn`]).
+    #[allow(clippy::type_complexity)]
+    pub fn transform<U: Data, F>(&self, f: F) -> (BatchFn<dyn Fn(Batch<T>) -> Batch<U> + Send + Sync>, Stream<U>)
+    where
+        F: Fn(Batch<T>) -> Batch<U> + Send + Sync + 'static,
+    {
+        (Box::new(f), next())
+    }
+
+    /// `transform(f)` with `f(batch, time)`, handed over boxed (see [`BatchFn`]).
+    #[allow(clippy::type_complexity)]
+    pub fn transform_at_time<U: Data, F>(
+        &self,
+        f: F,
+    ) -> (BatchFn<dyn Fn(Batch<T>, Time) -> Batch<U> + Send + Sync>, Stream<U>)
+    where
+        F: Fn(Batch<T>, Time) -> Batch<U> + Send + Sync + 'static,
+    {
+        (Box::new(f), next())
     }
 }
