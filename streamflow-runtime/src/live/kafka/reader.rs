@@ -289,19 +289,18 @@ impl<T: Send + 'static> Reader for KafkaReader<T> {
         loop {
             let mut waiting = false;
             let mut idle = true;
-            for i in 0..readings.len() {
-                if readings[i].done {
+            for reading in readings.iter_mut() {
+                if reading.done {
                     continue;
                 }
-                if readings[i].at_end.is_some_and(|t| t.elapsed() >= GAP_GRACE) {
-                    readings[i].at_end = None;
-                    if self.ends_in_a_gap(readings[i].range) {
-                        readings[i].done = true;
+                if reading.at_end.is_some_and(|t| t.elapsed() >= GAP_GRACE) {
+                    reading.at_end = None;
+                    if self.ends_in_a_gap(reading.range) {
+                        reading.done = true;
                         continue;
                     }
                 }
                 waiting = true;
-                let reading = &mut readings[i];
                 let cursor = self.cursors.get_mut(&reading.range.partition).expect("positioned");
                 // Drain what is fetched already; wait briefly only when idle.
                 while let Some(polled) = cursor.queue.poll(Duration::ZERO) {
