@@ -46,10 +46,6 @@ impl Broker {
     pub fn start() -> Result<Broker, String> {
         let dir = std::env::temp_dir().join(format!("streamflow-broker-{}-{}", std::process::id(), unique()));
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        Broker::start_in(dir, true)
-    }
-
-    fn start_in(dir: PathBuf, owns_dir: bool) -> Result<Broker, String> {
         let binary = tansu_binary().ok_or_else(|| {
             "no Kafka broker: tansu is not installed (run `scripts/kafka-broker.sh install`, \
              or `scripts/test.sh`, which does)"
@@ -60,7 +56,7 @@ impl Broker {
             binary,
             port,
             dir,
-            owns_dir,
+            owns_dir: true,
             child: None,
         };
         broker.spawn()?;

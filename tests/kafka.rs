@@ -487,3 +487,34 @@ fn a_broker_that_cannot_be_reached_at_start_is_a_clear_error() {
         "{message}"
     );
 }
+
+#[test]
+fn a_backlog_is_read_in_capped_batches_each_record_once() {
+    // The reader goes on from where the previous batch stopped, batch after
+    // batch, on one consumer.
+    let broker = broker();
+    kafka::create_topic(&broker.brokers(), "backlog", 1).unwrap();
+    produce(&broker, "backlog", lines("r", 30_000));
+    // 50 000 records/s for 100 ms: 5 000 a batch.
+    let options = KafkaOptions::new()
+        .starting_offsets(StartingOffsets::Earliest)
+        .max_rate_per_partition(50_000.0);
+    let (sink, out) = sinks::collect();
+    let handle = StreamingContext::new(Echo::new())
+        // Backpressure would lower the rate to what the first batches managed.
+        .backpressure(false)
+        .input(
+            "lines",
+            kafka::kafka_text_stream(broker.brokers(), ["backlog"], options),
+        )
+        .unwrap()
+        .output("out", sink)
+        .unwrap()
+        .start()
+        .unwrap();
+    wait_for(&out, 30_000);
+    handle.stop(false).unwrap();
+    let sizes: Vec<usize> = out.batches().iter().map(|(_, b)| b.len()).filter(|n| *n > 0).collect();
+    assert_eq!(sizes, [5_000; 6], "batch sizes");
+    assert_each_once(&out, lines("r", 30_000).into_iter().map(|(_, v)| v));
+}
