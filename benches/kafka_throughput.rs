@@ -3,7 +3,7 @@
 //! to set beside `socket_throughput`'s figure for the socket source.
 //!
 //! ```text
-//! cargo bench --bench kafka_throughput            # a few minutes (most of it filling the topic)
+//! cargo bench --bench kafka_throughput            # about two minutes
 //! cargo bench --bench kafka_throughput -- --quick # a smaller topic, shorter runs
 //! ```
 //!
@@ -177,7 +177,7 @@ fn main() {
     }
     let quick = std::env::args().any(|a| a == "--quick");
     let (lines, duration, rates): (usize, Duration, &[u64]) = if quick {
-        (300_000, Duration::from_millis(1500), &[50_000, 100_000, 200_000])
+        (100_000, Duration::from_millis(1500), &[10_000, 20_000])
     } else {
         (1_000_000, Duration::from_secs(3), &[50_000, 100_000, 200_000, 300_000])
     };
@@ -199,7 +199,7 @@ fn main() {
     // Per round: the highest flat rate of Kafka and of the socket.
     let mut highest = [[None::<u64>; 2]; 2];
     for (round, best) in highest.iter_mut().enumerate() {
-        let raw = raw_consumer(&brokers, "lines", written.min(1_000_000));
+        let raw = raw_consumer(&brokers, "lines", written.min(200_000));
         println!("{:>6} {:>7} {:>12} {:>14.0}", round + 1, "raw", "-", raw);
         for &rate in rates {
             // The backlog must outlast the run.
