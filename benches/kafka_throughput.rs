@@ -179,7 +179,7 @@ fn main() {
     let (lines, duration, rates): (usize, Duration, &[u64]) = if quick {
         (100_000, Duration::from_millis(1500), &[10_000, 20_000])
     } else {
-        (1_000_000, Duration::from_secs(3), &[50_000, 100_000, 200_000, 300_000])
+        (300_000, Duration::from_secs(3), &[10_000, 20_000, 40_000, 80_000])
     };
     let broker = Broker::start().unwrap_or_else(|e| panic!("{e}"));
     let brokers = broker.brokers();
