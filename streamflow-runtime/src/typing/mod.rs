@@ -484,11 +484,11 @@ impl<T: Data> Stream<T> {
     state_witnesses! {
         /// `update_state_by_key(f)`.
         update_state_by_key() -> F, [Fn(&[V], Option<S>) -> Option<S>];
-        /// `update_state_by_key(f, initial)`.
+        /// `update_state_by_key(f, initial, [partitions])`.
         update_state_by_key_initial(initial: Init) -> (F, Init), [Fn(&[V], Option<S>) -> Option<S>];
         /// `update_state_by_key_with_time(f)`.
         update_state_by_key_with_time() -> F, [Fn(Time, &K, &[V], Option<S>) -> Option<S>];
-        /// `update_state_by_key_with_time(f, initial)`.
+        /// `update_state_by_key_with_time(f, initial, [partitions])`.
         update_state_by_key_with_time_initial(initial: Init) -> (F, Init), [Fn(Time, &K, &[V], Option<S>) -> Option<S>];
     }
 
@@ -496,7 +496,7 @@ impl<T: Data> Stream<T> {
         /// `map_with_state(f, [timeout])`: the witnesses of its output and of
         /// its `state_snapshots()`.
         map_with_state() -> F;
-        /// `map_with_state(f, [timeout], initial)`.
+        /// `map_with_state(f, [timeout], initial, [partitions])`.
         map_with_state_initial(initial: Init) -> (F, Init);
     }
 
