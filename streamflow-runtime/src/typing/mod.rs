@@ -12,9 +12,11 @@
 //!
 //! Nothing here runs at batch time.
 
+mod checked;
 mod many;
 mod requirements;
 
+pub use checked::*;
 pub use many::*;
 pub use requirements::*;
 
@@ -114,6 +116,22 @@ macro_rules! function_witnesses {
             $($($w)*)?
         {
             (f, next())
+        }
+    )*};
+}
+
+/// Witnesses of the narrow operators, whose function the fused loop calls
+/// once per element: the function comes back [`Checked`] against its shape,
+/// so that a closure of the wrong type is reported once, here.
+macro_rules! element_witnesses {
+    ($($(#[$doc:meta])* $name:ident<$($g:ident),*>($shape:ty, [$($bound:tt)+]) -> $out:ty $(, where [$($w:tt)*])?;)*) => {$(
+        $(#[$doc])*
+        pub fn $name<$($g,)* F>(&self, f: F) -> (Checked<F, $shape>, Stream<$out>)
+        where
+            F: $($bound)+ + Send + Sync + 'static,
+            $($($w)*)?
+        {
+            (Checked::new(f), next())
         }
     )*};
 }
@@ -256,17 +274,20 @@ impl<T: Data> Stream<T> {
     {
     }
 
-    function_witnesses! {
+    element_witnesses! {
         /// `map(f)`.
-        map<U>([Fn(T) -> U]) -> U, where [U: Data];
+        map<U>(ByValue<T, U>, [Fn(T) -> U]) -> U, where [U: Data];
         /// `flat_map(f)`.
-        flat_map<I>([Fn(T) -> I]) -> I::Item, where [I: IntoIterator, I::Item: Data];
+        flat_map<I>(ByValue<T, I>, [Fn(T) -> I]) -> I::Item, where [I: IntoIterator, I::Item: Data];
         /// `filter(f)`.
-        filter<>([Fn(&T) -> bool]) -> T;
+        filter<>(ByRef<T, bool>, [Fn(&T) -> bool]) -> T;
         /// `filter_map(f)`.
-        filter_map<U>([Fn(T) -> Option<U>]) -> U, where [U: Data];
+        filter_map<U>(ByValue<T, Option<U>>, [Fn(T) -> Option<U>]) -> U, where [U: Data];
         /// `inspect(f)`.
-        inspect<>([Fn(&T)]) -> T;
+        inspect<>(ByRef<T, ()>, [Fn(&T)]) -> T;
+    }
+
+    function_witnesses! {
         /// `map_partitions(f)`.
         map_partitions<I>([Fn(Vec<T>) -> I]) -> I::Item, where [I: IntoIterator, I::Item: Data];
         /// `reduce(f)`.
@@ -302,18 +323,18 @@ impl<T: Data> Stream<T> {
 
     /// `map_values(f)`.
     #[allow(clippy::type_complexity)]
-    pub fn map_values<K, V, U, F>(&self, f: F) -> (F, Stream<(K, U)>, Pair<T, K, V>)
+    pub fn map_values<K, V, U, F>(&self, f: F) -> (Checked<F, ByValue<V, U>>, Stream<(K, U)>, Pair<T, K, V>)
     where
         T: MapValuesInput<Key = K, Value = V>,
         (K, U): Data,
         F: Fn(V) -> U + Send + Sync + 'static,
     {
-        (f, next(), <T as MapValuesInput>::into_pair)
+        (Checked::new(f), next(), <T as MapValuesInput>::into_pair)
     }
 
     /// `flat_map_values(f)`.
     #[allow(clippy::type_complexity)]
-    pub fn flat_map_values<K, V, I, F>(&self, f: F) -> (F, Stream<(K, I::Item)>, Pair<T, K, V>)
+    pub fn flat_map_values<K, V, I, F>(&self, f: F) -> (Checked<F, ByValue<V, I>>, Stream<(K, I::Item)>, Pair<T, K, V>)
     where
         T: FlatMapValuesInput<Key = K, Value = V>,
         K: Clone,
@@ -321,7 +342,7 @@ impl<T: Data> Stream<T> {
         (K, I::Item): Data,
         F: Fn(V) -> I + Send + Sync + 'static,
     {
-        (f, next(), <T as FlatMapValuesInput>::into_pair)
+        (Checked::new(f), next(), <T as FlatMapValuesInput>::into_pair)
     }
 
     /// `reduce_by_key(f)`.
