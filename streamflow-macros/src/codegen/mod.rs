@@ -48,7 +48,9 @@ pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
         // The fallbacks of the loop's calls of checked functions, found
         // only when a function does not fit (see `typing::Checked`).
         #[allow(unused_imports)]
-        use ::streamflow::__private::{UncheckedByRef as _, UncheckedByValue as _};
+        use ::streamflow::__private::{
+            UncheckedByRef as _, UncheckedByValue as _, UncheckedUpdates as _, UncheckedUpdatesAtTime as _,
+        };
         #typing
         #state
         let core = ::streamflow::__private::JobCore::new(

@@ -1,5 +1,5 @@
-//! A user's per-element function as its typing witness hands it to the
-//! per-batch code: wrapped with the shape it was checked against, so that a
+//! A user's per-element (or per-key) function as its typing witness hands it
+//! to the per-batch code: wrapped with the shape it was checked against, so that a
 //! closure of the wrong type is reported once, by the witness, and not again
 //! where the fused loop calls it.
 //!
@@ -12,10 +12,11 @@
 //! job does not compile anyway (the witness's error says why), and rustc has
 //! nothing more to say about the loop.
 
+use crate::Time;
 use std::marker::PhantomData;
 
 /// A function `F` checked by a witness against the shape `S`
-/// ([`ByValue`], [`ByRef`]).
+/// ([`ByValue`], [`ByRef`], [`Updates`], [`UpdatesAtTime`]).
 pub struct Checked<F, S>(F, PhantomData<fn() -> S>);
 
 impl<F, S> Checked<F, S> {
@@ -31,6 +32,13 @@ pub struct ByValue<A, R>(PhantomData<fn(A) -> R>);
 /// The shape `Fn(&A) -> R` (`filter`, `inspect`).
 pub struct ByRef<A, R>(PhantomData<fn(&A) -> R>);
 
+/// The shape `Fn(&[V], Option<S>) -> Option<S>` (`update_state_by_key`).
+pub struct Updates<V, S>(PhantomData<fn(&[V], Option<S>) -> Option<S>>);
+
+/// The shape `Fn(Time, &K, &[V], Option<S>) -> Option<S>`
+/// (`update_state_by_key_with_time`).
+pub struct UpdatesAtTime<K, V, S>(PhantomData<fn(Time, &K, &[V], Option<S>) -> Option<S>>);
+
 impl<F: Fn(A) -> R, A, R> Checked<F, ByValue<A, R>> {
     /// Calls the function.
     #[inline(always)]
@@ -44,6 +52,22 @@ impl<F: Fn(&A) -> R, A, R> Checked<F, ByRef<A, R>> {
     #[inline(always)]
     pub fn call(&self, x: &A) -> R {
         (self.0)(x)
+    }
+}
+
+impl<F: Fn(&[V], Option<S>) -> Option<S>, V, S> Checked<F, Updates<V, S>> {
+    /// Calls the function.
+    #[inline(always)]
+    pub fn call(&self, values: &[V], old: Option<S>) -> Option<S> {
+        (self.0)(values, old)
+    }
+}
+
+impl<F: Fn(Time, &K, &[V], Option<S>) -> Option<S>, K, V, S> Checked<F, UpdatesAtTime<K, V, S>> {
+    /// Calls the function.
+    #[inline(always)]
+    pub fn call(&self, time: Time, key: &K, values: &[V], old: Option<S>) -> Option<S> {
+        (self.0)(time, key, values, old)
     }
 }
 
@@ -68,6 +92,30 @@ pub trait UncheckedByRef<A, R> {
 
 impl<F, A, R> UncheckedByRef<A, R> for Checked<F, ByRef<A, R>> {
     fn call(&self, _: &A) -> R {
+        unreachable!("the typing witness proved the function's signature")
+    }
+}
+
+/// The fallback `call` of a function that does not fit [`Updates`].
+pub trait UncheckedUpdates<V, S> {
+    /// Never called.
+    fn call(&self, values: &[V], old: Option<S>) -> Option<S>;
+}
+
+impl<F, V, S> UncheckedUpdates<V, S> for Checked<F, Updates<V, S>> {
+    fn call(&self, _: &[V], _: Option<S>) -> Option<S> {
+        unreachable!("the typing witness proved the function's signature")
+    }
+}
+
+/// The fallback `call` of a function that does not fit [`UpdatesAtTime`].
+pub trait UncheckedUpdatesAtTime<K, V, S> {
+    /// Never called.
+    fn call(&self, time: Time, key: &K, values: &[V], old: Option<S>) -> Option<S>;
+}
+
+impl<F, K, V, S> UncheckedUpdatesAtTime<K, V, S> for Checked<F, UpdatesAtTime<K, V, S>> {
+    fn call(&self, _: Time, _: &K, _: &[V], _: Option<S>) -> Option<S> {
         unreachable!("the typing witness proved the function's signature")
     }
 }

@@ -197,17 +197,19 @@ macro_rules! join_witnesses {
 }
 
 /// The keyed-state family: with or without an initial state, with or
-/// without the batch time; each returns its functions, its output's witness,
+/// without the batch time; each returns its function ([`Checked`], called
+/// once per key; with the initial state, when given), its output's witness,
 /// its input as pairs and its state's codec probe.
 macro_rules! state_witnesses {
-    ($($(#[$doc:meta])* $name:ident($($initial:ident: $init_ty:ident)?) -> $bound_fns:ty, [$($f:tt)+];)*) => {$(
+    ($($(#[$doc:meta])* $name:ident($($initial:ident: $init_ty:ident)?) -> $shape:ty, [$($f:tt)+];)*) => {$(
         $(#[$doc])*
-        #[allow(clippy::type_complexity)]
+        // The function alone is in parentheses when there is no initial state.
+        #[allow(clippy::type_complexity, unused_parens)]
         pub fn $name<K, V, S, F $(, $init_ty)?>(
             &self,
             f: F,
             $($initial: $init_ty)?
-        ) -> ($bound_fns, Stream<(K, S)>, Pair<T, K, V>, CodecProbe<StateStore<K, S>>)
+        ) -> ((Checked<F, $shape> $(, $init_ty)?), Stream<(K, S)>, Pair<T, K, V>, CodecProbe<StateStore<K, S>>)
         where
             T: StateInput<Key = K, Value = V>,
             K: Key,
@@ -216,7 +218,7 @@ macro_rules! state_witnesses {
             F: $($f)+ + Send + Sync + 'static,
             $($init_ty: IntoIterator<Item = (K, S)>,)?
         {
-            ((f $(, $initial)?), next(), <T as StateInput>::into_pair, codec())
+            ((Checked::new(f) $(, $initial)?), next(), <T as StateInput>::into_pair, codec())
         }
     )*};
 }
@@ -504,13 +506,13 @@ impl<T: Data> Stream<T> {
 
     state_witnesses! {
         /// `update_state_by_key(f)`.
-        update_state_by_key() -> F, [Fn(&[V], Option<S>) -> Option<S>];
+        update_state_by_key() -> Updates<V, S>, [Fn(&[V], Option<S>) -> Option<S>];
         /// `update_state_by_key(f, initial, [partitions])`.
-        update_state_by_key_initial(initial: Init) -> (F, Init), [Fn(&[V], Option<S>) -> Option<S>];
+        update_state_by_key_initial(initial: Init) -> Updates<V, S>, [Fn(&[V], Option<S>) -> Option<S>];
         /// `update_state_by_key_with_time(f)`.
-        update_state_by_key_with_time() -> F, [Fn(Time, &K, &[V], Option<S>) -> Option<S>];
+        update_state_by_key_with_time() -> UpdatesAtTime<K, V, S>, [Fn(Time, &K, &[V], Option<S>) -> Option<S>];
         /// `update_state_by_key_with_time(f, initial, [partitions])`.
-        update_state_by_key_with_time_initial(initial: Init) -> (F, Init), [Fn(Time, &K, &[V], Option<S>) -> Option<S>];
+        update_state_by_key_with_time_initial(initial: Init) -> UpdatesAtTime<K, V, S>, [Fn(Time, &K, &[V], Option<S>) -> Option<S>];
     }
 
     mapping_witnesses! {
