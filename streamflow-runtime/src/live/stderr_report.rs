@@ -255,6 +255,7 @@ mod tests {
             total_delay: None,
             stage_times: Vec::new(),
             failure: failure.map(str::to_owned),
+            input_progress: Vec::new(),
         }
     }
 

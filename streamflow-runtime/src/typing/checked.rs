@@ -33,11 +33,11 @@ pub struct ByValue<A, R>(PhantomData<fn(A) -> R>);
 pub struct ByRef<A, R>(PhantomData<fn(&A) -> R>);
 
 /// The shape `Fn(&[V], Option<S>) -> Option<S>` (`update_state_by_key`).
-pub struct Updates<V, S>(PhantomData<fn(&[V], Option<S>) -> Option<S>>);
+pub struct Updates<V, S>(PhantomData<fn() -> (V, S)>);
 
 /// The shape `Fn(Time, &K, &[V], Option<S>) -> Option<S>`
 /// (`update_state_by_key_with_time`).
-pub struct UpdatesAtTime<K, V, S>(PhantomData<fn(Time, &K, &[V], Option<S>) -> Option<S>>);
+pub struct UpdatesAtTime<K, V, S>(PhantomData<fn() -> K>, PhantomData<Updates<V, S>>);
 
 impl<F: Fn(A) -> R, A, R> Checked<F, ByValue<A, R>> {
     /// Calls the function.
