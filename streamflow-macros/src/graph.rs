@@ -411,6 +411,25 @@ impl Builder<'_> {
                 Param::Function(..) => op.functions.push(arg.clone()),
                 Param::Count(_) => op.counts.push(arg.clone()),
                 Param::Partitions => op.partitions = Some(arg.clone()),
+                Param::Value(_)
+                    if is_count_literal(arg)
+                        && desc.signatures.iter().any(|s| s.params.contains(&Param::Partitions)) =>
+                {
+                    // Spark's `updateStateByKey(f, numPartitions)`: here the
+                    // count follows the initial state.
+                    let count = quote::ToTokens::to_token_stream(arg).to_string();
+                    self.diag.error(
+                        arg.span(),
+                        format!(
+                            "this argument of `{}` is its initial state, not a partition count; for \
+                             {count} partitions and no initial state write `[], {count}` (the count follows \
+                             the initial state): {}",
+                            desc.name,
+                            desc.usage()
+                        ),
+                    );
+                    broken = true;
+                }
                 Param::Value(_) => op.values.push(arg.clone()),
                 Param::Duration(_) | Param::Timeout(_) => match parse_duration(arg) {
                     Ok(ms) if matches!(param, Param::Timeout(_)) => op.timeout = Some((ms, arg.span())),
@@ -469,6 +488,11 @@ fn closures_fit(params: &[Param], args: &[&Expr]) -> bool {
         (Param::Function(arity, _), Expr::Closure(closure)) => closure.inputs.len() == *arity,
         _ => true,
     })
+}
+
+/// An integer literal that can be a count: `4`, `4usize`.
+fn is_count_literal(expr: &Expr) -> bool {
+    matches!(strip(expr), Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(int), .. }) if matches!(int.suffix(), "" | "usize"))
 }
 
 /// A numeric literal with a suffix that is not a Rust type: `10s`, `500ms`, `1sec`.

@@ -350,8 +350,8 @@ pub fn reading_loop(graph: &Graph, names: &Names, side: &crate::plan::Side, end:
         let call = graph.nodes[node].call().expect("chains hold operators");
         let (f, span) = (names.function(node), at(call.method.span()));
         body = match call.desc.name {
-            "filter" => quote_spanned!(span=> if #f(x) { #body }),
-            _ => quote_spanned!(span=> #f(x); #body),
+            "filter" => quote_spanned!(span=> if #f.call(x) { #body }),
+            _ => quote_spanned!(span=> #f.call(x); #body),
         };
     }
     quote!(|x, out| { #body })

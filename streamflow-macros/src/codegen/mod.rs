@@ -45,6 +45,12 @@ pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
     let ports = outputs::port_values(graph, plan, &names, &timing);
     let config = api::config_ident();
     let build = quote! {
+        // The fallbacks of the loop's calls of checked functions, found
+        // only when a function does not fit (see `typing::Checked`).
+        #[allow(unused_imports)]
+        use ::streamflow::__private::{
+            UncheckedByRef as _, UncheckedByValue as _, UncheckedUpdates as _, UncheckedUpdatesAtTime as _,
+        };
         #typing
         #state
         let core = ::streamflow::__private::JobCore::new(

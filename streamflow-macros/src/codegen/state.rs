@@ -114,7 +114,27 @@ pub fn value(job: &Ident, graph: &Graph, names: &Names) -> TokenStream {
             Keeps::Nothing => unreachable!("only operators keeping state have a field"),
         };
         let codec = names.codec(id);
-        quote_spanned! {at(call.method.span())=>
+        let span = at(call.method.span());
+        if call.desc.keeps == Keeps::Keys {
+            // Keyed state is fixed in its partition count when the job is
+            // built, so that a checkpoint saved in another is refused.
+            let requested = match &call.partitions {
+                Some(n) => quote!(::core::option::Option::Some(#n)),
+                None => quote!(::core::option::Option::None),
+            };
+            // `with_config`'s parameter (a mixed-site name, which the
+            // operator's span would not find).
+            let config = super::api::config_ident();
+            return quote_spanned! {span=>
+                #field: #rt::Kept::new(
+                    #stable_id,
+                    #rt::#state_type::new(#args).fixed_in(#rt::state_partitions(&#config, #requested)),
+                    (&&#codec).codec(),
+                )
+                .checked(#rt::#state_type::fits)
+            };
+        }
+        quote_spanned! {span=>
             #field: #rt::Kept::new(#stable_id, #rt::#state_type::new(#args), (&&#codec).codec())
         }
     });

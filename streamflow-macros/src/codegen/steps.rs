@@ -12,7 +12,7 @@ use super::witness::snapshots_of;
 use crate::graph::{Graph, NodeId};
 use crate::ops::Snapshots;
 use crate::plan::{Access, Plan, Side, Step};
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
@@ -191,7 +191,7 @@ fn boundary_step(code: &Code<'_>, node: NodeId, sides: &[Side], reduce_chain: &[
         let field = names.field(node);
         quote!(state.#field.get_mut(),)
     });
-    let functions = names.bound(node).map(|f| quote!(&#f,));
+    let functions = names.bound(node).map(|f| checked_call(call.desc.name, f, span));
     let partitions = call.desc.partitions.then(|| match &call.partitions {
         Some(n) => quote!(::core::option::Option::Some(#n),),
         None => quote!(::core::option::Option::None,),
@@ -222,6 +222,20 @@ fn boundary_step(code: &Code<'_>, node: NodeId, sides: &[Side], reduce_chain: &[
         value
     };
     quote_spanned!(span=> let #result = #value;)
+}
+
+/// How a boundary operator's runtime function gets its bound function. A
+/// `Checked` one (see `streamflow_runtime::typing::Checked`) is called through
+/// a closure of the runtime's shape, so that a function of the wrong type is
+/// reported by its witness only; the closure is inlined, once per key.
+fn checked_call(operator: &str, f: &Ident, span: Span) -> TokenStream {
+    match operator {
+        "update_state_by_key" => quote_spanned!(span=> &|values: &[_], old| #f.call(values, old),),
+        "update_state_by_key_with_time" => {
+            quote_spanned!(span=> &|time, key: &_, values: &[_], old| #f.call(time, key, values, old),)
+        }
+        _ => quote!(&#f,),
+    }
 }
 
 /// An operator that also yields the snapshots of its state (`map_with_state`):

@@ -8,8 +8,10 @@ const MAPPING: Param = Param::Function(3, "the key, its value (`None` when timin
 const INITIAL: Param = Param::Value("the initial state, (key, state) pairs");
 const TIMEOUT: Param = Param::Timeout("the idle timeout");
 
-/// A stateful operator: keyed, a shuffle (over the default partition count:
-/// no call names one), its state a field of the job's state.
+/// A stateful operator: keyed, a shuffle, its state a field of the job's
+/// state. A call names its partition count after its initial state (Spark's
+/// `numPartitions`; `[]` for no initial state): the two would not be told
+/// apart in a call of two arguments.
 const fn stateful(name: &'static str, signatures: &'static [Signature], doc: &'static str) -> OpDesc {
     OpDesc::new(name, Kind::Boundary, signatures, doc)
         .pairs()
@@ -28,8 +30,11 @@ pub const OPS: &[OpDesc] = &[
             Signature::new("update_state_by_key", &[UPDATE, INITIAL])
                 .witness("update_state_by_key_initial")
                 .state("StateStore"),
+            Signature::new("update_state_by_key", &[UPDATE, INITIAL, Param::Partitions])
+                .witness("update_state_by_key_initial")
+                .state("StateStore"),
         ],
-        "`update_state_by_key(f, [initial])`: per key, `f(&new_values, state) -> Option<state>` every batch; outputs every live (key, state).",
+        "`update_state_by_key(f, [initial, [partitions]])`: per key, `f(&new_values, state) -> Option<state>` every batch; outputs every live (key, state).",
     ),
     stateful(
         "update_state_by_key_with_time",
@@ -38,8 +43,11 @@ pub const OPS: &[OpDesc] = &[
             Signature::new("update_state_by_key_with_time", &[UPDATE_WITH_TIME, INITIAL])
                 .witness("update_state_by_key_with_time_initial")
                 .state("StateStore"),
+            Signature::new("update_state_by_key_with_time", &[UPDATE_WITH_TIME, INITIAL, Param::Partitions])
+                .witness("update_state_by_key_with_time_initial")
+                .state("StateStore"),
         ],
-        "`update_state_by_key_with_time(f, [initial])`: like `update_state_by_key`, `f(time, &key, &new_values, state)`.",
+        "`update_state_by_key_with_time(f, [initial, [partitions]])`: like `update_state_by_key`, `f(time, &key, &new_values, state)`.",
     ),
     OpDesc {
         snapshots: Snapshots::Yields,
@@ -54,8 +62,14 @@ pub const OPS: &[OpDesc] = &[
                 Signature::new("map_with_state", &[MAPPING, TIMEOUT, INITIAL])
                     .witness("map_with_state_initial")
                     .state("MappedState"),
+                Signature::new("map_with_state", &[MAPPING, INITIAL, Param::Partitions])
+                    .witness("map_with_state_initial")
+                    .state("MappedState"),
+                Signature::new("map_with_state", &[MAPPING, TIMEOUT, INITIAL, Param::Partitions])
+                    .witness("map_with_state_initial")
+                    .state("MappedState"),
             ],
-            "`map_with_state(f, [timeout], [initial])`: per record, `f(&key, Some(value), &mut state) -> Option<out>`; idle keys time out.",
+            "`map_with_state(f, [timeout], [initial, [partitions]])`: per record, `f(&key, Some(value), &mut state) -> Option<out>`; idle keys time out.",
         )
         .roles("bucket by key", "map with state")
     },

@@ -198,8 +198,8 @@ mod tests {
                 0,
                 lines,
                 |x0, out| {
-                    for x1 in f_flat(x0) {
-                        let x2 = f_map(x1);
+                    for x1 in f_flat.call(x0) {
+                        let x2 = f_map.call(x1);
                         out.push(x2);
                     }
                 },

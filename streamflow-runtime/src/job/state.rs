@@ -100,13 +100,28 @@ pub struct Kept<S> {
     id: &'static str,
     value: S,
     codec: Option<StateCodec<S>>,
+    /// Whether a state read back may replace the current one (a keyed
+    /// state's partition count), and why not.
+    fits: fn(&S, &S) -> Result<(), String>,
 }
 
 impl<S> Kept<S> {
     /// Keeps `value` under `id`, saved and loaded with `codec` (`None`: the
     /// state cannot be saved, and saving it is an error).
     pub fn new(id: &'static str, value: S, codec: Option<StateCodec<S>>) -> Self {
-        Kept { id, value, codec }
+        Kept {
+            id,
+            value,
+            codec,
+            fits: |_, _| Ok(()),
+        }
+    }
+
+    /// The same refusing to load a state for which `fits(current, loaded)`
+    /// is an error (its text says why: a keyed state saved in another
+    /// partition count).
+    pub fn checked(self, fits: fn(&S, &S) -> Result<(), String>) -> Self {
+        Kept { fits, ..self }
     }
 
     /// The state object, for the operator's call in a batch.
@@ -153,10 +168,15 @@ impl<S: Send> KeptState for Kept<S> {
 
     fn load(&mut self, bytes: &[u8]) -> Result<(), StateError> {
         let codec = self.codec()?;
-        self.value = (codec.load)(bytes).map_err(|e| StateError::Decode {
+        let loaded = (codec.load)(bytes).map_err(|e| StateError::Decode {
             id: self.id.to_owned(),
             message: e.to_string(),
         })?;
+        (self.fits)(&self.value, &loaded).map_err(|reason| StateError::DoesNotFit {
+            id: self.id.to_owned(),
+            reason,
+        })?;
+        self.value = loaded;
         Ok(())
     }
 }
@@ -323,6 +343,15 @@ pub enum StateError {
         saved: String,
         /// The type the job keeps now.
         now: String,
+    },
+    /// An operator's saved state does not fit the operator as the job now
+    /// builds it (a keyed state saved in another partition count).
+    #[error("the state of `{id}` cannot be restored: {reason}")]
+    DoesNotFit {
+        /// The operator's id.
+        id: String,
+        /// Why, and what to do.
+        reason: String,
     },
     /// An operator keeps a type that is not a serde type.
     #[error(

@@ -66,6 +66,22 @@ impl<K: Hash + Eq, S> MappedState<K, S> {
             parts: vec![initial.into_iter().map(tracked).collect()],
         }
     }
+
+    /// The same kept in `partitions` partitions from the first batch on
+    /// (the generated code passes [`state_partitions`](super::state_partitions)),
+    /// so that a restored state saved in another count is refused.
+    pub fn fixed_in(self, partitions: usize) -> Self {
+        MappedState {
+            partitions: Some(partitions),
+            ..self
+        }
+    }
+
+    /// Whether `saved`, read from a checkpoint, may replace `now`: the
+    /// same partition count (see [`fixed_in`](Self::fixed_in)).
+    pub fn fits(now: &Self, saved: &Self) -> Result<(), String> {
+        super::partitions::fits(now.partitions, saved.partitions)
+    }
 }
 
 /// `map_with_state(f)`: `f(key, Some(value), state)` once per record, in

@@ -4,7 +4,8 @@
 //! optional timeouts and state snapshots).
 //!
 //! State is partitioned by key with the shuffles' partitioner; the number of
-//! partitions is the call's or the runner's, fixed at the first batch.
+//! partitions is the call's or the job's, fixed when the job is built (see
+//! [`state_partitions`]; a checkpoint saved in another count is refused).
 //! CONTRACT: `stage` is the map side and its exchange, `stage + 1` the update
 //! (where the user's function runs); the batch time is the runner's.
 //!
@@ -18,10 +19,12 @@
 
 mod handle;
 mod mapped;
+mod partitions;
 mod store;
 
 pub use handle::State;
 pub use mapped::{MappedState, map_with_state};
+pub use partitions::state_partitions;
 /// `update_state_by_key` whose function also gets the batch time and the
 /// key: `f(time, key, new_values, old_state)` (one operator, two forms).
 pub use store::update_state_by_key as update_state_by_key_with_time;

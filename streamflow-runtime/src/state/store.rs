@@ -43,6 +43,22 @@ impl<K: Hash + Eq, S> StateStore<K, S> {
             parts: vec![initial.into_iter().map(|(k, s)| (k, Some(s))).collect()],
         }
     }
+
+    /// The same kept in `partitions` partitions from the first batch on
+    /// (the generated code passes [`state_partitions`](super::state_partitions)),
+    /// so that a restored state saved in another count is refused.
+    pub fn fixed_in(self, partitions: usize) -> Self {
+        StateStore {
+            partitions: Some(partitions),
+            ..self
+        }
+    }
+
+    /// Whether `saved`, read from a checkpoint, may replace `now`: the
+    /// same partition count (see [`fixed_in`](Self::fixed_in)).
+    pub fn fits(now: &Self, saved: &Self) -> Result<(), String> {
+        super::partitions::fits(now.partitions, saved.partitions)
+    }
 }
 
 /// The function of `update_state_by_key`, in either of its forms:

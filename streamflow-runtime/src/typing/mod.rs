@@ -12,9 +12,11 @@
 //!
 //! Nothing here runs at batch time.
 
+mod checked;
 mod many;
 mod requirements;
 
+pub use checked::*;
 pub use many::*;
 pub use requirements::*;
 
@@ -118,6 +120,22 @@ macro_rules! function_witnesses {
     )*};
 }
 
+/// Witnesses of the narrow operators, whose function the fused loop calls
+/// once per element: the function comes back [`Checked`] against its shape,
+/// so that a closure of the wrong type is reported once, here.
+macro_rules! element_witnesses {
+    ($($(#[$doc:meta])* $name:ident<$($g:ident),*>($shape:ty, [$($bound:tt)+]) -> $out:ty $(, where [$($w:tt)*])?;)*) => {$(
+        $(#[$doc])*
+        pub fn $name<$($g,)* F>(&self, f: F) -> (Checked<F, $shape>, Stream<$out>)
+        where
+            F: $($bound)+ + Send + Sync + 'static,
+            $($($w)*)?
+        {
+            (Checked::new(f), next())
+        }
+    )*};
+}
+
 /// Witnesses of the fused loops the macro builds once (see
 /// `Stream::map_side_vec`): one for a stage reading an owned batch, one for
 /// a stage reading a shared one (elements by reference). The collector's
@@ -179,17 +197,19 @@ macro_rules! join_witnesses {
 }
 
 /// The keyed-state family: with or without an initial state, with or
-/// without the batch time; each returns its functions, its output's witness,
+/// without the batch time; each returns its function ([`Checked`], called
+/// once per key; with the initial state, when given), its output's witness,
 /// its input as pairs and its state's codec probe.
 macro_rules! state_witnesses {
-    ($($(#[$doc:meta])* $name:ident($($initial:ident: $init_ty:ident)?) -> $bound_fns:ty, [$($f:tt)+];)*) => {$(
+    ($($(#[$doc:meta])* $name:ident($($initial:ident: $init_ty:ident)?) -> $shape:ty, [$($f:tt)+];)*) => {$(
         $(#[$doc])*
-        #[allow(clippy::type_complexity)]
+        // The function alone is in parentheses when there is no initial state.
+        #[allow(clippy::type_complexity, unused_parens)]
         pub fn $name<K, V, S, F $(, $init_ty)?>(
             &self,
             f: F,
             $($initial: $init_ty)?
-        ) -> ($bound_fns, Stream<(K, S)>, Pair<T, K, V>, CodecProbe<StateStore<K, S>>)
+        ) -> ((Checked<F, $shape> $(, $init_ty)?), Stream<(K, S)>, Pair<T, K, V>, CodecProbe<StateStore<K, S>>)
         where
             T: StateInput<Key = K, Value = V>,
             K: Key,
@@ -198,7 +218,7 @@ macro_rules! state_witnesses {
             F: $($f)+ + Send + Sync + 'static,
             $($init_ty: IntoIterator<Item = (K, S)>,)?
         {
-            ((f $(, $initial)?), next(), <T as StateInput>::into_pair, codec())
+            ((Checked::new(f) $(, $initial)?), next(), <T as StateInput>::into_pair, codec())
         }
     )*};
 }
@@ -256,17 +276,20 @@ impl<T: Data> Stream<T> {
     {
     }
 
-    function_witnesses! {
+    element_witnesses! {
         /// `map(f)`.
-        map<U>([Fn(T) -> U]) -> U, where [U: Data];
+        map<U>(ByValue<T, U>, [Fn(T) -> U]) -> U, where [U: Data];
         /// `flat_map(f)`.
-        flat_map<I>([Fn(T) -> I]) -> I::Item, where [I: IntoIterator, I::Item: Data];
+        flat_map<I>(ByValue<T, I>, [Fn(T) -> I]) -> I::Item, where [I: IntoIterator, I::Item: Data];
         /// `filter(f)`.
-        filter<>([Fn(&T) -> bool]) -> T;
+        filter<>(ByRef<T, bool>, [Fn(&T) -> bool]) -> T;
         /// `filter_map(f)`.
-        filter_map<U>([Fn(T) -> Option<U>]) -> U, where [U: Data];
+        filter_map<U>(ByValue<T, Option<U>>, [Fn(T) -> Option<U>]) -> U, where [U: Data];
         /// `inspect(f)`.
-        inspect<>([Fn(&T)]) -> T;
+        inspect<>(ByRef<T, ()>, [Fn(&T)]) -> T;
+    }
+
+    function_witnesses! {
         /// `map_partitions(f)`.
         map_partitions<I>([Fn(Vec<T>) -> I]) -> I::Item, where [I: IntoIterator, I::Item: Data];
         /// `reduce(f)`.
@@ -302,18 +325,18 @@ impl<T: Data> Stream<T> {
 
     /// `map_values(f)`.
     #[allow(clippy::type_complexity)]
-    pub fn map_values<K, V, U, F>(&self, f: F) -> (F, Stream<(K, U)>, Pair<T, K, V>)
+    pub fn map_values<K, V, U, F>(&self, f: F) -> (Checked<F, ByValue<V, U>>, Stream<(K, U)>, Pair<T, K, V>)
     where
         T: MapValuesInput<Key = K, Value = V>,
         (K, U): Data,
         F: Fn(V) -> U + Send + Sync + 'static,
     {
-        (f, next(), <T as MapValuesInput>::into_pair)
+        (Checked::new(f), next(), <T as MapValuesInput>::into_pair)
     }
 
     /// `flat_map_values(f)`.
     #[allow(clippy::type_complexity)]
-    pub fn flat_map_values<K, V, I, F>(&self, f: F) -> (F, Stream<(K, I::Item)>, Pair<T, K, V>)
+    pub fn flat_map_values<K, V, I, F>(&self, f: F) -> (Checked<F, ByValue<V, I>>, Stream<(K, I::Item)>, Pair<T, K, V>)
     where
         T: FlatMapValuesInput<Key = K, Value = V>,
         K: Clone,
@@ -321,7 +344,7 @@ impl<T: Data> Stream<T> {
         (K, I::Item): Data,
         F: Fn(V) -> I + Send + Sync + 'static,
     {
-        (f, next(), <T as FlatMapValuesInput>::into_pair)
+        (Checked::new(f), next(), <T as FlatMapValuesInput>::into_pair)
     }
 
     /// `reduce_by_key(f)`.
@@ -483,20 +506,20 @@ impl<T: Data> Stream<T> {
 
     state_witnesses! {
         /// `update_state_by_key(f)`.
-        update_state_by_key() -> F, [Fn(&[V], Option<S>) -> Option<S>];
-        /// `update_state_by_key(f, initial)`.
-        update_state_by_key_initial(initial: Init) -> (F, Init), [Fn(&[V], Option<S>) -> Option<S>];
+        update_state_by_key() -> Updates<V, S>, [Fn(&[V], Option<S>) -> Option<S>];
+        /// `update_state_by_key(f, initial, [partitions])`.
+        update_state_by_key_initial(initial: Init) -> Updates<V, S>, [Fn(&[V], Option<S>) -> Option<S>];
         /// `update_state_by_key_with_time(f)`.
-        update_state_by_key_with_time() -> F, [Fn(Time, &K, &[V], Option<S>) -> Option<S>];
-        /// `update_state_by_key_with_time(f, initial)`.
-        update_state_by_key_with_time_initial(initial: Init) -> (F, Init), [Fn(Time, &K, &[V], Option<S>) -> Option<S>];
+        update_state_by_key_with_time() -> UpdatesAtTime<K, V, S>, [Fn(Time, &K, &[V], Option<S>) -> Option<S>];
+        /// `update_state_by_key_with_time(f, initial, [partitions])`.
+        update_state_by_key_with_time_initial(initial: Init) -> UpdatesAtTime<K, V, S>, [Fn(Time, &K, &[V], Option<S>) -> Option<S>];
     }
 
     mapping_witnesses! {
         /// `map_with_state(f, [timeout])`: the witnesses of its output and of
         /// its `state_snapshots()`.
         map_with_state() -> F;
-        /// `map_with_state(f, [timeout], initial)`.
+        /// `map_with_state(f, [timeout], initial, [partitions])`.
         map_with_state_initial(initial: Init) -> (F, Init);
     }
 
