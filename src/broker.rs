@@ -15,9 +15,8 @@ pub const TANSU_ENV: &str = "STREAMFLOW_TANSU";
 pub struct Broker {
     binary: PathBuf,
     port: u16,
+    /// Its storage, made for it and removed with it.
     dir: PathBuf,
-    /// Removed with the broker (a directory this process made).
-    owns_dir: bool,
     child: Option<Child>,
 }
 
@@ -56,7 +55,6 @@ impl Broker {
             binary,
             port,
             dir,
-            owns_dir: true,
             child: None,
         };
         broker.spawn()?;
@@ -68,14 +66,7 @@ impl Broker {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// Kills the broker (as a crash would) and starts it again on the same
-    /// port and storage.
-    pub fn restart(&mut self) -> Result<(), String> {
-        self.kill();
-        self.spawn()
-    }
-
-    /// Kills the broker; [`start_again`](Self::start_again) brings it back.
+    /// Kills the broker, as a crash would; [`start_again`](Self::start_again) brings it back.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -129,9 +120,7 @@ impl Broker {
 impl Drop for Broker {
     fn drop(&mut self) {
         self.kill();
-        if self.owns_dir {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -44,9 +44,19 @@ fn produce(broker: &Broker, topic: &str, records: Vec<(Option<String>, String)>)
 
 /// Starts the echo job on `topic` with `options`.
 fn echo(broker: &Broker, topic: &str, options: KafkaOptions) -> (StreamingHandle, Collected<String>, Events) {
+    echo_in(StreamingContext::new(Echo::new()), broker, topic, options)
+}
+
+/// The same, in a context set up by the caller.
+fn echo_in(
+    context: StreamingContext<Echo>,
+    broker: &Broker,
+    topic: &str,
+    options: KafkaOptions,
+) -> (StreamingHandle, Collected<String>, Events) {
     let (sink, out) = sinks::collect();
     let events = Events::default();
-    let handle = StreamingContext::new(Echo::new())
+    let handle = context
         .input("lines", kafka::kafka_text_stream(broker.brokers(), [topic], options))
         .unwrap()
         .output("out", sink)
@@ -499,19 +509,9 @@ fn a_backlog_is_read_in_capped_batches_each_record_once() {
     let options = KafkaOptions::new()
         .starting_offsets(StartingOffsets::Earliest)
         .max_rate_per_partition(50_000.0);
-    let (sink, out) = sinks::collect();
-    let handle = StreamingContext::new(Echo::new())
-        // Backpressure would lower the rate to what the first batches managed.
-        .backpressure(false)
-        .input(
-            "lines",
-            kafka::kafka_text_stream(broker.brokers(), ["backlog"], options),
-        )
-        .unwrap()
-        .output("out", sink)
-        .unwrap()
-        .start()
-        .unwrap();
+    // Backpressure would lower the rate to what the first batches managed.
+    let context = StreamingContext::new(Echo::new()).backpressure(false);
+    let (handle, out, _) = echo_in(context, &broker, "backlog", options);
     wait_for(&out, 30_000);
     handle.stop(false).unwrap();
     let sizes: Vec<usize> = out.batches().iter().map(|(_, b)| b.len()).filter(|n| *n > 0).collect();
