@@ -29,14 +29,6 @@ const BOUND: usize = 64 << 20;
 /// input, the test's own bitmap (1.25 MB), and the allocator's slack.
 const MARGIN: usize = 64 << 20;
 
-/// A field of /proc/self/status, in bytes.
-fn status_bytes(field: &str) -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
-    let kb: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kb * 1024
-}
-
 /// Writes the file under a hidden name, in large writes of real lines
 /// (`000000000042xxxx…x\n`, numbered from 0), then moves it into `dir`.
 fn write_lines(dir: &Path, name: &str) {

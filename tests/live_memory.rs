@@ -27,14 +27,6 @@ const BOUND: usize = 64 << 20;
 /// allocator's slack.
 const MARGIN: usize = 64 << 20;
 
-/// A field of /proc/self/status, in bytes.
-fn status_bytes(field: &str) -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
-    let kb: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kb * 1024
-}
-
 #[test]
 fn ten_megabyte_lines_into_a_slow_job_stay_within_the_byte_bound() {
     let baseline = status_bytes("VmHWM:");

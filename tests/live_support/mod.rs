@@ -103,3 +103,11 @@ pub fn listen() -> (TcpListener, u16) {
 pub fn accept(listener: &TcpListener) -> TcpStream {
     listener.accept().unwrap().0
 }
+
+/// A field of /proc/self/status (`VmHWM:`, the peak resident memory), in bytes.
+pub fn status_bytes(field: &str) -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    let kb: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
