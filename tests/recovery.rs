@@ -136,6 +136,25 @@ fn between(outputs: &Outputs, from: u64, to: u64) -> Sorted {
         .collect()
 }
 
+/// Starts `context` from the checkpoint in `dir`; the handle, and the
+/// batches recovery runs again (time in ms, whether already committed).
+fn start_recovered<J: streamflow::Job + 'static>(
+    dir: &Path,
+    context: StreamingContext<J>,
+) -> (streamflow::StreamingHandle, Vec<(u64, bool)>) {
+    let handle = StreamingContext::get_or_create(dir, || Ok::<_, StartError>(context))
+        .unwrap()
+        .start()
+        .unwrap();
+    let rerun = rerun_batches(handle.recovery().unwrap());
+    (handle, rerun)
+}
+
+/// The batches a recovery runs again: time in ms, whether already committed.
+fn rerun_batches(recovered: &streamflow::live::RecoveryInfo) -> Vec<(u64, bool)> {
+    recovered.batches.iter().map(|(t, c)| (t.as_millis(), *c)).collect()
+}
+
 #[test]
 fn a_resumed_job_gives_the_outputs_of_one_that_never_stopped() {
     let whole = uninterrupted(8);
@@ -175,7 +194,7 @@ fn a_resumed_job_gives_the_outputs_of_one_that_never_stopped() {
     let handle = context.start().unwrap();
     let recovered = handle.recovery().unwrap().clone();
     assert_eq!(recovered.state_time.map(|t| t.as_millis()), Some(400));
-    let rerun: Vec<(u64, bool)> = recovered.batches.iter().map(|(t, c)| (t.as_millis(), *c)).collect();
+    let rerun = rerun_batches(&recovered);
     assert_eq!(
         rerun,
         [(500, true)],
@@ -218,17 +237,7 @@ fn a_batch_whose_outputs_were_not_all_written_runs_again_in_full() {
 
     let clock = Arc::new(ManualClock::new());
     let (context, second) = tally(&clock, input.path()).unwrap();
-    let handle = StreamingContext::get_or_create(&dir, || Ok::<_, StartError>(context))
-        .unwrap()
-        .start()
-        .unwrap();
-    let rerun: Vec<(u64, bool)> = handle
-        .recovery()
-        .unwrap()
-        .batches
-        .iter()
-        .map(|(t, c)| (t.as_millis(), *c))
-        .collect();
+    let (handle, rerun) = start_recovered(&dir, context);
     // No snapshot yet (the default interval is 10 s): every batch runs again,
     // 1 and 2 for their state, 3 in full.
     assert_eq!(rerun, [(100, true), (200, true), (300, false)]);
@@ -585,17 +594,7 @@ fn a_file_read_over_several_batches_resumes_where_it_stopped() {
     // go on from where it ended, then take a file that came meanwhile.
     let clock = Arc::new(ManualClock::new());
     let (context, second) = echo(&clock);
-    let handle = StreamingContext::get_or_create(&dir, || Ok::<_, StartError>(context))
-        .unwrap()
-        .start()
-        .unwrap();
-    let rerun: Vec<(u64, bool)> = handle
-        .recovery()
-        .unwrap()
-        .batches
-        .iter()
-        .map(|(t, c)| (t.as_millis(), *c))
-        .collect();
+    let (handle, rerun) = start_recovered(&dir, context);
     assert_eq!(rerun, [(100, true), (200, true), (300, false)]);
     assert!(handle.wait_for_batches(3, PATIENCE));
     std::fs::write(input.path().join(".b.tmp"), "b1\n").unwrap();
