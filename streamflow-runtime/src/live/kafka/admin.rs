@@ -1,7 +1,7 @@
 //! Small blocking helpers for setting up a topic and filling it, as examples
 //! and tests need (a job does not need them).
 
-use super::sink::Deliveries;
+use super::sink::{Deliveries, send};
 use crate::live::error::SourceError;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -60,16 +60,7 @@ where
         if let Some(key) = &key {
             record = record.key(key.as_ref());
         }
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((rdkafka::error::KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    record = back;
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err((e, _)) => return Err(format!("cannot write to topic `{topic}`: {e}").into()),
-            }
-        }
+        send(&producer, record).map_err(|e| format!("topic `{topic}`: {e}"))?;
         count += 1;
     }
     producer

@@ -255,7 +255,10 @@ where
 }
 
 /// Sends one record, waiting while the producer's queue is full.
-fn send(producer: &ThreadedProducer<Deliveries>, mut record: BaseRecord<'_, [u8], [u8]>) -> Result<(), SourceError> {
+pub(crate) fn send(
+    producer: &ThreadedProducer<Deliveries>,
+    mut record: BaseRecord<'_, [u8], [u8]>,
+) -> Result<(), SourceError> {
     loop {
         match producer.send(record) {
             Ok(()) => return Ok(()),
