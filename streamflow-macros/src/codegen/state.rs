@@ -115,9 +115,11 @@ pub fn value(job: &Ident, graph: &Graph, names: &Names) -> TokenStream {
         };
         let codec = names.codec(id);
         let span = at(call.method.span());
-        if call.desc.keeps == Keeps::Keys {
-            // Keyed state is fixed in its partition count when the job is
-            // built, so that a checkpoint saved in another is refused.
+        // Keyed state and keyed windows are fixed in their partition count
+        // when the job is built, so that a checkpoint saved in another is
+        // refused; every restored state is checked against the operator as
+        // built now (`restored`: its count, a window's shape, a timeout).
+        let fixed = (call.desc.keeps == Keeps::Keys || call.desc.partitions).then(|| {
             let requested = match &call.partitions {
                 Some(n) => quote!(::core::option::Option::Some(#n)),
                 None => quote!(::core::option::Option::None),
@@ -125,17 +127,11 @@ pub fn value(job: &Ident, graph: &Graph, names: &Names) -> TokenStream {
             // `with_config`'s parameter (a mixed-site name, which the
             // operator's span would not find).
             let config = super::api::config_ident();
-            return quote_spanned! {span=>
-                #field: #rt::Kept::new(
-                    #stable_id,
-                    #rt::#state_type::new(#args).fixed_in(#rt::state_partitions(&#config, #requested)),
-                    (&&#codec).codec(),
-                )
-                .checked(#rt::#state_type::fits)
-            };
-        }
+            quote!(.fixed_in(#rt::state_partitions(&#config, #requested)))
+        });
         quote_spanned! {span=>
-            #field: #rt::Kept::new(#stable_id, #rt::#state_type::new(#args), (&&#codec).codec())
+            #field: #rt::Kept::new(#stable_id, #rt::#state_type::new(#args)#fixed, (&&#codec).codec())
+                .checked(#rt::#state_type::restored)
         }
     });
     let fields: Vec<TokenStream> = fields.collect();

@@ -191,7 +191,7 @@ fn boundary_step(code: &Code<'_>, node: NodeId, sides: &[Side], reduce_chain: &[
         let field = names.field(node);
         quote!(state.#field.get_mut(),)
     });
-    let functions = names.bound(node).map(|f| checked_call(call.desc.name, f, span));
+    let functions = names.bound(node).map(|f| checked_call(call.signature.witness, f, span));
     let partitions = call.desc.partitions.then(|| match &call.partitions {
         Some(n) => quote!(::core::option::Option::Some(#n),),
         None => quote!(::core::option::Option::None,),
@@ -228,11 +228,24 @@ fn boundary_step(code: &Code<'_>, node: NodeId, sides: &[Side], reduce_chain: &[
 /// `Checked` one (see `streamflow_runtime::typing::Checked`) is called through
 /// a closure of the runtime's shape, so that a function of the wrong type is
 /// reported by its witness only; the closure is inlined, once per key.
-fn checked_call(operator: &str, f: &Ident, span: Span) -> TokenStream {
-    match operator {
-        "update_state_by_key" => quote_spanned!(span=> &|values: &[_], old| #f.call(values, old),),
-        "update_state_by_key_with_time" => {
+/// `witness` names the operator's overload (its typing witness).
+fn checked_call(witness: &str, f: &Ident, span: Span) -> TokenStream {
+    match witness {
+        "update_state_by_key" | "update_state_by_key_initial" => {
+            quote_spanned!(span=> &|values: &[_], old| #f.call(values, old),)
+        }
+        "update_state_by_key_with_time" | "update_state_by_key_with_time_initial" => {
             quote_spanned!(span=> &|time, key: &_, values: &[_], old| #f.call(time, key, values, old),)
+        }
+        "reduce_by_key" | "reduce_by_window" | "reduce_by_key_and_window" => {
+            quote_spanned!(span=> &|a, b| #f.call(a, b),)
+        }
+        "reduce_by_window_inv" => quote_spanned!(span=> &(|a, b| #f.0.call(a, b), |a, b| #f.1.call(a, b)),),
+        "reduce_by_key_and_window_inv" => quote_spanned! {span=>
+            &(|a, b| #f.0.call(a, b), |a, b| #f.1.call(a, b), |pair: &_| #f.2.call(pair)),
+        },
+        "map_with_state" | "map_with_state_initial" => {
+            quote_spanned!(span=> &|key: &_, value, state: &mut _| #f.call(key, value, state),)
         }
         _ => quote!(&#f,),
     }

@@ -100,9 +100,10 @@ pub struct Kept<S> {
     id: &'static str,
     value: S,
     codec: Option<StateCodec<S>>,
-    /// Whether a state read back may replace the current one (a keyed
-    /// state's partition count), and why not.
-    fits: fn(&S, &S) -> Result<(), String>,
+    /// The state read back, as the operator now keeps it (taking the
+    /// operator's current settings, such as a timeout), or why it cannot
+    /// replace the current one (a partition count or window changed).
+    restore: fn(&S, S) -> Result<S, String>,
 }
 
 impl<S> Kept<S> {
@@ -113,15 +114,18 @@ impl<S> Kept<S> {
             id,
             value,
             codec,
-            fits: |_, _| Ok(()),
+            restore: |_, loaded| Ok(loaded),
         }
     }
 
-    /// The same refusing to load a state for which `fits(current, loaded)`
-    /// is an error (its text says why: a keyed state saved in another
-    /// partition count).
-    pub fn checked(self, fits: fn(&S, &S) -> Result<(), String>) -> Self {
-        Kept { fits, ..self }
+    /// The same loading a state as `restore(current, loaded)` returns it:
+    /// the loaded state with the settings the operator has now (a
+    /// `map_with_state` timeout), or an error saying why it cannot be
+    /// restored (a keyed state saved in another partition count, a window
+    /// of another length). Nothing saved is kept silently against a
+    /// changed setting.
+    pub fn checked(self, restore: fn(&S, S) -> Result<S, String>) -> Self {
+        Kept { restore, ..self }
     }
 
     /// The state object, for the operator's call in a batch.
@@ -172,11 +176,10 @@ impl<S: Send> KeptState for Kept<S> {
             id: self.id.to_owned(),
             message: e.to_string(),
         })?;
-        (self.fits)(&self.value, &loaded).map_err(|reason| StateError::DoesNotFit {
+        self.value = (self.restore)(&self.value, loaded).map_err(|reason| StateError::DoesNotFit {
             id: self.id.to_owned(),
             reason,
         })?;
-        self.value = loaded;
         Ok(())
     }
 }
@@ -345,7 +348,8 @@ pub enum StateError {
         now: String,
     },
     /// An operator's saved state does not fit the operator as the job now
-    /// builds it (a keyed state saved in another partition count).
+    /// builds it (a keyed state saved in another partition count, a window
+    /// saved with another length or slide).
     #[error("the state of `{id}` cannot be restored: {reason}")]
     DoesNotFit {
         /// The operator's id.

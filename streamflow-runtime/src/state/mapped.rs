@@ -77,10 +77,18 @@ impl<K: Hash + Eq, S> MappedState<K, S> {
         }
     }
 
-    /// Whether `saved`, read from a checkpoint, may replace `now`: the
-    /// same partition count (see [`fixed_in`](Self::fixed_in)).
-    pub fn fits(now: &Self, saved: &Self) -> Result<(), String> {
-        super::partitions::fits(now.partitions, saved.partitions)
+    /// `saved`, read from a checkpoint, to replace `now`: only in the same
+    /// partition count (see [`fixed_in`](Self::fixed_in)), and with `now`'s
+    /// timeout. A timeout is a setting, not state: a job restarted with a
+    /// changed `map_with_state(f, timeout)` times keys out by the new one
+    /// (a key's last arrival is kept, so one idle longer than the new timeout
+    /// gets its last call at the first batch).
+    pub fn restored(now: &Self, saved: Self) -> Result<Self, String> {
+        super::partitions::fits(now.partitions, saved.partitions)?;
+        Ok(MappedState {
+            timeout_ms: now.timeout_ms,
+            ..saved
+        })
     }
 }
 

@@ -19,7 +19,7 @@
 
 mod handle;
 mod mapped;
-mod partitions;
+pub(crate) mod partitions;
 mod store;
 
 pub use handle::State;

@@ -54,10 +54,11 @@ impl<K: Hash + Eq, S> StateStore<K, S> {
         }
     }
 
-    /// Whether `saved`, read from a checkpoint, may replace `now`: the
-    /// same partition count (see [`fixed_in`](Self::fixed_in)).
-    pub fn fits(now: &Self, saved: &Self) -> Result<(), String> {
-        super::partitions::fits(now.partitions, saved.partitions)
+    /// `saved`, read from a checkpoint, to replace `now`: only in the same
+    /// partition count (see [`fixed_in`](Self::fixed_in)).
+    pub fn restored(now: &Self, saved: Self) -> Result<Self, String> {
+        super::partitions::fits(now.partitions, saved.partitions)?;
+        Ok(saved)
     }
 }
 

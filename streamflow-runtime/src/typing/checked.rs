@@ -12,11 +12,12 @@
 //! job does not compile anyway (the witness's error says why), and rustc has
 //! nothing more to say about the loop.
 
-use crate::Time;
+use crate::{State, Time};
 use std::marker::PhantomData;
 
 /// A function `F` checked by a witness against the shape `S`
-/// ([`ByValue`], [`ByRef`], [`Updates`], [`UpdatesAtTime`]).
+/// ([`ByValue`], [`ByRef`], [`Reduces`], [`Updates`], [`UpdatesAtTime`],
+/// [`MapsWithState`]).
 pub struct Checked<F, S>(F, PhantomData<fn() -> S>);
 
 impl<F, S> Checked<F, S> {
@@ -31,6 +32,13 @@ pub struct ByValue<A, R>(PhantomData<fn(A) -> R>);
 
 /// The shape `Fn(&A) -> R` (`filter`, `inspect`).
 pub struct ByRef<A, R>(PhantomData<fn(&A) -> R>);
+
+/// The shape `Fn(T, T) -> T` (`reduce_by_key`, `reduce`, the window
+/// reductions and their inverses).
+pub struct Reduces<T>(PhantomData<fn(T, T) -> T>);
+
+/// The shape `Fn(&K, Option<V>, &mut State<S>) -> Option<U>` (`map_with_state`).
+pub struct MapsWithState<K, V, S, U>(PhantomData<fn(K, V, S) -> U>);
 
 /// The shape `Fn(&[V], Option<S>) -> Option<S>` (`update_state_by_key`).
 pub struct Updates<V, S>(PhantomData<fn() -> (V, S)>);
@@ -52,6 +60,22 @@ impl<F: Fn(&A) -> R, A, R> Checked<F, ByRef<A, R>> {
     #[inline(always)]
     pub fn call(&self, x: &A) -> R {
         (self.0)(x)
+    }
+}
+
+impl<F: Fn(T, T) -> T, T> Checked<F, Reduces<T>> {
+    /// Calls the function.
+    #[inline(always)]
+    pub fn call(&self, a: T, b: T) -> T {
+        (self.0)(a, b)
+    }
+}
+
+impl<F: Fn(&K, Option<V>, &mut State<S>) -> Option<U>, K, V, S, U> Checked<F, MapsWithState<K, V, S, U>> {
+    /// Calls the function.
+    #[inline(always)]
+    pub fn call(&self, key: &K, value: Option<V>, state: &mut State<S>) -> Option<U> {
+        (self.0)(key, value, state)
     }
 }
 
@@ -116,6 +140,30 @@ pub trait UncheckedUpdatesAtTime<K, V, S> {
 
 impl<F, K, V, S> UncheckedUpdatesAtTime<K, V, S> for Checked<F, UpdatesAtTime<K, V, S>> {
     fn call(&self, _: Time, _: &K, _: &[V], _: Option<S>) -> Option<S> {
+        unreachable!("the typing witness proved the function's signature")
+    }
+}
+
+/// The fallback `call` of a function that does not fit [`Reduces`].
+pub trait UncheckedReduces<T> {
+    /// Never called.
+    fn call(&self, a: T, b: T) -> T;
+}
+
+impl<F, T> UncheckedReduces<T> for Checked<F, Reduces<T>> {
+    fn call(&self, _: T, _: T) -> T {
+        unreachable!("the typing witness proved the function's signature")
+    }
+}
+
+/// The fallback `call` of a function that does not fit [`MapsWithState`].
+pub trait UncheckedMapsWithState<K, V, S, U> {
+    /// Never called.
+    fn call(&self, key: &K, value: Option<V>, state: &mut State<S>) -> Option<U>;
+}
+
+impl<F, K, V, S, U> UncheckedMapsWithState<K, V, S, U> for Checked<F, MapsWithState<K, V, S, U>> {
+    fn call(&self, _: &K, _: Option<V>, _: &mut State<S>) -> Option<U> {
         unreachable!("the typing witness proved the function's signature")
     }
 }

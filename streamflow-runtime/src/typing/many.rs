@@ -21,7 +21,7 @@ macro_rules! many_witnesses {
             Batch::from_partitions(partitions)
         }
 
-        impl<T: Data> Stream<T> {
+        impl<T> Stream<T> {
             /// `union(other, ..)`: runs as `transform_with(other, .., f)` with
             /// `f` the union of the batches (the macro passes it).
             #[allow(clippy::type_complexity)]
@@ -39,7 +39,7 @@ macro_rules! many_witnesses {
             /// `transform_with(other, .., f)` with `f(batch, ..)`, handed
             /// over boxed (see [`BatchFn`]).
             #[allow(clippy::type_complexity)]
-            pub fn $transform<$($u: Data,)+ W: Data, F>(
+            pub fn $transform<$($u,)+ W: Data, F>(
                 &self,
                 $($other: &Stream<$u>,)+
                 f: F,
@@ -53,7 +53,7 @@ macro_rules! many_witnesses {
             /// `transform_with(other, .., f)` with `f(batch, .., time)`,
             /// handed over boxed (see [`BatchFn`]).
             #[allow(clippy::type_complexity)]
-            pub fn $at_time<$($u: Data,)+ W: Data, F>(
+            pub fn $at_time<$($u,)+ W: Data, F>(
                 &self,
                 $($other: &Stream<$u>,)+
                 f: F,

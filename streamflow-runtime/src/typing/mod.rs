@@ -223,7 +223,8 @@ macro_rules! state_witnesses {
     )*};
 }
 
-/// `map_with_state`, with or without an initial state: its functions, the
+/// `map_with_state`, with or without an initial state: its function
+/// ([`Checked`], called once per record; with the initial state, when given), the
 /// witnesses of its output and of its state snapshots, its input as pairs and
 /// its state's codec probe.
 macro_rules! mapping_witnesses {
@@ -244,7 +245,7 @@ macro_rules! mapping_witnesses {
             F: Fn(&K, Option<V>, &mut State<S>) -> Option<U> + Send + Sync + 'static,
             $($init_ty: IntoIterator<Item = (K, S)>,)?
         {
-            ((f $(, $initial)?), next(), next(), <T as StateInput>::into_pair, codec())
+            ((Checked::new(f) $(, $initial)?), next(), next(), <T as StateInput>::into_pair, codec())
         }
     )*};
 }
@@ -263,9 +264,15 @@ macro_rules! file_output_witnesses {
     )*};
 }
 
-impl<T: Data> Stream<T> {
+// No `T: Data` on the block: every operator's own bound checks what it
+// produces, so a stream of a type that is not an element (an `Rc`) is
+// reported once, where it is produced, and its readers add nothing.
+impl<T> Stream<T> {
     /// The witness of an input port carrying `T`.
-    pub fn input() -> Self {
+    pub fn input() -> Self
+    where
+        T: Data,
+    {
         next()
     }
 
@@ -347,21 +354,32 @@ impl<T: Data> Stream<T> {
         (Checked::new(f), next(), <T as FlatMapValuesInput>::into_pair)
     }
 
-    /// `reduce_by_key(f)`.
+    /// `reduce_by_key(f)`: its function [`Checked`] (called once per
+    /// element, in the map-side combiner and the merge).
     #[allow(clippy::type_complexity)]
-    pub fn reduce_by_key<K, V, F>(&self, f: F) -> (F, Stream<T>, Pair<T, K, V>)
+    pub fn reduce_by_key<K, V, F>(
+        &self,
+        f: F,
+    ) -> (
+        Checked<F, Reduces<V>>,
+        // `(K, V)`, as projections: for an input that is not pairs rustc
+        // finds no type there (its error type), so that what reads the
+        // output (its port's declared type, `print`) adds no second error.
+        Stream<(<T as ReduceByKeyInput>::Key, <T as ReduceByKeyInput>::Value)>,
+        Pair<T, K, V>,
+    )
     where
         T: ReduceByKeyInput<Key = K, Value = V>,
         K: Key,
         V: Data,
         F: Fn(V, V) -> V + Send + Sync + 'static,
     {
-        (f, next(), <T as ReduceByKeyInput>::into_pair)
+        (Checked::new(f), next(), <T as ReduceByKeyInput>::into_pair)
     }
 
     /// `group_by_key()`.
     #[allow(clippy::type_complexity)]
-    pub fn group_by_key<K, V>(&self) -> (Stream<(K, Vec<V>)>, Pair<T, K, V>)
+    pub fn group_by_key<K, V>(&self) -> (Stream<(<T as GroupByKeyInput>::Key, Vec<V>)>, Pair<T, K, V>)
     where
         T: GroupByKeyInput<Key = K, Value = V>,
         K: Key,
@@ -420,13 +438,14 @@ impl<T: Data> Stream<T> {
         (next(), codec())
     }
 
-    /// `reduce_by_window(f, w, s)`.
-    pub fn reduce_by_window<F>(&self, f: F) -> (F, Stream<T>, CodecProbe<ReducedWindow<T>>)
+    /// `reduce_by_window(f, w, s)`: its function [`Checked`], as every
+    /// window's (called once per element or key).
+    pub fn reduce_by_window<F>(&self, f: F) -> (Checked<F, Reduces<T>>, Stream<T>, CodecProbe<ReducedWindow<T>>)
     where
         T: WindowElement,
         F: Fn(T, T) -> T + Send + Sync + 'static,
     {
-        (f, next(), codec())
+        (Checked::new(f), next(), codec())
     }
 
     /// `reduce_by_window(f, f_inv, w, s)`.
@@ -435,13 +454,17 @@ impl<T: Data> Stream<T> {
         &self,
         f: F,
         inverse: I,
-    ) -> ((F, I), Stream<T>, CodecProbe<InvertibleWindow<(), T>>)
+    ) -> (
+        (Checked<F, Reduces<T>>, Checked<I, Reduces<T>>),
+        Stream<T>,
+        CodecProbe<InvertibleWindow<(), T>>,
+    )
     where
         T: WindowElement,
         F: Fn(T, T) -> T + Send + Sync + 'static,
         I: Fn(T, T) -> T + Send + Sync + 'static,
     {
-        ((f, inverse), next(), codec())
+        ((Checked::new(f), Checked::new(inverse)), next(), codec())
     }
 
     /// `reduce_by_key_and_window(f, w, [s], [partitions])`.
@@ -449,14 +472,20 @@ impl<T: Data> Stream<T> {
     pub fn reduce_by_key_and_window<K, V, F>(
         &self,
         f: F,
-    ) -> (F, Stream<T>, Pair<T, K, V>, CodecProbe<KeyedWindow<K, V>>)
+    ) -> (
+        Checked<F, Reduces<V>>,
+        // As `reduce_by_key`'s output.
+        Stream<(<T as ReduceByKeyAndWindowInput>::Key, <T as ReduceByKeyAndWindowInput>::Value)>,
+        Pair<T, K, V>,
+        CodecProbe<KeyedWindow<K, V>>,
+    )
     where
         T: ReduceByKeyAndWindowInput<Key = K, Value = V>,
         K: Key,
         V: WindowElement,
         F: Fn(V, V) -> V + Send + Sync + 'static,
     {
-        (f, next(), <T as ReduceByKeyAndWindowInput>::into_pair, codec())
+        (Checked::new(f), next(), <T as ReduceByKeyAndWindowInput>::into_pair, codec())
     }
 
     /// `reduce_by_key_and_window(f, f_inv, w, s, [partitions], [keep])`
@@ -467,7 +496,13 @@ impl<T: Data> Stream<T> {
         f: F,
         inverse: I,
         keep: P,
-    ) -> ((F, I, P), Stream<T>, Pair<T, K, V>, CodecProbe<InvertibleWindow<K, V>>)
+    ) -> (
+        (Checked<F, Reduces<V>>, Checked<I, Reduces<V>>, Checked<P, ByRef<(K, V), bool>>),
+        // As `reduce_by_key`'s output.
+        Stream<(<T as ReduceByKeyAndWindowInput>::Key, <T as ReduceByKeyAndWindowInput>::Value)>,
+        Pair<T, K, V>,
+        CodecProbe<InvertibleWindow<K, V>>,
+    )
     where
         T: ReduceByKeyAndWindowInput<Key = K, Value = V>,
         K: Key,
@@ -477,7 +512,7 @@ impl<T: Data> Stream<T> {
         P: Fn(&(K, V)) -> bool + Send + Sync + 'static,
     {
         (
-            (f, inverse, keep),
+            (Checked::new(f), Checked::new(inverse), Checked::new(keep)),
             next(),
             <T as ReduceByKeyAndWindowInput>::into_pair,
             codec(),
@@ -495,7 +530,13 @@ impl<T: Data> Stream<T> {
 
     /// `group_by_key_and_window(w, [s], [partitions])`.
     #[allow(clippy::type_complexity)]
-    pub fn group_by_key_and_window<K, V>(&self) -> (Stream<(K, Vec<V>)>, Pair<T, K, V>, CodecProbe<GroupedWindow<K, V>>)
+    pub fn group_by_key_and_window<K, V>(
+        &self,
+    ) -> (
+        Stream<(<T as GroupByKeyAndWindowInput>::Key, Vec<V>)>,
+        Pair<T, K, V>,
+        CodecProbe<GroupedWindow<K, V>>,
+    )
     where
         T: GroupByKeyAndWindowInput<Key = K, Value = V>,
         K: Key,
@@ -518,9 +559,9 @@ impl<T: Data> Stream<T> {
     mapping_witnesses! {
         /// `map_with_state(f, [timeout])`: the witnesses of its output and of
         /// its `state_snapshots()`.
-        map_with_state() -> F;
+        map_with_state() -> Checked<F, MapsWithState<K, V, S, U>>;
         /// `map_with_state(f, [timeout], initial, [partitions])`.
-        map_with_state_initial(initial: Init) -> (F, Init);
+        map_with_state_initial(initial: Init) -> (Checked<F, MapsWithState<K, V, S, U>>, Init);
     }
 
     /// `print(n)`: how the per-batch code shows the first `n` elements, so

@@ -17,12 +17,19 @@ macro_rules! requirements {
     )*};
 }
 
+/// What every stream element must be: movable between the worker threads.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a stream element: elements must be `Send + Sync + 'static`",
+    label = "this operator produces `{Self}`",
+    note = "stream elements move between worker threads; use owned, thread-safe types (`String`, `Arc<T>`, not `&str` or `Rc<T>`)"
+)]
+pub trait Data: Send + Sync + 'static {}
+// Not recommended, so that rustc reports `Data` itself, once, rather than
+// each bound a type misses (`Rc<T>` is neither `Send` nor `Sync`: one error).
+#[diagnostic::do_not_recommend]
+impl<T: Send + Sync + 'static> Data for T {}
+
 requirements! {
-    /// What every stream element must be: movable between the worker threads.
-    Data: [Send + Sync + 'static] =>
-        "`{Self}` cannot be a stream element: elements must be `Send + Sync + 'static`",
-        "this operator produces `{Self}`",
-        "stream elements move between worker threads; use owned, thread-safe types (`String`, `Arc<T>`, not `&str` or `Rc<T>`)";
 
     /// What a shuffle key must be: hashable and comparable.
     Key: [Hash + Eq + Clone + Data] =>
@@ -115,7 +122,7 @@ macro_rules! pair_requirements {
         $(#[$doc])*
         #[diagnostic::on_unimplemented(
             message = $message,
-            label = "this stream carries `{Self}`, not (key, value) pairs",
+            label = "this stream carries `{Self}`, not `(K, V)` pairs",
             note = "make each element a pair first, for example `.map(|x| (x, 1))`"
         )]
         pub trait $name {
@@ -139,21 +146,21 @@ macro_rules! pair_requirements {
 
 pair_requirements! {
     /// Input of `map_values`.
-    MapValuesInput => "`map_values` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    MapValuesInput => "`map_values` needs a stream of `(K, V)` pairs (key, value); this stream carries `{Self}`";
     /// Input of `flat_map_values`.
-    FlatMapValuesInput => "`flat_map_values` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    FlatMapValuesInput => "`flat_map_values` needs a stream of `(K, V)` pairs (key, value); this stream carries `{Self}`";
     /// Input of `reduce_by_key`.
-    ReduceByKeyInput => "`reduce_by_key` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    ReduceByKeyInput => "`reduce_by_key` needs a stream of `(K, V)` pairs (key, value); this stream carries `{Self}`";
     /// Input of `group_by_key`.
-    GroupByKeyInput => "`group_by_key` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    GroupByKeyInput => "`group_by_key` needs a stream of `(K, V)` pairs (key, value); this stream carries `{Self}`";
     /// Input of `combine_by_key`.
-    CombineByKeyInput => "`combine_by_key` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    CombineByKeyInput => "`combine_by_key` needs a stream of `(K, V)` pairs (key, value); this stream carries `{Self}`";
     /// Inputs of the join family and `cogroup`.
-    JoinInput => "joins and `cogroup` need streams of (key, value) pairs; this stream carries `{Self}`";
+    JoinInput => "joins and `cogroup` need streams of `(K, V)` pairs (key, value); this stream carries `{Self}`";
     /// Input of `reduce_by_key_and_window` (every form).
-    ReduceByKeyAndWindowInput => "`reduce_by_key_and_window` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    ReduceByKeyAndWindowInput => "`reduce_by_key_and_window` needs a stream of `(K, V)` pairs (key, value); this stream carries `{Self}`";
     /// Input of `group_by_key_and_window`.
-    GroupByKeyAndWindowInput => "`group_by_key_and_window` needs a stream of (key, value) pairs; this stream carries `{Self}`";
+    GroupByKeyAndWindowInput => "`group_by_key_and_window` needs a stream of `(K, V)` pairs (key, value); this stream carries `{Self}`";
     /// Input of `update_state_by_key` and `map_with_state` (every form).
-    StateInput => "`update_state_by_key` and `map_with_state` need a stream of (key, value) pairs; this stream carries `{Self}`";
+    StateInput => "`update_state_by_key` and `map_with_state` need a stream of `(K, V)` pairs (key, value); this stream carries `{Self}`";
 }

@@ -24,6 +24,13 @@ impl<T> ElementWindow<T> {
         }
     }
 
+    /// `saved`, read from a checkpoint, to replace `now`: only a window of
+    /// the same length and slide (see [`same_window`](super::restore::same_window)).
+    pub fn restored(now: &Self, saved: Self) -> Result<Self, String> {
+        super::restore::same_window(&now.spec, &saved.spec)?;
+        Ok(saved)
+    }
+
     /// How many batches are held (a batch leaves as soon as no coming window
     /// covers it).
     #[doc(hidden)]

@@ -23,6 +23,7 @@ mod invertible;
 mod keyed;
 mod partitioned;
 mod reduced;
+mod restore;
 mod timeline;
 
 pub use elements::{ElementWindow, window};

@@ -36,6 +36,26 @@ impl<X> PartitionedWindow<X> {
         }
     }
 
+    /// The same kept in `partitions` key partitions from the first batch on
+    /// (the generated code passes [`state_partitions`](crate::state::state_partitions)
+    /// for a keyed window), so that a restored window saved in another count
+    /// is refused.
+    pub fn fixed_in(self, partitions: usize) -> Self {
+        Self {
+            partitions: Some(partitions),
+            ..self
+        }
+    }
+
+    /// `saved`, read from a checkpoint, to replace `now`: only a window of
+    /// the same length and slide (see [`same_window`](super::restore::same_window))
+    /// in the same partition count.
+    pub fn restored(now: &Self, saved: Self) -> Result<Self, String> {
+        super::restore::same_window(&now.spec, &saved.spec)?;
+        crate::state::partitions::fits(now.partitions, saved.partitions)?;
+        Ok(saved)
+    }
+
     /// How many batches are held.
     #[doc(hidden)]
     pub fn buffered_batches(&self) -> usize {

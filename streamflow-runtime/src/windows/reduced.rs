@@ -28,6 +28,13 @@ impl<T> ReducedWindow<T> {
         }
     }
 
+    /// `saved`, read from a checkpoint, to replace `now`: only a window of
+    /// the same length and slide (see [`same_window`](super::restore::same_window)).
+    pub fn restored(now: &Self, saved: Self) -> Result<Self, String> {
+        super::restore::same_window(&now.spec, &saved.spec)?;
+        Ok(saved)
+    }
+
     /// How many batches' values are held.
     #[doc(hidden)]
     pub fn buffered_batches(&self) -> usize {
