@@ -91,6 +91,8 @@ pub struct InputPort {
     pub ty: Type,
     /// Its node.
     pub node: NodeId,
+    /// How its batches are partitioned, when its declaration says.
+    pub partitions: Option<crate::parse::InputSplit>,
 }
 
 /// Something that consumes a stream at the end of the job.
@@ -168,12 +170,13 @@ impl Builder<'_> {
                     Err(e) => self.diag.push(e),
                 }
             }
-            Item::Input { name, ty } => {
+            Item::Input { name, ty, partitions } => {
                 let node = self.add(NodeKind::Input(self.graph.inputs.len()), Vec::new());
                 self.graph.inputs.push(InputPort {
                     name: name.clone(),
                     ty: ty.clone(),
                     node,
+                    partitions: partitions.clone(),
                 });
                 self.bind(name, node);
             }

@@ -73,12 +73,14 @@ pub enum Item {
         /// The duration literal.
         value: Expr,
     },
-    /// `input name: Type;`
+    /// `input name: Type;`, or `input name: Type, partitions = ..;`
     Input {
         /// The port's name.
         name: Ident,
         /// The element type.
         ty: Type,
+        /// How its batches are partitioned, when said.
+        partitions: Option<InputSplit>,
     },
     /// `let name = expr;`
     Let {
@@ -181,6 +183,38 @@ fn take_fusion_attr(attrs: &mut Vec<Attribute>) -> syn::Result<bool> {
     result.map(|()| fusion)
 }
 
+/// How an input port's batches are partitioned before its first stage.
+#[derive(Debug, Clone)]
+pub enum InputSplit {
+    /// `partitions = keep`: as they arrive.
+    Kept,
+    /// `partitions = n`: a one-partition batch split into `n` (a literal or
+    /// a job parameter).
+    Count(Expr),
+}
+
+/// The optional `, partitions = keep | n` of an input declaration.
+fn input_partitions(input: ParseStream<'_>) -> syn::Result<Option<InputSplit>> {
+    if !input.peek(Token![,]) {
+        return Ok(None);
+    }
+    input.parse::<Token![,]>()?;
+    let key: Ident = input.parse()?;
+    if key != "partitions" {
+        return Err(syn::Error::new(
+            key.span(),
+            "after an input's type: `, partitions = n;` (split a batch given in one partition into n) or \
+             `, partitions = keep;` (keep each batch's partitions as they arrive)",
+        ));
+    }
+    input.parse::<Token![=]>()?;
+    if input.peek(Ident) && input.fork().parse::<Ident>().is_ok_and(|i| i == "keep") && input.peek2(Token![;]) {
+        input.parse::<Ident>()?;
+        return Ok(Some(InputSplit::Kept));
+    }
+    Ok(Some(InputSplit::Count(input.parse()?)))
+}
+
 impl Parse for Item {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         if input.peek(Token![let]) {
@@ -206,8 +240,9 @@ impl Parse for Item {
                     let name: Ident = input.parse()?;
                     input.parse::<Token![:]>()?;
                     let ty: Type = input.parse()?;
+                    let partitions = input_partitions(input)?;
                     input.parse::<Token![;]>()?;
-                    return Ok(Item::Input { name, ty });
+                    return Ok(Item::Input { name, ty, partitions });
                 }
                 "output" if fork.peek(Ident) => {
                     input.parse::<Ident>()?;

@@ -33,8 +33,8 @@ pub use batch::Batch;
 pub use batch::JoinSide;
 pub use error::{BatchError, ConfigError};
 pub use job::{
-    BatchContext, CodecProbe, Job, JobConfig, JobCore, JobState, Kept, KeptState, NoCodec, PrintTarget, SerdeCodec,
-    StateCodec, StateEntry, StateError, StateSnapshot, prepare_input,
+    BatchContext, CodecProbe, InputPartitions, Job, JobConfig, JobCore, JobState, Kept, KeptState, NoCodec,
+    PrintTarget, SerdeCodec, StateCodec, StateEntry, StateError, StateSnapshot, prepare_input, prepare_input_as,
 };
 pub use plan::{Operator, Plan, Port, SourceSpan, Stage, StageEnd};
 pub use ports::{InputPorts, OutputPorts, PortInfo};

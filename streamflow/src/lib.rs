@@ -98,7 +98,9 @@ pub mod __private {
         union_batches7, union_batches8,
     };
     pub use streamflow_runtime::windows::*;
-    pub use streamflow_runtime::{CodecProbe, JobCore, Kept, KeptState, NoCodec, SerdeCodec, prepare_input};
+    pub use streamflow_runtime::{
+        CodecProbe, InputPartitions, JobCore, Kept, KeptState, NoCodec, SerdeCodec, prepare_input, prepare_input_as,
+    };
 
     /// Builds a job with the default configuration, which is always valid: it
     /// has at least one partition and uses rayon's global pool, so no thread

@@ -17,7 +17,7 @@ mod steps;
 mod witness;
 
 use crate::graph::{Graph, NodeId};
-use crate::parse::JobDef;
+use crate::parse::{InputSplit, JobDef};
 use crate::plan::Plan;
 use names::Names;
 use proc_macro2::TokenStream;
@@ -35,7 +35,16 @@ pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
     let input_names = graph.inputs.iter().map(|p| &p.name);
     let prepare = graph.inputs.iter().map(|port| {
         let (field, batch) = (&port.name, names.batch(port.node));
-        quote!(let #batch = ::streamflow::__private::prepare_input(ctx, #field);)
+        let rt = quote!(::streamflow::__private);
+        match &port.partitions {
+            None => quote!(let #batch = #rt::prepare_input(ctx, #field);),
+            Some(InputSplit::Kept) => {
+                quote!(let #batch = #rt::prepare_input_as(ctx, #field, #rt::InputPartitions::Kept);)
+            }
+            Some(InputSplit::Count(n)) => quote! {
+                let #batch = #rt::prepare_input_as(ctx, #field, #rt::InputPartitions::Split(#n));
+            },
+        }
     });
     let timing = steps::Timing::new(&graph.slides(), interval_ms);
     let state = state::value(&job.name, graph, &names);

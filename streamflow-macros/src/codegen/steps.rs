@@ -237,16 +237,8 @@ fn checked_call(witness: &str, f: &Ident, span: Span) -> TokenStream {
         "update_state_by_key_with_time" | "update_state_by_key_with_time_initial" => {
             quote_spanned!(span=> &|time, key: &_, values: &[_], old| #f.call(time, key, values, old),)
         }
-        "reduce_by_key" | "reduce_by_window" | "reduce_by_key_and_window" => {
-            quote_spanned!(span=> &|a, b| #f.call(a, b),)
-        }
-        "reduce_by_window_inv" => quote_spanned!(span=> &(|a, b| #f.0.call(a, b), |a, b| #f.1.call(a, b)),),
-        "reduce_by_key_and_window_inv" => quote_spanned! {span=>
-            &(|a, b| #f.0.call(a, b), |a, b| #f.1.call(a, b), |pair: &_| #f.2.call(pair)),
-        },
-        "map_with_state" | "map_with_state_initial" => {
-            quote_spanned!(span=> &|key: &_, value, state: &mut _| #f.call(key, value, state),)
-        }
+        // The others are unwrapped where they are bound (see
+        // `witness::checked_fn`): their type is part of the map-side loop's.
         _ => quote!(&#f,),
     }
 }

@@ -89,7 +89,36 @@ fn witness_call(
     // the stream: not a mistake.
     let unused_pairs = unused_pairs && !names.pairs(id).is_empty();
     let quiet = (call.desc.snapshots == Snapshots::Yields || unused_pairs).then(|| quote!(#[allow(unused_variables)]));
-    quote!(#quiet let #bindings = #receiver.#method(#args);)
+    let unwrapped = names.bound(id).and_then(|f| checked_fn(call.signature.witness, f, call.method.span()));
+    quote!(#quiet let #bindings = #receiver.#method(#args); #unwrapped)
+}
+
+/// Rebinds a function its witness returned `Checked` (see
+/// `streamflow_runtime::typing::Checked`) as a closure of the runtime's shape
+/// calling it, for the runtime functions that take the function by its
+/// type (a reduction is part of the map-side loop's combiner type, so the
+/// closure is made here, once, with the job, and not in the per-batch code).
+/// A function of the wrong type is then reported by its witness only.
+fn checked_fn(witness: &str, f: &syn::Ident, span: proc_macro2::Span) -> Option<TokenStream> {
+    let unwrapped = match witness {
+        "reduce_by_key" | "reduce_by_window" | "reduce_by_key_and_window" => {
+            quote_spanned!(span=> { let f = #f; move |a, b| f.call(a, b) })
+        }
+        "reduce_by_window_inv" => quote_spanned! {span=>
+            { let (f, inverse) = #f; (move |a, b| f.call(a, b), move |a, b| inverse.call(a, b)) }
+        },
+        "reduce_by_key_and_window_inv" => quote_spanned! {span=>
+            {
+                let (f, inverse, keep) = #f;
+                (move |a, b| f.call(a, b), move |a, b| inverse.call(a, b), move |pair: &_| keep.call(pair))
+            }
+        },
+        "map_with_state" | "map_with_state_initial" => {
+            quote_spanned!(span=> { let f = #f; move |key: &_, value, state: &mut _| f.call(key, value, state) })
+        }
+        _ => return None,
+    };
+    Some(quote!(let #f = #unwrapped;))
 }
 
 /// What a witness method returns, in this order: the bound function(s) (with

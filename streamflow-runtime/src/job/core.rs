@@ -205,8 +205,33 @@ impl<I, O> JobCore<I, O> {
 /// contiguous chunks of near-equal size; an empty one becomes a batch with no
 /// partitions.
 pub fn prepare_input<T>(ctx: &BatchContext<'_>, batch: Batch<T>) -> Batch<T> {
+    prepare_input_as(ctx, batch, InputPartitions::Job)
+}
+
+/// How an input port's batches are partitioned before its first stage, as
+/// its declaration says (`input name: Type, partitions = ..;`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputPartitions {
+    /// A one-partition batch is split into the job's count
+    /// (`JobConfig::partitions`); the default.
+    Job,
+    /// A one-partition batch is split into this many (`partitions = n`).
+    Split(usize),
+    /// Every batch keeps its partitions as they arrive (`partitions = keep`):
+    /// a receiver's blocks, or one partition for a batch given whole. What
+    /// Spark does with a receiver's batch; a `repartition(n)` spreads it later.
+    Kept,
+}
+
+/// [`prepare_input`] with the port's own [`InputPartitions`].
+pub fn prepare_input_as<T>(ctx: &BatchContext<'_>, batch: Batch<T>, partitions: InputPartitions) -> Batch<T> {
     let records = batch.len();
     let _ = INPUT_RECORDS.try_with(|n| n.set(n.get() + records));
+    let requested = match partitions {
+        InputPartitions::Kept => return batch,
+        InputPartitions::Job => None,
+        InputPartitions::Split(n) => Some(n),
+    };
     if batch.num_partitions() != 1 {
         return batch;
     }
@@ -214,6 +239,6 @@ pub fn prepare_input<T>(ctx: &BatchContext<'_>, batch: Batch<T>) -> Batch<T> {
     if elements.is_empty() {
         return Batch::empty();
     }
-    let n = ctx.partitions(None).min(elements.len());
+    let n = ctx.partitions(requested).min(elements.len());
     Batch::split(elements, n)
 }

@@ -9,7 +9,7 @@ mod state;
 
 pub use config::{JobConfig, PrintTarget};
 pub use context::BatchContext;
-pub use core::{JobCore, prepare_input};
+pub use core::{InputPartitions, JobCore, prepare_input, prepare_input_as};
 pub use state::{
     CodecProbe, JobState, Kept, KeptState, NoCodec, SerdeCodec, StateCodec, StateEntry, StateError, StateSnapshot,
 };
