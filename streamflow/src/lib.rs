@@ -92,8 +92,8 @@ pub mod __private {
     pub use streamflow_runtime::stage::*;
     pub use streamflow_runtime::state::*;
     pub use streamflow_runtime::typing::{
-        Stream, UncheckedByRef, UncheckedByValue, UncheckedMapsWithState, UncheckedReduces, UncheckedUpdates,
-        UncheckedUpdatesAtTime, into_port, key_value,
+        Stream, UncheckedByRef, UncheckedByValue, UncheckedFolds, UncheckedMapsWithState, UncheckedReduces,
+        UncheckedUpdates, UncheckedUpdatesAtTime, into_port, key_value,
         share, share_batch, union_batches, union_batches3, union_batches4, union_batches5, union_batches6,
         union_batches7, union_batches8,
     };

@@ -58,8 +58,8 @@ pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
         // only when a function does not fit (see `typing::Checked`).
         #[allow(unused_imports)]
         use ::streamflow::__private::{
-            UncheckedByRef as _, UncheckedByValue as _, UncheckedMapsWithState as _, UncheckedReduces as _,
-            UncheckedUpdates as _, UncheckedUpdatesAtTime as _,
+            UncheckedByRef as _, UncheckedByValue as _, UncheckedFolds as _, UncheckedMapsWithState as _,
+            UncheckedReduces as _, UncheckedUpdates as _, UncheckedUpdatesAtTime as _,
         };
         #typing
         #state

@@ -101,7 +101,7 @@ fn witness_call(
 /// A function of the wrong type is then reported by its witness only.
 fn checked_fn(witness: &str, f: &syn::Ident, span: proc_macro2::Span) -> Option<TokenStream> {
     let unwrapped = match witness {
-        "reduce_by_key" | "reduce_by_window" | "reduce_by_key_and_window" => {
+        "reduce" | "reduce_by_key" | "reduce_by_window" | "reduce_by_key_and_window" => {
             quote_spanned!(span=> { let f = #f; move |a, b| f.call(a, b) })
         }
         "reduce_by_window_inv" => quote_spanned! {span=>
@@ -111,6 +111,16 @@ fn checked_fn(witness: &str, f: &syn::Ident, span: proc_macro2::Span) -> Option<
             {
                 let (f, inverse, keep) = #f;
                 (move |a, b| f.call(a, b), move |a, b| inverse.call(a, b), move |pair: &_| keep.call(pair))
+            }
+        },
+        "combine_by_key" => quote_spanned! {span=>
+            {
+                let (create, merge_value, merge_combiners) = #f;
+                (
+                    move |v| create.call(v),
+                    move |c, v| merge_value.call(c, v),
+                    move |a, b| merge_combiners.call(a, b),
+                )
             }
         },
         "map_with_state" | "map_with_state_initial" => {

@@ -16,8 +16,8 @@ use crate::{State, Time};
 use std::marker::PhantomData;
 
 /// A function `F` checked by a witness against the shape `S`
-/// ([`ByValue`], [`ByRef`], [`Reduces`], [`Updates`], [`UpdatesAtTime`],
-/// [`MapsWithState`]).
+/// ([`ByValue`], [`ByRef`], [`Reduces`], [`Folds`], [`Updates`],
+/// [`UpdatesAtTime`], [`MapsWithState`]).
 pub struct Checked<F, S>(F, PhantomData<fn() -> S>);
 
 impl<F, S> Checked<F, S> {
@@ -36,6 +36,9 @@ pub struct ByRef<A, R>(PhantomData<fn(&A) -> R>);
 /// The shape `Fn(T, T) -> T` (`reduce_by_key`, `reduce`, the window
 /// reductions and their inverses).
 pub struct Reduces<T>(PhantomData<fn(T, T) -> T>);
+
+/// The shape `Fn(C, V) -> C` (`combine_by_key`'s `merge_value`).
+pub struct Folds<C, V>(PhantomData<fn(C, V) -> C>);
 
 /// The shape `Fn(&K, Option<V>, &mut State<S>) -> Option<U>` (`map_with_state`).
 pub struct MapsWithState<K, V, S, U>(PhantomData<fn(K, V, S) -> U>);
@@ -68,6 +71,14 @@ impl<F: Fn(T, T) -> T, T> Checked<F, Reduces<T>> {
     #[inline(always)]
     pub fn call(&self, a: T, b: T) -> T {
         (self.0)(a, b)
+    }
+}
+
+impl<F: Fn(C, V) -> C, C, V> Checked<F, Folds<C, V>> {
+    /// Calls the function.
+    #[inline(always)]
+    pub fn call(&self, c: C, v: V) -> C {
+        (self.0)(c, v)
     }
 }
 
@@ -164,6 +175,18 @@ pub trait UncheckedMapsWithState<K, V, S, U> {
 
 impl<F, K, V, S, U> UncheckedMapsWithState<K, V, S, U> for Checked<F, MapsWithState<K, V, S, U>> {
     fn call(&self, _: &K, _: Option<V>, _: &mut State<S>) -> Option<U> {
+        unreachable!("the typing witness proved the function's signature")
+    }
+}
+
+/// The fallback `call` of a function that does not fit [`Folds`].
+pub trait UncheckedFolds<C, V> {
+    /// Never called.
+    fn call(&self, c: C, v: V) -> C;
+}
+
+impl<F, C, V> UncheckedFolds<C, V> for Checked<F, Folds<C, V>> {
+    fn call(&self, _: C, _: V) -> C {
         unreachable!("the typing witness proved the function's signature")
     }
 }

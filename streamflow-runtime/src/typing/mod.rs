@@ -296,11 +296,14 @@ impl<T> Stream<T> {
         inspect<>(ByRef<T, ()>, [Fn(&T)]) -> T;
     }
 
+    element_witnesses! {
+        /// `reduce(f)` (called once per element).
+        reduce<>(Reduces<T>, [Fn(T, T) -> T]) -> T;
+    }
+
     function_witnesses! {
         /// `map_partitions(f)`.
         map_partitions<I>([Fn(Vec<T>) -> I]) -> I::Item, where [I: IntoIterator, I::Item: Data];
-        /// `reduce(f)`.
-        reduce<>([Fn(T, T) -> T]) -> T;
     }
 
     plain_witnesses! {
@@ -388,14 +391,19 @@ impl<T> Stream<T> {
         (next(), <T as GroupByKeyInput>::into_pair)
     }
 
-    /// `combine_by_key(create, merge_value, merge_combiners)`.
+    /// `combine_by_key(create, merge_value, merge_combiners)`: its functions
+    /// [`Checked`] (called once per element or key).
     #[allow(clippy::type_complexity)]
     pub fn combine_by_key<K, V, C, Cr, Mv, Mc>(
         &self,
         create: Cr,
         merge_value: Mv,
         merge_combiners: Mc,
-    ) -> ((Cr, Mv, Mc), Stream<(K, C)>, Pair<T, K, V>)
+    ) -> (
+        (Checked<Cr, ByValue<V, C>>, Checked<Mv, Folds<C, V>>, Checked<Mc, Reduces<C>>),
+        Stream<(K, C)>,
+        Pair<T, K, V>,
+    )
     where
         T: CombineByKeyInput<Key = K, Value = V>,
         K: Key,
@@ -406,7 +414,7 @@ impl<T> Stream<T> {
         Mc: Fn(C, C) -> C + Send + Sync + 'static,
     {
         (
-            (create, merge_value, merge_combiners),
+            (Checked::new(create), Checked::new(merge_value), Checked::new(merge_combiners)),
             next(),
             <T as CombineByKeyInput>::into_pair,
         )
