@@ -87,7 +87,8 @@ fn words(ws: &[&str]) -> Vec<String> {
 fn a_restored_map_with_state_times_out_by_its_new_timeout() {
     use fused::{TimeoutTen, TimeoutTwo};
     let mut ten = TimeoutTen::new();
-    ten.run_batch(at(1), TimeoutTen::inputs().words(["a".to_owned()])).unwrap();
+    ten.run_batch(at(1), TimeoutTen::inputs().words(["a".to_owned()]))
+        .unwrap();
     let snapshot = ten.state().snapshot().unwrap();
 
     let mut two = TimeoutTwo::new();
@@ -102,7 +103,8 @@ fn a_restored_map_with_state_times_out_by_its_new_timeout() {
     // And the other way: restored with 10 s, nothing times out at 3 s.
     let mut ten = TimeoutTen::new();
     let mut two = TimeoutTwo::new();
-    two.run_batch(at(1), TimeoutTwo::inputs().words(["a".to_owned()])).unwrap();
+    two.run_batch(at(1), TimeoutTwo::inputs().words(["a".to_owned()]))
+        .unwrap();
     ten.state_mut().restore(&two.state().snapshot().unwrap()).unwrap();
     let seen: Vec<usize> = (2..=4)
         .map(|s| ten.run_batch(at(s), TimeoutTen::inputs()).unwrap().seen.len())
@@ -115,7 +117,9 @@ fn a_window_is_restored_into_the_same_shape_and_count() {
     use fused::WindowTwo;
     let job = || WindowTwo::with_config(JobConfig::new().partitions(2), 3).unwrap();
     let mut original = job();
-    original.run_batch(at(1), WindowTwo::inputs().words(words(&["a", "b"]))).unwrap();
+    original
+        .run_batch(at(1), WindowTwo::inputs().words(words(&["a", "b"])))
+        .unwrap();
     let snapshot = original.state().snapshot().unwrap();
 
     let mut restored = job();
@@ -123,10 +127,7 @@ fn a_window_is_restored_into_the_same_shape_and_count() {
     let next = |job: &mut WindowTwo| job.run_batch(at(2), WindowTwo::inputs().words(words(&["a"]))).unwrap();
     let (expected, got) = (next(&mut original), next(&mut restored));
     assert_eq!(got.counts.sorted(), expected.counts.sorted());
-    assert_eq!(
-        got.counts.sorted(),
-        [("a".to_owned(), 2), ("b".to_owned(), 1)]
-    );
+    assert_eq!(got.counts.sorted(), [("a".to_owned(), 2), ("b".to_owned(), 1)]);
     assert_eq!(got.counts.num_partitions(), 3);
     assert_eq!(got.all.sorted(), ["a", "a", "b"]);
 }
@@ -134,7 +135,8 @@ fn a_window_is_restored_into_the_same_shape_and_count() {
 #[test]
 fn a_window_saved_with_another_length_is_refused() {
     let mut two = fused::WindowTwo::with_config(JobConfig::new(), 3).unwrap();
-    two.run_batch(at(1), fused::WindowTwo::inputs().words(words(&["a"]))).unwrap();
+    two.run_batch(at(1), fused::WindowTwo::inputs().words(words(&["a"])))
+        .unwrap();
     let snapshot = two.state().snapshot().unwrap();
 
     let mut three = fused::WindowThree::with_config(JobConfig::new(), 3).unwrap();
@@ -155,7 +157,9 @@ fn a_window_saved_with_another_length_is_refused() {
 fn a_window_saved_in_another_partition_count_is_refused() {
     // The window's own count changed.
     let mut original = fused::WindowTwo::with_config(JobConfig::new(), 3).unwrap();
-    original.run_batch(at(1), fused::WindowTwo::inputs().words(words(&["a"]))).unwrap();
+    original
+        .run_batch(at(1), fused::WindowTwo::inputs().words(words(&["a"])))
+        .unwrap();
     let snapshot = original.state().snapshot().unwrap();
     let err = fused::WindowTwo::with_config(JobConfig::new(), 5)
         .unwrap()
@@ -174,7 +178,9 @@ fn a_window_saved_in_another_partition_count_is_refused() {
 
     // The job's count changed, for a window that follows it.
     let mut original = fused::WindowJobCount::with_config(JobConfig::new().partitions(2)).unwrap();
-    original.run_batch(at(1), fused::WindowJobCount::inputs().words(words(&["a"]))).unwrap();
+    original
+        .run_batch(at(1), fused::WindowJobCount::inputs().words(words(&["a"])))
+        .unwrap();
     let snapshot = original.state().snapshot().unwrap();
     let err = fused::WindowJobCount::with_config(JobConfig::new().partitions(4))
         .unwrap()

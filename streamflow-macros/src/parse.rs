@@ -185,6 +185,7 @@ fn take_fusion_attr(attrs: &mut Vec<Attribute>) -> syn::Result<bool> {
 
 /// How an input port's batches are partitioned before its first stage.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant, reason = "one per input port, built once")]
 pub enum InputSplit {
     /// `partitions = keep`: as they arrive.
     Kept,

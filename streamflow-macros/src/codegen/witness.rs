@@ -89,7 +89,9 @@ fn witness_call(
     // the stream: not a mistake.
     let unused_pairs = unused_pairs && !names.pairs(id).is_empty();
     let quiet = (call.desc.snapshots == Snapshots::Yields || unused_pairs).then(|| quote!(#[allow(unused_variables)]));
-    let unwrapped = names.bound(id).and_then(|f| checked_fn(call.signature.witness, f, call.method.span()));
+    let unwrapped = names
+        .bound(id)
+        .and_then(|f| checked_fn(call.signature.witness, f, call.method.span()));
     quote!(#quiet let #bindings = #receiver.#method(#args); #unwrapped)
 }
 

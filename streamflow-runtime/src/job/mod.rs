@@ -190,6 +190,7 @@ mod tests {
             s_lines.flat_map(|line: String| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>());
         let (f_map, s2) = s1.map(|w| (w, 1u64));
         let (f_red, _s3, _pairs) = s2.reduce_by_key(|a, b| a + b);
+        let f_red = move |a, b| f_red.call(a, b);
         let capture = crate::testing::PrintCapture::new();
         let body = move |ctx: &BatchContext<'_>, _: &mut (), inputs: Inputs| {
             let lines = prepare_input(ctx, inputs.lines);

@@ -400,7 +400,11 @@ impl<T> Stream<T> {
         merge_value: Mv,
         merge_combiners: Mc,
     ) -> (
-        (Checked<Cr, ByValue<V, C>>, Checked<Mv, Folds<C, V>>, Checked<Mc, Reduces<C>>),
+        (
+            Checked<Cr, ByValue<V, C>>,
+            Checked<Mv, Folds<C, V>>,
+            Checked<Mc, Reduces<C>>,
+        ),
         Stream<(K, C)>,
         Pair<T, K, V>,
     )
@@ -414,7 +418,11 @@ impl<T> Stream<T> {
         Mc: Fn(C, C) -> C + Send + Sync + 'static,
     {
         (
-            (Checked::new(create), Checked::new(merge_value), Checked::new(merge_combiners)),
+            (
+                Checked::new(create),
+                Checked::new(merge_value),
+                Checked::new(merge_combiners),
+            ),
             next(),
             <T as CombineByKeyInput>::into_pair,
         )
@@ -448,6 +456,7 @@ impl<T> Stream<T> {
 
     /// `reduce_by_window(f, w, s)`: its function [`Checked`], as every
     /// window's (called once per element or key).
+    #[allow(clippy::type_complexity)]
     pub fn reduce_by_window<F>(&self, f: F) -> (Checked<F, Reduces<T>>, Stream<T>, CodecProbe<ReducedWindow<T>>)
     where
         T: WindowElement,
@@ -483,7 +492,10 @@ impl<T> Stream<T> {
     ) -> (
         Checked<F, Reduces<V>>,
         // As `reduce_by_key`'s output.
-        Stream<(<T as ReduceByKeyAndWindowInput>::Key, <T as ReduceByKeyAndWindowInput>::Value)>,
+        Stream<(
+            <T as ReduceByKeyAndWindowInput>::Key,
+            <T as ReduceByKeyAndWindowInput>::Value,
+        )>,
         Pair<T, K, V>,
         CodecProbe<KeyedWindow<K, V>>,
     )
@@ -493,7 +505,12 @@ impl<T> Stream<T> {
         V: WindowElement,
         F: Fn(V, V) -> V + Send + Sync + 'static,
     {
-        (Checked::new(f), next(), <T as ReduceByKeyAndWindowInput>::into_pair, codec())
+        (
+            Checked::new(f),
+            next(),
+            <T as ReduceByKeyAndWindowInput>::into_pair,
+            codec(),
+        )
     }
 
     /// `reduce_by_key_and_window(f, f_inv, w, s, [partitions], [keep])`
@@ -505,9 +522,16 @@ impl<T> Stream<T> {
         inverse: I,
         keep: P,
     ) -> (
-        (Checked<F, Reduces<V>>, Checked<I, Reduces<V>>, Checked<P, ByRef<(K, V), bool>>),
+        (
+            Checked<F, Reduces<V>>,
+            Checked<I, Reduces<V>>,
+            Checked<P, ByRef<(K, V), bool>>,
+        ),
         // As `reduce_by_key`'s output.
-        Stream<(<T as ReduceByKeyAndWindowInput>::Key, <T as ReduceByKeyAndWindowInput>::Value)>,
+        Stream<(
+            <T as ReduceByKeyAndWindowInput>::Key,
+            <T as ReduceByKeyAndWindowInput>::Value,
+        )>,
         Pair<T, K, V>,
         CodecProbe<InvertibleWindow<K, V>>,
     )
