@@ -208,12 +208,12 @@ pub fn prepare_input<T>(ctx: &BatchContext<'_>, batch: Batch<T>) -> Batch<T> {
     let records = batch.len();
     let _ = INPUT_RECORDS.try_with(|n| n.set(n.get() + records));
     if batch.num_partitions() != 1 {
-        return batch;
+        return ctx.keep_owned(batch);
     }
     let elements = batch.into_partitions().pop().unwrap_or_default();
     if elements.is_empty() {
         return Batch::empty();
     }
     let n = ctx.partitions(None).min(elements.len());
-    Batch::split(elements, n)
+    ctx.keep_owned(Batch::split(elements, n))
 }

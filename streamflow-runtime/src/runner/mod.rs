@@ -58,6 +58,15 @@ pub trait Runner: Sync {
         Ok(transpose(buckets, n))
     }
 
+    /// Whether partition `partition` of `partitions` is computed here: always
+    /// in one process; on a cluster, on its owner only. A reduce side that
+    /// makes an element from no input (`count`'s 0) asks, so that the
+    /// element is made once, by the partition's owner.
+    fn owns(&self, partition: usize, partitions: usize) -> bool {
+        let _ = (partition, partitions);
+        true
+    }
+
     /// The number of partitions of a shuffle's output when its operator asked
     /// for `requested` (`None`: the job's default).
     fn partitions(&self, requested: Option<usize>) -> usize;
@@ -74,9 +83,27 @@ pub trait Runner: Sync {
     }
 }
 
+/// A runner that can move elements of type `T` to other processes: the
+/// exchange of the operators that run on a cluster. `LocalRunner` moves every
+/// type (one process); a job's [`BatchContext`](crate::BatchContext) moves
+/// the types with a wire format ([`Wire`]: every type without the `cluster`
+/// feature), so the bound falls on the job's element types only when a job
+/// may run on a cluster, and never on the methods of [`Batch`](crate::Batch).
+pub trait Moves<T: Send>: Runner {
+    /// [`Runner::exchange`] for elements that may cross processes: the same
+    /// contract (`buckets[task][r]` to output partition `r` of `n`, in
+    /// map-task order).
+    fn exchange_moved(
+        &self,
+        stage: usize,
+        buckets: Vec<Vec<Vec<T>>>,
+        n: usize,
+    ) -> Result<Vec<Vec<Vec<T>>>, Self::Error>;
+}
+
 /// Turns every map task's `n` buckets into every output partition's list of
 /// buckets, in map-task order. Empty buckets are dropped.
-fn transpose<T>(map_outputs: Vec<Vec<Vec<T>>>, n: usize) -> Vec<Vec<Vec<T>>> {
+pub(crate) fn transpose<T>(map_outputs: Vec<Vec<Vec<T>>>, n: usize) -> Vec<Vec<Vec<T>>> {
     let tasks = map_outputs.len();
     let mut per_reduce: Vec<Vec<Vec<T>>> = (0..n).map(|_| Vec::with_capacity(tasks)).collect();
     for buckets in map_outputs {

@@ -6,7 +6,7 @@
 use super::collectors::{Counter, Reducer};
 use super::shuffle;
 use crate::Batch;
-use crate::runner::Runner;
+use crate::runner::{Moves, Runner};
 use crate::stage::bounds::{Element, MapSide, ReduceFn, ReduceSide};
 use crate::stage::{StageInput, feed, run_part};
 
@@ -20,18 +20,27 @@ fn gather<Rn, P, X, U>(
     combine: impl Fn(Vec<X>) -> Vec<U> + Sync,
 ) -> Result<Batch<U>, Rn::Error>
 where
-    Rn: Runner,
+    Rn: Moves<X>,
     P: Send,
     X: Send,
     U: Send,
 {
+    // On a cluster, only the owner of the one output partition combines
+    // (`count` makes its 0 from no input: once, not once per process).
+    let owned = runner.owns(0, 1);
     shuffle(
         runner,
         stage,
         parts,
         1,
         |part| vec![partial(part).into_iter().collect()],
-        |buckets| combine(buckets.into_iter().flatten().collect()),
+        |buckets| {
+            if owned {
+                combine(buckets.into_iter().flatten().collect())
+            } else {
+                Vec::new()
+            }
+        },
     )
 }
 
@@ -44,7 +53,10 @@ pub fn count<Rn: Runner, S: StageInput, U: Element>(
     input: S,
     map_side: impl MapSide<S::Item, Counter>,
     reduce_side: impl ReduceSide<u64, U>,
-) -> Result<Batch<U>, Rn::Error> {
+) -> Result<Batch<U>, Rn::Error>
+where
+    Rn: Moves<u64>,
+{
     let partial = |part: S::Part| Some(feed(part, Counter::new(), &map_side).count);
     gather(runner, stage, input.into_parts(), partial, |counts| {
         run_part([counts.into_iter().sum::<u64>()], &reduce_side)
@@ -62,7 +74,10 @@ pub fn reduce<'f, Rn: Runner, S: StageInput, T: Element, R: ReduceFn<T>, U: Elem
     map_side: impl MapSide<S::Item, Reducer<'f, T, R>>,
     f: &'f R,
     reduce_side: impl ReduceSide<T, U>,
-) -> Result<Batch<U>, Rn::Error> {
+) -> Result<Batch<U>, Rn::Error>
+where
+    Rn: Moves<T>,
+{
     let partial = |part: S::Part| feed(part, Reducer::new(f), &map_side).into_value();
     gather(runner, stage, input.into_parts(), partial, |values| {
         run_part(values.into_iter().reduce(f), &reduce_side)

@@ -3,7 +3,7 @@
 
 use super::shuffle;
 use crate::Batch;
-use crate::runner::Runner;
+use crate::runner::{Moves, Runner};
 use crate::stage::bounds::{Element, MapSide, ReduceSide};
 use crate::stage::{StageInput, narrow_parts};
 
@@ -18,7 +18,10 @@ pub fn repartition<Rn: Runner, S: StageInput, T: Element, U: Element>(
     map_side: impl MapSide<S::Item, Vec<T>>,
     partitions: Option<usize>,
     reduce_side: impl ReduceSide<T, U>,
-) -> Result<Batch<U>, Rn::Error> {
+) -> Result<Batch<U>, Rn::Error>
+where
+    Rn: Moves<T>,
+{
     let n = runner.partitions(partitions);
     let parts = narrow_parts(runner, stage, input, map_side)?;
     let mut offset = 0usize;

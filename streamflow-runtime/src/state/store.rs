@@ -1,6 +1,6 @@
 //! `update_state_by_key(f)` and its variant whose function gets the batch time.
 
-use crate::runner::Runner;
+use crate::runner::{Moves, Runner};
 use crate::shuffle::collectors::Grouper;
 use crate::shuffle::key_tables::{Found, KeyTable, fix_partitions};
 use crate::shuffle::merge::group_in_order;
@@ -101,7 +101,10 @@ pub fn update_state_by_key<Rn: Runner, In: StageInput, K: RetainedKey, V: Elemen
     f: &impl UpdateFn<K, V, S, Form>,
     partitions: Option<usize>,
     reduce_side: impl ReduceSide<(K, S), U>,
-) -> Result<Batch<U>, Rn::Error> {
+) -> Result<Batch<U>, Rn::Error>
+where
+    Rn: Moves<(K, V)> + Moves<(K, Option<S>)>,
+{
     let time = runner.time();
     let call = |key: &K, values: &[V], old: Option<S>| f.update(time, key, values, old);
     let n = fix_partitions(&mut state.partitions, runner, partitions);

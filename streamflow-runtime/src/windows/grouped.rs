@@ -4,7 +4,7 @@
 use super::GroupedWindow;
 use super::timeline::Held;
 use crate::Batch;
-use crate::runner::Runner;
+use crate::runner::{Moves, Runner};
 use crate::shuffle::collectors::Grouper;
 use crate::shuffle::group_by_key;
 use crate::shuffle::merge::group_in_order;
@@ -24,7 +24,10 @@ pub fn group_by_key_and_window<Rn: Runner, S: StageInput, K: RetainedKey, V: Ret
     map_side: impl MapSide<S::Item, Grouper<K, V>>,
     partitions: Option<usize>,
     reduce_side: impl ReduceSide<(K, Vec<V>), U>,
-) -> Result<Option<Batch<U>>, Rn::Error> {
+) -> Result<Option<Batch<U>>, Rn::Error>
+where
+    Rn: Moves<(K, V)>,
+{
     let n = state.partitions(runner, partitions);
     let batch = group_by_key(runner, stage, input, map_side, Some(n), |g, out| out.push(g))?;
     state.emit(

@@ -13,7 +13,7 @@ use super::WindowSpec;
 use super::keep_all;
 use super::keyed::reduce_held;
 use super::timeline::{Covered, Held, Timeline};
-use crate::runner::Runner;
+use crate::runner::{Moves, Runner};
 use crate::shuffle::collectors::{Counter, KeyCombiner, Reducer, ValueCounter, present};
 use crate::shuffle::key_tables::{Found, KeyTable, fix_partitions};
 use crate::shuffle::{count, count_by_value, reduce, reduce_by_key};
@@ -160,6 +160,7 @@ where
     R: ReduceFn<V>,
     I: ReduceFn<V>,
     P: Fn(&(K, V)) -> bool + Sync,
+    Rn: Moves<(K, V)>,
 {
     let n = fix_partitions(&mut state.partitions, runner, partitions);
     let batch = reduce_by_key(runner, stage, input, map_side, f, Some(n), |p, out| out.push(p))?.into_partitions();
@@ -201,7 +202,10 @@ pub fn count_by_window<Rn: Runner, S: StageInput, U: Element>(
     input: S,
     map_side: impl MapSide<S::Item, Counter>,
     reduce_side: impl ReduceSide<u64, U>,
-) -> Result<Option<Batch<U>>, Rn::Error> {
+) -> Result<Option<Batch<U>>, Rn::Error>
+where
+    Rn: Moves<u64>,
+{
     let count = count(runner, stage, input, map_side, |c, out| out.push(c))?
         .collect()
         .pop();
@@ -221,7 +225,10 @@ pub fn reduce_by_window_inv<'f, Rn: Runner, S: StageInput, T: Retained, R: Reduc
     map_side: impl MapSide<S::Item, Reducer<'f, T, R>>,
     (f, inverse): &'f (R, impl ReduceFn<T>),
     reduce_side: impl ReduceSide<T, U>,
-) -> Result<Option<Batch<U>>, Rn::Error> {
+) -> Result<Option<Batch<U>>, Rn::Error>
+where
+    Rn: Moves<T>,
+{
     let value = reduce(runner, stage, input, map_side, f, |t, out| out.push(t))?
         .collect()
         .pop();
@@ -240,7 +247,10 @@ pub fn count_by_value_and_window<Rn: Runner, S: StageInput, T: RetainedKey, U: E
     map_side: impl MapSide<S::Item, ValueCounter<T>>,
     partitions: Option<usize>,
     reduce_side: impl ReduceSide<(T, u64), U>,
-) -> Result<Option<Batch<U>>, Rn::Error> {
+) -> Result<Option<Batch<U>>, Rn::Error>
+where
+    Rn: Moves<(T, u64)>,
+{
     let n = fix_partitions(&mut state.partitions, runner, partitions);
     let batch = count_by_value(runner, stage, input, map_side, Some(n), |p, out| out.push(p))?.into_partitions();
     let non_zero = |pair: &(T, u64)| pair.1 != 0;

@@ -4,7 +4,7 @@
 use super::WindowSpec;
 use super::timeline::Timeline;
 use crate::Batch;
-use crate::runner::Runner;
+use crate::runner::{Moves, Runner};
 use crate::shuffle::collectors::Reducer;
 use crate::shuffle::reduce;
 use crate::stage::bounds::{Element, MapSide, ReduceFn, ReduceSide, Replicable};
@@ -47,7 +47,10 @@ pub fn reduce_by_window<'f, Rn: Runner, S: StageInput, T: Replicable, R: ReduceF
     map_side: impl MapSide<S::Item, Reducer<'f, T, R>>,
     f: &'f R,
     reduce_side: impl ReduceSide<T, U>,
-) -> Result<Option<Batch<U>>, Rn::Error> {
+) -> Result<Option<Batch<U>>, Rn::Error>
+where
+    Rn: Moves<T>,
+{
     let value = reduce(runner, stage, input, map_side, f, |t, out| out.push(t))?
         .collect()
         .pop();
