@@ -36,6 +36,7 @@ pub(crate) fn exchange<T: Wire>(
             } else {
                 let bytes = postcard::to_allocvec(&bucket)
                     .map_err(|e| ClusterError::Lost(format!("cannot encode a bucket for process {dest}: {e}")))?;
+                mesh.count_sent(bucket.len(), bytes.len());
                 records.push((dest as u64, r as u64, me as u64, task as u64, bytes));
             }
         }

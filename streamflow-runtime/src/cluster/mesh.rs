@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -43,6 +44,19 @@ pub struct Mesh {
     /// Why the worker stopped, if it failed.
     failure: Arc<Mutex<Option<String>>>,
     runner: Mutex<Option<JoinHandle<()>>>,
+    /// What this process sent to others: elements, and their encoded bytes.
+    sent_elements: AtomicU64,
+    sent_bytes: AtomicU64,
+}
+
+/// What a process sent to the others through the mesh so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sent {
+    /// Elements in buckets sent to another process (a bucket for this
+    /// process stays here and is not counted).
+    pub elements: u64,
+    /// Their encoded size (postcard), without timely's framing.
+    pub bytes: u64,
 }
 
 impl std::fmt::Debug for Mesh {
@@ -124,6 +138,8 @@ impl Mesh {
             rounds: Mutex::new(Some(rounds_tx)),
             failure,
             runner: Mutex::new(Some(runner)),
+            sent_elements: AtomicU64::new(0),
+            sent_bytes: AtomicU64::new(0),
         }))
     }
 
@@ -135,6 +151,20 @@ impl Mesh {
     /// The number of processes.
     pub fn processes(&self) -> usize {
         self.processes
+    }
+
+    /// What this process has sent to the others so far.
+    pub fn sent(&self) -> Sent {
+        Sent {
+            elements: self.sent_elements.load(Ordering::Relaxed),
+            bytes: self.sent_bytes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counts `elements` sent in `bytes`.
+    pub(crate) fn count_sent(&self, elements: usize, bytes: usize) {
+        self.sent_elements.fetch_add(elements as u64, Ordering::Relaxed);
+        self.sent_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
     /// One round of the exchange: sends `records` to their destination

@@ -24,5 +24,5 @@ pub use config::{ClusterConfig, ClusterError, owner};
 #[cfg(feature = "cluster")]
 pub(crate) use exchange::exchange;
 #[cfg(feature = "cluster")]
-pub use mesh::Mesh;
+pub use mesh::{Mesh, Sent};
 pub use wire::Wire;

@@ -14,9 +14,11 @@
 //! The operators never move data between partitions themselves: every
 //! shuffle, repartition, join co-partitioning, window and state key
 //! partitioning, and gather to one partition hands its buckets to
-//! [`Runner::exchange`], so an executor that moves partitions over a network
-//! replaces that one method. Tasks get whole partitions; their closures are
-//! the fused loops the macro generated, and the runner never looks inside.
+//! [`Moves::exchange_moved`] (the exchange of element types that may cross
+//! processes), so an executor that moves partitions over a network
+//! replaces that one method; `BatchContext` does, on a cluster (see
+//! `cluster`). Tasks get whole partitions; their closures are the fused
+//! loops the macro generated, and the runner never looks inside.
 
 pub(crate) mod local;
 

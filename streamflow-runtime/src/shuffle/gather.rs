@@ -6,7 +6,7 @@
 use super::collectors::{Counter, Reducer};
 use super::shuffle;
 use crate::Batch;
-use crate::runner::{Moves, Runner};
+use crate::runner::Moves;
 use crate::stage::bounds::{Element, MapSide, ReduceFn, ReduceSide};
 use crate::stage::{StageInput, feed, run_part};
 
@@ -47,7 +47,7 @@ where
 /// `count()`: one element, the number of elements (0 for an empty batch).
 /// Stages: `stage` the count per partition and the gather, `stage + 1` the
 /// sum and the reduce side.
-pub fn count<Rn: Runner, S: StageInput, U: Element>(
+pub fn count<Rn, S: StageInput, U: Element>(
     runner: &Rn,
     stage: usize,
     input: S,
@@ -67,7 +67,7 @@ where
 /// kept, so a non-commutative `f` gives the same result run after run.
 /// Stages: `stage` the reduce per partition and the gather, `stage + 1` the
 /// reduce of the partitions' values and the reduce side.
-pub fn reduce<'f, Rn: Runner, S: StageInput, T: Element, R: ReduceFn<T>, U: Element>(
+pub fn reduce<'f, Rn, S: StageInput, T: Element, R: ReduceFn<T>, U: Element>(
     runner: &Rn,
     stage: usize,
     input: S,

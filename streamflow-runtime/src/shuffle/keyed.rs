@@ -66,7 +66,7 @@ where
 /// `reduce_by_key(f)`: values combined per key on the map side, merged per
 /// key after the exchange. Stages: `stage` the map side and the exchange,
 /// `stage + 1` the merge and the reduce side.
-pub fn reduce_by_key<'f, Rn: Runner, S: StageInput, K: ShuffleKey, V: Element, R: ReduceFn<V>, U: Element>(
+pub fn reduce_by_key<'f, Rn, S: StageInput, K: ShuffleKey, V: Element, R: ReduceFn<V>, U: Element>(
     runner: &Rn,
     stage: usize,
     input: S,
@@ -88,7 +88,7 @@ where
 /// `stage` the map side and the exchange, `stage + 1` the merge and the
 /// reduce side.
 #[allow(clippy::type_complexity)]
-pub fn combine_by_key<'f, Rn: Runner, S: StageInput, K: ShuffleKey, V: Element, Cb: Element, Cr, Mv, U: Element>(
+pub fn combine_by_key<'f, Rn, S: StageInput, K: ShuffleKey, V: Element, Cb: Element, Cr, Mv, U: Element>(
     runner: &Rn,
     stage: usize,
     input: S,
@@ -120,7 +120,7 @@ macro_rules! keyed_shuffles {
         ///
         /// Stages: `stage` the map side and the exchange, `stage + 1` the
         /// merge and the reduce side.
-        pub fn $name<Rn: Runner, S: StageInput, $($g: $bound,)* U: Element>(
+        pub fn $name<Rn, S: StageInput, $($g: $bound,)* U: Element>(
             runner: &Rn,
             stage: usize,
             input: S,

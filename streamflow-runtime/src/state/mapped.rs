@@ -3,7 +3,7 @@
 
 use super::State;
 use crate::Batch;
-use crate::runner::{Moves, Runner};
+use crate::runner::Moves;
 use crate::shuffle::collectors::Grouper;
 use crate::shuffle::key_tables::{Found, KeyTable, fix_partitions};
 use crate::shuffle::{exchange_parts, group_part};
@@ -96,7 +96,7 @@ impl<K: Hash + Eq, S> MappedState<K, S> {
 /// and the reduce side (and the exchange that puts an initial state into its
 /// key partitions).
 #[allow(clippy::type_complexity)]
-pub fn map_with_state<Rn: Runner, In: StageInput, K: RetainedKey, V: Element, S: Replicable, T, U: Element>(
+pub fn map_with_state<Rn, In: StageInput, K: RetainedKey, V: Element, S: Replicable, T, U: Element>(
     runner: &Rn,
     stage: usize,
     state: &mut MappedState<K, S>,

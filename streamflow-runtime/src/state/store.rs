@@ -1,6 +1,6 @@
 //! `update_state_by_key(f)` and its variant whose function gets the batch time.
 
-use crate::runner::{Moves, Runner};
+use crate::runner::Moves;
 use crate::shuffle::collectors::Grouper;
 use crate::shuffle::key_tables::{Found, KeyTable, fix_partitions};
 use crate::shuffle::merge::group_in_order;
@@ -92,7 +92,7 @@ impl<K, V, S, F: Fn(Time, &K, &[V], Option<S>) -> Option<S> + Sync> UpdateFn<K, 
 /// is every live (key, state) afterwards. Stages: `stage` the map side and
 /// its exchange by key, `stage + 1` the calls and the reduce side (and the
 /// exchange that puts an initial state into its key partitions).
-pub fn update_state_by_key<Rn: Runner, In: StageInput, K: RetainedKey, V: Element, S: Replicable, U: Element, Form>(
+pub fn update_state_by_key<Rn, In: StageInput, K: RetainedKey, V: Element, S: Replicable, U: Element, Form>(
     runner: &Rn,
     stage: usize,
     state: &mut StateStore<K, S>,

@@ -145,7 +145,7 @@ fn slide<Rn: Runner, K: RetainedKey, V: Retained, U: Element>(
 /// the next window's starting point too. Stages: `stage` the map side of this
 /// batch's `reduce_by_key` (and its exchange), `stage + 1` its merge, the
 /// slide and the reduce side.
-pub fn reduce_by_key_and_window_inv<'f, Rn: Runner, S: StageInput, K: RetainedKey, V: Retained, R, I, P, U>(
+pub fn reduce_by_key_and_window_inv<'f, Rn, S: StageInput, K: RetainedKey, V: Retained, R, I, P, U>(
     runner: &Rn,
     stage: usize,
     state: &mut InvertibleWindow<K, V>,
@@ -195,7 +195,7 @@ fn slide_value<Rn: Runner, T: Retained, U: Element>(
 /// before any data there is no element. Stages: `stage` the map side of this
 /// batch's `count` (and its gather), `stage + 1` its sum, the slide and the
 /// reduce side.
-pub fn count_by_window<Rn: Runner, S: StageInput, U: Element>(
+pub fn count_by_window<Rn, S: StageInput, U: Element>(
     runner: &Rn,
     stage: usize,
     state: &mut InvertibleWindow<(), u64>,
@@ -217,7 +217,7 @@ where
 /// persists (inverse-reduced) once data has arrived; before any data there is
 /// no element. Stages: `stage` the map side of this batch's `reduce` (and its
 /// gather), `stage + 1` its combine, the slide and the reduce side.
-pub fn reduce_by_window_inv<'f, Rn: Runner, S: StageInput, T: Retained, R: ReduceFn<T>, U: Element>(
+pub fn reduce_by_window_inv<'f, Rn, S: StageInput, T: Retained, R: ReduceFn<T>, U: Element>(
     runner: &Rn,
     stage: usize,
     state: &mut InvertibleWindow<(), T>,
@@ -239,7 +239,7 @@ where
 /// counts kept incrementally; values whose count drops to 0 are dropped.
 /// Stages: `stage` the map side of this batch's `count_by_value` (and its
 /// exchange), `stage + 1` its merge, the slide and the reduce side.
-pub fn count_by_value_and_window<Rn: Runner, S: StageInput, T: RetainedKey, U: Element>(
+pub fn count_by_value_and_window<Rn, S: StageInput, T: RetainedKey, U: Element>(
     runner: &Rn,
     stage: usize,
     state: &mut InvertibleWindow<T, u64>,
