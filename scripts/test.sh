@@ -27,3 +27,7 @@ STREAMFLOW_TANSU="$(scripts/kafka-broker.sh path)"
 export STREAMFLOW_TANSU
 
 cargo test --workspace "$@"
+
+# The cluster feature is off by default (with it, every exchanged element
+# must be a serde type): its test, 2 and 3 processes on 127.0.0.1 against one.
+cargo test --features cluster --test cluster

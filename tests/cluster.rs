@@ -6,8 +6,11 @@
 //! partition is output by two processes.
 //!
 //! The jobs: a word count (`reduce_by_key`, `count`), joins (`join`,
-//! `full_outer_join`), and a keyed job with `update_state_by_key`,
-//! `map_with_state` with a timeout and its snapshots, windows with and
+//! `full_outer_join`), a `group_by_key` after a `union`, keyed shuffles of
+//! partitions larger than one map-side chunk (the order of their values and
+//! of a non-commutative reduce's), and a keyed job with `update_state_by_key` and
+//! `map_with_state` (with and without an initial state, with a timeout) and
+//! the snapshots, windows with and
 //! without inverse, `count_by_value_and_window`, `group_by_key_and_window`,
 //! `count_by_window` and `reduce_by_window`.
 //!
@@ -61,6 +64,19 @@ stream_job! {
         input right: (u32, i64);
         output inner: (u32, (String, i64)) = left.join(right);
         output full: (u32, (Option<String>, Option<i64>)) = left.full_outer_join(right, 3);
+        // A union's partitions are both streams' in turn: the exchange after
+        // it must still deliver in map-task order (the groups' value order).
+        output grouped: (u32, Vec<i64>) = left.map(|(k, v)| (k, v.len() as i64)).union(right).group_by_key();
+    }
+}
+
+stream_job! {
+    /// Partitions of more than one map-side chunk (16 k elements) each.
+    pub job Big {
+        batch_interval = 1s;
+        input pairs: (u32, i64);
+        output grouped: (u32, Vec<i64>) = pairs.group_by_key();
+        output sums: (u32, i64) = pairs.reduce_by_key(|a: i64, b| a.wrapping_mul(3).wrapping_add(b));
     }
 }
 
@@ -89,7 +105,9 @@ stream_job! {
         batch_interval = 1s;
         input pairs: (u32, i64);
         output totals: (u32, i64) = pairs.update_state_by_key(total);
+        output seeded: (u32, i64) = pairs.update_state_by_key(total, [(7u32, 5i64), (40, 4), (1000, 2)]);
         let mapped = pairs.map_with_state(seen, 2s);
+        output seeded_mapped: (u32, u64) = pairs.map_with_state(seen, 1s, [(7u32, 10u64), (1000, 3)]);
         output mapped: (u32, u64) = mapped;
         output snapshots: (u32, u64) = mapped.state_snapshots();
         output recent: (u32, i64) = pairs.reduce_by_key_and_window(|a, b| a + b, |a, b| a - b, 3s, 1s);
@@ -178,6 +196,15 @@ fn run_jobs(config: &JobConfig) -> Vec<String> {
         let ms = batch.time.as_millis();
         out.extend(batch_lines(ms, "inner", &batch.inner));
         out.extend(batch_lines(ms, "full", &batch.full));
+        out.extend(batch_lines(ms, "grouped", &batch.grouped));
+    }
+    let mut big = TestRun::new(Big::with_config(config.clone().partitions(2)).expect("valid config"));
+    for t in 1..=2u32 {
+        let pairs: Vec<(u32, i64)> = (0..70_000u32).map(|i| ((i * 7 + t) % 50, i64::from(i))).collect();
+        let batch = big.run_batch(Big::inputs().pairs(pairs)).unwrap_or_else(|e| fail(&e));
+        let ms = batch.time.as_millis();
+        out.extend(batch_lines(ms, "big_grouped", &batch.grouped));
+        out.extend(batch_lines(ms, "big_sums", &batch.sums));
     }
     let mut keyed = TestRun::new(Keyed::with_config(config.clone()).expect("valid config"));
     for t in 1..=BATCHES {
@@ -186,6 +213,8 @@ fn run_jobs(config: &JobConfig) -> Vec<String> {
             .unwrap_or_else(|e| fail(&e));
         let ms = batch.time.as_millis();
         out.extend(batch_lines(ms, "totals", &batch.totals));
+        out.extend(batch_lines(ms, "seeded", &batch.seeded));
+        out.extend(batch_lines(ms, "seeded_mapped", &batch.seeded_mapped));
         out.extend(batch_lines(ms, "mapped", &batch.mapped));
         out.extend(batch_lines(ms, "snapshots", &batch.snapshots));
         out.extend(batch_lines(ms, "recent", &batch.recent));

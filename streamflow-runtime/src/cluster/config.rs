@@ -75,9 +75,7 @@ impl ClusterConfig {
 }
 
 /// The process that owns partition `partition` of `partitions` on a cluster
-/// of `processes`: contiguous blocks, so that a process's partitions are in
-/// partition order and the processes' in process order (the exchange relies
-/// on it to deliver buckets in map-task order).
+/// of `processes`: contiguous blocks of near-equal size.
 pub fn owner(partition: usize, partitions: usize, processes: usize) -> usize {
     if partitions == 0 {
         return 0;

@@ -20,9 +20,20 @@ use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::{Exchange, Input, Probe};
 use timely::dataflow::{InputHandle, ProbeHandle};
 
-/// One piece of an exchange: (destination process, output partition,
-/// source process, map task, the bucket's encoded elements).
-pub(crate) type Record = (u64, u64, u64, u64, Vec<u8>);
+/// One bucket of an exchange on its way to another process.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Record {
+    /// The process that owns `partition`.
+    pub dest: u64,
+    /// The output partition.
+    pub partition: u64,
+    /// The process that sent it.
+    pub source: u64,
+    /// The map task's position (part, chunk).
+    pub task: (u64, u64),
+    /// The bucket's elements, encoded.
+    pub bytes: Vec<u8>,
+}
 
 /// One round: the records to send, and where to answer with the ones received.
 struct Round {
@@ -243,7 +254,7 @@ fn serve(worker: &mut timely::worker::Worker, rounds: Receiver<Round>, ready: Se
         scope
             .input_from(&mut input)
             .container::<Vec<Record>>()
-            .exchange(|record: &Record| record.0)
+            .exchange(|record: &Record| record.dest)
             .unary::<CapacityContainerBuilder<Vec<Record>>, _, _, _>(Pipeline, "Receive", move |_, _| {
                 move |input, _output| {
                     input.for_each(|cap, data| {

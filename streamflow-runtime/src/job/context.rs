@@ -157,6 +157,9 @@ impl Runner for BatchContext<'_> {
 
 /// The exchange of the operators that run on a cluster: to the partitions'
 /// owners through the mesh when the job runs on one, a transpose otherwise.
+/// A map task's buckets are ordered by its (part, chunk) position, which is
+/// the same on every process when the parts are (every process runs the same
+/// job on batches of the same partition counts).
 impl<T: Send + Wire> Moves<T> for BatchContext<'_> {
     fn exchange_moved(
         &self,
@@ -166,12 +169,48 @@ impl<T: Send + Wire> Moves<T> for BatchContext<'_> {
     ) -> Result<Vec<Vec<Vec<T>>>, Self::Error> {
         #[cfg(feature = "cluster")]
         if let Some(mesh) = &self.config.cluster {
-            let start = Instant::now();
-            let result = crate::cluster::exchange(mesh, buckets, n);
-            self.record(stage, start);
-            return result.map_err(|e| self.cluster_error(stage, e.to_string()));
+            let tasks = buckets
+                .into_iter()
+                .enumerate()
+                .map(|(task, buckets)| ((task as u64, 0), buckets));
+            return self.exchange_on(mesh, stage, tasks, n);
         }
         let _ = stage;
         Ok(transpose(buckets, n))
+    }
+
+    fn exchange_chunks(
+        &self,
+        stage: usize,
+        chunks: Vec<Vec<Vec<Vec<T>>>>,
+        n: usize,
+    ) -> Result<Vec<Vec<Vec<T>>>, Self::Error> {
+        #[cfg(feature = "cluster")]
+        if let Some(mesh) = &self.config.cluster {
+            let tasks = chunks.into_iter().enumerate().flat_map(|(part, chunks)| {
+                let chunks = chunks.into_iter().enumerate();
+                chunks.map(move |(chunk, buckets)| ((part as u64, chunk as u64), buckets))
+            });
+            return self.exchange_on(mesh, stage, tasks, n);
+        }
+        self.exchange_moved(stage, chunks.into_iter().flatten().collect(), n)
+    }
+}
+
+impl BatchContext<'_> {
+    /// The cluster's exchange of map tasks keyed by their position, timed as
+    /// part of stage `stage`.
+    #[cfg(feature = "cluster")]
+    fn exchange_on<T: Send + Wire>(
+        &self,
+        mesh: &crate::cluster::Mesh,
+        stage: usize,
+        tasks: impl Iterator<Item = ((u64, u64), Vec<Vec<T>>)>,
+        n: usize,
+    ) -> Result<Vec<Vec<Vec<T>>>, crate::BatchError> {
+        let start = Instant::now();
+        let result = crate::cluster::exchange(mesh, tasks, n);
+        self.record(stage, start);
+        result.map_err(|e| self.cluster_error(stage, e.to_string()))
     }
 }

@@ -101,6 +101,20 @@ pub trait Moves<T: Send>: Runner {
         buckets: Vec<Vec<Vec<T>>>,
         n: usize,
     ) -> Result<Vec<Vec<Vec<T>>>, Self::Error>;
+
+    /// [`exchange_moved`](Self::exchange_moved) of map tasks that cut their
+    /// partition in chunks: `chunks[part][chunk][r]`, in the order of the
+    /// chunks flattened (part by part). On a cluster the chunk counts of the
+    /// parts differ between processes (an empty part has one chunk), so the
+    /// order is kept by (part, chunk) rather than by flattened task.
+    fn exchange_chunks(
+        &self,
+        stage: usize,
+        chunks: Vec<Vec<Vec<Vec<T>>>>,
+        n: usize,
+    ) -> Result<Vec<Vec<Vec<T>>>, Self::Error> {
+        self.exchange_moved(stage, chunks.into_iter().flatten().collect(), n)
+    }
 }
 
 /// Turns every map task's `n` buckets into every output partition's list of

@@ -279,8 +279,19 @@ impl<K: Hash + Eq + Send, V: Send> KeyTable<K, V> {
         if tables.len() == n {
             return Ok(());
         }
+        // On a cluster every process holds the same initial tables: only each
+        // table's owner sends its entries, so that each arrives once.
+        let count = tables.len();
         let buckets = std::mem::take(tables)
             .into_iter()
+            .enumerate()
+            .map(|(i, table)| {
+                if runner.owns(i, count) {
+                    table
+                } else {
+                    KeyTable::default()
+                }
+            })
             .map(|table| {
                 let mut grouper = Grouper::new(n, table.len());
                 table.into_pairs().for_each(|pair| grouper.push(pair));

@@ -57,7 +57,7 @@ where
         }
         chunks
     })?;
-    let per_reduce = runner.exchange_moved(stage, chunks.into_iter().flatten().collect(), n)?;
+    let per_reduce = runner.exchange_chunks(stage, chunks, n)?;
     runner
         .tasks(stage + 1, per_reduce, |buckets| merge(buckets, &reduce_side))
         .map(Batch::from_partitions)
