@@ -227,10 +227,10 @@ fn run_jobs(config: &JobConfig) -> Vec<String> {
     out
 }
 
-/// A batch error in a child: printed, and the child exits with status 1 at
+/// A failure in a child: printed, and the child exits with status 1 at
 /// once (timely's network threads may not end after a lost peer).
 fn fail(error: &dyn std::fmt::Display) -> ! {
-    eprintln!("batch failed: {error}");
+    eprintln!("cluster process failed: {error}");
     std::process::exit(1)
 }
 
@@ -245,7 +245,9 @@ fn child(args: &[String]) -> ExitCode {
     let process: usize = process.parse().expect("a process index");
     let addresses = addresses.split(',').map(String::from).collect();
     let config = ClusterConfig::new(process, addresses).unwrap_or_else(|e| fail(&e));
-    let mesh = Mesh::connect(&config, Duration::from_secs(60)).unwrap_or_else(|e| fail(&e));
+    let alone = args.get(2).is_some_and(|a| a == "alone");
+    let wait = Duration::from_secs(if alone { 2 } else { 60 });
+    let mesh = Mesh::connect(&config, wait).unwrap_or_else(|e| fail(&e));
     let job_config = JobConfig::new().partitions(PARTITIONS).cluster(Arc::clone(&mesh));
     if args.get(2).is_some_and(|a| a == "slow") {
         run_until_failure(job_config);
@@ -295,40 +297,41 @@ struct Running {
 /// Starts `n` processes of this binary as one cluster.
 fn start_cluster(n: usize, extra: &[&str]) -> Vec<Running> {
     let addresses = free_addresses(n).join(",");
+    (0..n).map(|p| start_process(p, &addresses, extra)).collect()
+}
+
+/// Starts process `p` of the cluster at `addresses`.
+fn start_process(p: usize, addresses: &str, extra: &[&str]) -> Running {
     let exe = std::env::current_exe().expect("the test binary");
-    (0..n)
-        .map(|p| {
-            let mut child = Command::new(&exe)
-                .arg("--child")
-                .arg(p.to_string())
-                .arg(&addresses)
-                .args(extra)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn a cluster process");
-            let (tx, rx) = mpsc::channel();
-            let stdout = child.stdout.take().expect("piped");
-            std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-            let mut stderr = child.stderr.take().expect("piped");
-            let stderr = std::thread::spawn(move || {
-                let mut text = String::new();
-                let _ = stderr.read_to_string(&mut text);
-                text
-            });
-            Running {
-                child,
-                stdout: rx,
-                stderr,
+    let mut child = Command::new(exe)
+        .arg("--child")
+        .arg(p.to_string())
+        .arg(addresses)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn a cluster process");
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().expect("piped");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
             }
-        })
-        .collect()
+        }
+    });
+    let mut stderr = child.stderr.take().expect("piped");
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    Running {
+        child,
+        stdout: rx,
+        stderr,
+    }
 }
 
 /// Waits for `running` to exit, killing it after `limit`: its exit success,
@@ -401,6 +404,20 @@ fn diff(expected: &[String], actual: &[String]) -> Vec<String> {
     missing.take(10).chain(extra.take(10)).collect()
 }
 
+/// One process of two started alone: it gives up connecting after its
+/// timeout, with an error naming the processes it waited for.
+fn a_missing_process_fails_the_connect() {
+    // Process 1 is never started.
+    let alone = start_process(0, &free_addresses(2).join(","), &["alone"]);
+    let (status, _, stderr) = finish(alone, Instant::now() + STOP_LIMIT);
+    assert_eq!(status, Some(false), "process 0 did not fail alone; stderr:\n{stderr}");
+    assert!(
+        stderr.contains("cluster: the 2 processes at [") && stderr.contains("did not all connect within 2s"),
+        "process 0's error does not say it waited for the others:\n{stderr}"
+    );
+    println!("a process started alone failed: {}", stderr.trim());
+}
+
 /// One process of three killed mid-run: the two others stop with the
 /// cluster's error, without hanging.
 fn a_killed_process_stops_the_others() {
@@ -447,6 +464,7 @@ fn main() -> ExitCode {
     same_outputs_on_processes(2, &single);
     same_outputs_on_processes(3, &single);
     a_killed_process_stops_the_others();
+    a_missing_process_fails_the_connect();
     println!("test result: ok. cluster");
     ExitCode::SUCCESS
 }
