@@ -48,8 +48,10 @@ pub trait Runner: Sync {
     /// map-task order (which makes every reduce side deterministic); empty
     /// buckets may be dropped on the way.
     ///
-    /// This is the only place data crosses partitions. In one process it is a
-    /// transpose of vectors (nothing is copied).
+    /// In one process it is a transpose of vectors (nothing is copied). The
+    /// operators call [`Moves::exchange_moved`] instead, whose elements may
+    /// cross processes; a job's runner on a cluster refuses this one (an
+    /// element without a wire format cannot reach another process).
     fn exchange<T: Send>(
         &self,
         stage: usize,
