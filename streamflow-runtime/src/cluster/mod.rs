@@ -1,7 +1,7 @@
 //! Running one job across several processes: a [`ClusterConfig`] (this
 //! process's index and every process's address), which process owns each
 //! partition ([`owner`]), the [`Wire`] bound of what crosses processes and,
-//! with the `cluster` feature, the [`Mesh`] that moves it (timely dataflow's
+//! with the `cluster` feature, the `Mesh` that moves it (timely dataflow's
 //! TCP mesh, its exchange and its progress tracking).
 //!
 //! Every process runs the same job on the same batch times. Partition `p` of
