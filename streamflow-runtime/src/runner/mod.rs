@@ -90,9 +90,10 @@ pub trait Runner: Sync {
 /// A runner that can move elements of type `T` to other processes: the
 /// exchange of the operators that run on a cluster. `LocalRunner` moves every
 /// type (one process); a job's [`BatchContext`](crate::BatchContext) moves
-/// the types with a wire format ([`Wire`]: every type without the `cluster`
-/// feature), so the bound falls on the job's element types only when a job
-/// may run on a cluster, and never on the methods of [`Batch`](crate::Batch).
+/// the types with a wire format ([`Wire`](crate::cluster::Wire): every
+/// type without the `cluster` feature), so the bound falls on the job's
+/// element types only when a job may run on a cluster, and never on the
+/// methods of [`Batch`](crate::Batch).
 pub trait Moves<T: Send>: Runner {
     /// [`Runner::exchange`] for elements that may cross processes: the same
     /// contract (`buckets[task][r]` to output partition `r` of `n`, in

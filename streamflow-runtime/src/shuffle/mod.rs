@@ -1,6 +1,7 @@
 //! Shuffles: map-side collection per partition into buckets by target
-//! partition, the exchange of the buckets through [`Runner::exchange`], and a
-//! reduce side that merges per output partition.
+//! partition, the exchange of the buckets through
+//! [`Moves::exchange_moved`], and a reduce side that merges per output
+//! partition.
 //!
 //! Every operator here runs its map side in stage `stage`, hands the buckets
 //! to the exchange as part of that stage, and runs its reduce side in stage
