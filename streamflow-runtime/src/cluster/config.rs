@@ -83,9 +83,74 @@ pub fn owner(partition: usize, partitions: usize, processes: usize) -> usize {
     partition * processes / partitions
 }
 
+/// This process's share of a live job's input on a cluster: which files it
+/// reads, and where in the batch its elements go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Share {
+    pub(crate) process: usize,
+    pub(crate) processes: usize,
+    /// The job's partition count, the same on every process.
+    pub(crate) partitions: usize,
+}
+
+impl Share {
+    /// Whether this process reads the file named `name`: by a hash of the
+    /// name alone (FNV-1a, fixed across builds and machines), so a file is
+    /// read by exactly one process whichever listing first sees it.
+    pub(crate) fn reads(&self, name: &[u8]) -> bool {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for &b in name {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        (hash % self.processes as u64) as usize == self.process
+    }
+
+    /// Lays out what this process read as a batch of the job's partition
+    /// count, with its elements (in order) spread over the partitions this
+    /// process owns and the others empty: every process's input then has the
+    /// same partitions, none of them filled by two processes, so the engine
+    /// keeps them as they are.
+    pub(crate) fn place<T>(&self, parts: Vec<Vec<T>>) -> Vec<Vec<T>> {
+        let n = self.partitions.max(1);
+        let owned: Vec<usize> = (0..n)
+            .filter(|&p| owner(p, n, self.processes) == self.process)
+            .collect();
+        let mut out: Vec<Vec<T>> = (0..n).map(|_| Vec::new()).collect();
+        let elements: Vec<T> = parts.into_iter().flatten().collect();
+        if owned.is_empty() || elements.is_empty() {
+            return out;
+        }
+        let total = elements.len();
+        let mut rest = elements.into_iter();
+        for (i, &p) in owned.iter().enumerate() {
+            let take = total * (i + 1) / owned.len() - total * i / owned.len();
+            out[p] = rest.by_ref().take(take).collect();
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_share_reads_each_name_on_one_process_and_fills_only_owned_partitions() {
+        let shares: Vec<Share> = (0..3)
+            .map(|process| Share {
+                process,
+                processes: 3,
+                partitions: 6,
+            })
+            .collect();
+        for name in ["a.txt", "b.txt", "part-00017", ""] {
+            assert_eq!(shares.iter().filter(|s| s.reads(name.as_bytes())).count(), 1, "{name}");
+        }
+        let placed = shares[1].place(vec![vec![1, 2, 3], vec![4, 5]]);
+        assert_eq!(placed, vec![vec![], vec![], vec![1, 2], vec![3, 4, 5], vec![], vec![]]);
+        assert_eq!(shares[2].place(Vec::<Vec<u8>>::new()), vec![Vec::<u8>::new(); 6]);
+    }
 
     #[test]
     fn owners_are_contiguous_blocks_covering_every_process() {

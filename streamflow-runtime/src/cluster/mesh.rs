@@ -35,6 +35,10 @@ pub(crate) struct Record {
     pub bytes: Vec<u8>,
 }
 
+/// The partition (and task) of a [`Mesh::share`] record: no exchange has it,
+/// so an exchange that meets one fails instead of misreading it.
+const SHARE: u64 = u64::MAX;
+
 /// One round: the records to send, and where to answer with the ones received.
 struct Round {
     records: Vec<Record>,
@@ -199,6 +203,44 @@ impl Mesh {
             Some(received) => Ok(received),
             None => Err(ClusterError::Lost(self.why_stopped())),
         }
+    }
+
+    /// Every process's `value`, by process index: one round in which each
+    /// process sends its value to every other. It is also a barrier: it
+    /// returns once every process has called it. The live runtime uses it on
+    /// the driver thread (the thread of the job's exchanges, so rounds keep
+    /// the same order everywhere) to agree on the zero time, and after every
+    /// batch's outputs.
+    pub(crate) fn share(&self, value: u64) -> Result<Vec<u64>, ClusterError> {
+        let records = (0..self.processes)
+            .filter(|&p| p != self.process)
+            .map(|p| Record {
+                dest: p as u64,
+                partition: SHARE,
+                source: self.process as u64,
+                task: (SHARE, SHARE),
+                bytes: value.to_le_bytes().to_vec(),
+            })
+            .collect();
+        let mut values = vec![None; self.processes];
+        values[self.process] = Some(value);
+        for record in self.round(records)? {
+            let bytes: Option<[u8; 8]> = record.bytes.as_slice().try_into().ok();
+            match (record.partition, bytes, values.get_mut(record.source as usize)) {
+                (SHARE, Some(bytes), Some(slot @ None)) => *slot = Some(u64::from_le_bytes(bytes)),
+                _ => {
+                    return Err(ClusterError::Lost(format!(
+                        "process {} was in another step of the job (an exchange where this process shares a batch's end): the processes disagree on the job",
+                        record.source
+                    )));
+                }
+            }
+        }
+        values
+            .into_iter()
+            .enumerate()
+            .map(|(p, v)| v.ok_or_else(|| ClusterError::Lost(format!("process {p} shared no value"))))
+            .collect()
     }
 
     /// Why the worker stopped: its panic (timely's "MergeQueue poisoned"

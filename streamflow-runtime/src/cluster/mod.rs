@@ -20,6 +20,7 @@ mod exchange;
 mod mesh;
 mod wire;
 
+pub(crate) use config::Share;
 pub use config::{ClusterConfig, ClusterError, owner};
 #[cfg(feature = "cluster")]
 pub(crate) use exchange::exchange;
