@@ -110,8 +110,8 @@ impl Args {
 /// Runs the job until it stops (idle batches, or a signal).
 pub fn run(args: Args) -> Result<(), String> {
     let mut config = JobConfig::new().partitions(args.partitions);
-    // Held to the end: dropping the last handle waits until every process
-    // is done, so no process leaves while another still needs the mesh.
+    // Closed at the end (`Mesh::close`): that waits until every process is
+    // done, so no process leaves while another still needs the mesh.
     let mut mesh = None;
     if let Some((hosts, process)) = &args.cluster {
         let cluster = ClusterConfig::from_hosts_file(hosts, *process).map_err(|e| e.to_string())?;
@@ -131,7 +131,11 @@ pub fn run(args: Args) -> Result<(), String> {
     };
     let handle = context.start().map_err(|e| e.to_string())?;
     let result = handle.await_termination().map_err(|e| e.to_string());
-    drop(mesh);
+    if let Some(mesh) = mesh
+        && !Mesh::close(mesh, Duration::from_secs(10))
+    {
+        eprintln!("the job's threads still held the mesh after 10 s; closed it anyway");
+    }
     result
 }
 

@@ -51,7 +51,7 @@ fn main() -> ExitCode {
 
     let single = base.join("single");
     std::fs::create_dir_all(&single).expect("make an output directory");
-    let mut alone = spawn(&[&input, &single.join("wc")], &[]);
+    let mut alone = spawn(&[&input, &single.join("wc")], &[], &base.join("single.stderr"));
     wait_all(&mut [&mut alone], "the single process");
 
     let two = base.join("two");
@@ -62,14 +62,24 @@ fn main() -> ExitCode {
     let mut children: Vec<Child> = (0..2)
         .map(|process| {
             let process = process.to_string();
-            spawn(&[&input, &two.join("wc")], &["--hosts", hosts.to_str().expect("utf-8 path"), "--process", &process])
+            let flags = ["--hosts", hosts.to_str().expect("utf-8 path"), "--process", &process];
+            spawn(&[&input, &two.join("wc")], &flags, &base.join(format!("process-{process}.stderr")))
         })
         .collect();
     wait_all(&mut children.iter_mut().collect::<Vec<_>>(), "the 2 processes");
 
+    let mut failures = Vec::new();
+    // A clean stop: no thread of any process panicked (timely's threads do
+    // when a peer leaves while the mesh is still shutting down).
+    for name in ["single.stderr", "process-0.stderr", "process-1.stderr"] {
+        let text = std::fs::read_to_string(base.join(name)).unwrap_or_default();
+        eprint!("{text}");
+        if text.contains("panicked") {
+            failures.push(format!("{name}: a thread panicked"));
+        }
+    }
     let one_run = batches(&single);
     let two_run = batches(&two);
-    let mut failures = Vec::new();
     if one_run.len() != 3 {
         failures.push(format!("the single run wrote {} batch directories, expected 3 (1 with input, 2 idle)", one_run.len()));
     }
@@ -147,7 +157,7 @@ fn write_input(dir: &Path) -> BTreeMap<String, u64> {
     expected
 }
 
-fn spawn(paths: &[&Path], flags: &[&str]) -> Child {
+fn spawn(paths: &[&Path], flags: &[&str], stderr: &Path) -> Child {
     Command::new(std::env::current_exe().expect("own path"))
         .arg("--child")
         .args(paths)
@@ -155,7 +165,7 @@ fn spawn(paths: &[&Path], flags: &[&str]) -> Child {
         .args(["--idle-batches", "2"])
         // Timely prints connection progress on stdout.
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(std::fs::File::create(stderr).expect("create a stderr file"))
         .spawn()
         .expect("start a process")
 }

@@ -205,6 +205,24 @@ impl Mesh {
         }
     }
 
+    /// Closes this process's end of the mesh: waits (at most `wait`) until
+    /// `mesh` is the last handle (a live job's threads drop theirs just
+    /// after its `await_termination` returns), then drops it, which waits
+    /// until every process has closed its own. Call it before the process
+    /// exits: exiting while another thread still holds the mesh cuts the
+    /// connections mid-shutdown, and the other processes' timely threads
+    /// then panic on the closed sockets. Returns whether `mesh` was the
+    /// last handle in time (if not, it is dropped all the same).
+    pub fn close(mesh: Arc<Mesh>, wait: Duration) -> bool {
+        let deadline = std::time::Instant::now() + wait;
+        while Arc::strong_count(&mesh) > 1 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let last = Arc::strong_count(&mesh) == 1;
+        drop(mesh);
+        last
+    }
+
     /// Every process's `value`, by process index: one round in which each
     /// process sends its value to every other. It is also a barrier: it
     /// returns once every process has called it. The live runtime uses it on
