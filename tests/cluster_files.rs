@@ -68,7 +68,7 @@ fn main() -> ExitCode {
         .collect();
     wait_all(&mut children.iter_mut().collect::<Vec<_>>(), "the 2 processes");
 
-    let mut failures = Vec::new();
+    let mut failures = refusals(&input, &base);
     // A clean stop: no thread of any process panicked (timely's threads do
     // when a peer leaves while the mesh is still shutting down).
     for name in ["single.stderr", "process-0.stderr", "process-1.stderr"] {
@@ -133,6 +133,44 @@ fn main() -> ExitCode {
         eprintln!("(the directories are kept in {})", base.display());
         ExitCode::FAILURE
     }
+}
+
+/// What a live job on a cluster refuses at start, on a mesh of one process:
+/// a source that does not split between processes, and a checkpoint.
+fn refusals(input: &Path, base: &Path) -> Vec<String> {
+    use streamflow::JobConfig;
+    use streamflow::StreamingContext;
+    use streamflow::cluster::{ClusterConfig, Mesh};
+    use streamflow::live::{sinks, sources};
+    let config = ClusterConfig::new(0, vec![format!("127.0.0.1:{}", free_ports(1)[0])]).expect("a cluster of one");
+    let mesh = Mesh::connect(&config, RUN_LIMIT).expect("a mesh of one");
+    let job = || {
+        let config = JobConfig::new().partitions(4).cluster(mesh.clone());
+        example::ClusterWordCount::with_config(config).expect("valid config")
+    };
+    let start = |context: Result<StreamingContext<example::ClusterWordCount>, _>| {
+        match context.and_then(|c| c.output::<(String, u64)>("counts", sinks::discard())) {
+            Ok(context) => context.start().err().map(|e| e.to_string()),
+            Err(e) => Some(format!("binding failed: {e}")),
+        }
+    };
+    let queue = start(StreamingContext::new(job()).input("lines", sources::queue_stream([vec!["a".to_owned()]])));
+    let checkpointed = start(
+        StreamingContext::new(job())
+            .checkpoint(base.join("checkpoint"))
+            .input("lines", sources::text_file_stream(input)),
+    );
+    let mut failures = Vec::new();
+    let wanted = [
+        (queue, "which does not split between processes; on a cluster only directory sources (text_file_stream) do"),
+        (checkpointed, "invalid setting `cluster`: checkpointing a live job on a cluster is not supported yet"),
+    ];
+    for (error, text) in wanted {
+        if !error.as_deref().is_some_and(|e| e.contains(text)) {
+            failures.push(format!("expected a start error with {text:?}, got {error:?}"));
+        }
+    }
+    failures
 }
 
 /// Writes `FILES` files of words (a fixed pseudo-random sequence) and
