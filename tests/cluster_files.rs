@@ -58,12 +58,20 @@ fn main() -> ExitCode {
     std::fs::create_dir_all(&two).expect("make an output directory");
     let hosts = base.join("hosts");
     let ports = free_ports(2);
-    std::fs::write(&hosts, ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect::<String>()).expect("write hosts");
+    std::fs::write(
+        &hosts,
+        ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect::<String>(),
+    )
+    .expect("write hosts");
     let mut children: Vec<Child> = (0..2)
         .map(|process| {
             let process = process.to_string();
             let flags = ["--hosts", hosts.to_str().expect("utf-8 path"), "--process", &process];
-            spawn(&[&input, &two.join("wc")], &flags, &base.join(format!("process-{process}.stderr")))
+            spawn(
+                &[&input, &two.join("wc")],
+                &flags,
+                &base.join(format!("process-{process}.stderr")),
+            )
         })
         .collect();
     wait_all(&mut children.iter_mut().collect::<Vec<_>>(), "the 2 processes");
@@ -81,10 +89,17 @@ fn main() -> ExitCode {
     let one_run = batches(&single);
     let two_run = batches(&two);
     if one_run.len() != 3 {
-        failures.push(format!("the single run wrote {} batch directories, expected 3 (1 with input, 2 idle)", one_run.len()));
+        failures.push(format!(
+            "the single run wrote {} batch directories, expected 3 (1 with input, 2 idle)",
+            one_run.len()
+        ));
     }
     if one_run.len() != two_run.len() {
-        failures.push(format!("1 process wrote {} batches, 2 processes {}", one_run.len(), two_run.len()));
+        failures.push(format!(
+            "1 process wrote {} batches, 2 processes {}",
+            one_run.len(),
+            two_run.len()
+        ));
     }
     for (index, (a, b)) in one_run.iter().zip(&two_run).enumerate() {
         if a != b {
@@ -93,7 +108,11 @@ fn main() -> ExitCode {
                 "batch {index}: the directories differ: 1 process has {:?}, 2 processes {:?}{}",
                 names(a),
                 names(b),
-                if names(a) == names(b) { " (same names, other bytes)" } else { "" }
+                if names(a) == names(b) {
+                    " (same names, other bytes)"
+                } else {
+                    ""
+                }
             ));
         }
     }
@@ -108,7 +127,10 @@ fn main() -> ExitCode {
                 ));
             }
             if !first.contains_key("_SUCCESS") || (0..4).any(|p| !first.contains_key(&format!("part-{p:05}"))) {
-                failures.push(format!("the first batch lacks files: {:?}", first.keys().collect::<Vec<_>>()));
+                failures.push(format!(
+                    "the first batch lacks files: {:?}",
+                    first.keys().collect::<Vec<_>>()
+                ));
             }
         }
         None => failures.push("no batch written".into()),
@@ -148,11 +170,11 @@ fn refusals(input: &Path, base: &Path) -> Vec<String> {
         let config = JobConfig::new().partitions(4).cluster(mesh.clone());
         example::ClusterWordCount::with_config(config).expect("valid config")
     };
-    let start = |context: Result<StreamingContext<example::ClusterWordCount>, _>| {
-        match context.and_then(|c| c.output::<(String, u64)>("counts", sinks::discard())) {
-            Ok(context) => context.start().err().map(|e| e.to_string()),
-            Err(e) => Some(format!("binding failed: {e}")),
-        }
+    let start = |context: Result<StreamingContext<example::ClusterWordCount>, _>| match context
+        .and_then(|c| c.output::<(String, u64)>("counts", sinks::discard()))
+    {
+        Ok(context) => context.start().err().map(|e| e.to_string()),
+        Err(e) => Some(format!("binding failed: {e}")),
     };
     let queue = start(StreamingContext::new(job()).input("lines", sources::queue_stream([vec!["a".to_owned()]])));
     let checkpointed = start(
@@ -162,8 +184,14 @@ fn refusals(input: &Path, base: &Path) -> Vec<String> {
     );
     let mut failures = Vec::new();
     let wanted = [
-        (queue, "which does not split between processes; on a cluster only directory sources (text_file_stream) do"),
-        (checkpointed, "invalid setting `cluster`: checkpointing a live job on a cluster is not supported yet"),
+        (
+            queue,
+            "which does not split between processes; on a cluster only directory sources (text_file_stream) do",
+        ),
+        (
+            checkpointed,
+            "invalid setting `cluster`: checkpointing a live job on a cluster is not supported yet",
+        ),
     ];
     for (error, text) in wanted {
         if !error.as_deref().is_some_and(|e| e.contains(text)) {
@@ -182,7 +210,9 @@ fn write_input(dir: &Path) -> BTreeMap<String, u64> {
         let mut text = String::new();
         for _ in 0..LINES {
             for _ in 0..(seed % 7 + 1) {
-                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
                 let word = format!("w{}", (seed >> 33) % 500);
                 *expected.entry(word.clone()).or_insert(0) += 1;
                 text.push_str(&word);
@@ -241,7 +271,10 @@ fn free_ports(n: usize) -> Vec<u16> {
     let listeners: Vec<TcpListener> = (0..n)
         .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a free port"))
         .collect();
-    listeners.iter().map(|l| l.local_addr().expect("address").port()).collect()
+    listeners
+        .iter()
+        .map(|l| l.local_addr().expect("address").port())
+        .collect()
 }
 
 /// The batch directories under `dir` (`wc-<ms>`), in time order, each as its

@@ -212,7 +212,12 @@ impl<J: Job> Driver<J> {
     /// they failed) through the mesh, which waits for all of them; then the
     /// sinks complete the batch (process 0 writes `_SUCCESS`). Returns the
     /// batch's input records on every process (this one's, alone).
-    fn end_together(&mut self, time: Time, done: &Result<(), StreamingError>, records: u64) -> Result<u64, StreamingError> {
+    fn end_together(
+        &mut self,
+        time: Time,
+        done: &Result<(), StreamingError>,
+        records: u64,
+    ) -> Result<u64, StreamingError> {
         let Some(lockstep) = &self.lockstep else {
             return Ok(records);
         };

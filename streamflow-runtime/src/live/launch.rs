@@ -126,7 +126,15 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
             }
         }
     };
-    let mut started = match start_inputs(sources, &settings, batch_interval, &budget, &events, opened.as_ref(), share) {
+    let mut started = match start_inputs(
+        sources,
+        &settings,
+        batch_interval,
+        &budget,
+        &events,
+        opened.as_ref(),
+        share,
+    ) {
         Ok(started) => started,
         Err(e) => {
             events.shutdown();

@@ -162,7 +162,8 @@ impl<T: TextRecord + Send + Sync + 'static> Sink<T> for TextFilesSink {
     }
 
     fn complete(&mut self, time: Time) -> Result<(), SinkError> {
-        self.publisher.complete(&batch_directory(&self.prefix, &self.suffix, time))
+        self.publisher
+            .complete(&batch_directory(&self.prefix, &self.suffix, time))
     }
 }
 
@@ -220,7 +221,8 @@ impl<T: Serialize + Send + Sync + 'static> Sink<T> for ObjectFilesSink {
     }
 
     fn complete(&mut self, time: Time) -> Result<(), SinkError> {
-        self.publisher.complete(&batch_directory(&self.prefix, &self.suffix, time))
+        self.publisher
+            .complete(&batch_directory(&self.prefix, &self.suffix, time))
     }
 }
 
