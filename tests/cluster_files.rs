@@ -86,6 +86,7 @@ fn main() -> ExitCode {
             failures.push(format!("{name}: a thread panicked"));
         }
     }
+    failures.extend(one_fails_all(&input, &base));
     let one_run = batches(&single);
     let two_run = batches(&two);
     if one_run.len() != 3 {
@@ -155,6 +156,74 @@ fn main() -> ExitCode {
         eprintln!("(the directories are kept in {})", base.display());
         ExitCode::FAILURE
     }
+}
+
+/// A batch that fails on one process fails on every process: process 1's
+/// output prefix is under a regular file, so its sink cannot write; process
+/// 0's can, and must still fail the batch, saying process 1 failed it, and
+/// never mark the batch complete.
+fn one_fails_all(input: &Path, base: &Path) -> Vec<String> {
+    let dir = base.join("failing");
+    std::fs::create_dir_all(&dir).expect("make an output directory");
+    std::fs::write(dir.join("blocker"), "a file, not a directory").expect("write the blocker");
+    let hosts = base.join("failing-hosts");
+    let ports = free_ports(2);
+    std::fs::write(
+        &hosts,
+        ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect::<String>(),
+    )
+    .expect("write hosts");
+    let prefixes = [dir.join("ok").join("wc"), dir.join("blocker").join("wc")];
+    let stderr = |p: usize| base.join(format!("failing-{p}.stderr"));
+    let mut children: Vec<Child> = (0..2)
+        .map(|process| {
+            let index = process.to_string();
+            let flags = ["--hosts", hosts.to_str().expect("utf-8 path"), "--process", &index];
+            spawn(&[input, &prefixes[process]], &flags, &stderr(process))
+        })
+        .collect();
+    let deadline = Instant::now() + RUN_LIMIT;
+    let mut failures = Vec::new();
+    for (process, child) in children.iter_mut().enumerate() {
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for a process") {
+                break Some(status);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let text = std::fs::read_to_string(stderr(process)).unwrap_or_default();
+        let wanted = [
+            "on the cluster: process 1 failed the batch (its own error says why); process 0 did not",
+            "on output port `counts` failed: ",
+        ][process];
+        match status {
+            Some(status) if !status.success() && text.contains("batch") => {}
+            other => failures.push(format!(
+                "failing run, process {process}: expected it to fail, got {other:?}: {text}"
+            )),
+        }
+        if !text.contains(wanted) {
+            failures.push(format!(
+                "failing run, process {process}: expected {wanted:?} in: {text}"
+            ));
+        }
+        if text.contains("panicked") {
+            failures.push(format!("failing run, process {process}: a thread panicked: {text}"));
+        }
+    }
+    let complete = std::fs::read_dir(dir.join("ok"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.path().join("_SUCCESS").exists());
+    if complete {
+        failures.push("failing run: process 0 marked a batch complete".into());
+    }
+    failures
 }
 
 /// What a live job on a cluster refuses at start, on a mesh of one process:
