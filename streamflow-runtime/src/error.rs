@@ -80,6 +80,17 @@ pub enum BatchError {
         #[source]
         source: crate::sinks::SinkError,
     },
+    /// Running on a cluster failed in stage `stage`: a process was lost, or
+    /// the stage's operator does not run on a cluster yet.
+    #[error("batch {time} failed in stage {stage} on the cluster: {message}")]
+    Cluster {
+        /// The batch's time.
+        time: Time,
+        /// The 1-based stage number, as `explain()` shows it.
+        stage: usize,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// Why a job cannot start.

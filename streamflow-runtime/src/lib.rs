@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+pub mod cluster;
 mod error;
 #[cfg(test)]
 mod fixtures;

@@ -66,6 +66,11 @@ pub use streamflow_runtime::live::{StopHandle, StreamingContext, StreamingHandle
 /// Deterministic tests of a job: a manual clock, batch by batch (see [`testing::TestRun`]).
 pub use streamflow_runtime::testing;
 
+/// Running one job across several processes: the cluster configuration,
+/// which process owns a partition, the `Wire` bound of exchanged elements
+/// and, with the `cluster` feature, the mesh (timely dataflow).
+pub use streamflow_runtime::cluster;
+
 /// The names a job file needs: `use streamflow::prelude::*;`.
 pub mod prelude {
     pub use crate::{

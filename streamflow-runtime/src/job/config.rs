@@ -10,6 +10,9 @@ pub struct JobConfig {
     pub(crate) threads: Option<usize>,
     pub(crate) partitions: usize,
     pub(crate) print_target: PrintTarget,
+    /// The mesh to the other processes when the job runs on a cluster.
+    #[cfg(feature = "cluster")]
+    pub(crate) cluster: Option<Arc<crate::cluster::Mesh>>,
 }
 
 /// Where the `print` output operator writes.
@@ -46,6 +49,8 @@ impl Default for JobConfig {
             threads: None,
             partitions: default_partitions(),
             print_target: PrintTarget::Stdout,
+            #[cfg(feature = "cluster")]
+            cluster: None,
         }
     }
 }
@@ -77,6 +82,17 @@ impl JobConfig {
     /// Sends `print` output to `writer` instead of standard output.
     pub fn print_to(mut self, writer: Arc<Mutex<dyn Write + Send>>) -> Self {
         self.print_target = PrintTarget::Writer(writer);
+        self
+    }
+
+    /// Runs the job as one process of a cluster (feature `cluster`): every
+    /// process runs the same job on the same batch times, each owns a block
+    /// of every batch's partitions, and every exchange moves buckets to their
+    /// partition's owner through `mesh`. Every process must use the same
+    /// partition count.
+    #[cfg(feature = "cluster")]
+    pub fn cluster(mut self, mesh: Arc<crate::cluster::Mesh>) -> Self {
+        self.cluster = Some(mesh);
         self
     }
 

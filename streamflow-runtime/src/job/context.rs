@@ -1,7 +1,9 @@
 //! What one batch runs in, and the runner of a job's stages.
 
+use crate::Batch;
+use crate::cluster::Wire;
 use crate::panic::{self, Caught};
-use crate::runner::Runner;
+use crate::runner::{Moves, Runner, transpose};
 use crate::{JobConfig, Plan, Time};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,6 +41,40 @@ impl<'a> BatchContext<'a> {
     /// The number of partitions a shuffle produces when the operator names none.
     pub fn partitions(&self, requested: Option<usize>) -> usize {
         requested.unwrap_or(self.config.partitions).max(1)
+    }
+
+    /// Keeps the partitions of an input batch that this process owns when the
+    /// job runs on a cluster and empties the others (their elements are
+    /// another process's); the batch as it is otherwise.
+    pub(crate) fn keep_owned<T>(&self, batch: Batch<T>) -> Batch<T> {
+        #[cfg(feature = "cluster")]
+        if let Some(mesh) = &self.config.cluster {
+            let parts = batch.into_partitions();
+            let n = parts.len();
+            let kept = parts
+                .into_iter()
+                .enumerate()
+                .map(|(p, part)| {
+                    if crate::cluster::owner(p, n, mesh.processes()) == mesh.process() {
+                        part
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect();
+            return Batch::from_partitions(kept);
+        }
+        batch
+    }
+
+    /// A cluster failure of stage `stage` as the batch's error.
+    #[cfg(feature = "cluster")]
+    fn cluster_error(&self, stage: usize, message: String) -> crate::BatchError {
+        crate::BatchError::Cluster {
+            time: self.time,
+            stage: stage + 1,
+            message,
+        }
     }
 
     /// Adds the time since `start` to stage `stage`.
@@ -82,6 +118,30 @@ impl Runner for BatchContext<'_> {
         result
     }
 
+    #[cfg(feature = "cluster")]
+    fn exchange<T: Send>(
+        &self,
+        stage: usize,
+        buckets: Vec<Vec<Vec<T>>>,
+        n: usize,
+    ) -> Result<Vec<Vec<Vec<T>>>, Self::Error> {
+        match &self.config.cluster {
+            None => Ok(transpose(buckets, n)),
+            Some(_) => Err(self.cluster_error(
+                stage,
+                "this operator does not run on a cluster yet (its exchange has no wire format)".into(),
+            )),
+        }
+    }
+
+    #[cfg(feature = "cluster")]
+    fn owns(&self, partition: usize, partitions: usize) -> bool {
+        self.config
+            .cluster
+            .as_ref()
+            .is_none_or(|mesh| crate::cluster::owner(partition, partitions, mesh.processes()) == mesh.process())
+    }
+
     fn partitions(&self, requested: Option<usize>) -> usize {
         BatchContext::partitions(self, requested)
     }
@@ -92,5 +152,65 @@ impl Runner for BatchContext<'_> {
 
     fn since_zero(&self) -> Time {
         Time::from_millis(self.time.as_millis().saturating_sub(self.zero.as_millis()))
+    }
+}
+
+/// The exchange of the operators that run on a cluster: to the partitions'
+/// owners through the mesh when the job runs on one, a transpose otherwise.
+/// A map task's buckets are ordered by its (part, chunk) position, which is
+/// the same on every process when the parts are (every process runs the same
+/// job on batches of the same partition counts).
+impl<T: Send + Wire> Moves<T> for BatchContext<'_> {
+    fn exchange_moved(
+        &self,
+        stage: usize,
+        buckets: Vec<Vec<Vec<T>>>,
+        n: usize,
+    ) -> Result<Vec<Vec<Vec<T>>>, Self::Error> {
+        #[cfg(feature = "cluster")]
+        if let Some(mesh) = &self.config.cluster {
+            let tasks = buckets
+                .into_iter()
+                .enumerate()
+                .map(|(task, buckets)| ((task as u64, 0), buckets));
+            return self.exchange_on(mesh, stage, tasks, n);
+        }
+        let _ = stage;
+        Ok(transpose(buckets, n))
+    }
+
+    fn exchange_chunks(
+        &self,
+        stage: usize,
+        chunks: Vec<Vec<Vec<Vec<T>>>>,
+        n: usize,
+    ) -> Result<Vec<Vec<Vec<T>>>, Self::Error> {
+        #[cfg(feature = "cluster")]
+        if let Some(mesh) = &self.config.cluster {
+            let tasks = chunks.into_iter().enumerate().flat_map(|(part, chunks)| {
+                let chunks = chunks.into_iter().enumerate();
+                chunks.map(move |(chunk, buckets)| ((part as u64, chunk as u64), buckets))
+            });
+            return self.exchange_on(mesh, stage, tasks, n);
+        }
+        self.exchange_moved(stage, chunks.into_iter().flatten().collect(), n)
+    }
+}
+
+impl BatchContext<'_> {
+    /// The cluster's exchange of map tasks keyed by their position, timed as
+    /// part of stage `stage`.
+    #[cfg(feature = "cluster")]
+    fn exchange_on<T: Send + Wire>(
+        &self,
+        mesh: &crate::cluster::Mesh,
+        stage: usize,
+        tasks: impl Iterator<Item = ((u64, u64), Vec<Vec<T>>)>,
+        n: usize,
+    ) -> Result<Vec<Vec<Vec<T>>>, crate::BatchError> {
+        let start = Instant::now();
+        let result = crate::cluster::exchange(mesh, tasks, n);
+        self.record(stage, start);
+        result.map_err(|e| self.cluster_error(stage, e.to_string()))
     }
 }

@@ -228,17 +228,17 @@ pub fn prepare_input_as<T>(ctx: &BatchContext<'_>, batch: Batch<T>, partitions: 
     let records = batch.len();
     let _ = INPUT_RECORDS.try_with(|n| n.set(n.get() + records));
     let requested = match partitions {
-        InputPartitions::Kept => return batch,
+        InputPartitions::Kept => return ctx.keep_owned(batch),
         InputPartitions::Job => None,
         InputPartitions::Split(n) => Some(n),
     };
     if batch.num_partitions() != 1 {
-        return batch;
+        return ctx.keep_owned(batch);
     }
     let elements = batch.into_partitions().pop().unwrap_or_default();
     if elements.is_empty() {
         return Batch::empty();
     }
     let n = ctx.partitions(requested).min(elements.len());
-    Batch::split(elements, n)
+    ctx.keep_owned(Batch::split(elements, n))
 }

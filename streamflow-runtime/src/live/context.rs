@@ -26,6 +26,14 @@ use std::time::Duration;
 /// A job ready to run live: bind every input port to a source and any output
 /// ports to sinks, tune it, then [`start`](Self::start) it.
 ///
+/// A job whose [`JobConfig`](crate::JobConfig) has a cluster's mesh
+/// (feature `cluster`) runs live on that cluster: start the same context on
+/// every process. They agree on process 0's zero time, run every batch
+/// together (also empty ones, and each ends only once every process has
+/// ended it), read their share of each directory source, and file sinks
+/// write each partition where it was computed. Checkpoints, and sources
+/// other than directories, are refused at start there.
+///
 /// ```
 /// use std::time::Duration;
 /// use streamflow::live::{StreamingContext, sinks, sources};
@@ -94,6 +102,7 @@ impl<J: Job + 'static> StreamingContext<J> {
                 settings: Settings::default(),
                 listeners: Vec::new(),
                 clock: Arc::new(SystemClock::new()),
+                idle_batches: None,
             },
             stop: StopHandle::default(),
         }
@@ -292,6 +301,18 @@ impl<J: Job + 'static> StreamingContext<J> {
     /// again with its count.
     pub fn summary_interval(mut self, interval: Duration) -> Self {
         self.setup.settings.summary_interval = interval;
+        self
+    }
+
+    /// Stops the job (at once: batches already queued are dropped) after
+    /// `batches` batches in a row with no input, counted when each batch
+    /// ends. On a cluster the count is of every process's input, shared
+    /// through the mesh, so every process stops after the same batch. Useful
+    /// for jobs over a directory filled beforehand
+    /// ([`text_file_stream_with_existing`](crate::live::sources::text_file_stream_with_existing)).
+    /// `0` is treated as `1`.
+    pub fn stop_after_idle_batches(mut self, batches: u32) -> Self {
+        self.setup.idle_batches = Some(batches.max(1));
         self
     }
 

@@ -37,7 +37,30 @@ pub(super) struct Driver<J: Job> {
     pub(super) bus: Option<std::thread::JoinHandle<()>>,
     /// Where commits and state snapshots go, when checkpointing is on.
     pub(super) checkpoint: Option<Arc<Checkpointer>>,
+    /// On a cluster: how the processes end each batch together.
+    pub(super) lockstep: Option<Lockstep>,
+    /// Stop after this many batches in a row without input (anywhere, on a
+    /// cluster), if set; and how many there have been so far.
+    pub(super) idle_limit: Option<u32>,
+    pub(super) idle_run: u32,
 }
+
+/// What this process of a cluster shares with the others after each batch.
+/// The mesh is behind a closure so the live runtime builds the same without
+/// the `cluster` feature.
+pub(super) struct Lockstep {
+    /// This process's index.
+    pub(super) process: usize,
+    /// Every process's value, by process index; returns once every process
+    /// has given its own (a barrier). Runs on the driver thread, the thread
+    /// of the job's exchanges, so every process makes the same rounds in the
+    /// same order.
+    pub(super) share: Box<dyn Fn(u64) -> Result<Vec<u64>, String> + Send>,
+}
+
+/// What a process shares when its batch failed (a real count never gets
+/// this high).
+const FAILED: u64 = u64::MAX;
 
 impl<J: Job> Driver<J> {
     /// Runs every batch the generator queues, then ends the job.
@@ -126,13 +149,10 @@ impl<J: Job> Driver<J> {
         info: &mut BatchInfo,
         committed: bool,
     ) -> Result<(), StreamingError> {
-        let inputs = self.deliver(time, pendings, info)?;
-        let result = self.job.run_batch(time, inputs);
-        info.stage_times = self.job.stage_times().to_vec();
-        let mut outputs = result?;
-        if !committed {
-            self.write_outputs(time, &mut outputs)?;
-        }
+        let done = self.run_and_write(time, pendings, info, committed);
+        let records = self.end_together(time, &done, info.records() as u64)?;
+        done?;
+        self.count_idle(records);
         let failed = |source| StreamingError::Checkpoint { time, source };
         if let Some(checkpoint) = &self.checkpoint
             && !committed
@@ -167,6 +187,82 @@ impl<J: Job> Driver<J> {
             }
         }
         Ok(())
+    }
+
+    /// Delivers the inputs, runs the job and writes its outputs.
+    fn run_and_write(
+        &mut self,
+        time: Time,
+        pendings: &mut [Pending],
+        info: &mut BatchInfo,
+        committed: bool,
+    ) -> Result<(), StreamingError> {
+        let inputs = self.deliver(time, pendings, info)?;
+        let result = self.job.run_batch(time, inputs);
+        info.stage_times = self.job.stage_times().to_vec();
+        let mut outputs = result?;
+        if !committed {
+            self.write_outputs(time, &mut outputs)?;
+        }
+        Ok(())
+    }
+
+    /// On a cluster, every process ends every batch here, also a failed one
+    /// (so the rounds stay matched): they share their input counts (or that
+    /// they failed) through the mesh, which waits for all of them; then the
+    /// sinks complete the batch (process 0 writes `_SUCCESS`). Returns the
+    /// batch's input records on every process (this one's, alone).
+    fn end_together(
+        &mut self,
+        time: Time,
+        done: &Result<(), StreamingError>,
+        records: u64,
+    ) -> Result<u64, StreamingError> {
+        let Some(lockstep) = &self.lockstep else {
+            return Ok(records);
+        };
+        let mine = if done.is_ok() { records.min(FAILED - 1) } else { FAILED };
+        let failed = |message| StreamingError::Cluster { time, message };
+        let all = (lockstep.share)(mine).map_err(failed)?;
+        if done.is_err() {
+            return Ok(0);
+        }
+        if let Some(process) = all.iter().position(|&n| n == FAILED) {
+            return Err(failed(format!(
+                "process {process} failed the batch (its own error says why); process {} did not",
+                lockstep.process
+            )));
+        }
+        let ports = <J::Outputs as OutputPorts>::PORTS;
+        for (index, sinks) in self.outputs.iter_mut().enumerate() {
+            for sink in sinks.iter_mut() {
+                let completed = catch_unwind(AssertUnwindSafe(|| sink.complete(time)))
+                    .unwrap_or_else(|panic| Err(SinkError::Panicked(crate::panic::message(&*panic))));
+                completed.map_err(|source| StreamingError::Sink {
+                    time,
+                    port: ports[index].name,
+                    sink: sink.name.clone(),
+                    source,
+                })?;
+            }
+        }
+        Ok(all.iter().sum())
+    }
+
+    /// Counts batches without input in a row; at the limit, stops the job
+    /// (the batches already queued are dropped: on a cluster every process
+    /// counts the same totals, so all stop after the same batch).
+    fn count_idle(&mut self, records: u64) {
+        let Some(limit) = self.idle_limit else { return };
+        self.idle_run = if records == 0 { self.idle_run + 1 } else { 0 };
+        if self.idle_run >= limit {
+            tracing::info!(
+                job = self.shared.plan.job,
+                batches = limit,
+                "no input for the set number of batches; stopping"
+            );
+            self.shared.request_stop(false);
+        }
     }
 
     /// Reads every input's cut into the job's inputs, in port order; the
@@ -211,7 +307,7 @@ impl<J: Job> Driver<J> {
             };
             for sink in sinks.iter_mut() {
                 let start = Instant::now();
-                let written = catch_unwind(AssertUnwindSafe(|| (sink.write)(time, &*value)))
+                let written = catch_unwind(AssertUnwindSafe(|| sink.write(time, &*value)))
                     .unwrap_or_else(|panic| Err(SinkError::Panicked(crate::panic::message(&*panic))));
                 self.events
                     .send(StreamingEvent::OutputOperationCompleted(OutputOperationInfo {

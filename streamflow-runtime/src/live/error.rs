@@ -195,6 +195,15 @@ pub enum StreamingError {
         #[source]
         source: CheckpointError,
     },
+    /// On a cluster: the processes could not end the batch together (the
+    /// mesh was lost, or another process failed the batch).
+    #[error("batch {time}: on the cluster: {message}")]
+    Cluster {
+        /// The batch's time.
+        time: Time,
+        /// What went wrong.
+        message: String,
+    },
     /// The job failed; its error was returned to an earlier caller of
     /// `await_termination` or `stop` (this is its message).
     #[error("the job failed: {message}")]

@@ -4,7 +4,7 @@
 
 use super::bound_sink::BoundSink;
 use super::clock::Clock;
-use super::driver::Driver;
+use super::driver::{Driver, Lockstep};
 use super::error::StartError;
 use super::generator::{GeneratorInput, QueuedBatch, Schedule, generate};
 use super::handle::StreamingHandle;
@@ -17,7 +17,8 @@ use super::settings::Settings;
 use super::sources::{Delivery, Feed, Input, InputEnv, StartedInput};
 use super::status_line::StatusDrawer;
 use super::sync::lock;
-use crate::{InputPorts, Job};
+use crate::cluster::Share;
+use crate::{InputPorts, Job, Time};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
@@ -37,6 +38,8 @@ pub(super) struct Setup<J> {
     pub(super) settings: Settings,
     pub(super) listeners: Vec<Box<dyn StreamingListener>>,
     pub(super) clock: Arc<dyn Clock>,
+    /// Stop after this many batches in a row without input.
+    pub(super) idle_batches: Option<u32>,
 }
 
 /// Starts the job `setup` describes.
@@ -44,10 +47,11 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
     let Setup {
         mut job,
         inputs,
-        outputs,
         settings,
+        mut outputs,
         listeners,
         clock,
+        idle_batches,
     } = setup;
     let plan = job.plan();
     let job_name = plan.job;
@@ -66,16 +70,36 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
         sources.push((info.name, input));
     }
     let batch_interval = Duration::from_millis(plan.batch_interval_ms);
+    let lockstep = lockstep(&job);
+    if let Some(lockstep) = &lockstep {
+        check_cluster(&settings, &sources, job.config().partition_count(), lockstep.processes)?;
+        for sink in outputs.iter_mut().flatten() {
+            sink.place(lockstep.process, lockstep.processes);
+        }
+    }
+    let share = lockstep.as_ref().map(|l| Share {
+        process: l.process,
+        processes: l.processes,
+        partitions: job.config().partition_count(),
+    });
     // The checkpoint is opened (and the state restored) before any source
     // starts: a checkpoint that does not fit stops the start early.
     let opened = match &settings.checkpoint() {
         Some(checkpoint) => Some(recovery::open(checkpoint, &mut job, clock.now())?),
         None => None,
     };
-    let zero = match &opened {
+    let mut zero = match &opened {
         Some(opened) => opened.zero(),
         None => fresh_zero(clock.now(), batch_interval),
     };
+    if let Some(lockstep) = &lockstep {
+        // Every process runs the same batch times: process 0's zero time.
+        let zeros = (lockstep.lockstep.share)(zero.as_millis()).map_err(|reason| StartError::InvalidSetting {
+            setting: "cluster",
+            reason: format!("cannot agree on the zero time: {reason}"),
+        })?;
+        zero = Time::from_millis(zeros[0]);
+    }
     job.set_zero_time(zero);
     // Bound before anything starts, so that a port in use is a start error.
     #[cfg(feature = "status-page")]
@@ -102,7 +126,15 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
             }
         }
     };
-    let mut started = match start_inputs(sources, &settings, batch_interval, &budget, &events, opened.as_ref()) {
+    let mut started = match start_inputs(
+        sources,
+        &settings,
+        batch_interval,
+        &budget,
+        &events,
+        opened.as_ref(),
+        share,
+    ) {
         Ok(started) => started,
         Err(e) => {
             events.shutdown();
@@ -212,6 +244,9 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
         events: events.clone(),
         bus,
         checkpoint,
+        lockstep: lockstep.map(|l| l.lockstep),
+        idle_limit: idle_batches,
+        idle_run: 0,
     };
     let generator_shared = shared.clone();
     let generator_events = events.clone();
@@ -285,6 +320,65 @@ fn check(settings: &Settings) -> Result<(), StartError> {
     Ok(())
 }
 
+/// This process's place in the cluster, when the job's configuration has a
+/// mesh (feature `cluster`).
+struct Placed {
+    process: usize,
+    processes: usize,
+    lockstep: Lockstep,
+}
+
+#[cfg(feature = "cluster")]
+fn lockstep<J: Job>(job: &J) -> Option<Placed> {
+    let mesh = job.config().cluster.clone()?;
+    Some(Placed {
+        process: mesh.process(),
+        processes: mesh.processes(),
+        lockstep: Lockstep {
+            process: mesh.process(),
+            share: Box::new(move |value| mesh.share(value).map_err(|e| e.to_string())),
+        },
+    })
+}
+
+#[cfg(not(feature = "cluster"))]
+fn lockstep<J: Job>(_job: &J) -> Option<Placed> {
+    None
+}
+
+/// What a live job on a cluster cannot have (yet): a checkpoint, fewer
+/// partitions than processes (a process would own none and have nowhere to
+/// put what it reads), or a source that does not read only its process's
+/// share (every process would read all of it).
+fn check_cluster(
+    settings: &Settings,
+    sources: &[(&'static str, Input<Erased>)],
+    partitions: usize,
+    processes: usize,
+) -> Result<(), StartError> {
+    let invalid = |reason: String| {
+        Err(StartError::InvalidSetting {
+            setting: "cluster",
+            reason,
+        })
+    };
+    if settings.checkpoint().is_some() {
+        return invalid("checkpointing a live job on a cluster is not supported yet".to_owned());
+    }
+    if partitions < processes {
+        return invalid(format!(
+            "the job has {partitions} partitions for {processes} processes: give it at least one per process (JobConfig::partitions)"
+        ));
+    }
+    if let Some((port, input)) = sources.iter().find(|(_, input)| !input.splits()) {
+        return invalid(format!(
+            "input port `{port}` reads {}, which does not split between processes; on a cluster only directory sources (text_file_stream) do",
+            input.description()
+        ));
+    }
+    Ok(())
+}
+
 fn thread_error(name: &str) -> impl FnOnce(std::io::Error) -> StartError {
     let name = name.to_owned();
     move |source| StartError::Thread { name, source }
@@ -299,6 +393,7 @@ fn start_inputs(
     budget: &Arc<Budget>,
     events: &EventSender,
     checkpoint: Option<&Opened>,
+    share: Option<Share>,
 ) -> Result<Vec<(&'static str, StartedInput)>, StartError> {
     let mut started: Vec<(&'static str, StartedInput)> = Vec::with_capacity(sources.len());
     for (port, input) in sources {
@@ -312,6 +407,7 @@ fn start_inputs(
             restart_backoff: settings.restart_backoff,
             record: checkpoint.is_some(),
             wal: checkpoint.map(|c| c.wal(port)),
+            share,
         };
         match input.start(env) {
             Ok(s) => started.push((port, s)),

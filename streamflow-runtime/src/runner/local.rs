@@ -54,3 +54,15 @@ impl Runner for LocalRunner {
         Time::ZERO
     }
 }
+
+/// One process: every type moves, by a transpose.
+impl<T: Send> super::Moves<T> for LocalRunner {
+    fn exchange_moved(
+        &self,
+        _stage: usize,
+        buckets: Vec<Vec<Vec<T>>>,
+        n: usize,
+    ) -> Result<Vec<Vec<Vec<T>>>, Infallible> {
+        Ok(super::transpose(buckets, n))
+    }
+}

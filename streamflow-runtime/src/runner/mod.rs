@@ -14,9 +14,11 @@
 //! The operators never move data between partitions themselves: every
 //! shuffle, repartition, join co-partitioning, window and state key
 //! partitioning, and gather to one partition hands its buckets to
-//! [`Runner::exchange`], so an executor that moves partitions over a network
-//! replaces that one method. Tasks get whole partitions; their closures are
-//! the fused loops the macro generated, and the runner never looks inside.
+//! [`Moves::exchange_moved`] (the exchange of element types that may cross
+//! processes), so an executor that moves partitions over a network
+//! replaces that one method; `BatchContext` does, on a cluster (see
+//! `cluster`). Tasks get whole partitions; their closures are the fused
+//! loops the macro generated, and the runner never looks inside.
 
 pub(crate) mod local;
 
@@ -46,8 +48,10 @@ pub trait Runner: Sync {
     /// map-task order (which makes every reduce side deterministic); empty
     /// buckets may be dropped on the way.
     ///
-    /// This is the only place data crosses partitions. In one process it is a
-    /// transpose of vectors (nothing is copied).
+    /// In one process it is a transpose of vectors (nothing is copied). The
+    /// operators call [`Moves::exchange_moved`] instead, whose elements may
+    /// cross processes; a job's runner on a cluster refuses this one (an
+    /// element without a wire format cannot reach another process).
     fn exchange<T: Send>(
         &self,
         stage: usize,
@@ -56,6 +60,15 @@ pub trait Runner: Sync {
     ) -> Result<Vec<Vec<Vec<T>>>, Self::Error> {
         let _ = stage;
         Ok(transpose(buckets, n))
+    }
+
+    /// Whether partition `partition` of `partitions` is computed here: always
+    /// in one process; on a cluster, on its owner only. A reduce side that
+    /// makes an element from no input (`count`'s 0) asks, so that the
+    /// element is made once, by the partition's owner.
+    fn owns(&self, partition: usize, partitions: usize) -> bool {
+        let _ = (partition, partitions);
+        true
     }
 
     /// The number of partitions of a shuffle's output when its operator asked
@@ -74,9 +87,42 @@ pub trait Runner: Sync {
     }
 }
 
+/// A runner that can move elements of type `T` to other processes: the
+/// exchange of the operators that run on a cluster. `LocalRunner` moves every
+/// type (one process); a job's [`BatchContext`](crate::BatchContext) moves
+/// the types with a wire format ([`Wire`](crate::cluster::Wire): every
+/// type without the `cluster` feature), so the bound falls on the job's
+/// element types only when a job may run on a cluster, and never on the
+/// methods of [`Batch`](crate::Batch).
+pub trait Moves<T: Send>: Runner {
+    /// [`Runner::exchange`] for elements that may cross processes: the same
+    /// contract (`buckets[task][r]` to output partition `r` of `n`, in
+    /// map-task order).
+    fn exchange_moved(
+        &self,
+        stage: usize,
+        buckets: Vec<Vec<Vec<T>>>,
+        n: usize,
+    ) -> Result<Vec<Vec<Vec<T>>>, Self::Error>;
+
+    /// [`exchange_moved`](Self::exchange_moved) of map tasks that cut their
+    /// partition in chunks: `chunks[part][chunk][r]`, in the order of the
+    /// chunks flattened (part by part). On a cluster the chunk counts of the
+    /// parts differ between processes (an empty part has one chunk), so the
+    /// order is kept by (part, chunk) rather than by flattened task.
+    fn exchange_chunks(
+        &self,
+        stage: usize,
+        chunks: Vec<Vec<Vec<Vec<T>>>>,
+        n: usize,
+    ) -> Result<Vec<Vec<Vec<T>>>, Self::Error> {
+        self.exchange_moved(stage, chunks.into_iter().flatten().collect(), n)
+    }
+}
+
 /// Turns every map task's `n` buckets into every output partition's list of
 /// buckets, in map-task order. Empty buckets are dropped.
-fn transpose<T>(map_outputs: Vec<Vec<Vec<T>>>, n: usize) -> Vec<Vec<Vec<T>>> {
+pub(crate) fn transpose<T>(map_outputs: Vec<Vec<Vec<T>>>, n: usize) -> Vec<Vec<Vec<T>>> {
     let tasks = map_outputs.len();
     let mut per_reduce: Vec<Vec<Vec<T>>> = (0..n).map(|_| Vec::with_capacity(tasks)).collect();
     for buckets in map_outputs {

@@ -6,7 +6,7 @@
 use super::collectors::{Counter, Reducer};
 use super::shuffle;
 use crate::Batch;
-use crate::runner::Runner;
+use crate::runner::Moves;
 use crate::stage::bounds::{Element, MapSide, ReduceFn, ReduceSide};
 use crate::stage::{StageInput, feed, run_part};
 
@@ -20,31 +20,43 @@ fn gather<Rn, P, X, U>(
     combine: impl Fn(Vec<X>) -> Vec<U> + Sync,
 ) -> Result<Batch<U>, Rn::Error>
 where
-    Rn: Runner,
+    Rn: Moves<X>,
     P: Send,
     X: Send,
     U: Send,
 {
+    // On a cluster, only the owner of the one output partition combines
+    // (`count` makes its 0 from no input: once, not once per process).
+    let owned = runner.owns(0, 1);
     shuffle(
         runner,
         stage,
         parts,
         1,
         |part| vec![partial(part).into_iter().collect()],
-        |buckets| combine(buckets.into_iter().flatten().collect()),
+        |buckets| {
+            if owned {
+                combine(buckets.into_iter().flatten().collect())
+            } else {
+                Vec::new()
+            }
+        },
     )
 }
 
 /// `count()`: one element, the number of elements (0 for an empty batch).
 /// Stages: `stage` the count per partition and the gather, `stage + 1` the
 /// sum and the reduce side.
-pub fn count<Rn: Runner, S: StageInput, U: Element>(
+pub fn count<Rn, S: StageInput, U: Element>(
     runner: &Rn,
     stage: usize,
     input: S,
     map_side: impl MapSide<S::Item, Counter>,
     reduce_side: impl ReduceSide<u64, U>,
-) -> Result<Batch<U>, Rn::Error> {
+) -> Result<Batch<U>, Rn::Error>
+where
+    Rn: Moves<u64>,
+{
     let partial = |part: S::Part| Some(feed(part, Counter::new(), &map_side).count);
     gather(runner, stage, input.into_parts(), partial, |counts| {
         run_part([counts.into_iter().sum::<u64>()], &reduce_side)
@@ -55,14 +67,17 @@ pub fn count<Rn: Runner, S: StageInput, U: Element>(
 /// kept, so a non-commutative `f` gives the same result run after run.
 /// Stages: `stage` the reduce per partition and the gather, `stage + 1` the
 /// reduce of the partitions' values and the reduce side.
-pub fn reduce<'f, Rn: Runner, S: StageInput, T: Element, R: ReduceFn<T>, U: Element>(
+pub fn reduce<'f, Rn, S: StageInput, T: Element, R: ReduceFn<T>, U: Element>(
     runner: &Rn,
     stage: usize,
     input: S,
     map_side: impl MapSide<S::Item, Reducer<'f, T, R>>,
     f: &'f R,
     reduce_side: impl ReduceSide<T, U>,
-) -> Result<Batch<U>, Rn::Error> {
+) -> Result<Batch<U>, Rn::Error>
+where
+    Rn: Moves<T>,
+{
     let partial = |part: S::Part| feed(part, Reducer::new(f), &map_side).into_value();
     gather(runner, stage, input.into_parts(), partial, |values| {
         run_part(values.into_iter().reduce(f), &reduce_side)

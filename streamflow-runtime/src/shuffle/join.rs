@@ -11,7 +11,7 @@ use super::collectors::Grouper;
 use super::merge::{CoGroup, cogroup_in_order, cross};
 use super::{exchange_parts, group_part};
 use crate::Batch;
-use crate::runner::Runner;
+use crate::runner::Moves;
 use crate::stage::StageInput;
 use crate::stage::bounds::{Element, MapSide, ReduceSide, Replicable, ShuffleKey};
 
@@ -119,7 +119,7 @@ pub(crate) fn join_by<J, Rn, S1, S2, K, V, W, U>(
 ) -> Result<Batch<U>, Rn::Error>
 where
     J: JoinKind<K, V, W>,
-    Rn: Runner,
+    Rn: Moves<(K, V)> + Moves<(K, W)>,
     S1: StageInput,
     S2: StageInput,
     K: ShuffleKey,
@@ -168,7 +168,7 @@ macro_rules! join_family {
             reduce_side: impl ReduceSide<(K, $out), U>,
         ) -> Result<Batch<U>, Rn::Error>
         where
-            Rn: Runner,
+            Rn: Moves<(K, V)> + Moves<(K, W)>,
             S1: StageInput,
             S2: StageInput,
             K: ShuffleKey + Clone,

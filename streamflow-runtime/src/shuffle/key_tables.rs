@@ -10,7 +10,7 @@
 //! entries, which only its operations decide; it is written as that vector of
 //! pairs, and read back into the same order (with the runtime's fixed hasher).
 
-use crate::runner::Runner;
+use crate::runner::{Moves, Runner};
 use crate::shuffle::collectors::{Collector, Grouper};
 use crate::shuffle::partitioner::table_state;
 use hashbrown::HashTable;
@@ -270,7 +270,7 @@ impl<K: Hash + Eq + Send, V: Send> KeyTable<K, V> {
     /// (an initial state is loaded before the partition count is known): the
     /// entries move through the runner's exchange, as part of stage `stage`,
     /// and keep their order within each table.
-    pub(crate) fn ensure_partitions<Rn: Runner>(
+    pub(crate) fn ensure_partitions<Rn: Moves<(K, V)>>(
         runner: &Rn,
         stage: usize,
         tables: &mut Vec<KeyTable<K, V>>,
@@ -279,8 +279,19 @@ impl<K: Hash + Eq + Send, V: Send> KeyTable<K, V> {
         if tables.len() == n {
             return Ok(());
         }
+        // On a cluster every process holds the same initial tables: only each
+        // table's owner sends its entries, so that each arrives once.
+        let count = tables.len();
         let buckets = std::mem::take(tables)
             .into_iter()
+            .enumerate()
+            .map(|(i, table)| {
+                if runner.owns(i, count) {
+                    table
+                } else {
+                    KeyTable::default()
+                }
+            })
             .map(|table| {
                 let mut grouper = Grouper::new(n, table.len());
                 table.into_pairs().for_each(|pair| grouper.push(pair));
@@ -288,7 +299,7 @@ impl<K: Hash + Eq + Send, V: Send> KeyTable<K, V> {
             })
             .collect();
         *tables = runner
-            .exchange(stage, buckets, n)?
+            .exchange_moved(stage, buckets, n)?
             .into_iter()
             .map(|buckets| buckets.into_iter().flatten().collect())
             .collect();

@@ -7,7 +7,7 @@ use super::collectors::{ByKeyCombiner, Collector, Distinct, Grouper, KeyCombiner
 use super::merge::{group_in_order, merge_by_key};
 use super::partitioner::table_state;
 use crate::Batch;
-use crate::runner::Runner;
+use crate::runner::{Moves, Runner};
 use crate::stage::bounds::{Element, MapSide, ReduceFn, ReduceSide, ShuffleKey};
 use crate::stage::{StageInput, feed, run_part};
 use std::hash::Hash;
@@ -39,6 +39,7 @@ where
     S: StageInput,
     Co: Collector,
     Co::Bucket: Send,
+    Rn: Moves<Co::Bucket>,
     U: Element,
     Rs: Sync,
 {
@@ -56,7 +57,7 @@ where
         }
         chunks
     })?;
-    let per_reduce = runner.exchange(stage, chunks.into_iter().flatten().collect(), n)?;
+    let per_reduce = runner.exchange_chunks(stage, chunks, n)?;
     runner
         .tasks(stage + 1, per_reduce, |buckets| merge(buckets, &reduce_side))
         .map(Batch::from_partitions)
@@ -65,7 +66,7 @@ where
 /// `reduce_by_key(f)`: values combined per key on the map side, merged per
 /// key after the exchange. Stages: `stage` the map side and the exchange,
 /// `stage + 1` the merge and the reduce side.
-pub fn reduce_by_key<'f, Rn: Runner, S: StageInput, K: ShuffleKey, V: Element, R: ReduceFn<V>, U: Element>(
+pub fn reduce_by_key<'f, Rn, S: StageInput, K: ShuffleKey, V: Element, R: ReduceFn<V>, U: Element>(
     runner: &Rn,
     stage: usize,
     input: S,
@@ -73,7 +74,10 @@ pub fn reduce_by_key<'f, Rn: Runner, S: StageInput, K: ShuffleKey, V: Element, R
     f: &'f R,
     partitions: Option<usize>,
     reduce_side: impl ReduceSide<(K, V), U>,
-) -> Result<Batch<U>, Rn::Error> {
+) -> Result<Batch<U>, Rn::Error>
+where
+    Rn: Moves<(K, V)>,
+{
     let combiner = |_, _| KeyCombiner::new(f);
     let merge = |buckets, out: &_| merge_by_key(buckets, f).emit(out);
     keyed(runner, stage, input, combiner, map_side, partitions, merge, reduce_side)
@@ -84,7 +88,7 @@ pub fn reduce_by_key<'f, Rn: Runner, S: StageInput, K: ShuffleKey, V: Element, R
 /// `stage` the map side and the exchange, `stage + 1` the merge and the
 /// reduce side.
 #[allow(clippy::type_complexity)]
-pub fn combine_by_key<'f, Rn: Runner, S: StageInput, K: ShuffleKey, V: Element, Cb: Element, Cr, Mv, U: Element>(
+pub fn combine_by_key<'f, Rn, S: StageInput, K: ShuffleKey, V: Element, Cb: Element, Cr, Mv, U: Element>(
     runner: &Rn,
     stage: usize,
     input: S,
@@ -96,6 +100,7 @@ pub fn combine_by_key<'f, Rn: Runner, S: StageInput, K: ShuffleKey, V: Element, 
 where
     Cr: Fn(V) -> Cb + Sync,
     Mv: Fn(Cb, V) -> Cb + Sync,
+    Rn: Moves<(K, Cb)>,
 {
     let combiner = |_, _| ByKeyCombiner::new(create, merge_value);
     let merge = |buckets, out: &_| merge_by_key(buckets, merge_combiners).emit(out);
@@ -103,25 +108,29 @@ where
 }
 
 /// The keyed shuffles that take no function, one entry each: the operator,
-/// its element types, its map-side collector and how a task makes one, what
+/// its element types, its map-side collector, the elements it exchanges
+/// and how a task makes one, what
 /// its reduce side gets and how a reduce task merges its buckets.
 macro_rules! keyed_shuffles {
     ($(
         $(#[$doc:meta])*
-        $name:ident<$($g:ident: $bound:path),*>: $collector:ty = $new:expr => $item:ty = $merge:expr;
+        $name:ident<$($g:ident: $bound:path),*>: $collector:ty [$bucket:ty] = $new:expr => $item:ty = $merge:expr;
     )*) => {$(
         $(#[$doc])*
         ///
         /// Stages: `stage` the map side and the exchange, `stage + 1` the
         /// merge and the reduce side.
-        pub fn $name<Rn: Runner, S: StageInput, $($g: $bound,)* U: Element>(
+        pub fn $name<Rn, S: StageInput, $($g: $bound,)* U: Element>(
             runner: &Rn,
             stage: usize,
             input: S,
             map_side: impl MapSide<S::Item, $collector>,
             partitions: Option<usize>,
             reduce_side: impl ReduceSide<$item, U>,
-        ) -> Result<Batch<U>, Rn::Error> {
+        ) -> Result<Batch<U>, Rn::Error>
+        where
+            Rn: Moves<$bucket>,
+        {
             keyed(runner, stage, input, $new, map_side, partitions, $merge, reduce_side)
         }
     )*};
@@ -130,14 +139,14 @@ macro_rules! keyed_shuffles {
 keyed_shuffles! {
     /// `count_by_value()`: (value, number of occurrences) pairs, counted per
     /// value on the map side, counts added after the exchange.
-    count_by_value<T: ShuffleKey>: ValueCounter<T> = |_, _| ValueCounter::new()
+    count_by_value<T: ShuffleKey>: ValueCounter<T> [(T, u64)] = |_, _| ValueCounter::new()
         => (T, u64) = |buckets, out| merge_by_key(buckets, |a, b| a + b).emit(out);
     /// `distinct()`: each value once, deduplicated per partition on the map
     /// side and across partitions after the exchange.
-    distinct<T: ShuffleKey>: Distinct<T> = |_, _| Distinct::new() => T = union_of;
+    distinct<T: ShuffleKey>: Distinct<T> [T] = |_, _| Distinct::new() => T = union_of;
     /// `group_by_key()`: every value of a key, in arrival order (map
     /// partitions in order, elements in order within each).
-    group_by_key<K: ShuffleKey, V: Element>: Grouper<K, V> = Grouper::new
+    group_by_key<K: ShuffleKey, V: Element>: Grouper<K, V> [(K, V)] = Grouper::new
         => (K, Vec<V>) = |buckets, out| run_part(group_in_order(buckets), out);
 }
 

@@ -1,6 +1,7 @@
 //! Shuffles: map-side collection per partition into buckets by target
-//! partition, the exchange of the buckets through [`Runner::exchange`], and a
-//! reduce side that merges per output partition.
+//! partition, the exchange of the buckets through
+//! [`Moves::exchange_moved`], and a reduce side that merges per output
+//! partition.
 //!
 //! Every operator here runs its map side in stage `stage`, hands the buckets
 //! to the exchange as part of that stage, and runs its reduce side in stage
@@ -28,7 +29,7 @@ pub use keyed::{combine_by_key, count_by_value, distinct, group_by_key, reduce_b
 pub use repartition::repartition;
 
 use crate::Batch;
-use crate::runner::Runner;
+use crate::runner::Moves;
 use crate::shuffle::collectors::{Collector, Grouper};
 use crate::stage::feed;
 use std::hash::Hash;
@@ -44,12 +45,12 @@ pub(crate) fn exchange_parts<Rn, P, B>(
     map_task: impl Fn(P) -> Vec<Vec<B>> + Sync,
 ) -> Result<Vec<Vec<Vec<B>>>, Rn::Error>
 where
-    Rn: Runner,
+    Rn: Moves<B>,
     P: Send,
     B: Send,
 {
     let buckets = runner.tasks(stage, parts, map_task)?;
-    runner.exchange(stage, buckets, n)
+    runner.exchange_moved(stage, buckets, n)
 }
 
 /// A whole shuffle: [`exchange_parts`] in stage `stage`, then one reduce task
@@ -63,7 +64,7 @@ pub(crate) fn shuffle<Rn, P, B, U>(
     reduce_task: impl Fn(Vec<Vec<B>>) -> Vec<U> + Sync,
 ) -> Result<Batch<U>, Rn::Error>
 where
-    Rn: Runner,
+    Rn: Moves<B>,
     P: Send,
     B: Send,
     U: Send,

@@ -3,7 +3,7 @@
 
 use super::shuffle;
 use crate::Batch;
-use crate::runner::Runner;
+use crate::runner::Moves;
 use crate::stage::bounds::{Element, MapSide, ReduceSide};
 use crate::stage::{StageInput, narrow_parts};
 
@@ -11,14 +11,17 @@ use crate::stage::{StageInput, narrow_parts};
 /// order) goes to partition `i mod n`: deterministic, and balanced to within
 /// one element. Stages: `stage` the map side, the bucketing and the exchange;
 /// `stage + 1` the reduce side.
-pub fn repartition<Rn: Runner, S: StageInput, T: Element, U: Element>(
+pub fn repartition<Rn, S: StageInput, T: Element, U: Element>(
     runner: &Rn,
     stage: usize,
     input: S,
     map_side: impl MapSide<S::Item, Vec<T>>,
     partitions: Option<usize>,
     reduce_side: impl ReduceSide<T, U>,
-) -> Result<Batch<U>, Rn::Error> {
+) -> Result<Batch<U>, Rn::Error>
+where
+    Rn: Moves<T>,
+{
     let n = runner.partitions(partitions);
     let parts = narrow_parts(runner, stage, input, map_side)?;
     let mut offset = 0usize;

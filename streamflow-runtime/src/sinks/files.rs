@@ -102,6 +102,12 @@ text_tuple!(A, B, C, D);
 /// another sink) fails with [`SinkError::PrefixInUse`]. The first write of a
 /// sink removes the hidden temporary directories a crashed run of the prefix
 /// left behind.
+///
+/// On a cluster each process writes the `part-NNNNN` files of the partitions
+/// it owns straight into the batch's directory (each file atomically), and
+/// once every process has written its parts, process 0 writes `_SUCCESS`:
+/// wait for `_SUCCESS` before reading a batch's directory. Each process
+/// takes its own lock on the prefix.
 pub fn save_as_text_files(prefix: impl Into<String>, suffix: impl Into<String>) -> TextFilesSink {
     TextFilesSink::new(prefix.into(), suffix.into())
 }
@@ -148,7 +154,16 @@ impl<T: TextRecord + Send + Sync + 'static> Sink<T> for TextFilesSink {
             Ok(text.into_bytes())
         });
         let dir = batch_directory(&self.prefix, &self.suffix, time);
-        self.publisher.publish(&dir, parts)
+        self.publisher.publish_owned(&dir, parts, batch.num_partitions())
+    }
+
+    fn place(&mut self, process: usize, processes: usize) {
+        self.publisher.place(process, processes);
+    }
+
+    fn complete(&mut self, time: Time) -> Result<(), SinkError> {
+        self.publisher
+            .complete(&batch_directory(&self.prefix, &self.suffix, time))
     }
 }
 
@@ -198,7 +213,16 @@ impl<T: Serialize + Send + Sync + 'static> Sink<T> for ObjectFilesSink {
             .iter()
             .map(|part| postcard::to_stdvec(part).map_err(|e| SinkError::Serialize(e.to_string())));
         let dir = batch_directory(&self.prefix, &self.suffix, time);
-        self.publisher.publish(&dir, parts)
+        self.publisher.publish_owned(&dir, parts, batch.num_partitions())
+    }
+
+    fn place(&mut self, process: usize, processes: usize) {
+        self.publisher.place(process, processes);
+    }
+
+    fn complete(&mut self, time: Time) -> Result<(), SinkError> {
+        self.publisher
+            .complete(&batch_directory(&self.prefix, &self.suffix, time))
     }
 }
 

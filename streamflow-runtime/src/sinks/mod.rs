@@ -36,6 +36,25 @@ pub trait Sink<T>: Send + 'static {
     /// Writes one batch. A failure fails the batch (see
     /// [`StreamingError::Sink`](crate::live::StreamingError::Sink)).
     fn write(&mut self, time: Time, batch: &Batch<T>) -> Result<(), SinkError>;
+
+    /// Called once, before the first write, when the job runs as process
+    /// `process` of `processes` of a cluster: from then on each `write` gets
+    /// this process's partitions (the others empty). A sink that writes
+    /// partitions where they are computed (`save_as_text_files`) writes only
+    /// the partitions this process owns. The default ignores it: the sink
+    /// writes what it gets, on every process.
+    fn place(&mut self, process: usize, processes: usize) {
+        let _ = (process, processes);
+    }
+
+    /// On a cluster, called on every process once every process has written
+    /// the batch at `time` (after the batch's outputs, through the mesh). The
+    /// file sinks mark the batch's directory complete here (`_SUCCESS`, on
+    /// process 0). The default does nothing.
+    fn complete(&mut self, time: Time) -> Result<(), SinkError> {
+        let _ = time;
+        Ok(())
+    }
 }
 
 /// Calls `f` with every batch and its time (Spark's `foreachRDD`), on the

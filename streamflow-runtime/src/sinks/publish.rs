@@ -45,6 +45,8 @@ pub(crate) struct BatchPublisher {
     suffix: String,
     /// Taken at the first write; held while the sink lives.
     lock: Option<File>,
+    /// On a cluster: (this process, the number of processes).
+    placed: Option<(usize, usize)>,
 }
 
 impl BatchPublisher {
@@ -53,7 +55,53 @@ impl BatchPublisher {
             prefix,
             suffix,
             lock: None,
+            placed: None,
         }
+    }
+
+    /// Writes as process `process` of `processes` of a cluster (see
+    /// [`publish_owned`](Self::publish_owned)).
+    pub(crate) fn place(&mut self, process: usize, processes: usize) {
+        self.placed = Some((process, processes));
+    }
+
+    /// On a cluster: writes the `part-NNNNN` files of the partitions this
+    /// process owns straight into `dir` (made if missing; each file written
+    /// under a hidden name, fsynced, then renamed, so a part is there whole
+    /// or not at all). `dir` is complete when [`complete`](Self::complete)
+    /// has put `_SUCCESS` in it, once every process wrote its parts.
+    pub(crate) fn publish_owned(
+        &mut self,
+        dir: &Path,
+        parts: impl Iterator<Item = Result<Vec<u8>, SinkError>>,
+        partitions: usize,
+    ) -> Result<(), SinkError> {
+        let Some((process, processes)) = self.placed else {
+            return self.publish(dir, parts);
+        };
+        self.open()?;
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        for (i, part) in parts.enumerate() {
+            if crate::cluster::owner(i, partitions, processes) != process {
+                continue;
+            }
+            let name = format!("part-{i:05}");
+            let tmp = dir.join(format!(".{name}{TEMP_MARK}{}", std::process::id()));
+            write_synced(&tmp, &part?)?;
+            let path = dir.join(&name);
+            std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        }
+        sync_dir(dir)
+    }
+
+    /// On a cluster, once every process wrote its parts of `dir`: process 0
+    /// writes `_SUCCESS` (the mark readers wait for), the others nothing.
+    pub(crate) fn complete(&mut self, dir: &Path) -> Result<(), SinkError> {
+        if self.placed.is_some_and(|(process, _)| process == 0) {
+            write_synced(&dir.join("_SUCCESS"), b"")?;
+            sync_dir(dir)?;
+        }
+        Ok(())
     }
 
     /// The prefix's parent directory and the file name part of the prefix.
@@ -82,6 +130,11 @@ impl BatchPublisher {
         if !self.suffix.is_empty() {
             lock_name.push('.');
             lock_name.push_str(&self.suffix);
+        }
+        // The processes of a cluster (on one machine, or a shared file
+        // system) write the same prefix: one lock per process.
+        if let Some((process, _)) = self.placed {
+            lock_name.push_str(&format!(".process-{process}"));
         }
         lock_name.push_str(".lock");
         let lock_path = parent.join(lock_name);

@@ -3,7 +3,7 @@
 
 use super::State;
 use crate::Batch;
-use crate::runner::Runner;
+use crate::runner::Moves;
 use crate::shuffle::collectors::Grouper;
 use crate::shuffle::key_tables::{Found, KeyTable, fix_partitions};
 use crate::shuffle::{exchange_parts, group_part};
@@ -14,7 +14,7 @@ use std::hash::Hash;
 
 /// One key's state and the time its last record arrived.
 #[derive(Debug, Serialize, Deserialize)]
-struct Tracked<S> {
+pub struct Tracked<S> {
     /// `None` only for a key whose call panicked (treated as absent).
     state: Option<S>,
     last_ms: u64,
@@ -104,7 +104,7 @@ impl<K: Hash + Eq, S> MappedState<K, S> {
 /// and the reduce side (and the exchange that puts an initial state into its
 /// key partitions).
 #[allow(clippy::type_complexity)]
-pub fn map_with_state<Rn: Runner, In: StageInput, K: RetainedKey, V: Element, S: Replicable, T, U: Element>(
+pub fn map_with_state<Rn, In: StageInput, K: RetainedKey, V: Element, S: Replicable, T, U: Element>(
     runner: &Rn,
     stage: usize,
     state: &mut MappedState<K, S>,
@@ -114,7 +114,10 @@ pub fn map_with_state<Rn: Runner, In: StageInput, K: RetainedKey, V: Element, S:
     partitions: Option<usize>,
     snapshots: bool,
     reduce_side: impl ReduceSide<T, U>,
-) -> Result<(Batch<U>, Option<Batch<(K, S)>>), Rn::Error> {
+) -> Result<(Batch<U>, Option<Batch<(K, S)>>), Rn::Error>
+where
+    Rn: Moves<(K, V)> + Moves<(K, Tracked<S>)>,
+{
     let n = fix_partitions(&mut state.partitions, runner, partitions);
     KeyTable::ensure_partitions(runner, stage + 1, &mut state.parts, n)?;
     let now = runner.time().as_millis();

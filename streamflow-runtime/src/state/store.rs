@@ -1,6 +1,6 @@
 //! `update_state_by_key(f)` and its variant whose function gets the batch time.
 
-use crate::runner::Runner;
+use crate::runner::Moves;
 use crate::shuffle::collectors::Grouper;
 use crate::shuffle::key_tables::{Found, KeyTable, fix_partitions};
 use crate::shuffle::merge::group_in_order;
@@ -93,7 +93,7 @@ impl<K, V, S, F: Fn(Time, &K, &[V], Option<S>) -> Option<S> + Sync> UpdateFn<K, 
 /// is every live (key, state) afterwards. Stages: `stage` the map side and
 /// its exchange by key, `stage + 1` the calls and the reduce side (and the
 /// exchange that puts an initial state into its key partitions).
-pub fn update_state_by_key<Rn: Runner, In: StageInput, K: RetainedKey, V: Element, S: Replicable, U: Element, Form>(
+pub fn update_state_by_key<Rn, In: StageInput, K: RetainedKey, V: Element, S: Replicable, U: Element, Form>(
     runner: &Rn,
     stage: usize,
     state: &mut StateStore<K, S>,
@@ -102,7 +102,10 @@ pub fn update_state_by_key<Rn: Runner, In: StageInput, K: RetainedKey, V: Elemen
     f: &impl UpdateFn<K, V, S, Form>,
     partitions: Option<usize>,
     reduce_side: impl ReduceSide<(K, S), U>,
-) -> Result<Batch<U>, Rn::Error> {
+) -> Result<Batch<U>, Rn::Error>
+where
+    Rn: Moves<(K, V)> + Moves<(K, Option<S>)>,
+{
     let time = runner.time();
     let call = |key: &K, values: &[V], old: Option<S>| f.update(time, key, values, old);
     let n = fix_partitions(&mut state.partitions, runner, partitions);

@@ -4,7 +4,7 @@
 use super::GroupedWindow;
 use super::timeline::Held;
 use crate::Batch;
-use crate::runner::Runner;
+use crate::runner::Moves;
 use crate::shuffle::collectors::Grouper;
 use crate::shuffle::group_by_key;
 use crate::shuffle::merge::group_in_order;
@@ -16,7 +16,7 @@ use crate::stage::bounds::{Element, MapSide, ReduceSide, Retained, RetainedKey};
 /// in the window is not in the output. Stages: `stage` the map side of this
 /// batch's `group_by_key` (and its exchange), `stage + 1` its grouping, the
 /// window's concatenation and the reduce side.
-pub fn group_by_key_and_window<Rn: Runner, S: StageInput, K: RetainedKey, V: Retained, U: Element>(
+pub fn group_by_key_and_window<Rn, S: StageInput, K: RetainedKey, V: Retained, U: Element>(
     runner: &Rn,
     stage: usize,
     state: &mut GroupedWindow<K, V>,
@@ -24,7 +24,10 @@ pub fn group_by_key_and_window<Rn: Runner, S: StageInput, K: RetainedKey, V: Ret
     map_side: impl MapSide<S::Item, Grouper<K, V>>,
     partitions: Option<usize>,
     reduce_side: impl ReduceSide<(K, Vec<V>), U>,
-) -> Result<Option<Batch<U>>, Rn::Error> {
+) -> Result<Option<Batch<U>>, Rn::Error>
+where
+    Rn: Moves<(K, V)>,
+{
     let n = state.partitions(runner, partitions);
     let batch = group_by_key(runner, stage, input, map_side, Some(n), |g, out| out.push(g))?;
     state.emit(

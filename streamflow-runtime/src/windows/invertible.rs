@@ -13,7 +13,7 @@ use super::WindowSpec;
 use super::keep_all;
 use super::keyed::reduce_held;
 use super::timeline::{Covered, Held, Timeline};
-use crate::runner::Runner;
+use crate::runner::{Moves, Runner};
 use crate::shuffle::collectors::{Counter, KeyCombiner, Reducer, ValueCounter, present};
 use crate::shuffle::key_tables::{Found, KeyTable, fix_partitions};
 use crate::shuffle::{count, count_by_value, reduce, reduce_by_key};
@@ -165,7 +165,7 @@ fn slide<Rn: Runner, K: RetainedKey, V: Retained, U: Element>(
 /// the next window's starting point too. Stages: `stage` the map side of this
 /// batch's `reduce_by_key` (and its exchange), `stage + 1` its merge, the
 /// slide and the reduce side.
-pub fn reduce_by_key_and_window_inv<'f, Rn: Runner, S: StageInput, K: RetainedKey, V: Retained, R, I, P, U>(
+pub fn reduce_by_key_and_window_inv<'f, Rn, S: StageInput, K: RetainedKey, V: Retained, R, I, P, U>(
     runner: &Rn,
     stage: usize,
     state: &mut InvertibleWindow<K, V>,
@@ -180,6 +180,7 @@ where
     R: ReduceFn<V>,
     I: ReduceFn<V>,
     P: Fn(&(K, V)) -> bool + Sync,
+    Rn: Moves<(K, V)>,
 {
     let n = fix_partitions(&mut state.partitions, runner, partitions);
     let batch = reduce_by_key(runner, stage, input, map_side, f, Some(n), |p, out| out.push(p))?.into_partitions();
@@ -214,14 +215,17 @@ fn slide_value<Rn: Runner, T: Retained, U: Element>(
 /// before any data there is no element. Stages: `stage` the map side of this
 /// batch's `count` (and its gather), `stage + 1` its sum, the slide and the
 /// reduce side.
-pub fn count_by_window<Rn: Runner, S: StageInput, U: Element>(
+pub fn count_by_window<Rn, S: StageInput, U: Element>(
     runner: &Rn,
     stage: usize,
     state: &mut InvertibleWindow<(), u64>,
     input: S,
     map_side: impl MapSide<S::Item, Counter>,
     reduce_side: impl ReduceSide<u64, U>,
-) -> Result<Option<Batch<U>>, Rn::Error> {
+) -> Result<Option<Batch<U>>, Rn::Error>
+where
+    Rn: Moves<u64>,
+{
     let count = count(runner, stage, input, map_side, |c, out| out.push(c))?
         .collect()
         .pop();
@@ -233,7 +237,7 @@ pub fn count_by_window<Rn: Runner, S: StageInput, U: Element>(
 /// persists (inverse-reduced) once data has arrived; before any data there is
 /// no element. Stages: `stage` the map side of this batch's `reduce` (and its
 /// gather), `stage + 1` its combine, the slide and the reduce side.
-pub fn reduce_by_window_inv<'f, Rn: Runner, S: StageInput, T: Retained, R: ReduceFn<T>, U: Element>(
+pub fn reduce_by_window_inv<'f, Rn, S: StageInput, T: Retained, R: ReduceFn<T>, U: Element>(
     runner: &Rn,
     stage: usize,
     state: &mut InvertibleWindow<(), T>,
@@ -241,7 +245,10 @@ pub fn reduce_by_window_inv<'f, Rn: Runner, S: StageInput, T: Retained, R: Reduc
     map_side: impl MapSide<S::Item, Reducer<'f, T, R>>,
     (f, inverse): &'f (R, impl ReduceFn<T>),
     reduce_side: impl ReduceSide<T, U>,
-) -> Result<Option<Batch<U>>, Rn::Error> {
+) -> Result<Option<Batch<U>>, Rn::Error>
+where
+    Rn: Moves<T>,
+{
     let value = reduce(runner, stage, input, map_side, f, |t, out| out.push(t))?
         .collect()
         .pop();
@@ -252,7 +259,7 @@ pub fn reduce_by_window_inv<'f, Rn: Runner, S: StageInput, T: Retained, R: Reduc
 /// counts kept incrementally; values whose count drops to 0 are dropped.
 /// Stages: `stage` the map side of this batch's `count_by_value` (and its
 /// exchange), `stage + 1` its merge, the slide and the reduce side.
-pub fn count_by_value_and_window<Rn: Runner, S: StageInput, T: RetainedKey, U: Element>(
+pub fn count_by_value_and_window<Rn, S: StageInput, T: RetainedKey, U: Element>(
     runner: &Rn,
     stage: usize,
     state: &mut InvertibleWindow<T, u64>,
@@ -260,7 +267,10 @@ pub fn count_by_value_and_window<Rn: Runner, S: StageInput, T: RetainedKey, U: E
     map_side: impl MapSide<S::Item, ValueCounter<T>>,
     partitions: Option<usize>,
     reduce_side: impl ReduceSide<(T, u64), U>,
-) -> Result<Option<Batch<U>>, Rn::Error> {
+) -> Result<Option<Batch<U>>, Rn::Error>
+where
+    Rn: Moves<(T, u64)>,
+{
     let n = fix_partitions(&mut state.partitions, runner, partitions);
     let batch = count_by_value(runner, stage, input, map_side, Some(n), |p, out| out.push(p))?.into_partitions();
     let non_zero = |pair: &(T, u64)| pair.1 != 0;

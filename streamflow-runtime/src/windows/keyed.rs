@@ -5,7 +5,7 @@
 use super::KeyedWindow;
 use super::timeline::Held;
 use crate::Batch;
-use crate::runner::Runner;
+use crate::runner::Moves;
 use crate::shuffle::collectors::{KeyCombiner, combine_into, present};
 use crate::shuffle::partitioner::{FixedHashMap, new_map};
 use crate::shuffle::reduce_by_key;
@@ -67,7 +67,7 @@ where
 /// window is not in the output. Stages: `stage` the map side of this batch's
 /// `reduce_by_key` (and its exchange), `stage + 1` its merge, the window's
 /// merge and the reduce side.
-pub fn reduce_by_key_and_window<'f, Rn: Runner, S: StageInput, K: RetainedKey, V: Retained, R, U: Element>(
+pub fn reduce_by_key_and_window<'f, Rn, S: StageInput, K: RetainedKey, V: Retained, R, U: Element>(
     runner: &Rn,
     stage: usize,
     state: &mut KeyedWindow<K, V>,
@@ -79,6 +79,7 @@ pub fn reduce_by_key_and_window<'f, Rn: Runner, S: StageInput, K: RetainedKey, V
 ) -> Result<Option<Batch<U>>, Rn::Error>
 where
     R: ReduceFn<V>,
+    Rn: Moves<(K, V)>,
 {
     let n = state.partitions(runner, partitions);
     let batch = reduce_by_key(runner, stage, input, map_side, f, Some(n), |p, out| out.push(p))?;

@@ -4,7 +4,7 @@
 use super::WindowSpec;
 use super::timeline::Timeline;
 use crate::Batch;
-use crate::runner::Runner;
+use crate::runner::Moves;
 use crate::shuffle::collectors::Reducer;
 use crate::shuffle::reduce;
 use crate::stage::bounds::{Element, MapSide, ReduceFn, ReduceSide, Replicable};
@@ -46,7 +46,7 @@ impl<T> ReducedWindow<T> {
 /// time order, one element; an empty window gives an empty batch. Stages:
 /// `stage` the map side of this batch's `reduce` (and its gather), `stage + 1`
 /// its combine, the window's reduce and the reduce side.
-pub fn reduce_by_window<'f, Rn: Runner, S: StageInput, T: Replicable, R: ReduceFn<T>, U: Element>(
+pub fn reduce_by_window<'f, Rn, S: StageInput, T: Replicable, R: ReduceFn<T>, U: Element>(
     runner: &Rn,
     stage: usize,
     state: &mut ReducedWindow<T>,
@@ -54,7 +54,10 @@ pub fn reduce_by_window<'f, Rn: Runner, S: StageInput, T: Replicable, R: ReduceF
     map_side: impl MapSide<S::Item, Reducer<'f, T, R>>,
     f: &'f R,
     reduce_side: impl ReduceSide<T, U>,
-) -> Result<Option<Batch<U>>, Rn::Error> {
+) -> Result<Option<Batch<U>>, Rn::Error>
+where
+    Rn: Moves<T>,
+{
     let value = reduce(runner, stage, input, map_side, f, |t, out| out.push(t))?
         .collect()
         .pop();

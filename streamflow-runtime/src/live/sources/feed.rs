@@ -29,6 +29,9 @@ pub(crate) struct InputEnv {
     pub(crate) record: bool,
     /// Where a receiver keeps its write-ahead log, when checkpointing is on.
     pub(crate) wal: Option<std::path::PathBuf>,
+    /// On a cluster: this process's share of the input (sources that split
+    /// their input between processes read only it).
+    pub(crate) share: Option<crate::cluster::Share>,
 }
 
 /// A started source.

@@ -3,6 +3,7 @@
 
 use super::file_ranges::{DirectoryCut, read_range};
 use super::source::{Reader, SourceContext};
+use crate::cluster::Share;
 use crate::live::error::SourceError;
 use crate::{Batch, Time};
 use std::path::PathBuf;
@@ -13,11 +14,13 @@ use std::sync::atomic::Ordering;
 pub(crate) struct FileReader {
     ctx: SourceContext,
     directory: PathBuf,
+    /// On a cluster: the batch is laid out over the job's partitions.
+    share: Option<Share>,
 }
 
 impl FileReader {
-    pub(crate) fn new(ctx: SourceContext, directory: PathBuf) -> Self {
-        FileReader { ctx, directory }
+    pub(crate) fn new(ctx: SourceContext, directory: PathBuf, share: Option<Share>) -> Self {
+        FileReader { ctx, directory, share }
     }
 }
 
@@ -74,6 +77,9 @@ impl Reader for FileReader {
             }
             partitions.push(read.lines.lines);
         }
-        Ok(Batch::from_partitions(partitions))
+        Ok(Batch::from_partitions(match &self.share {
+            Some(share) => share.place(partitions),
+            None => partitions,
+        }))
     }
 }

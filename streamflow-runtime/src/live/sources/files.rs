@@ -9,6 +9,7 @@ use super::file_reader::FileReader;
 use super::input::Input;
 use super::source::{Cut, Source, SourceContext};
 use crate::Time;
+use crate::cluster::Share;
 use crate::live::error::{SourceError, StartError};
 use crate::live::memory::{Budget, Held};
 use std::collections::{HashSet, VecDeque};
@@ -68,11 +69,30 @@ use std::sync::atomic::AtomicBool;
 /// Unlike Spark, new files are recognised by listing, not by modification
 /// time: a file moved in keeps its old modification time, which Spark would
 /// ignore. A directory that does not exist is an error at start.
+///
+/// On a cluster (a job whose [`JobConfig`](crate::JobConfig) has a mesh),
+/// every process lists the directory and reads only its share of the files,
+/// chosen by a fixed hash of the file name, so each file is read by exactly
+/// one process; its lines are spread over the partitions that process owns.
 pub fn text_file_stream(directory: impl Into<PathBuf>) -> Input<String> {
-    let directory = directory.into();
+    directory_stream(directory.into(), false)
+}
+
+/// Like [`text_file_stream`], and the files already in the directory when
+/// the context starts are read too, in the first batch (Spark's
+/// `fileStream(.., newFilesOnly = false)`). With a directory filled before
+/// start and a memory bound that holds it, the first batch is the same
+/// whatever the timing: what a repeatable run, or a test, needs.
+pub fn text_file_stream_with_existing(directory: impl Into<PathBuf>) -> Input<String> {
+    directory_stream(directory.into(), true)
+}
+
+fn directory_stream(directory: PathBuf, existing: bool) -> Input<String> {
     let description = format!("directory {}", directory.display());
     Input::new(description, move |env| {
         let source = DirectorySource {
+            existing,
+            share: env.share,
             directory,
             seen: HashSet::new(),
             queue: VecDeque::new(),
@@ -82,11 +102,16 @@ pub fn text_file_stream(directory: impl Into<PathBuf>) -> Input<String> {
         };
         start_source(source, env, Arc::default(), Accounting::Scheduler)
     })
+    .splitting()
 }
 
 /// Cuts: lists the directory, queues the new files, and gives each batch the
 /// next ranges of the queued files that fit the memory bound.
 struct DirectorySource {
+    /// Read the files there at start too.
+    existing: bool,
+    /// On a cluster: only the files of this process's share are read.
+    share: Option<Share>,
     directory: PathBuf,
     /// The files found at the previous listing.
     seen: HashSet<FileId>,
@@ -132,7 +157,8 @@ impl DirectorySource {
         };
         self.report_others(Some(time), listing.other);
         for (id, size) in &listing.files {
-            if !self.seen.contains(id) {
+            let ours = self.share.is_none_or(|share| share.reads(id.name.as_encoded_bytes()));
+            if ours && !self.seen.contains(id) {
                 self.queue.push_back(PendingFile {
                     name: id.name.clone(),
                     inode: id.inode,
@@ -235,10 +261,12 @@ impl Source for DirectorySource {
             return Err(not_found("not a directory".to_owned()).into());
         }
         let listing = list(&self.directory).map_err(|e| not_found(e.to_string()))?;
-        self.seen = listing.files.into_iter().map(|(id, _)| id).collect();
+        if !self.existing {
+            self.seen = listing.files.into_iter().map(|(id, _)| id).collect();
+        }
         self.ctx = Some(ctx.clone());
         self.report_others(None, listing.other);
-        Ok(FileReader::new(ctx.clone(), self.directory.clone()))
+        Ok(FileReader::new(ctx.clone(), self.directory.clone(), self.share))
     }
 
     fn cut(&mut self, time: Time) -> Result<Cut<DirectoryCut>, SourceError> {

@@ -15,6 +15,9 @@ use std::sync::Arc;
 pub struct Input<T> {
     description: String,
     max_rate: f64,
+    /// Reads only this process's share on a cluster (see `Share`); other
+    /// sources are refused there, as every process would read all of it.
+    splits: bool,
     start: StartFn,
     _records: PhantomData<fn() -> T>,
 }
@@ -36,6 +39,7 @@ impl<T: Send + 'static> Input<T> {
         Input {
             description,
             max_rate: 0.0,
+            splits: false,
             start: Box::new(start),
             _records: PhantomData,
         }
@@ -68,9 +72,21 @@ impl<T: Send + 'static> Input<T> {
         Input {
             description: self.description,
             max_rate: self.max_rate,
+            splits: self.splits,
             start: self.start,
             _records: PhantomData,
         }
+    }
+
+    /// Marks a source that reads only its process's share on a cluster.
+    pub(crate) fn splitting(mut self) -> Self {
+        self.splits = true;
+        self
+    }
+
+    /// Whether the source reads only its process's share on a cluster.
+    pub(crate) fn splits(&self) -> bool {
+        self.splits
     }
 
     /// Starts the source for `port`; called by the context.

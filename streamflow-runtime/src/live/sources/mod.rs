@@ -85,7 +85,7 @@ mod supervisor;
 mod wal;
 
 pub use crate::live::error::SourceError;
-pub use files::text_file_stream;
+pub use files::{text_file_stream, text_file_stream_with_existing};
 pub use input::{Input, direct_stream};
 pub use lines::{LineOptions, LongLines};
 pub use queue::{Queue, queue_stream};

@@ -240,6 +240,7 @@ mod tests {
 
     fn env(budget: usize) -> InputEnv {
         InputEnv {
+            share: None,
             port: "numbers",
             block_interval: Duration::from_secs(3600),
             budget: Arc::new(Budget::new(budget, usize::MAX)),

@@ -1,0 +1,470 @@
+//! The proof of the cluster runner: the same compiled jobs, on the same
+//! manual-clock input batches, run in one process and as 2 and 3 processes
+//! of a cluster on 127.0.0.1 (timely dataflow's mesh); every output of every
+//! batch must be the same, partition by partition, element by element: the
+//! union of the processes' partitions is the single-process batch, and no
+//! partition is output by two processes.
+//!
+//! The jobs: a word count (`reduce_by_key`, `count`), joins (`join`,
+//! `full_outer_join`), a `group_by_key` after a `union`, keyed shuffles of
+//! partitions larger than one map-side chunk (the order of their values and
+//! of a non-commutative reduce's), and a keyed job with `update_state_by_key` and
+//! `map_with_state` (with and without an initial state, with a timeout) and
+//! the snapshots, windows with and
+//! without inverse, `count_by_value_and_window`, `group_by_key_and_window`,
+//! `count_by_window` and `reduce_by_window`.
+//!
+//! Then one process of three is killed (SIGKILL) while they run: the others
+//! must stop, within a bounded time, with the cluster's error.
+//!
+//! The processes are this very binary (`cluster --child <process>
+//! <addresses>`), so what runs on the cluster is built from the same code as
+//! the checks; hence no test harness here.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use streamflow::cluster::{ClusterConfig, Mesh};
+use streamflow::prelude::*;
+use streamflow::testing::TestRun;
+use streamflow::{Batch, JobConfig, State};
+
+/// The same partition count on every process (and in the single run).
+const PARTITIONS: usize = 4;
+/// Batches fed to every job.
+const BATCHES: u64 = 12;
+/// How long the processes may take to connect and run every job.
+const RUN_LIMIT: Duration = Duration::from_secs(240);
+/// How long the survivors may take to stop once a process is killed.
+const STOP_LIMIT: Duration = Duration::from_secs(30);
+
+stream_job! {
+    /// Words counted per batch, and the number of lines.
+    pub job Words {
+        batch_interval = 1s;
+        input lines: String;
+        output counts: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .map(|word| (word, 1u64))
+            .reduce_by_key(|a, b| a + b);
+        output lines_seen: u64 = lines.count();
+    }
+}
+
+stream_job! {
+    /// Two keyed streams joined.
+    pub job Joined {
+        batch_interval = 1s;
+        input left: (u32, String);
+        input right: (u32, i64);
+        output inner: (u32, (String, i64)) = left.join(right);
+        output full: (u32, (Option<String>, Option<i64>)) = left.full_outer_join(right, 3);
+        // A union's partitions are both streams' in turn: the exchange after
+        // it must still deliver in map-task order (the groups' value order).
+        output grouped: (u32, Vec<i64>) = left.map(|(k, v)| (k, v.len() as i64)).union(right).group_by_key();
+    }
+}
+
+stream_job! {
+    /// Partitions of more than one map-side chunk (16 k elements) each.
+    pub job Big {
+        batch_interval = 1s;
+        input pairs: (u32, i64);
+        output grouped: (u32, Vec<i64>) = pairs.group_by_key();
+        output sums: (u32, i64) = pairs.reduce_by_key(|a: i64, b| a.wrapping_mul(3).wrapping_add(b));
+    }
+}
+
+/// Every batch's sum per key; a key is dropped when its sum is a multiple
+/// of 11, or of 3 in a batch without values for it.
+fn total(new: &[i64], old: Option<i64>) -> Option<i64> {
+    let sum = old.unwrap_or(0) + new.iter().sum::<i64>();
+    let dropped = sum % 11 == 0 || (new.is_empty() && sum % 3 == 0);
+    (!dropped).then_some(sum)
+}
+
+/// Records per key; a negative record removes the key; an idle key times out.
+fn seen(key: &u32, value: Option<i64>, state: &mut State<u64>) -> Option<(u32, u64)> {
+    let count = state.get().copied().unwrap_or(0) + 1;
+    match value {
+        Some(v) if v < 0 => state.remove(),
+        Some(_) => state.update(count),
+        None => {}
+    }
+    Some((*key, count))
+}
+
+stream_job! {
+    /// Keyed state and windows.
+    pub job Keyed {
+        batch_interval = 1s;
+        input pairs: (u32, i64);
+        output totals: (u32, i64) = pairs.update_state_by_key(total);
+        output seeded: (u32, i64) = pairs.update_state_by_key(total, [(7u32, 5i64), (40, 4), (1000, 2)]);
+        let mapped = pairs.map_with_state(seen, 2s);
+        output seeded_mapped: (u32, u64) = pairs.map_with_state(seen, 1s, [(7u32, 10u64), (1000, 3)]);
+        output mapped: (u32, u64) = mapped;
+        output snapshots: (u32, u64) = mapped.state_snapshots();
+        output recent: (u32, i64) = pairs.reduce_by_key_and_window(|a, b| a + b, |a, b| a - b, 3s, 1s);
+        output values: (u32, u64) = pairs.map(|(k, _)| k % 7).count_by_value_and_window(3s, 1s);
+        output plain: (u32, i64) = pairs.reduce_by_key_and_window(|a, b| a + b, 3s, 1s);
+        output groups: (u32, Vec<i64>) = pairs.group_by_key_and_window(2s, 1s);
+        output count: u64 = pairs.count_by_window(3s, 1s);
+        output sum_inv: i64 = pairs.map(|(_, v)| v).reduce_by_window(|a, b| a + b, |a, b| a - b, 3s, 1s);
+    }
+}
+
+/// A small deterministic generator (xorshift).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % below.max(1)
+    }
+}
+
+/// Batch `t`'s lines: words from a vocabulary of 50, some batches empty.
+fn lines(t: u64) -> Vec<String> {
+    if t % 5 == 4 {
+        return Vec::new();
+    }
+    let mut rng = Rng(0x9e37_79b9 + t);
+    (0..40)
+        .map(|_| {
+            (0..6)
+                .map(|_| format!("w{}", rng.next(50)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+/// Batch `t`'s keyed pairs: keys drifting with `t`, values in `-1..=5`.
+fn pairs(t: u64, n: usize, seed: u64) -> Vec<(u32, i64)> {
+    if t % 6 == 5 {
+        return Vec::new();
+    }
+    let mut rng = Rng(seed + t * 7919);
+    (0..n)
+        .map(|_| ((rng.next(60) + t * 3) as u32, rng.next(7) as i64 - 1))
+        .collect()
+}
+
+/// One output of one batch as lines: `t=<ms> <output> p<i> <partition>`, one
+/// per partition with elements.
+fn batch_lines<T: Debug>(time: u64, output: &str, batch: &Batch<T>) -> Vec<String> {
+    batch
+        .partitions()
+        .iter()
+        .enumerate()
+        .filter(|(_, part)| !part.is_empty())
+        .map(|(p, part)| format!("t={time:06} {output} p{p} {part:?}"))
+        .collect()
+}
+
+/// Every job run on `config`, batch after batch: the output lines.
+fn run_jobs(config: &JobConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut words = TestRun::new(Words::with_config(config.clone()).expect("valid config"));
+    for t in 1..=BATCHES {
+        let batch = words
+            .run_batch(Words::inputs().lines(lines(t)))
+            .unwrap_or_else(|e| fail(&e));
+        let ms = batch.time.as_millis();
+        out.extend(batch_lines(ms, "counts", &batch.counts));
+        out.extend(batch_lines(ms, "lines_seen", &batch.lines_seen));
+    }
+    let mut joined = TestRun::new(Joined::with_config(config.clone()).expect("valid config"));
+    for t in 1..=BATCHES {
+        let left = pairs(t, 30, 1).into_iter().map(|(k, v)| (k % 20, format!("l{v}")));
+        let right = pairs(t, 30, 2).into_iter().map(|(k, v)| (k % 20, v));
+        let batch = joined
+            .run_batch(
+                Joined::inputs()
+                    .left(left.collect::<Vec<_>>())
+                    .right(right.collect::<Vec<_>>()),
+            )
+            .unwrap_or_else(|e| fail(&e));
+        let ms = batch.time.as_millis();
+        out.extend(batch_lines(ms, "inner", &batch.inner));
+        out.extend(batch_lines(ms, "full", &batch.full));
+        out.extend(batch_lines(ms, "grouped", &batch.grouped));
+    }
+    let mut big = TestRun::new(Big::with_config(config.clone().partitions(2)).expect("valid config"));
+    for t in 1..=2u32 {
+        let pairs: Vec<(u32, i64)> = (0..70_000u32).map(|i| ((i * 7 + t) % 50, i64::from(i))).collect();
+        let batch = big.run_batch(Big::inputs().pairs(pairs)).unwrap_or_else(|e| fail(&e));
+        let ms = batch.time.as_millis();
+        out.extend(batch_lines(ms, "big_grouped", &batch.grouped));
+        out.extend(batch_lines(ms, "big_sums", &batch.sums));
+    }
+    let mut keyed = TestRun::new(Keyed::with_config(config.clone()).expect("valid config"));
+    for t in 1..=BATCHES {
+        let batch = keyed
+            .run_batch(Keyed::inputs().pairs(pairs(t, 300, 3)))
+            .unwrap_or_else(|e| fail(&e));
+        let ms = batch.time.as_millis();
+        out.extend(batch_lines(ms, "totals", &batch.totals));
+        out.extend(batch_lines(ms, "seeded", &batch.seeded));
+        out.extend(batch_lines(ms, "seeded_mapped", &batch.seeded_mapped));
+        out.extend(batch_lines(ms, "mapped", &batch.mapped));
+        out.extend(batch_lines(ms, "snapshots", &batch.snapshots));
+        out.extend(batch_lines(ms, "recent", &batch.recent));
+        out.extend(batch_lines(ms, "values", &batch.values));
+        out.extend(batch_lines(ms, "plain", &batch.plain));
+        out.extend(batch_lines(ms, "groups", &batch.groups));
+        out.extend(batch_lines(ms, "count", &batch.count));
+        out.extend(batch_lines(ms, "sum_inv", &batch.sum_inv));
+    }
+    out
+}
+
+/// A failure in a child: printed, and the child exits with status 1 at
+/// once (timely's network threads may not end after a lost peer).
+fn fail(error: &dyn std::fmt::Display) -> ! {
+    eprintln!("cluster process failed: {error}");
+    std::process::exit(1)
+}
+
+/// `cluster --child <process> <address,address,...> [slow]`: one process of
+/// the cluster. It prints every output line (or, `slow`, runs word counts
+/// for ever, printing `batch <t>` after each, 50 ms apart).
+fn child(args: &[String]) -> ExitCode {
+    let (Some(process), Some(addresses)) = (args.first(), args.get(1)) else {
+        eprintln!("usage: cluster --child <process> <address,address,...> [slow]");
+        return ExitCode::from(2);
+    };
+    let process: usize = process.parse().expect("a process index");
+    let addresses = addresses.split(',').map(String::from).collect();
+    let config = ClusterConfig::new(process, addresses).unwrap_or_else(|e| fail(&e));
+    let alone = args.get(2).is_some_and(|a| a == "alone");
+    let wait = Duration::from_secs(if alone { 2 } else { 60 });
+    let mesh = Mesh::connect(&config, wait).unwrap_or_else(|e| fail(&e));
+    let job_config = JobConfig::new().partitions(PARTITIONS).cluster(Arc::clone(&mesh));
+    if args.get(2).is_some_and(|a| a == "slow") {
+        run_until_failure(job_config);
+    }
+    for line in run_jobs(&job_config) {
+        println!("{line}");
+    }
+    drop(job_config);
+    // Waits for every process to finish its jobs too.
+    drop(mesh);
+    ExitCode::SUCCESS
+}
+
+/// Word counts for ever, 50 ms apart, printing `batch <t>` after each: only
+/// a failure (a lost process) ends it.
+fn run_until_failure(config: JobConfig) -> ! {
+    let mut words = TestRun::new(Words::with_config(config).expect("valid config"));
+    let mut t = 0;
+    loop {
+        t += 1;
+        words
+            .run_batch(Words::inputs().lines(lines(t)))
+            .unwrap_or_else(|e| fail(&e));
+        println!("batch {t}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `n` free ports on 127.0.0.1.
+fn free_addresses(n: usize) -> Vec<String> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("a free port"))
+        .collect();
+    listeners
+        .iter()
+        .map(|l| format!("127.0.0.1:{}", l.local_addr().expect("bound").port()))
+        .collect()
+}
+
+/// A running child with its output read on threads of their own.
+struct Running {
+    child: Child,
+    stdout: mpsc::Receiver<String>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+/// Starts `n` processes of this binary as one cluster.
+fn start_cluster(n: usize, extra: &[&str]) -> Vec<Running> {
+    let addresses = free_addresses(n).join(",");
+    (0..n).map(|p| start_process(p, &addresses, extra)).collect()
+}
+
+/// Starts process `p` of the cluster at `addresses`.
+fn start_process(p: usize, addresses: &str, extra: &[&str]) -> Running {
+    let exe = std::env::current_exe().expect("the test binary");
+    let mut child = Command::new(exe)
+        .arg("--child")
+        .arg(p.to_string())
+        .arg(addresses)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn a cluster process");
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().expect("piped");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stderr = child.stderr.take().expect("piped");
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    Running {
+        child,
+        stdout: rx,
+        stderr,
+    }
+}
+
+/// Waits for `running` to exit, killing it after `limit`: its exit success,
+/// its stdout lines and its stderr.
+fn finish(mut running: Running, deadline: Instant) -> (Option<bool>, Vec<String>, String) {
+    let status = loop {
+        match running.child.try_wait().expect("wait for a cluster process") {
+            Some(status) => break Some(status.success()),
+            None if Instant::now() >= deadline => {
+                let _ = running.child.kill();
+                let _ = running.child.wait();
+                break None;
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    let stderr = running.stderr.join().unwrap_or_default();
+    let stdout = running.stdout.iter().collect();
+    (status, stdout, stderr)
+}
+
+/// Every job's outputs on `n` processes equal the single-process outputs,
+/// partition by partition.
+fn same_outputs_on_processes(n: usize, single: &[String]) {
+    let deadline = Instant::now() + RUN_LIMIT;
+    let mut merged = Vec::new();
+    for (p, running) in start_cluster(n, &[]).into_iter().enumerate() {
+        let (status, stdout, stderr) = finish(running, deadline);
+        assert_eq!(
+            status,
+            Some(true),
+            "process {p} of {n} failed or hung; stderr:\n{stderr}"
+        );
+        // Timely prints its own progress lines while connecting.
+        merged.extend(stdout.into_iter().filter(|line| line.starts_with("t=")));
+    }
+    merged.sort();
+    let differences = diff(single, &merged);
+    assert!(
+        differences.is_empty(),
+        "{n} processes differ from one ({} lines vs {}):\n{}",
+        merged.len(),
+        single.len(),
+        differences.join("\n")
+    );
+    println!(
+        "{n} processes: {} output partitions, the same as one process",
+        merged.len()
+    );
+}
+
+/// The lines only one side has (at most 10 of each), prefixed `-`/`+`.
+fn diff(expected: &[String], actual: &[String]) -> Vec<String> {
+    let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+    for line in expected {
+        *counts.entry(line).or_default() += 1;
+    }
+    for line in actual {
+        *counts.entry(line).or_default() -= 1;
+    }
+    let shorten = |line: &str| line.chars().take(200).collect::<String>();
+    let missing = counts
+        .iter()
+        .filter(|(_, c)| **c > 0)
+        .map(|(l, _)| format!("- {}", shorten(l)));
+    let extra = counts
+        .iter()
+        .filter(|(_, c)| **c < 0)
+        .map(|(l, _)| format!("+ {}", shorten(l)));
+    missing.take(10).chain(extra.take(10)).collect()
+}
+
+/// One process of two started alone: it gives up connecting after its
+/// timeout, with an error naming the processes it waited for.
+fn a_missing_process_fails_the_connect() {
+    // Process 1 is never started.
+    let alone = start_process(0, &free_addresses(2).join(","), &["alone"]);
+    let (status, _, stderr) = finish(alone, Instant::now() + STOP_LIMIT);
+    assert_eq!(status, Some(false), "process 0 did not fail alone; stderr:\n{stderr}");
+    assert!(
+        stderr.contains("cluster: the 2 processes at [") && stderr.contains("did not all connect within 2s"),
+        "process 0's error does not say it waited for the others:\n{stderr}"
+    );
+    println!("a process started alone failed: {}", stderr.trim());
+}
+
+/// One process of three killed mid-run: the two others stop with the
+/// cluster's error, without hanging.
+fn a_killed_process_stops_the_others() {
+    let mut processes = start_cluster(3, &["slow"]);
+    // Let them run a few batches together first.
+    let started = Instant::now();
+    let first = processes[0].stdout.iter().find(|line| line == "batch 5").is_some();
+    assert!(first, "process 0 never ran batch 5");
+    let mut victim = processes.pop().expect("three processes");
+    victim.child.kill().expect("kill process 2");
+    let killed_at = Instant::now();
+    let _ = victim.child.wait();
+    for (p, running) in processes.into_iter().enumerate() {
+        let (status, _, stderr) = finish(running, killed_at + STOP_LIMIT);
+        assert_eq!(
+            status,
+            Some(false),
+            "process {p} did not stop with an error after the kill; stderr:\n{stderr}"
+        );
+        assert!(
+            stderr.contains("on the cluster: cluster: lost the mesh between processes"),
+            "process {p}'s error does not name the lost mesh:\n{stderr}"
+        );
+    }
+    println!(
+        "killed process 2 after {:?}; the others stopped with the cluster's error within {:?}",
+        killed_at - started,
+        killed_at.elapsed()
+    );
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--child") {
+        return child(&args[1..]);
+    }
+    let mut single = run_jobs(&JobConfig::new().partitions(PARTITIONS));
+    single.sort();
+    assert!(
+        single.len() > 300,
+        "the jobs output too little to compare: {} lines",
+        single.len()
+    );
+    same_outputs_on_processes(2, &single);
+    same_outputs_on_processes(3, &single);
+    a_killed_process_stops_the_others();
+    a_missing_process_fails_the_connect();
+    println!("test result: ok. cluster");
+    ExitCode::SUCCESS
+}
