@@ -78,6 +78,8 @@
 
 mod admin;
 mod client;
+mod decode;
+mod fetcher;
 mod offsets;
 mod options;
 mod partitioner;
@@ -103,7 +105,7 @@ where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    stream(brokers.into(), topics, options, reader::decode_record)
+    stream(brokers.into(), topics, options, decode::decode_record)
 }
 
 /// The values of `topics`' records as text, one element per record; a value
@@ -116,14 +118,14 @@ where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    stream(brokers.into(), topics, options, reader::decode_text)
+    stream(brokers.into(), topics, options, decode::decode_text)
 }
 
 fn stream<T: Send + 'static, I, S>(
     brokers: String,
     topics: I,
     options: KafkaOptions,
-    decode: reader::Decode<T>,
+    decode: decode::Decode<T>,
 ) -> Input<T>
 where
     I: IntoIterator<Item = S>,

@@ -5,7 +5,8 @@
 use super::client::MetadataClient;
 use super::offsets::{KafkaOffsets, OffsetRange, TopicPartition};
 use super::options::{CommittedFallback, KafkaOptions, StartingOffsets};
-use super::reader::{Decode, KafkaReader};
+use super::decode::Decode;
+use super::reader::KafkaReader;
 use crate::Time;
 use crate::live::error::SourceError;
 use crate::live::listener::PartitionProgress;
@@ -15,6 +16,11 @@ use std::time::{Duration, Instant};
 
 /// The longest wait between two attempts to reach a broker that went away.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// How often a cut also looks for new partitions and for offsets deleted
+/// under the job (retention): requests a busy broker may answer slowly,
+/// which every cut of a 100 ms batch cannot afford.
+const CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 pub(crate) struct KafkaSource<T> {
     brokers: String,
@@ -29,6 +35,8 @@ pub(crate) struct KafkaSource<T> {
     ctx: Option<SourceContext>,
     /// While the broker is away: when to try again, and the wait after that.
     retry: Option<(Instant, Duration)>,
+    /// When the partitions and their first offsets were last checked.
+    checked: Option<Instant>,
 }
 
 impl<T> KafkaSource<T> {
@@ -43,6 +51,7 @@ impl<T> KafkaSource<T> {
             start: KafkaOffsets::default(),
             ctx: None,
             retry: None,
+            checked: None,
         }
     }
 
@@ -64,12 +73,10 @@ impl<T> KafkaSource<T> {
             }
             _ => None,
         };
+        let lows = self.client().start_offsets(partitions)?;
+        let highs = self.client().end_offsets(partitions)?;
         let mut offsets = Vec::with_capacity(partitions.len());
-        for (i, tp) in partitions.iter().enumerate() {
-            let (low, high) = self
-                .client()
-                .watermarks(tp)
-                .map_err(|e| format!("cannot read the offsets of {tp}: {e}"))?;
+        for (i, (tp, (low, high))) in partitions.iter().zip(lows.into_iter().zip(highs)).enumerate() {
             let offset = match &self.options.starting {
                 StartingOffsets::Earliest => low,
                 StartingOffsets::Latest => high,
@@ -122,36 +129,38 @@ impl<T> KafkaSource<T> {
     /// Adds partitions that appeared since the last cut (they start at
     /// their first offset: everything in them is new to this job).
     fn discover(&mut self) -> Result<(), String> {
+        let mut new = Vec::new();
         for topic in &self.topics {
             let partitions = match self.client().partitions(topic) {
                 Ok(Some(partitions)) => partitions,
                 Ok(None) => return Err(format!("topic `{topic}` is gone from the broker")),
                 Err(e) => return Err(format!("cannot read the metadata of topic `{topic}`: {e}")),
             };
-            for partition in partitions {
-                let tp = TopicPartition::new(topic.clone(), partition);
-                if !self.next.contains_key(&tp) {
-                    let (low, _) = self
-                        .client()
-                        .watermarks(&tp)
-                        .map_err(|e| format!("cannot read the offsets of {tp}: {e}"))?;
-                    tracing::info!(partition = %tp, offset = low, "new Kafka partition");
-                    self.next.insert(tp, low);
-                }
-            }
+            new.extend(
+                partitions
+                    .into_iter()
+                    .map(|partition| TopicPartition::new(topic.clone(), partition))
+                    .filter(|tp| !self.next.contains_key(tp)),
+            );
+        }
+        let lows = self.client().start_offsets(&new)?;
+        for (tp, low) in new.into_iter().zip(lows) {
+            tracing::info!(partition = %tp, offset = low, "new Kafka partition");
+            self.next.insert(tp, low);
         }
         Ok(())
     }
 
-    fn read_ends(&self) -> Result<Vec<(i64, i64)>, String> {
-        self.next
-            .keys()
-            .map(|tp| {
-                self.client()
-                    .watermarks(tp)
-                    .map_err(|e| format!("cannot read the end offset of {tp}: {e}"))
-            })
-            .collect()
+    /// Every partition's first offset on the broker, in `next`'s order.
+    fn read_starts(&self) -> Result<Vec<i64>, String> {
+        let partitions: Vec<TopicPartition> = self.next.keys().cloned().collect();
+        self.client().start_offsets(&partitions)
+    }
+
+    /// Every partition's end offset, in `next`'s order: one request.
+    fn read_ends(&self) -> Result<Vec<i64>, String> {
+        let partitions: Vec<TopicPartition> = self.next.keys().cloned().collect();
+        self.client().end_offsets(&partitions)
     }
 
     /// The broker could not be reached: report it, read nothing, and try
@@ -194,6 +203,7 @@ impl<T: Send + 'static> Source for KafkaSource<T> {
         let offsets = self.starting_offsets(&partitions)?;
         self.next = partitions.iter().cloned().zip(offsets).collect();
         self.start = self.idle_cut().positions().clone();
+        self.checked = Some(Instant::now());
         self.ctx = Some(ctx.clone());
         KafkaReader::new(&self.brokers, &self.options, self.decode, ctx.clone())
     }
@@ -219,8 +229,24 @@ impl<T: Send + 'static> Source for KafkaSource<T> {
         {
             return Ok(self.idle_cut());
         }
-        if let Err(message) = self.discover() {
-            return Ok(self.broker_trouble(time, message));
+        if self.checked.is_none_or(|at| at.elapsed() >= CHECK_INTERVAL) {
+            if let Err(message) = self.discover() {
+                return Ok(self.broker_trouble(time, message));
+            }
+            let starts = match self.read_starts() {
+                Ok(starts) => starts,
+                Err(message) => return Ok(self.broker_trouble(time, message)),
+            };
+            for ((tp, &from), &low) in self.next.iter().zip(&starts) {
+                if from < low {
+                    return Err(format!(
+                        "offsets {from}..{low} of {tp} are no longer on the broker (deleted by retention?): \
+                         they would be lost"
+                    )
+                    .into());
+                }
+            }
+            self.checked = Some(Instant::now());
         }
         let ends = match self.read_ends() {
             Ok(ends) => ends,
@@ -229,14 +255,7 @@ impl<T: Send + 'static> Source for KafkaSource<T> {
         if self.retry.take().is_some() {
             tracing::info!(brokers = %self.brokers, "Kafka reachable again");
         }
-        for ((tp, &from), &(low, high)) in self.next.iter().zip(&ends) {
-            if from < low {
-                return Err(format!(
-                    "offsets {from}..{low} of {tp} are no longer on the broker (deleted by retention?): \
-                     they would be lost"
-                )
-                .into());
-            }
+        for ((tp, &from), &high) in self.next.iter().zip(&ends) {
             if high < from {
                 return Err(
                     format!("the end offset of {tp} went back from {from} to {high}: the broker lost records").into(),
@@ -247,12 +266,12 @@ impl<T: Send + 'static> Source for KafkaSource<T> {
             .next
             .values()
             .zip(&ends)
-            .map(|(&from, &(_, high))| (high - from) as u64)
+            .map(|(&from, &high)| (high - from) as u64)
             .collect();
         let caps = self.batch_caps(&lags);
         let mut ranges = Vec::with_capacity(self.next.len());
         let mut progress = Vec::with_capacity(self.next.len());
-        for (i, ((tp, from), &(_, high))) in self.next.iter_mut().zip(&ends).enumerate() {
+        for (i, ((tp, from), &high)) in self.next.iter_mut().zip(&ends).enumerate() {
             let until = caps.as_ref().map_or(high, |caps| high.min(*from + caps[i]));
             progress.push(PartitionProgress {
                 partition: tp.to_string(),
