@@ -87,6 +87,7 @@ mod reader;
 mod record;
 mod sink;
 mod source;
+mod watcher;
 
 pub use admin::{create_topic, produce};
 pub use offsets::{KafkaOffsets, OffsetRange, TopicPartition};

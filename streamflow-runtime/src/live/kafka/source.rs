@@ -1,12 +1,14 @@
-//! The cutting half of a Kafka direct stream: at each batch's cut it finds
-//! every partition's end offset and decides the range the batch reads
-//! (capped by the rate limits), on the generator thread.
+//! The cutting half of a Kafka direct stream: at each batch's cut it takes
+//! every partition's end offset (as the [`Watcher`] last heard it) and
+//! decides the range the batch reads (capped by the rate limits), on the
+//! generator thread.
 
 use super::client::MetadataClient;
+use super::decode::Decode;
 use super::offsets::{KafkaOffsets, OffsetRange, TopicPartition};
 use super::options::{CommittedFallback, KafkaOptions, StartingOffsets};
-use super::decode::Decode;
 use super::reader::KafkaReader;
+use super::watcher::{self, Snapshot, Watcher};
 use crate::Time;
 use crate::live::error::SourceError;
 use crate::live::listener::PartitionProgress;
@@ -17,17 +19,12 @@ use std::time::{Duration, Instant};
 /// The longest wait between two attempts to reach a broker that went away.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// How often a cut also looks for new partitions and for offsets deleted
-/// under the job (retention): requests a busy broker may answer slowly,
-/// which every cut of a 100 ms batch cannot afford.
-const CHECK_INTERVAL: Duration = Duration::from_secs(1);
-
 pub(crate) struct KafkaSource<T> {
     brokers: String,
     topics: Vec<String>,
     options: KafkaOptions,
     decode: Decode<T>,
-    client: Option<MetadataClient>,
+    watcher: Option<Watcher>,
     /// Where each known partition's next batch starts.
     next: BTreeMap<TopicPartition, i64>,
     /// The offsets resolved at start (empty ranges), recorded in checkpoints.
@@ -35,8 +32,6 @@ pub(crate) struct KafkaSource<T> {
     ctx: Option<SourceContext>,
     /// While the broker is away: when to try again, and the wait after that.
     retry: Option<(Instant, Duration)>,
-    /// When the partitions and their first offsets were last checked.
-    checked: Option<Instant>,
 }
 
 impl<T> KafkaSource<T> {
@@ -46,21 +41,17 @@ impl<T> KafkaSource<T> {
             topics,
             options,
             decode,
-            client: None,
+            watcher: None,
             next: BTreeMap::new(),
             start: KafkaOffsets::default(),
             ctx: None,
             retry: None,
-            checked: None,
         }
     }
 
-    fn client(&self) -> &MetadataClient {
-        self.client.as_ref().expect("started before the first cut")
-    }
-
-    /// Where each partition starts when there is no checkpoint.
-    fn starting_offsets(&self, partitions: &[TopicPartition]) -> Result<Vec<i64>, SourceError> {
+    /// Where each partition starts when there is no checkpoint, from the
+    /// first offsets and ends in `first`.
+    fn starting_offsets(&self, partitions: &[TopicPartition], first: &Snapshot) -> Result<Vec<i64>, SourceError> {
         let committed = match (&self.options.starting, self.options.group()) {
             (StartingOffsets::Committed { .. }, Some(group)) => Some(MetadataClient::committed(
                 &self.brokers,
@@ -73,10 +64,10 @@ impl<T> KafkaSource<T> {
             }
             _ => None,
         };
-        let lows = self.client().start_offsets(partitions)?;
-        let highs = self.client().end_offsets(partitions)?;
         let mut offsets = Vec::with_capacity(partitions.len());
-        for (i, (tp, (low, high))) in partitions.iter().zip(lows.into_iter().zip(highs)).enumerate() {
+        for (i, tp) in partitions.iter().enumerate() {
+            let low = first.starts.as_ref().and_then(|s| s.get(tp)).copied().unwrap_or(0);
+            let high = first.ends.get(tp).copied().unwrap_or(low);
             let offset = match &self.options.starting {
                 StartingOffsets::Earliest => low,
                 StartingOffsets::Latest => high,
@@ -126,41 +117,30 @@ impl<T> KafkaSource<T> {
         Cut::new(KafkaOffsets { ranges })
     }
 
-    /// Adds partitions that appeared since the last cut (they start at
-    /// their first offset: everything in them is new to this job).
-    fn discover(&mut self) -> Result<(), String> {
-        let mut new = Vec::new();
-        for topic in &self.topics {
-            let partitions = match self.client().partitions(topic) {
-                Ok(Some(partitions)) => partitions,
-                Ok(None) => return Err(format!("topic `{topic}` is gone from the broker")),
-                Err(e) => return Err(format!("cannot read the metadata of topic `{topic}`: {e}")),
-            };
-            new.extend(
-                partitions
-                    .into_iter()
-                    .map(|partition| TopicPartition::new(topic.clone(), partition))
-                    .filter(|tp| !self.next.contains_key(tp)),
-            );
-        }
-        let lows = self.client().start_offsets(&new)?;
-        for (tp, low) in new.into_iter().zip(lows) {
-            tracing::info!(partition = %tp, offset = low, "new Kafka partition");
-            self.next.insert(tp, low);
+    /// Takes what `snapshot` says about the partitions: new ones start at
+    /// their first offset (everything in them is new to this job); offsets
+    /// deleted before a batch read them are an error.
+    fn check(&mut self, snapshot: &Snapshot) -> Result<(), SourceError> {
+        let Some(starts) = &snapshot.starts else {
+            return Ok(());
+        };
+        for (tp, &low) in starts {
+            match self.next.get(tp) {
+                None => {
+                    tracing::info!(partition = %tp, offset = low, "new Kafka partition");
+                    self.next.insert(tp.clone(), low);
+                }
+                Some(&from) if from < low => {
+                    return Err(format!(
+                        "offsets {from}..{low} of {tp} are no longer on the broker (deleted by retention?): \
+                         they would be lost"
+                    )
+                    .into());
+                }
+                Some(_) => {}
+            }
         }
         Ok(())
-    }
-
-    /// Every partition's first offset on the broker, in `next`'s order.
-    fn read_starts(&self) -> Result<Vec<i64>, String> {
-        let partitions: Vec<TopicPartition> = self.next.keys().cloned().collect();
-        self.client().start_offsets(&partitions)
-    }
-
-    /// Every partition's end offset, in `next`'s order: one request.
-    fn read_ends(&self) -> Result<Vec<i64>, String> {
-        let partitions: Vec<TopicPartition> = self.next.keys().cloned().collect();
-        self.client().end_offsets(&partitions)
     }
 
     /// The broker could not be reached: report it, read nothing, and try
@@ -196,15 +176,19 @@ impl<T: Send + 'static> Source for KafkaSource<T> {
         if self.options.commit_offsets && self.options.group().is_none() {
             return Err("KafkaOptions::commit_offsets needs a group_id".into());
         }
-        self.client = Some(MetadataClient::new(&self.brokers, &self.options)?);
-        let partitions = self
-            .client()
-            .all_partitions(&self.topics, self.options.wait_for_topics)?;
-        let offsets = self.starting_offsets(&partitions)?;
+        let client = MetadataClient::new(&self.brokers, &self.options)?;
+        let mut partitions = client.all_partitions(&self.topics, self.options.wait_for_topics)?;
+        let first = watcher::round(&client, &self.topics, &mut partitions, true)?;
+        let offsets = self.starting_offsets(&partitions, &first)?;
         self.next = partitions.iter().cloned().zip(offsets).collect();
         self.start = self.idle_cut().positions().clone();
-        self.checked = Some(Instant::now());
         self.ctx = Some(ctx.clone());
+        // A round every quarter batch: a cut finds ends at most that old
+        // when the broker answers at once.
+        let pause = (ctx.batch_interval() / 4).clamp(Duration::from_millis(5), Duration::from_millis(250));
+        let watcher = Watcher::start(client, self.topics.clone(), partitions, first, pause)
+            .map_err(|e| format!("cannot start the thread that asks Kafka for offsets: {e}"))?;
+        self.watcher = Some(watcher);
         KafkaReader::new(&self.brokers, &self.options, self.decode, ctx.clone())
     }
 
@@ -229,32 +213,21 @@ impl<T: Send + 'static> Source for KafkaSource<T> {
         {
             return Ok(self.idle_cut());
         }
-        if self.checked.is_none_or(|at| at.elapsed() >= CHECK_INTERVAL) {
-            if let Err(message) = self.discover() {
-                return Ok(self.broker_trouble(time, message));
-            }
-            let starts = match self.read_starts() {
-                Ok(starts) => starts,
-                Err(message) => return Ok(self.broker_trouble(time, message)),
-            };
-            for ((tp, &from), &low) in self.next.iter().zip(&starts) {
-                if from < low {
-                    return Err(format!(
-                        "offsets {from}..{low} of {tp} are no longer on the broker (deleted by retention?): \
-                         they would be lost"
-                    )
-                    .into());
-                }
-            }
-            self.checked = Some(Instant::now());
-        }
-        let ends = match self.read_ends() {
-            Ok(ends) => ends,
-            Err(message) => return Ok(self.broker_trouble(time, message)),
+        let snapshot = match self.watcher.as_ref().and_then(Watcher::latest) {
+            Some(Ok(snapshot)) => snapshot,
+            Some(Err(message)) => return Ok(self.broker_trouble(time, message)),
+            None => return Ok(self.idle_cut()),
         };
         if self.retry.take().is_some() {
             tracing::info!(brokers = %self.brokers, "Kafka reachable again");
         }
+        self.check(&snapshot)?;
+        // A partition the snapshot does not know yet reads nothing.
+        let ends: Vec<i64> = self
+            .next
+            .iter()
+            .map(|(tp, &from)| snapshot.ends.get(tp).copied().unwrap_or(from))
+            .collect();
         for ((tp, &from), &high) in self.next.iter().zip(&ends) {
             if high < from {
                 return Err(
