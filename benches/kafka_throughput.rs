@@ -131,7 +131,11 @@ fn kafka_row(brokers: &str, rate: u64, interval: Duration, duration: Duration) -
         .max_rate_per_partition(rate as f64 / 2.0)
         // Right after the topic is filled the broker can take seconds to answer.
         .request_timeout(Duration::from_secs(30));
-    let (warm_up, batches) = run(kafka::kafka_text_stream(brokers, ["lines"], options), interval, duration);
+    let (warm_up, batches) = run(
+        kafka::kafka_text_stream(brokers, ["lines"], options),
+        interval,
+        duration,
+    );
     row("kafka", rate, interval, warm_up, &batches)
 }
 
@@ -250,7 +254,15 @@ fn main() {
     let mut highest = [[None::<u64>; 3]; 2];
     for (round, best) in highest.iter_mut().enumerate() {
         let raw = raw_consumer(&brokers, "lines", written.min(200_000));
-        println!("{:>6} {:>7} {:>9} {:>10} {:>7} {:>11.0}", round + 1, "raw", "-", "-", "-", raw);
+        println!(
+            "{:>6} {:>7} {:>9} {:>10} {:>7} {:>11.0}",
+            round + 1,
+            "raw",
+            "-",
+            "-",
+            "-",
+            raw
+        );
         for &rate in rates {
             // The backlog must outlast the run and its warm-up.
             if rate as f64 * (duration.as_secs_f64() + 10.0) > written as f64 {

@@ -5,9 +5,9 @@
 use super::offsets::TopicPartition;
 use super::options::KafkaOptions;
 use crate::live::error::SourceError;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::time::{Duration, Instant};
 
 /// The consumer properties the source relies on, after the user's own.

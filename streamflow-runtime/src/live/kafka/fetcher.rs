@@ -5,9 +5,11 @@
 //! elsewhere (the first batch, a batch run again, a new partition).
 //!
 //! Records fetched past the end of the batch that asked for them are kept
-//! for the next one, up to [`AHEAD_LIMIT`] per partition: a partition that
-//! far ahead is paused, and resumed once its batches have used half of
-//! them. Each offset is taken once: a record at an offset below what was
+//! for the next one, up to
+//! [`max_records_ahead`](super::KafkaOptions::max_records_ahead) per
+//! partition: a partition that far ahead is paused, and resumed once its
+//! batches have used half of them (so that its next records are on their
+//! way before a batch needs them). Each offset is taken once: a record at an offset below what was
 //! already fetched (librdkafka fetching again after a pause) is skipped.
 
 use super::client::consumer_config;
@@ -29,14 +31,6 @@ use std::time::{Duration, Instant};
 /// How long a partition that said it reached its end must stay silent
 /// before the end of a range is taken for a gap.
 const GAP_GRACE: Duration = Duration::from_millis(300);
-
-/// The most records a partition holds fetched ahead of its batches before
-/// it is paused (a few of librdkafka's fetches of small records).
-pub(crate) const AHEAD_LIMIT: usize = 50_000;
-
-/// A paused partition resumes once fewer records than this are ahead, so
-/// that its next records are on their way before a batch needs them.
-const RESUME_BELOW: usize = AHEAD_LIMIT / 2;
 
 /// What was fetched of one assigned partition.
 struct Position {
@@ -91,6 +85,8 @@ pub(crate) struct Fetcher {
     brokers: String,
     fetch_timeout: Duration,
     request_timeout: Duration,
+    /// At most this many records held ahead per partition.
+    ahead_limit: usize,
     /// Every assigned partition, by topic then partition; empty until the
     /// first batch, and again after a batch failed.
     positions: BTreeMap<String, BTreeMap<i32, Position>>,
@@ -106,6 +102,7 @@ impl Fetcher {
             brokers: brokers.to_owned(),
             fetch_timeout: options.fetch_timeout,
             request_timeout: options.request_timeout,
+            ahead_limit: options.max_records_ahead,
             positions: BTreeMap::new(),
         })
     }
@@ -222,6 +219,7 @@ impl Fetcher {
         // First what was fetched ahead, then from the broker.
         let mut left = 0;
         let mut resume = TopicPartitionList::new();
+        let resume_at = self.ahead_limit / 2;
         for (i, range) in ranges.iter().enumerate() {
             let Some(p) = self.position_mut(&range.partition) else {
                 continue;
@@ -247,7 +245,7 @@ impl Fetcher {
                     left += 1;
                 }
             }
-            if p.paused && p.ahead.len() < RESUME_BELOW {
+            if p.paused && p.ahead.len() <= resume_at {
                 resume.add_partition(&range.partition.topic, range.partition.partition);
                 p.paused = false;
             }
@@ -335,7 +333,7 @@ impl Fetcher {
                 }
                 _ => {
                     p.ahead.push_back(Fetched::of(&view));
-                    if p.ahead.len() >= AHEAD_LIMIT && !p.paused {
+                    if p.ahead.len() >= self.ahead_limit && !p.paused {
                         let mut list = TopicPartitionList::new();
                         list.add_partition(message.topic(), message.partition());
                         self.consumer

@@ -107,7 +107,13 @@ pub(crate) fn round(
     })
 }
 
-fn run(client: &MetadataClient, topics: &[String], mut partitions: Vec<TopicPartition>, shared: &Shared, pause: Duration) {
+fn run(
+    client: &MetadataClient,
+    topics: &[String],
+    mut partitions: Vec<TopicPartition>,
+    shared: &Shared,
+    pause: Duration,
+) {
     let mut checked = Instant::now();
     while !shared.stop.load(Ordering::Relaxed) {
         let started = Instant::now();
@@ -119,7 +125,11 @@ fn run(client: &MetadataClient, topics: &[String], mut partitions: Vec<TopicPart
         let failed = answer.is_err();
         *shared.latest.lock().unwrap_or_else(|e| e.into_inner()) = Some(answer);
         // After a failure, wait a little more: librdkafka reconnects meanwhile.
-        let wait = if failed { pause.max(Duration::from_millis(100)) } else { pause };
+        let wait = if failed {
+            pause.max(Duration::from_millis(100))
+        } else {
+            pause
+        };
         thread::sleep(wait.saturating_sub(started.elapsed()));
     }
 }
