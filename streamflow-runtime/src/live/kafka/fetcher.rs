@@ -362,7 +362,7 @@ impl Fetcher {
         let timeout = self.request_timeout;
         for p in self.positions.values_mut().flat_map(BTreeMap::values_mut) {
             let Some((_, until)) = p.reading else { continue };
-            if !p.at_end.is_some_and(|t| t.elapsed() >= GAP_GRACE) {
+            if p.at_end.is_none_or(|t| t.elapsed() < GAP_GRACE) {
                 continue;
             }
             p.at_end = None;
