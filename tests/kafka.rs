@@ -30,6 +30,15 @@ stream_job! {
     }
 }
 
+stream_job! {
+    /// Where every record was read from.
+    pub job Positions {
+        batch_interval = 100ms;
+        input records: KafkaRecord;
+        output positions: (i32, i64) = records.map(|r| (r.partition, r.offset));
+    }
+}
+
 fn broker() -> Broker {
     Broker::start().unwrap_or_else(|e| panic!("{e}"))
 }
@@ -517,4 +526,57 @@ fn a_backlog_is_read_in_capped_batches_each_record_once() {
     let sizes: Vec<usize> = out.batches().iter().map(|(_, b)| b.len()).filter(|n| *n > 0).collect();
     assert_eq!(sizes, [5_000; 6], "batch sizes");
     assert_each_once(&out, lines("r", 30_000).into_iter().map(|(_, v)| v));
+}
+
+#[test]
+fn records_fetched_ahead_of_their_batch_are_each_read_once_in_order() {
+    // Capped batches read 200 offsets of a partition while the consumer
+    // fetches far more: what it fetched past a batch waits for the next
+    // ones, and a partition 100 records ahead is paused, then resumed.
+    let broker = broker();
+    kafka::create_topic(&broker.brokers(), "ahead", 2).unwrap();
+    let records: Vec<_> = (0..4_000)
+        .map(|i| (Some(format!("key-{i}")), format!("v{i}")))
+        .collect();
+    produce(&broker, "ahead", records);
+    let options = KafkaOptions::new()
+        .starting_offsets(StartingOffsets::Earliest)
+        .max_rate_per_partition(2_000.0)
+        .max_records_ahead(100);
+    let (sink, out) = sinks::collect::<(i32, i64)>();
+    let handle = StreamingContext::new(Positions::new())
+        .backpressure(false)
+        .input(
+            "records",
+            kafka::kafka_direct_stream(broker.brokers(), ["ahead"], options),
+        )
+        .unwrap()
+        .output("positions", sink)
+        .unwrap()
+        .start()
+        .unwrap();
+    let all = out.wait_until(Duration::from_secs(60), |batches| {
+        batches.iter().map(|(_, b)| b.len()).sum::<usize>() >= 4_000
+    });
+    handle.stop(false).unwrap();
+    assert!(all, "only {} of 4000 records arrived", out.len());
+    let mut offsets: BTreeMap<i32, Vec<i64>> = BTreeMap::new();
+    for (_, batch) in out.batches() {
+        let mut per_partition = BTreeMap::new();
+        for (partition, offset) in batch {
+            offsets.entry(partition).or_default().push(offset);
+            *per_partition.entry(partition).or_insert(0) += 1;
+        }
+        assert!(
+            per_partition.values().all(|n| *n <= 200),
+            "a batch over its cap: {per_partition:?}"
+        );
+    }
+    // Every offset of each partition once, in order: nothing lost, nothing twice.
+    assert_eq!(offsets.len(), 2, "both partitions read");
+    for (partition, read) in &offsets {
+        let expected: Vec<i64> = (0..read.len() as i64).collect();
+        assert_eq!(read, &expected, "partition {partition}");
+    }
+    assert_eq!(offsets.values().map(Vec::len).sum::<usize>(), 4_000);
 }

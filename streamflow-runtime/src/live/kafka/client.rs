@@ -5,9 +5,9 @@
 use super::offsets::TopicPartition;
 use super::options::KafkaOptions;
 use crate::live::error::SourceError;
-use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::time::{Duration, Instant};
 
 /// The consumer properties the source relies on, after the user's own.
@@ -121,11 +121,51 @@ impl MetadataClient {
         }
     }
 
-    /// The first offset still on the broker and the end offset (one past
-    /// the last readable record: the last stable offset when reading only
-    /// committed records).
-    pub(crate) fn watermarks(&self, tp: &TopicPartition) -> Result<(i64, i64), KafkaError> {
-        self.consumer.fetch_watermarks(&tp.topic, tp.partition, self.timeout)
+    /// The end offset of each of `partitions` (one past the last readable
+    /// record: the last stable offset when reading only committed records).
+    /// One ListOffsets request per broker for all of them, where asking
+    /// partition by partition (watermarks) costs two requests each.
+    pub(crate) fn end_offsets(&self, partitions: &[TopicPartition]) -> Result<Vec<i64>, String> {
+        self.list_offsets(partitions, Offset::End)
+    }
+
+    /// The first offset still on the broker of each of `partitions`, in
+    /// one request per broker.
+    pub(crate) fn start_offsets(&self, partitions: &[TopicPartition]) -> Result<Vec<i64>, String> {
+        self.list_offsets(partitions, Offset::Beginning)
+    }
+
+    /// librdkafka's offsets-for-times lookup, which groups the partitions by
+    /// leader; the timestamps "latest" (-1) and "earliest" (-2) ask for the
+    /// ends and the starts.
+    fn list_offsets(&self, partitions: &[TopicPartition], at: Offset) -> Result<Vec<i64>, String> {
+        if partitions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut list = TopicPartitionList::with_capacity(partitions.len());
+        for tp in partitions {
+            list.add_partition_offset(&tp.topic, tp.partition, at)
+                .map_err(|e| format!("cannot ask for the offsets of {tp}: {e}"))?;
+        }
+        let found = self
+            .consumer
+            .offsets_for_times(list, self.timeout)
+            .map_err(|e| format!("cannot read the offsets of {}: {e}", names(partitions)))?;
+        partitions
+            .iter()
+            .map(|tp| {
+                let element = found
+                    .find_partition(&tp.topic, tp.partition)
+                    .ok_or_else(|| format!("the broker did not answer for {tp}"))?;
+                element
+                    .error()
+                    .map_err(|e| format!("cannot read the offsets of {tp}: {e}"))?;
+                match element.offset() {
+                    Offset::Offset(offset) => Ok(offset),
+                    other => Err(format!("the broker gave no offset for {tp} ({other:?})")),
+                }
+            })
+            .collect()
     }
 
     /// The consumer group's committed offsets of `partitions` (`None`: never committed).
@@ -138,7 +178,7 @@ impl MetadataClient {
         let consumer: BaseConsumer = consumer_config(brokers, options, Some(group))
             .create()
             .map_err(|e| format!("cannot create a Kafka client for {brokers}: {e}"))?;
-        let mut list = rdkafka::TopicPartitionList::new();
+        let mut list = TopicPartitionList::new();
         for tp in partitions {
             list.add_partition(&tp.topic, tp.partition);
         }
@@ -155,4 +195,13 @@ impl MetadataClient {
             })
             .collect())
     }
+}
+
+/// `a-0, a-1` (the first few, for an error message).
+fn names(partitions: &[TopicPartition]) -> String {
+    let mut names: Vec<String> = partitions.iter().take(4).map(ToString::to_string).collect();
+    if partitions.len() > 4 {
+        names.push(format!("{} more", partitions.len() - 4));
+    }
+    names.join(", ")
 }

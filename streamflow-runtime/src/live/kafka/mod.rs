@@ -8,12 +8,25 @@
 //! [`kafka_text_stream`] reads their values as text lines, rejecting (counting
 //! and reporting) values that are not UTF-8.
 //!
-//! - At each batch's cut, the source asks the broker where every partition
-//!   ends and decides the batch's [`OffsetRange`]s: from where the last batch
+//! - At each batch's cut, the source takes where every partition ends and
+//!   decides the batch's [`OffsetRange`]s: from where the last batch
 //!   stopped to that end, capped by
 //!   [`max_rate_per_partition`](KafkaOptions::max_rate_per_partition) and by
 //!   backpressure's rate (shared out by lag, as Spark does). The batch has
-//!   one partition per topic partition, in (topic, partition) order.
+//!   one partition per topic partition, in (topic, partition) order. The
+//!   ends come from a thread of the source's own that asks the broker for
+//!   all of them in one request, again and again (every quarter of the
+//!   batch interval, or as fast as the broker answers): a busy broker can
+//!   take a second to answer, and a cut that waited would make the batch
+//!   late. A batch may so read up to an end a little older than its cut;
+//!   the next batch goes on from there.
+//! - The reader keeps one consumer assigned across batches: a batch that
+//!   starts where the previous one ended reads on from where the fetch is
+//!   (a fresh fetch position costs a broker round trip or more). Records
+//!   fetched past a batch's end are kept for the next batches, up to 50 000
+//!   per partition (a partition further ahead is paused until its batches
+//!   catch up). A batch that starts elsewhere (run again after a failure or
+//!   a recovery) assigns the consumer afresh at its ranges.
 //! - With checkpointing on, those ranges are recorded before the batch runs.
 //!   A job recovered from the checkpoint reads the same ranges again for the
 //!   batches that did not complete, then goes on where they ended: every
@@ -22,9 +35,11 @@
 //!   [`KafkaSink`]).
 //! - Offsets may have gaps (compacted topics, transaction markers): a range
 //!   is read until its last offset or the partition's end.
-//! - Partitions added to a topic while the job runs are read from their
-//!   first offset at the next cut.
-//! - A broker that cannot be reached at a cut is reported
+//! - Partitions added to a topic while the job runs are found within about
+//!   a second (the source looks once a second) and read from their first
+//!   offset.
+//! - A broker that cannot be reached (the request for the ends fails) is
+//!   reported at the next cut
 //!   ([`StreamingEvent::InputError`](crate::live::StreamingEvent::InputError))
 //!   and retried with a growing wait (up to 5 s); those batches read nothing
 //!   and the first batch after it reads everything that arrived meanwhile.
@@ -33,7 +48,7 @@
 //! - Offsets a batch should read that the broker deleted (retention) fail
 //!   the batch: nothing is skipped silently.
 //! - Each batch's ranges and every partition's lag (records on the broker
-//!   past the batch's end) are in
+//!   past the batch's end, by the end last heard) are in
 //!   [`BatchInfo::input_progress`](crate::live::BatchInfo::input_progress).
 //!
 //! # The sink
@@ -78,6 +93,8 @@
 
 mod admin;
 mod client;
+mod decode;
+mod fetcher;
 mod offsets;
 mod options;
 mod partitioner;
@@ -85,6 +102,7 @@ mod reader;
 mod record;
 mod sink;
 mod source;
+mod watcher;
 
 pub use admin::{create_topic, produce};
 pub use offsets::{KafkaOffsets, OffsetRange, TopicPartition};
@@ -103,7 +121,7 @@ where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    stream(brokers.into(), topics, options, reader::decode_record)
+    stream(brokers.into(), topics, options, decode::decode_record)
 }
 
 /// The values of `topics`' records as text, one element per record; a value
@@ -116,14 +134,14 @@ where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    stream(brokers.into(), topics, options, reader::decode_text)
+    stream(brokers.into(), topics, options, decode::decode_text)
 }
 
 fn stream<T: Send + 'static, I, S>(
     brokers: String,
     topics: I,
     options: KafkaOptions,
-    decode: reader::Decode<T>,
+    decode: decode::Decode<T>,
 ) -> Input<T>
 where
     I: IntoIterator<Item = S>,

@@ -63,6 +63,7 @@ pub struct KafkaOptions {
     pub(crate) read_committed: bool,
     pub(crate) request_timeout: Duration,
     pub(crate) fetch_timeout: Duration,
+    pub(crate) max_records_ahead: usize,
     pub(crate) config: Vec<(String, String)>,
 }
 
@@ -77,6 +78,7 @@ impl Default for KafkaOptions {
             read_committed: true,
             request_timeout: Duration::from_secs(5),
             fetch_timeout: Duration::from_secs(60),
+            max_records_ahead: 50_000,
             config: Vec::new(),
         }
     }
@@ -142,9 +144,9 @@ impl KafkaOptions {
         self
     }
 
-    /// How long one request to the broker may take at a batch's cut
-    /// (metadata, end offsets) before the cut gives up and retries at the
-    /// next batch (default 5 s).
+    /// How long one request for metadata or offsets may take before it
+    /// counts as failed: the next cut reports it and reads nothing, and the
+    /// request is made again (default 5 s).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
@@ -154,6 +156,16 @@ impl KafkaOptions {
     /// before the batch fails (default 60 s).
     pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
         self.fetch_timeout = timeout;
+        self
+    }
+
+    /// The most records of one partition the reader holds fetched past the
+    /// batches that asked for them, kept for the next batches (default
+    /// 50 000, at least 1). A partition that far ahead stops fetching until
+    /// its batches used half of them. It bounds memory besides
+    /// librdkafka's own prefetch (`queued.max.messages.kbytes`).
+    pub fn max_records_ahead(mut self, records: usize) -> Self {
+        self.max_records_ahead = records.max(1);
         self
     }
 

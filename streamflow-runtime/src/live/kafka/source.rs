@@ -1,11 +1,14 @@
-//! The cutting half of a Kafka direct stream: at each batch's cut it finds
-//! every partition's end offset and decides the range the batch reads
-//! (capped by the rate limits), on the generator thread.
+//! The cutting half of a Kafka direct stream: at each batch's cut it takes
+//! every partition's end offset (as the [`Watcher`] last heard it) and
+//! decides the range the batch reads (capped by the rate limits), on the
+//! generator thread.
 
 use super::client::MetadataClient;
+use super::decode::Decode;
 use super::offsets::{KafkaOffsets, OffsetRange, TopicPartition};
 use super::options::{CommittedFallback, KafkaOptions, StartingOffsets};
-use super::reader::{Decode, KafkaReader};
+use super::reader::KafkaReader;
+use super::watcher::{self, Snapshot, Watcher};
 use crate::Time;
 use crate::live::error::SourceError;
 use crate::live::listener::PartitionProgress;
@@ -21,7 +24,7 @@ pub(crate) struct KafkaSource<T> {
     topics: Vec<String>,
     options: KafkaOptions,
     decode: Decode<T>,
-    client: Option<MetadataClient>,
+    watcher: Option<Watcher>,
     /// Where each known partition's next batch starts.
     next: BTreeMap<TopicPartition, i64>,
     /// The offsets resolved at start (empty ranges), recorded in checkpoints.
@@ -38,7 +41,7 @@ impl<T> KafkaSource<T> {
             topics,
             options,
             decode,
-            client: None,
+            watcher: None,
             next: BTreeMap::new(),
             start: KafkaOffsets::default(),
             ctx: None,
@@ -46,12 +49,9 @@ impl<T> KafkaSource<T> {
         }
     }
 
-    fn client(&self) -> &MetadataClient {
-        self.client.as_ref().expect("started before the first cut")
-    }
-
-    /// Where each partition starts when there is no checkpoint.
-    fn starting_offsets(&self, partitions: &[TopicPartition]) -> Result<Vec<i64>, SourceError> {
+    /// Where each partition starts when there is no checkpoint, from the
+    /// first offsets and ends in `first`.
+    fn starting_offsets(&self, partitions: &[TopicPartition], first: &Snapshot) -> Result<Vec<i64>, SourceError> {
         let committed = match (&self.options.starting, self.options.group()) {
             (StartingOffsets::Committed { .. }, Some(group)) => Some(MetadataClient::committed(
                 &self.brokers,
@@ -66,10 +66,8 @@ impl<T> KafkaSource<T> {
         };
         let mut offsets = Vec::with_capacity(partitions.len());
         for (i, tp) in partitions.iter().enumerate() {
-            let (low, high) = self
-                .client()
-                .watermarks(tp)
-                .map_err(|e| format!("cannot read the offsets of {tp}: {e}"))?;
+            let low = first.starts.as_ref().and_then(|s| s.get(tp)).copied().unwrap_or(0);
+            let high = first.ends.get(tp).copied().unwrap_or(low);
             let offset = match &self.options.starting {
                 StartingOffsets::Earliest => low,
                 StartingOffsets::Latest => high,
@@ -119,39 +117,30 @@ impl<T> KafkaSource<T> {
         Cut::new(KafkaOffsets { ranges })
     }
 
-    /// Adds partitions that appeared since the last cut (they start at
-    /// their first offset: everything in them is new to this job).
-    fn discover(&mut self) -> Result<(), String> {
-        for topic in &self.topics {
-            let partitions = match self.client().partitions(topic) {
-                Ok(Some(partitions)) => partitions,
-                Ok(None) => return Err(format!("topic `{topic}` is gone from the broker")),
-                Err(e) => return Err(format!("cannot read the metadata of topic `{topic}`: {e}")),
-            };
-            for partition in partitions {
-                let tp = TopicPartition::new(topic.clone(), partition);
-                if !self.next.contains_key(&tp) {
-                    let (low, _) = self
-                        .client()
-                        .watermarks(&tp)
-                        .map_err(|e| format!("cannot read the offsets of {tp}: {e}"))?;
+    /// Takes what `snapshot` says about the partitions: new ones start at
+    /// their first offset (everything in them is new to this job); offsets
+    /// deleted before a batch read them are an error.
+    fn check(&mut self, snapshot: &Snapshot) -> Result<(), SourceError> {
+        let Some(starts) = &snapshot.starts else {
+            return Ok(());
+        };
+        for (tp, &low) in starts {
+            match self.next.get(tp) {
+                None => {
                     tracing::info!(partition = %tp, offset = low, "new Kafka partition");
-                    self.next.insert(tp, low);
+                    self.next.insert(tp.clone(), low);
                 }
+                Some(&from) if from < low => {
+                    return Err(format!(
+                        "offsets {from}..{low} of {tp} are no longer on the broker (deleted by retention?): \
+                         they would be lost"
+                    )
+                    .into());
+                }
+                Some(_) => {}
             }
         }
         Ok(())
-    }
-
-    fn read_ends(&self) -> Result<Vec<(i64, i64)>, String> {
-        self.next
-            .keys()
-            .map(|tp| {
-                self.client()
-                    .watermarks(tp)
-                    .map_err(|e| format!("cannot read the end offset of {tp}: {e}"))
-            })
-            .collect()
     }
 
     /// The broker could not be reached: report it, read nothing, and try
@@ -187,14 +176,19 @@ impl<T: Send + 'static> Source for KafkaSource<T> {
         if self.options.commit_offsets && self.options.group().is_none() {
             return Err("KafkaOptions::commit_offsets needs a group_id".into());
         }
-        self.client = Some(MetadataClient::new(&self.brokers, &self.options)?);
-        let partitions = self
-            .client()
-            .all_partitions(&self.topics, self.options.wait_for_topics)?;
-        let offsets = self.starting_offsets(&partitions)?;
+        let client = MetadataClient::new(&self.brokers, &self.options)?;
+        let mut partitions = client.all_partitions(&self.topics, self.options.wait_for_topics)?;
+        let first = watcher::round(&client, &self.topics, &mut partitions, true)?;
+        let offsets = self.starting_offsets(&partitions, &first)?;
         self.next = partitions.iter().cloned().zip(offsets).collect();
         self.start = self.idle_cut().positions().clone();
         self.ctx = Some(ctx.clone());
+        // A round every quarter batch: a cut finds ends at most that old
+        // when the broker answers at once.
+        let pause = (ctx.batch_interval() / 4).clamp(Duration::from_millis(5), Duration::from_millis(250));
+        let watcher = Watcher::start(client, self.topics.clone(), partitions, first, pause)
+            .map_err(|e| format!("cannot start the thread that asks Kafka for offsets: {e}"))?;
+        self.watcher = Some(watcher);
         KafkaReader::new(&self.brokers, &self.options, self.decode, ctx.clone())
     }
 
@@ -219,24 +213,22 @@ impl<T: Send + 'static> Source for KafkaSource<T> {
         {
             return Ok(self.idle_cut());
         }
-        if let Err(message) = self.discover() {
-            return Ok(self.broker_trouble(time, message));
-        }
-        let ends = match self.read_ends() {
-            Ok(ends) => ends,
-            Err(message) => return Ok(self.broker_trouble(time, message)),
+        let snapshot = match self.watcher.as_ref().and_then(Watcher::latest) {
+            Some(Ok(snapshot)) => snapshot,
+            Some(Err(message)) => return Ok(self.broker_trouble(time, message)),
+            None => return Ok(self.idle_cut()),
         };
         if self.retry.take().is_some() {
             tracing::info!(brokers = %self.brokers, "Kafka reachable again");
         }
-        for ((tp, &from), &(low, high)) in self.next.iter().zip(&ends) {
-            if from < low {
-                return Err(format!(
-                    "offsets {from}..{low} of {tp} are no longer on the broker (deleted by retention?): \
-                     they would be lost"
-                )
-                .into());
-            }
+        self.check(&snapshot)?;
+        // A partition the snapshot does not know yet reads nothing.
+        let ends: Vec<i64> = self
+            .next
+            .iter()
+            .map(|(tp, &from)| snapshot.ends.get(tp).copied().unwrap_or(from))
+            .collect();
+        for ((tp, &from), &high) in self.next.iter().zip(&ends) {
             if high < from {
                 return Err(
                     format!("the end offset of {tp} went back from {from} to {high}: the broker lost records").into(),
@@ -247,12 +239,12 @@ impl<T: Send + 'static> Source for KafkaSource<T> {
             .next
             .values()
             .zip(&ends)
-            .map(|(&from, &(_, high))| (high - from) as u64)
+            .map(|(&from, &high)| (high - from) as u64)
             .collect();
         let caps = self.batch_caps(&lags);
         let mut ranges = Vec::with_capacity(self.next.len());
         let mut progress = Vec::with_capacity(self.next.len());
-        for (i, ((tp, from), &(_, high))) in self.next.iter_mut().zip(&ends).enumerate() {
+        for (i, ((tp, from), &high)) in self.next.iter_mut().zip(&ends).enumerate() {
             let until = caps.as_ref().map_or(high, |caps| high.min(*from + caps[i]));
             progress.push(PartitionProgress {
                 partition: tp.to_string(),
