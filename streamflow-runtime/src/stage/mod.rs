@@ -36,6 +36,9 @@ use crate::runner::Runner;
 /// partition's output.
 const SAMPLE: usize = 1024;
 
+/// The largest rate of output to input elements [`run_part`] sizes for.
+const MAX_RATE: f64 = 8.0;
+
 /// Runs `f` over every element of one partition into a new vector.
 ///
 /// The output is sized once, after the first [`SAMPLE`] elements: for as
@@ -61,12 +64,19 @@ pub(crate) fn run_part<P: IntoIterator, U>(part: P, f: impl Fn(P::Item, &mut Vec
         return first;
     }
     let capacity = if first.len() > sample {
-        let rate = first.len() as f64 / sample as f64;
+        // A sample that expands more than 8× may not speak for the rest:
+        // beyond that the vector grows as it needs.
+        let rate = (first.len() as f64 / sample as f64).min(MAX_RATE);
         (expected as f64 * rate * 1.125) as usize
     } else {
         expected
     };
-    let mut out = Vec::with_capacity(capacity.max(first.len()));
+    let mut out = Vec::new();
+    // An estimate the allocator refuses is no reason to fail: the vector
+    // then grows as it needs.
+    if out.try_reserve_exact(capacity.max(first.len())).is_err() {
+        out.reserve(first.len());
+    }
     out.append(&mut first);
     for x in iter {
         f(x, &mut out);
@@ -129,6 +139,19 @@ mod tests {
             "{}",
             out.capacity()
         );
+    }
+
+    #[test]
+    fn an_exploding_sample_reserves_at_most_eight_times_the_input() {
+        // The first 1024 elements yield 100 each, the rest nothing.
+        let out = run_part(0..10_000u64, |x, out| {
+            if x < 1024 {
+                out.extend(std::iter::repeat_n(x, 100));
+            }
+        });
+        assert_eq!(out.len(), 102_400);
+        assert!(out.capacity() <= 90_000 * 2, "{}", out.capacity());
+        assert_eq!(out.iter().filter(|&&x| x == 1023).count(), 100);
     }
 
     #[test]
