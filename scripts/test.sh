@@ -32,3 +32,5 @@ cargo test --workspace "$@"
 # must be a serde type): its tests, 2 and 3 processes on 127.0.0.1 against
 # one, and the live example over a directory, 2 processes against one.
 cargo test --features cluster --test cluster --test cluster_files
+# The README's cluster snippet compiles only with the feature.
+cargo test -p streamflow --features cluster,status-page,kafka --doc ReadmeSnippets

@@ -81,7 +81,8 @@ pub mod prelude {
 /// The README's Rust blocks, compiled and run as doc tests so that every
 /// snippet works as a user writes it. One serves the status page and one
 /// reads Kafka, hence the features (both on whenever the workspace is tested
-/// as a whole).
+/// as a whole). The cluster snippet's body is compiled with the `cluster`
+/// feature only; `scripts/test.sh` runs these once more with it on.
 #[cfg(all(doctest, feature = "status-page", feature = "kafka"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeSnippets;
