@@ -238,7 +238,7 @@ fn checked_call(witness: &str, f: &Ident, span: Span) -> TokenStream {
             quote_spanned!(span=> &|time, key: &_, values: &[_], old| #f.call(time, key, values, old),)
         }
         // The others are unwrapped where they are bound (see
-        // `witness::checked_fn`): their type is part of the map-side loop's.
+        // `witness::rebound`): their type is part of the map-side loop's.
         _ => quote!(&#f,),
     }
 }

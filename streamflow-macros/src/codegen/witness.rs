@@ -91,44 +91,60 @@ fn witness_call(
     let quiet = (call.desc.snapshots == Snapshots::Yields || unused_pairs).then(|| quote!(#[allow(unused_variables)]));
     let unwrapped = names
         .bound(id)
-        .and_then(|f| checked_fn(call.signature.witness, f, call.method.span()));
+        .and_then(|f| rebound(call.signature.rebind, f, call.method.span()));
     quote!(#quiet let #bindings = #receiver.#method(#args); #unwrapped)
 }
 
-/// Rebinds a function its witness returned `Checked` (see
-/// `streamflow_runtime::typing::Checked`) as a closure of the runtime's shape
-/// calling it, for the runtime functions that take the function by its
-/// type (a reduction is part of the map-side loop's combiner type, so the
-/// closure is made here, once, with the job, and not in the per-batch code).
-/// A function of the wrong type is then reported by its witness only.
-fn checked_fn(witness: &str, f: &syn::Ident, span: proc_macro2::Span) -> Option<TokenStream> {
-    let unwrapped = match witness {
-        "reduce" | "reduce_by_key" | "reduce_by_window" | "reduce_by_key_and_window" => {
-            quote_spanned!(span=> { let f = #f; move |a, b| f.call(a, b) })
-        }
-        "reduce_by_window_inv" => quote_spanned! {span=>
-            { let (f, inverse) = #f; (move |a, b| f.call(a, b), move |a, b| inverse.call(a, b)) }
-        },
-        "reduce_by_key_and_window_inv" => quote_spanned! {span=>
-            {
-                let (f, inverse, keep) = #f;
-                (move |a, b| f.call(a, b), move |a, b| inverse.call(a, b), move |pair: &_| keep.call(pair))
+/// `tokens` with every token at `span` (parsed text is at the call site, and
+/// the closure's names must resolve like the rest of the rebinding).
+fn respanned(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut inner = Group::new(group.delimiter(), respanned(group.stream(), span));
+                inner.set_span(span);
+                token = TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
             }
-        },
-        "combine_by_key" => quote_spanned! {span=>
-            {
-                let (create, merge_value, merge_combiners) = #f;
-                (
-                    move |v| create.call(v),
-                    move |c, v| merge_value.call(c, v),
-                    move |a, b| merge_combiners.call(a, b),
-                )
-            }
-        },
-        "map_with_state" | "map_with_state_initial" => {
-            quote_spanned!(span=> { let f = #f; move |key: &_, value, state: &mut _| f.call(key, value, state) })
-        }
-        _ => return None,
+            token
+        })
+        .collect()
+}
+
+/// Rebinds the functions a witness returned `Checked` (see
+/// `streamflow_runtime::typing::Checked`) as closures calling them, with the
+/// parameter lists the signature gives (`Signature::rebind`), for the runtime
+/// functions that take the user's functions by their type (a reduction is part
+/// of the map-side loop's combiner type, so the closure is made here, once,
+/// with the job, and not in the per-batch code). A function of the wrong type
+/// is then reported by its witness only.
+fn rebound(shapes: &[&str], f: &syn::Ident, span: proc_macro2::Span) -> Option<TokenStream> {
+    // `name(params)`: the closure's parameters, called with their names.
+    let parts = shapes.iter().map(|shape| {
+        let (name, params) = shape
+            .strip_suffix(')')
+            .and_then(|shape| shape.split_once('('))
+            .expect("a rebind shape is `name(params)`");
+        let name = syn::Ident::new(name, span);
+        let args = params.split(',').map(|param| {
+            let arg = param.split(':').next().unwrap_or(param).trim();
+            syn::Ident::new(arg, span)
+        });
+        let params: TokenStream = params.parse().expect("a rebind shape's parameters are a closure's");
+        let params = respanned(params, span);
+        (
+            name.clone(),
+            quote_spanned!(span=> move |#params| #name.call(#(#args),*)),
+        )
+    });
+    let (names, closures): (Vec<_>, Vec<_>) = parts.unzip();
+    let unwrapped = match names.len() {
+        0 => return None,
+        1 => quote_spanned!(span=> { let #(#names)* = #f; #(#closures)* }),
+        _ => quote_spanned!(span=> { let (#(#names),*) = #f; (#(#closures),*) }),
     };
     Some(quote!(let #f = #unwrapped;))
 }

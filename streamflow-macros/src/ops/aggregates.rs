@@ -1,6 +1,6 @@
 //! Aggregations of a batch: whole-batch (`count`, `reduce`) and by key or value.
 
-use super::{CREATE, F2_REDUCE, Kind, MERGE_COMBINERS, MERGE_VALUE, OpDesc, Param, Signature};
+use super::{CREATE, F2_REDUCE, Kind, MERGE_COMBINERS, MERGE_VALUE, OpDesc, Param, REDUCED, Signature};
 
 /// The aggregations.
 pub const OPS: &[OpDesc] = &[
@@ -15,7 +15,7 @@ pub const OPS: &[OpDesc] = &[
     OpDesc::new(
         "reduce",
         Kind::Boundary,
-        &[Signature::new("reduce", &[F2_REDUCE])],
+        &[Signature::new("reduce", &[F2_REDUCE]).rebind(&[REDUCED])],
         "`reduce(f)`: one element per batch combining all elements with `f`; nothing for an empty batch.",
     )
     .roles("map-side reduce", "merge")
@@ -41,7 +41,7 @@ pub const OPS: &[OpDesc] = &[
     OpDesc::new(
         "reduce_by_key",
         Kind::Boundary,
-        or_with_partitions!("reduce_by_key", [F2_REDUCE]),
+        or_with_partitions!("reduce_by_key", [F2_REDUCE], rebind &[REDUCED]),
         "`reduce_by_key(f)`: on pairs, one (key, value) per key combining its values with `f`; combines before the shuffle.",
     )
     .partitions()
@@ -61,7 +61,7 @@ pub const OPS: &[OpDesc] = &[
     OpDesc::new(
         "combine_by_key",
         Kind::Boundary,
-        or_with_partitions!("combine_by_key", [CREATE, MERGE_VALUE, MERGE_COMBINERS]),
+        or_with_partitions!("combine_by_key", [CREATE, MERGE_VALUE, MERGE_COMBINERS], rebind &["create(v)", "merge_value(c, v)", "merge_combiners(a, b)"]),
         "`combine_by_key(create, merge_value, merge_combiners)`: on pairs, one (key, combiner) per key.",
     )
     .partitions()

@@ -17,6 +17,12 @@ macro_rules! or_with_partitions {
             Signature::new($name, &[$($param,)* Param::Partitions]),
         ]
     };
+    ($name:literal, [$($param:expr),*], rebind $rebind:expr) => {
+        &[
+            Signature::new($name, &[$($param),*]).rebind($rebind),
+            Signature::new($name, &[$($param,)* Param::Partitions]).rebind($rebind),
+        ]
+    };
 }
 
 mod aggregates;
@@ -74,6 +80,13 @@ pub struct Signature {
     /// Arguments the witness takes in place of omitted optional parameters
     /// (`print()` prints 10 elements), as Rust expressions.
     pub defaults: &'static [&'static str],
+    /// For a runtime function that takes the user's functions by their type
+    /// (a reduction is part of the map-side combiner's type), the closures
+    /// that replace the `Checked` functions the witness returns, one per
+    /// function in order, each as the name it is bound to and its parameter
+    /// list (`"f(a, b)"`, `"keep(pair: &_)"`); they are made once, with the
+    /// job. Empty: the functions go to the runtime as the witness returns them.
+    pub rebind: &'static [&'static str],
 }
 
 impl Signature {
@@ -86,6 +99,7 @@ impl Signature {
             witness: name,
             state: None,
             defaults: &[],
+            rebind: &[],
         }
     }
 
@@ -110,6 +124,12 @@ impl Signature {
     /// The same with witness arguments for omitted optional parameters.
     pub const fn defaults(self, defaults: &'static [&'static str]) -> Signature {
         Signature { defaults, ..self }
+    }
+
+    /// The same with its checked functions rebound as closures with these
+    /// parameter lists (see [`rebind`](Signature::rebind)).
+    pub const fn rebind(self, rebind: &'static [&'static str]) -> Signature {
+        Signature { rebind, ..self }
     }
 }
 
@@ -271,6 +291,10 @@ pub fn all() -> impl Iterator<Item = &'static OpDesc> {
 
 // Parameters shared by several families.
 pub(crate) const F1_ELEMENT: Param = Param::Function(1, "the element");
+/// A rebound reduction and its inverse (see `Signature::rebind`).
+pub(crate) const REDUCED: &str = "f(a, b)";
+pub(crate) const INVERTED: &str = "inverse(a, b)";
+
 pub(crate) const F2_REDUCE: Param = Param::Function(2, "two values to combine into one");
 pub(crate) const CREATE: Param = Param::Function(1, "a key's first value, to create a combiner");
 pub(crate) const MERGE_VALUE: Param = Param::Function(2, "a combiner and a value");

@@ -4,6 +4,9 @@ use super::{Keeps, Kind, OpDesc, Param, Signature, Snapshots};
 
 const UPDATE: Param = Param::Function(2, "the key's new values and its previous state");
 const UPDATE_WITH_TIME: Param = Param::Function(4, "the batch time, the key, its new values and its previous state");
+/// `map_with_state`'s rebound function (see `Signature::rebind`).
+const MAPPED: &[&str] = &["f(key: &_, value, state: &mut _)"];
+
 const MAPPING: Param = Param::Function(3, "the key, its value (`None` when timing out) and its state");
 const INITIAL: Param = Param::Value("the initial state, (key, state) pairs");
 const TIMEOUT: Param = Param::Timeout("the idle timeout");
@@ -54,20 +57,26 @@ pub const OPS: &[OpDesc] = &[
         ..stateful(
             "map_with_state",
             &[
-                Signature::new("map_with_state", &[MAPPING]).state("MappedState"),
-                Signature::new("map_with_state", &[MAPPING, TIMEOUT]).state("MappedState"),
+                Signature::new("map_with_state", &[MAPPING]).state("MappedState")
+                    .rebind(MAPPED),
+                Signature::new("map_with_state", &[MAPPING, TIMEOUT]).state("MappedState")
+                    .rebind(MAPPED),
                 Signature::new("map_with_state", &[MAPPING, INITIAL])
                     .witness("map_with_state_initial")
-                    .state("MappedState"),
+                    .state("MappedState")
+                    .rebind(MAPPED),
                 Signature::new("map_with_state", &[MAPPING, TIMEOUT, INITIAL])
                     .witness("map_with_state_initial")
-                    .state("MappedState"),
+                    .state("MappedState")
+                    .rebind(MAPPED),
                 Signature::new("map_with_state", &[MAPPING, INITIAL, Param::Partitions])
                     .witness("map_with_state_initial")
-                    .state("MappedState"),
+                    .state("MappedState")
+                    .rebind(MAPPED),
                 Signature::new("map_with_state", &[MAPPING, TIMEOUT, INITIAL, Param::Partitions])
                     .witness("map_with_state_initial")
-                    .state("MappedState"),
+                    .state("MappedState")
+                    .rebind(MAPPED),
             ],
             "`map_with_state(f, [timeout], [initial, [partitions]])`: per record, `f(&key, Some(value), &mut state) -> Option<out>`; idle keys time out.",
         )

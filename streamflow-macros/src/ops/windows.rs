@@ -1,7 +1,7 @@
 //! Operators over sliding windows: each keeps the batches (or their partial
 //! results) of its window in a state object built from its length and slide.
 
-use super::{F2_REDUCE, INVERSE, KEEP, Keeps, Kind, OpDesc, Param, Signature};
+use super::{F2_REDUCE, INVERSE, INVERTED, KEEP, Keeps, Kind, OpDesc, Param, REDUCED, Signature};
 
 const WINDOW: Param = Param::Duration("the window length");
 const SLIDE: Param = Param::Duration("the slide");
@@ -23,10 +23,20 @@ const fn inverse(name: &'static str, params: &'static [Param]) -> Signature {
     keeping(name, params, "InvertibleWindow")
 }
 
+/// A reduction of a window: its function rebound once, with the job.
+const fn reducing(name: &'static str, params: &'static [Param], state: &'static str) -> Signature {
+    keeping(name, params, state).rebind(&[REDUCED])
+}
+
+/// `reduce_by_key_and_window` with an inverse and a filter of the results.
+const fn keyed_inverse(params: &'static [Param]) -> Signature {
+    inverse("reduce_by_key_and_window_inv", params).rebind(&[REDUCED, INVERTED, "keep(pair: &_)"])
+}
+
 /// `reduce_by_key_and_window` with an inverse and no filter: its witness is
 /// given the filter that keeps every key.
 const fn keeping_all(params: &'static [Param]) -> Signature {
-    inverse("reduce_by_key_and_window_inv", params).defaults(&["::streamflow::__private::keep_all"])
+    keyed_inverse(params).defaults(&["::streamflow::__private::keep_all"])
 }
 
 /// The window operators.
@@ -52,8 +62,8 @@ pub const OPS: &[OpDesc] = &[
     window(
         "reduce_by_window",
         &[
-            keeping("reduce_by_window", &[F2_REDUCE, WINDOW, SLIDE], "ReducedWindow"),
-            inverse("reduce_by_window_inv", &[F2_REDUCE, INVERSE, WINDOW, SLIDE]),
+            reducing("reduce_by_window", &[F2_REDUCE, WINDOW, SLIDE], "ReducedWindow"),
+            inverse("reduce_by_window_inv", &[F2_REDUCE, INVERSE, WINDOW, SLIDE]).rebind(&[REDUCED, INVERTED]),
         ],
         "`reduce_by_window(f, [f_inv], w, s)`: every `s`, the elements of the last `w` combined with `f`.",
     )
@@ -61,19 +71,16 @@ pub const OPS: &[OpDesc] = &[
     window(
         "reduce_by_key_and_window",
         &[
-            keeping("reduce_by_key_and_window", &[F2_REDUCE, WINDOW], "KeyedWindow"),
-            keeping("reduce_by_key_and_window", &[F2_REDUCE, WINDOW, SLIDE], "KeyedWindow"),
-            keeping(
+            reducing("reduce_by_key_and_window", &[F2_REDUCE, WINDOW], "KeyedWindow"),
+            reducing("reduce_by_key_and_window", &[F2_REDUCE, WINDOW, SLIDE], "KeyedWindow"),
+            reducing(
                 "reduce_by_key_and_window",
                 &[F2_REDUCE, WINDOW, SLIDE, Param::Partitions],
                 "KeyedWindow",
             ),
             keeping_all(&[F2_REDUCE, INVERSE, WINDOW, SLIDE]),
             keeping_all(&[F2_REDUCE, INVERSE, WINDOW, SLIDE, Param::Partitions]),
-            inverse(
-                "reduce_by_key_and_window_inv",
-                &[F2_REDUCE, INVERSE, WINDOW, SLIDE, Param::Partitions, KEEP],
-            ),
+            keyed_inverse(&[F2_REDUCE, INVERSE, WINDOW, SLIDE, Param::Partitions, KEEP]),
         ],
         "`reduce_by_key_and_window(f, [f_inv], w, s, [partitions], [keep])`: every `s`, per key, the values of the last `w` combined with `f`; with `f_inv`, incrementally.",
     )
