@@ -12,22 +12,27 @@ mod common;
 
 use streamflow::{Job, JobConfig, State, StateError, Time};
 
+/// `map_with_state`'s function in the timeout jobs: keeps a word's count and
+/// outputs `"<key> timed out"` when it times out. (`&String`: the key's type
+/// is the stream's.)
+#[allow(clippy::ptr_arg)]
+fn remember_or_time_out(key: &String, one: Option<u64>, seen: &mut State<u64>) -> Option<String> {
+    match one {
+        Some(n) => {
+            seen.update(n);
+            None
+        }
+        None => Some(format!("{key} timed out")),
+    }
+}
+
 jobs! {
     /// `map_with_state` with a timeout of 10 s: a key's timing out is output
     /// as `"<key> timed out"`.
     pub job TimeoutTen {
         batch_interval = 1s;
         input words: String;
-        let seen = words.map(|w| (w, 1u64)).map_with_state(
-            |key: &String, one: Option<u64>, seen: &mut State<u64>| match one {
-                Some(n) => {
-                    seen.update(n);
-                    None
-                }
-                None => Some(format!("{key} timed out")),
-            },
-            10s,
-        );
+        let seen = words.map(|w| (w, 1u64)).map_with_state(remember_or_time_out, 10s);
         output seen: String = seen;
     }
 
@@ -35,16 +40,7 @@ jobs! {
     pub job TimeoutTwo {
         batch_interval = 1s;
         input words: String;
-        let seen = words.map(|w| (w, 1u64)).map_with_state(
-            |key: &String, one: Option<u64>, seen: &mut State<u64>| match one {
-                Some(n) => {
-                    seen.update(n);
-                    None
-                }
-                None => Some(format!("{key} timed out")),
-            },
-            2s,
-        );
+        let seen = words.map(|w| (w, 1u64)).map_with_state(remember_or_time_out, 2s);
         output seen: String = seen;
     }
 
