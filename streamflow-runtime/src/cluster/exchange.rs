@@ -1,4 +1,4 @@
-//! The cluster's [`Runner::exchange`](crate::runner::Runner::exchange): every
+//! The cluster's [`Moves::exchange_moved`](crate::runner::Moves::exchange_moved): every
 //! bucket goes to the owner of its output partition, and each output
 //! partition gets its buckets in map-task order, as the one-process
 //! transpose gives them.

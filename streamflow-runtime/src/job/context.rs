@@ -119,22 +119,6 @@ impl Runner for BatchContext<'_> {
     }
 
     #[cfg(feature = "cluster")]
-    fn exchange<T: Send>(
-        &self,
-        stage: usize,
-        buckets: Vec<Vec<Vec<T>>>,
-        n: usize,
-    ) -> Result<Vec<Vec<Vec<T>>>, Self::Error> {
-        match &self.config.cluster {
-            None => Ok(transpose(buckets, n)),
-            Some(_) => Err(self.cluster_error(
-                stage,
-                "this operator does not run on a cluster yet (its exchange has no wire format)".into(),
-            )),
-        }
-    }
-
-    #[cfg(feature = "cluster")]
     fn owns(&self, partition: usize, partitions: usize) -> bool {
         self.config
             .cluster

@@ -10,7 +10,8 @@
 //!
 //! # For implementers
 //!
-//! A runner for another executor (a cluster) implements four small methods.
+//! A runner for another executor (a cluster) implements `Runner`'s small
+//! methods and, for the element types it can move, [`Moves`].
 //! The operators never move data between partitions themselves: every
 //! shuffle, repartition, join co-partitioning, window and state key
 //! partitioning, and gather to one partition hands its buckets to
@@ -42,25 +43,6 @@ pub trait Runner: Sync {
     /// Runs user code once, on the calling thread, as part of stage `stage`
     /// (whole-batch functions such as `transform`'s).
     fn call<R>(&self, stage: usize, f: impl FnOnce() -> R) -> Result<R, Self::Error>;
-
-    /// Moves data between partitions: `buckets[task][r]` goes to output
-    /// partition `r` of `n`. Each output partition receives its buckets in
-    /// map-task order (which makes every reduce side deterministic); empty
-    /// buckets may be dropped on the way.
-    ///
-    /// In one process it is a transpose of vectors (nothing is copied). The
-    /// operators call [`Moves::exchange_moved`] instead, whose elements may
-    /// cross processes; a job's runner on a cluster refuses this one (an
-    /// element without a wire format cannot reach another process).
-    fn exchange<T: Send>(
-        &self,
-        stage: usize,
-        buckets: Vec<Vec<Vec<T>>>,
-        n: usize,
-    ) -> Result<Vec<Vec<Vec<T>>>, Self::Error> {
-        let _ = stage;
-        Ok(transpose(buckets, n))
-    }
 
     /// Whether partition `partition` of `partitions` is computed here: always
     /// in one process; on a cluster, on its owner only. A reduce side that
@@ -95,9 +77,14 @@ pub trait Runner: Sync {
 /// element types only when a job may run on a cluster, and never on the
 /// methods of [`Batch`](crate::Batch).
 pub trait Moves<T: Send>: Runner {
-    /// [`Runner::exchange`] for elements that may cross processes: the same
-    /// contract (`buckets[task][r]` to output partition `r` of `n`, in
-    /// map-task order).
+    /// Moves data between partitions: `buckets[task][r]` goes to output
+    /// partition `r` of `n`. Each output partition receives its buckets in
+    /// map-task order (which makes every reduce side deterministic); empty
+    /// buckets may be dropped on the way.
+    ///
+    /// This is the only place data crosses partitions. In one process it is
+    /// a transpose of vectors (nothing is copied); on a cluster it sends each
+    /// bucket to its partition's owner.
     fn exchange_moved(
         &self,
         stage: usize,
