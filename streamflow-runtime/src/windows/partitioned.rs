@@ -51,8 +51,7 @@ impl<X> PartitionedWindow<X> {
     /// the same length and slide (see [`same_window`](super::restore::same_window))
     /// in the same partition count.
     pub fn restored(now: &Self, saved: Self) -> Result<Self, String> {
-        super::restore::same_window(&now.spec, &saved.spec)?;
-        crate::state::partitions::fits(now.partitions, saved.partitions)?;
+        super::restore::same_keyed_window((&now.spec, now.partitions), (&saved.spec, saved.partitions))?;
         Ok(saved)
     }
 

@@ -9,6 +9,16 @@
 
 use super::WindowSpec;
 
+/// Whether a keyed window saved as `saved` (its shape and key partition
+/// count) may be restored into `now`: the same shape in the same count.
+pub(crate) fn same_keyed_window(
+    now: (&WindowSpec, Option<usize>),
+    saved: (&WindowSpec, Option<usize>),
+) -> Result<(), String> {
+    same_window(now.0, saved.0)?;
+    crate::state::partitions::fits(now.1, saved.1)
+}
+
 /// Whether a window saved as `saved` may be restored into one of shape `now`;
 /// the reason, as [`StateError::DoesNotFit`](crate::StateError) says it, if not.
 pub(crate) fn same_window(now: &WindowSpec, saved: &WindowSpec) -> Result<(), String> {
