@@ -318,7 +318,12 @@ pub fn inlined_binding(graph: &Graph, names: &Names, side: &Inlined) -> TokenStr
         End::ByKey => "map_side_by_key",
         End::ByValue => "map_side_by_value",
     };
-    let method = ident(&format!("{method}{}", if side.shared { "_shared" } else { "" }));
+    // At the chain's last operator, which produces what the loop keeps: an
+    // element it refuses is reported there, once (see `witness::witness_call`).
+    let method = Ident::new(
+        &format!("{method}{}", if side.shared { "_shared" } else { "" }),
+        op_span(graph, last),
+    );
     let name = &side.name;
     let function = inlined_loop(graph, side);
     quote!(let (#name, #witness) = #source.#method(#function);)

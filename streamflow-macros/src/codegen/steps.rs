@@ -160,6 +160,7 @@ fn boundary_step(code: &Code<'_>, node: NodeId, sides: &[Side], reduce_chain: &[
     } = *code;
     let call = graph.nodes[node].call().expect("a boundary is an operator");
     let span = at(call.method.span());
+    let call_span = producer_span(graph, inlined, sides).unwrap_or(span);
     let terminal = *reduce_chain.last().unwrap_or(&node);
     let result = names.batch(terminal);
     // A side that only reads borrows its batch, freed off the critical path.
@@ -170,9 +171,10 @@ fn boundary_step(code: &Code<'_>, node: NodeId, sides: &[Side], reduce_chain: &[
         let map_side = reading_loop(graph, names, side, span);
         let reduce_end = reduce_chain.last().map_or(span, |&last| op_span(graph, last));
         let reduce_side = element_fn(graph, names, reduce_chain, Access::Move, reduce_end, None);
-        let runtime_fn = Ident::new(call.signature.runtime, span);
+        let runtime_fn = Ident::new(call.signature.runtime, call_span);
+        let value = quote_spanned!(call_span=> ::streamflow::__private::#runtime_fn(ctx, #stage, &#batch, #map_side, #reduce_side));
         return quote_spanned! {span=>
-            let #result = ::streamflow::__private::#runtime_fn(ctx, #stage, &#batch, #map_side, #reduce_side)?;
+            let #result = #value?;
             ::streamflow::__private::free_later(#batch);
         };
     }
@@ -186,7 +188,7 @@ fn boundary_step(code: &Code<'_>, node: NodeId, sides: &[Side], reduce_chain: &[
         .collect();
     let reduce_end = reduce_chain.last().map_or(span, |&last| op_span(graph, last));
     let reduce_side = element_fn(graph, names, reduce_chain, Access::Move, reduce_end, None);
-    let runtime_fn = Ident::new(call.signature.runtime, span);
+    let runtime_fn = Ident::new(call.signature.runtime, call_span);
     let state = call.desc.keeps_state().then(|| {
         let field = names.field(node);
         quote!(state.#field.get_mut(),)
@@ -206,9 +208,10 @@ fn boundary_step(code: &Code<'_>, node: NodeId, sides: &[Side], reduce_chain: &[
             .iter()
             .zip(&map_sides)
             .map(|(source, map_side)| quote!(#source, #map_side));
-        quote_spanned! {span=>
-            ::streamflow::__private::#runtime_fn(ctx, #stage, #state #(#inputs,)* #functions #partitions #snapshots #reduce_side)?
-        }
+        let value = quote_spanned! {call_span=>
+            ::streamflow::__private::#runtime_fn(ctx, #stage, #state #(#inputs,)* #functions #partitions #snapshots #reduce_side)
+        };
+        quote_spanned!(span=> #value?)
     };
     if yields_snapshots {
         return snapshots_step(graph, names, timing, node, sides, result, make_call);
@@ -222,6 +225,23 @@ fn boundary_step(code: &Code<'_>, node: NodeId, sides: &[Side], reduce_chain: &[
         value
     };
     quote_spanned!(span=> let #result = #value;)
+}
+
+/// Where a boundary's runtime call is placed when one narrow operator
+/// produced the elements it moves (the last of its side's chain, or the
+/// side's source): at that operator, as its witness is (`witness_call`), so
+/// that an element the witness refuses (an `Rc`, not `Send`) is one error
+/// there, and not a second one from the runtime's bound on what it moves.
+/// A loop the macro wrote (its elements checked by the boundary's own
+/// witness) and several sides keep the boundary's span.
+fn producer_span(graph: &Graph, inlined: &[Inlined], sides: &[Side]) -> Option<Span> {
+    let [side] = sides else { return None };
+    if inlined_side(inlined, side).is_some() {
+        return None;
+    }
+    let producer = side.chain.last().copied().unwrap_or(side.source);
+    let call = graph.nodes[producer].call()?;
+    (call.desc.kind == crate::ops::Kind::Narrow).then(|| op_span(graph, producer))
 }
 
 /// How a boundary operator's runtime function gets its bound function. A

@@ -4,7 +4,7 @@
 //! so rustc's errors point at the operator the user wrote.
 
 use super::chain::{Inlined, inlined_binding};
-use super::names::Names;
+use super::names::{Names, at};
 use super::params::capture;
 use crate::graph::{Graph, NodeId, NodeKind, OpCall, OutputUse};
 use crate::ops::{Kind, Snapshots};
@@ -67,7 +67,11 @@ fn witness_call(
 ) -> TokenStream {
     let node = &graph.nodes[id];
     let receiver = names.witness_at(node.inputs[0], call.method.span());
-    let method = syn::Ident::new(call.signature.witness, call.method.span());
+    // At the operator, with the hygiene of the per-batch code's runtime calls
+    // (`names::at`): a requirement the witness reports is then the same
+    // error, at the same span, as the runtime's bound it implies (a `Send`
+    // element moved by a shuffle), which rustc then does not report twice.
+    let method = syn::Ident::new(call.signature.witness, at(call.method.span()));
     let others = node.inputs[1..].iter().zip(&call.stream_args).map(|(&other, &span)| {
         let other = names.witness_at(other, span);
         quote_spanned!(span=> &#other)

@@ -33,9 +33,9 @@ requirements! {
 
     /// What a shuffle key must be: hashable and comparable.
     Key: [Hash + Eq + Clone + Data] =>
-        "`{Self}` cannot be used as a key: keys must implement `Hash + Eq`",
+        "`{Self}` cannot be used as a key: keys must implement `Hash + Eq + Clone` and be `Send + Sync + 'static`",
         "this operator groups records by a key of type `{Self}`",
-        "keys are hash-partitioned across the shuffle; derive `Hash, PartialEq, Eq` on your key type";
+        "keys are hash-partitioned across the shuffle and move between worker threads; derive `Hash, PartialEq, Eq, Clone` on your key type, and use thread-safe types in it (`String`, `Arc<T>`, not `Rc<T>`)";
 
     /// What a stream read by several operators must be: clonable.
     Shared: [Clone + Data] =>
