@@ -268,6 +268,10 @@ pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) 
                 self.core.set_zero_time(zero)
             }
 
+            fn input_partitions(&self) -> &[::streamflow::__private::InputPartitions] {
+                self.core.input_partitions()
+            }
+
             fn run_batch(
                 &mut self,
                 time: ::streamflow::Time,

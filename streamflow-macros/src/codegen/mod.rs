@@ -33,17 +33,27 @@ pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
     let inputs_ty = format_ident!("{}Inputs", job.name);
     let outputs_ty = format_ident!("{}Outputs", job.name);
     let input_names = graph.inputs.iter().map(|p| &p.name);
-    let prepare = graph.inputs.iter().map(|port| {
+    // The ports' own partitioning, evaluated once with the job (a count may
+    // be a job parameter) and told to the engine for checkpoints; none when
+    // every port has the default.
+    let rt = quote!(::streamflow::__private);
+    let declared = graph.inputs.iter().any(|port| port.partitions.is_some());
+    let split = syn::Ident::new("input_partitions", proc_macro2::Span::mixed_site());
+    let splits = graph.inputs.iter().map(|port| match &port.partitions {
+        None => quote!(#rt::InputPartitions::Job),
+        Some(InputSplit::Kept) => quote!(#rt::InputPartitions::Kept),
+        Some(InputSplit::Count(n)) => {
+            let n = params::capture(n, &job.params);
+            quote!(#rt::InputPartitions::Split(#n))
+        }
+    });
+    let split_values = declared.then(|| quote!(let #split = [#(#splits),*];));
+    let told = declared.then(|| quote!(.with_input_partitions(::std::vec::Vec::from(#split))));
+    let prepare = graph.inputs.iter().enumerate().map(|(index, port)| {
         let (field, batch) = (&port.name, names.batch(port.node));
-        let rt = quote!(::streamflow::__private);
         match &port.partitions {
             None => quote!(let #batch = #rt::prepare_input(ctx, #field);),
-            Some(InputSplit::Kept) => {
-                quote!(let #batch = #rt::prepare_input_as(ctx, #field, #rt::InputPartitions::Kept);)
-            }
-            Some(InputSplit::Count(n)) => quote! {
-                let #batch = #rt::prepare_input_as(ctx, #field, #rt::InputPartitions::Split(#n));
-            },
+            Some(_) => quote!(let #batch = #rt::prepare_input_as(ctx, #field, #split[#index]);),
         }
     });
     let timing = steps::Timing::new(&graph.slides(), interval_ms);
@@ -63,6 +73,7 @@ pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
         };
         #typing
         #state
+        #split_values
         let core = ::streamflow::__private::JobCore::new(
             Self::PLAN,
             #config,
@@ -74,7 +85,7 @@ pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
                 #sinks
                 ::core::result::Result::Ok(#outputs_ty { #ports })
             },
-        )?;
+        )? #told;
         ::core::result::Result::Ok(Self { core })
     };
     let items = api::job_items(

@@ -61,6 +61,9 @@ pub struct JobCore<I, O> {
     zero: Time,
     stage_nanos: Vec<AtomicU64>,
     stage_times: Vec<Duration>,
+    /// Each input port's partitioning, in port order (empty: every port
+    /// the default, [`InputPartitions::Job`]).
+    input_partitions: Vec<InputPartitions>,
 }
 
 impl<I: 'static, O: 'static> JobCore<I, O> {
@@ -92,7 +95,15 @@ impl<I: 'static, O: 'static> JobCore<I, O> {
             zero: Time::ZERO,
             stage_nanos: plan.stages.iter().map(|_| AtomicU64::new(0)).collect(),
             stage_times: vec![Duration::ZERO; plan.stages.len()],
+            input_partitions: Vec::new(),
         })
+    }
+
+    /// The same engine, telling drivers how its input ports partition their
+    /// batches (in port order), so that a checkpoint can record it.
+    pub fn with_input_partitions(mut self, ports: Vec<InputPartitions>) -> Self {
+        self.input_partitions = ports;
+        self
     }
 }
 
@@ -195,6 +206,12 @@ impl<I, O> JobCore<I, O> {
     pub fn stage_times(&self) -> &[Duration] {
         &self.stage_times
     }
+
+    /// How each input port partitions its batches, in port order (see
+    /// [`Job::input_partitions`](crate::Job::input_partitions)).
+    pub fn input_partitions(&self) -> &[InputPartitions] {
+        &self.input_partitions
+    }
 }
 
 /// Prepares an input port's batch: a single-partition batch is split into the
@@ -221,6 +238,19 @@ pub enum InputPartitions {
     /// a receiver's blocks, or one partition for a batch given whole. What
     /// Spark does with a receiver's batch; a `repartition(n)` spreads it later.
     Kept,
+}
+
+impl InputPartitions {
+    /// What a batch given in one partition becomes, in words, with the job's
+    /// partition count `job`: what a checkpoint records of the port, so that
+    /// a port that would split a batch run again otherwise is noticed.
+    pub fn describe(self, job: usize) -> String {
+        match self {
+            InputPartitions::Job => format!("split into {}", job.max(1)),
+            InputPartitions::Split(n) => format!("split into {}", n.max(1)),
+            InputPartitions::Kept => "kept as it arrives".to_owned(),
+        }
+    }
 }
 
 /// [`prepare_input`] with the port's own [`InputPartitions`].

@@ -64,6 +64,15 @@ pub trait Job: Send {
     fn set_zero_time(&mut self, zero: Time) {
         let _ = zero;
     }
+
+    /// How each input port partitions its batches, in port order, as its
+    /// declaration says (`input name: Type, partitions = ..;`); a port past
+    /// the end (and every port of the default, empty) by the job's count.
+    /// A checkpoint records it: a batch run again after recovery must be
+    /// split as it was the first time.
+    fn input_partitions(&self) -> &[InputPartitions] {
+        &[]
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use super::checkpoint::{
 };
 use super::error::StartError;
 use super::sources::{Delivery, Feed, Pending};
-use crate::{Job, Time};
+use crate::{InputPartitions, Job, Time};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -183,7 +183,47 @@ fn check_job<J: Job>(dir: &std::path::Path, saved: &JobRecord, job: &J) -> Resul
             "keyed state is partitioned by it: keep `partitions(n)`, or start from a new checkpoint directory",
         );
     }
-    Ok(())
+    check_input_partitions(dir, saved, job)
+}
+
+/// What `job`'s input ports do with a batch given in one partition, in port
+/// order, as the checkpoint records it.
+fn input_partitions<J: Job>(job: &J) -> Vec<String> {
+    let (ports, job_count) = (job.input_partitions(), job.config().partitions);
+    (0..job.plan().inputs.len())
+        .map(|port| {
+            let declared = ports.get(port).copied().unwrap_or(InputPartitions::Job);
+            declared.describe(job_count)
+        })
+        .collect()
+}
+
+/// Refuses a checkpoint whose input ports were declared with another
+/// `partitions = ..`: a batch run again would be split otherwise than the
+/// first time, and so would its outputs.
+fn check_input_partitions<J: Job>(dir: &std::path::Path, saved: &JobRecord, job: &J) -> Result<(), StartError> {
+    let now = input_partitions(job);
+    // Other ports are refused with the inputs' own message (see `resume`).
+    if saved.input_partitions == now || saved.input_partitions.len() != now.len() {
+        return Ok(());
+    }
+    let names = job.plan().inputs.iter().map(|port| port.name);
+    let describe = |settings: &[String]| {
+        names
+            .clone()
+            .zip(settings)
+            .map(|(port, setting)| format!("`{port}`: {setting}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Err(start_error(dir)(CheckpointError::Changed {
+        dir: dir.to_path_buf(),
+        what: "input partitioning (a batch given in one partition)",
+        saved: describe(&saved.input_partitions),
+        now: describe(&now),
+        hint: "batches are run again after recovery as they were run: keep each input's `partitions = ..`, \
+               or start from a new checkpoint directory",
+    }))
 }
 
 /// Tells the sources where the previous run stopped and queues the batches
@@ -227,6 +267,7 @@ pub(super) fn resume<J: Job>(
             partitions: job.config().partitions,
             zero_ms: zero.as_millis(),
             inputs,
+            input_partitions: input_partitions(job),
         })
         .map_err(&fail)?;
         return Ok(Resumed {

@@ -296,6 +296,7 @@ mod tests {
             partitions: 4,
             zero_ms: 5000,
             inputs: Vec::new(),
+            input_partitions: Vec::new(),
         }
     }
 

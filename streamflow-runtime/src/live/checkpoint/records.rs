@@ -15,6 +15,10 @@ pub(crate) struct JobRecord {
     pub(crate) zero_ms: u64,
     /// Every input port, in order, with the type of its source's positions.
     pub(crate) inputs: Vec<InputRecordInfo>,
+    /// What every input port, in order, does with a batch given in one
+    /// partition (`Job::input_partitions`, described): a batch run again
+    /// must be partitioned as it was.
+    pub(crate) input_partitions: Vec<String>,
 }
 
 /// An input port as the checkpoint knows it.
