@@ -53,6 +53,18 @@ jobs! {
         output paired: i32 = xs.transform_with(ys, |a, b| a.union(b.map(|y| -y)));
     }
 
+    /// `map_partitions` after a fused `map`, its function naming a job
+    /// parameter (rebound once with the job, then called per partition), and
+    /// read by a fused `map` after it.
+    pub job Chunked(limit: usize) {
+        batch_interval = 1s;
+        input xs: i32;
+        output firsts: String = xs
+            .map(|x| x * 10)
+            .map_partitions(move |part: Vec<i32>| part.into_iter().take(limit).collect::<Vec<_>>())
+            .map(|x| format!("<{x}>"));
+    }
+
 
     /// How many times the static dataset was built, and `transform` called.
     pub static LOADS: AtomicUsize = AtomicUsize::new(0);
@@ -175,6 +187,18 @@ both! {
         };
         let out = run_one(m::WholeBatch::new(), inputs);
         assert_eq!(parts(&out.sums), vec![vec![3], vec![3], vec![0], vec![15]]);
+    }
+
+    fn map_partitions_calls_its_rebound_function_once_per_partition() {
+        let inputs = m::ChunkedInputs {
+            xs: Batch::from_partitions(vec![vec![1, 2, 3], vec![4], vec![], vec![5, 6]]),
+        };
+        let out = run_one(m::Chunked::new(2), inputs);
+        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            parts(&out.firsts),
+            vec![strings(&["<10>", "<20>"]), strings(&["<40>"]), vec![], strings(&["<50>", "<60>"])]
+        );
     }
 
     fn union_is_the_left_partitions_then_the_right() {

@@ -34,7 +34,8 @@ pub const OPS: &[OpDesc] = &[
         &[Signature::new(
             "map_partitions",
             &[Param::Function(1, "a whole partition (`Vec<T>`)")],
-        )],
+        )
+        .rebind(&["f(part)"])],
         "`map_partitions(f)`: `f` gets each partition as a vector and returns its new elements.",
     )
     .roles("collect partition", "map partition"),

@@ -27,7 +27,8 @@ impl<F, S> Checked<F, S> {
     }
 }
 
-/// The shape `Fn(A) -> R` (`map`, `flat_map`, `filter_map`, `map_values`, ...).
+/// The shape `Fn(A) -> R` (`map`, `flat_map`, `filter_map`, `map_values`,
+/// `map_partitions`, ...).
 pub struct ByValue<A, R>(PhantomData<fn(A) -> R>);
 
 /// The shape `Fn(&A) -> R` (`filter`, `inspect`).

@@ -105,21 +105,6 @@ fn codec<S>() -> CodecProbe<S> {
     CodecProbe::new()
 }
 
-/// Witnesses of operators that take one function and change the element
-/// type in their own way, all alike: `(f, next())`.
-macro_rules! function_witnesses {
-    ($($(#[$doc:meta])* $name:ident<$($g:ident),*>([$($bound:tt)+]) -> $out:ty $(, where [$($w:tt)*])?;)*) => {$(
-        $(#[$doc])*
-        pub fn $name<$($g,)* F>(&self, f: F) -> (F, Stream<$out>)
-        where
-            F: $($bound)+ + Send + Sync + 'static,
-            $($($w)*)?
-        {
-            (f, next())
-        }
-    )*};
-}
-
 /// Witnesses of the narrow operators, whose function the fused loop calls
 /// once per element: the function comes back [`Checked`] against its shape,
 /// so that a closure of the wrong type is reported once, here.
@@ -301,9 +286,9 @@ impl<T> Stream<T> {
         reduce<>(Reduces<T>, [Fn(T, T) -> T]) -> T;
     }
 
-    function_witnesses! {
-        /// `map_partitions(f)`.
-        map_partitions<I>([Fn(Vec<T>) -> I]) -> I::Item, where [I: IntoIterator, I::Item: Data];
+    element_witnesses! {
+        /// `map_partitions(f)` (called once per partition).
+        map_partitions<I>(ByValue<Vec<T>, I>, [Fn(Vec<T>) -> I]) -> I::Item, where [I: IntoIterator, I::Item: Data];
     }
 
     plain_witnesses! {
