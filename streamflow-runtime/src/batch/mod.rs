@@ -84,6 +84,15 @@ impl<T> Batch<T> {
     }
 
     /// Whether the batch has no elements.
+    ///
+    /// ```
+    /// use streamflow::Batch;
+    ///
+    /// assert!(Batch::<u32>::empty().is_empty());
+    /// // Partitions without elements are still empty.
+    /// assert!(Batch::<u32>::from_partitions(vec![vec![], vec![]]).is_empty());
+    /// assert!(!Batch::from_vec(vec![1]).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.partitions.iter().all(Vec::is_empty)
     }
@@ -119,6 +128,14 @@ impl<T> Batch<T> {
     }
 
     /// The first element, if any.
+    ///
+    /// ```
+    /// use streamflow::Batch;
+    ///
+    /// // The first element of the first partition that has one.
+    /// assert_eq!(Batch::from_partitions(vec![vec![], vec![7, 8]]).first(), Some(&7));
+    /// assert_eq!(Batch::<u32>::empty().first(), None);
+    /// ```
     pub fn first(&self) -> Option<&T> {
         self.iter().next()
     }
@@ -154,6 +171,14 @@ impl<T> Batch<T> {
     }
 
     /// Copies of the first `n` elements (fewer if the batch is smaller).
+    ///
+    /// ```
+    /// use streamflow::Batch;
+    ///
+    /// let batch = Batch::from_partitions(vec![vec![1, 2], vec![3, 4]]);
+    /// assert_eq!(batch.take(3), [1, 2, 3]);
+    /// assert_eq!(batch.take(10), [1, 2, 3, 4]);
+    /// ```
     pub fn take(&self, n: usize) -> Vec<T>
     where
         T: Clone,

@@ -123,6 +123,14 @@ impl<T: Hash + Eq + Send> Batch<T> {
     }
 
     /// Each value once (the first occurrence of equal values is kept).
+    ///
+    /// ```
+    /// use streamflow::Batch;
+    ///
+    /// let words = Batch::from_vec(vec!["a", "b", "a", "c", "b"]);
+    /// // Hash-partitioned: compare sorted.
+    /// assert_eq!(words.distinct(None).sorted(), ["a", "b", "c"]);
+    /// ```
     pub fn distinct(self, partitions: Option<usize>) -> Batch<T> {
         let n = self.shuffle_partitions(partitions);
         infallible(distinct(&LocalRunner::new(), 0, self, |x, d| d.push(x), n, keep))
@@ -131,11 +139,25 @@ impl<T: Hash + Eq + Send> Batch<T> {
 
 impl<K: Send, V: Send> Batch<(K, V)> {
     /// `f` applied to every value; keys and partitions are kept.
+    ///
+    /// ```
+    /// use streamflow::Batch;
+    ///
+    /// let pairs = Batch::from_vec(vec![("a", 1), ("b", 2)]);
+    /// assert_eq!(pairs.map_values(|v| v * 10).collect(), [("a", 10), ("b", 20)]);
+    /// ```
     pub fn map_values<U: Send>(self, f: impl Fn(V) -> U + Sync) -> Batch<(K, U)> {
         self.narrow(|(k, v), out| out.push((k, f(v))))
     }
 
     /// `(k, u)` for every `u` of `f(v)`, for every pair `(k, v)`.
+    ///
+    /// ```
+    /// use streamflow::Batch;
+    ///
+    /// let pairs = Batch::from_vec(vec![("a", 1), ("b", 2)]);
+    /// assert_eq!(pairs.flat_map_values(|v| 0..v).collect(), [("a", 0), ("b", 0), ("b", 1)]);
+    /// ```
     pub fn flat_map_values<I>(self, f: impl Fn(V) -> I + Sync) -> Batch<(K, I::Item)>
     where
         K: Clone,
@@ -166,6 +188,13 @@ macro_rules! joins {
 impl<K: Hash + Eq + Send, V: Send> Batch<(K, V)> {
     /// The values of each key reduced with `f` (combined per partition first),
     /// hash-partitioned over `partitions` (default: this batch's count).
+    ///
+    /// ```
+    /// use streamflow::Batch;
+    ///
+    /// let pairs = Batch::from_vec(vec![("a", 1), ("b", 2), ("a", 3)]);
+    /// assert_eq!(pairs.reduce_by_key(|x, y| x + y, Some(2)).sorted(), [("a", 4), ("b", 2)]);
+    /// ```
     pub fn reduce_by_key(self, f: impl Fn(V, V) -> V + Sync, partitions: Option<usize>) -> Batch<(K, V)> {
         let n = self.shuffle_partitions(partitions);
         infallible(reduce_by_key(
@@ -180,6 +209,13 @@ impl<K: Hash + Eq + Send, V: Send> Batch<(K, V)> {
     }
 
     /// Every value of each key, in arrival order.
+    ///
+    /// ```
+    /// use streamflow::Batch;
+    ///
+    /// let pairs = Batch::from_vec(vec![("a", 1), ("b", 2), ("a", 3)]);
+    /// assert_eq!(pairs.group_by_key(None).sorted(), [("a", vec![1, 3]), ("b", vec![2])]);
+    /// ```
     pub fn group_by_key(self, partitions: Option<usize>) -> Batch<(K, Vec<V>)> {
         let n = self.shuffle_partitions(partitions);
         infallible(group_by_key(&LocalRunner::new(), 0, self, |x, g| g.push(x), n, keep))
@@ -205,20 +241,67 @@ impl<K: Hash + Eq + Send, V: Send> Batch<(K, V)> {
 
     joins! {
         /// `(k, (v, w))` for every `v` of `k` here and every `w` of `k` in
-        /// `other`. `partitions` defaults to the larger of the two batches'
+        /// `other` (a batch, or a reference to one, such as a static
+        /// dataset). `partitions` defaults to the larger of the two batches'
         /// counts.
+        ///
+        /// ```
+        /// use streamflow::Batch;
+        ///
+        /// let sales = Batch::from_vec(vec![(1, 7), (2, 3), (1, 5)]);
+        /// let names = Batch::from_vec(vec![(1, "ann")]);
+        /// assert_eq!(sales.join(&names, None).sorted(), [(1, (5, "ann")), (1, (7, "ann"))]);
+        /// ```
         join: Inner => (V, W);
         /// Like [`join`](Self::join), keeping every value of this batch
         /// (`None` where `other` has no value for the key).
+        ///
+        /// ```
+        /// use streamflow::Batch;
+        ///
+        /// let sales = Batch::from_vec(vec![(1, 7), (2, 3)]);
+        /// let names = Batch::from_vec(vec![(1, "ann"), (3, "cy")]);
+        /// assert_eq!(sales.left_outer_join(names, None).sorted(), [(1, (7, Some("ann"))), (2, (3, None))]);
+        /// ```
         left_outer_join: LeftOuter => (V, Option<W>);
         /// Like [`join`](Self::join), keeping every value of `other` (`None`
         /// where this batch has no value for the key).
+        ///
+        /// ```
+        /// use streamflow::Batch;
+        ///
+        /// let sales = Batch::from_vec(vec![(1, 7), (2, 3)]);
+        /// let names = Batch::from_vec(vec![(1, "ann"), (3, "cy")]);
+        /// assert_eq!(sales.right_outer_join(names, None).sorted(), [(1, (Some(7), "ann")), (3, (None, "cy"))]);
+        /// ```
         right_outer_join: RightOuter => (Option<V>, W);
         /// Like [`join`](Self::join), keeping every value of either side.
+        ///
+        /// ```
+        /// use streamflow::Batch;
+        ///
+        /// let sales = Batch::from_vec(vec![(1, 7), (2, 3)]);
+        /// let names = Batch::from_vec(vec![(1, "ann"), (3, "cy")]);
+        /// assert_eq!(
+        ///     sales.full_outer_join(names, None).sorted(),
+        ///     [(1, (Some(7), Some("ann"))), (2, (Some(3), None)), (3, (None, Some("cy")))]
+        /// );
+        /// ```
         full_outer_join: FullOuter => (Option<V>, Option<W>);
     }
 
     /// For every key of either side, all its values here and in `other`.
+    ///
+    /// ```
+    /// use streamflow::Batch;
+    ///
+    /// let left = Batch::from_vec(vec![(1, 'a'), (1, 'b'), (2, 'c')]);
+    /// let right = Batch::from_vec(vec![(1, 10), (3, 30)]);
+    /// assert_eq!(
+    ///     left.cogroup(right, None).sorted(),
+    ///     [(1, (vec!['a', 'b'], vec![10])), (2, (vec!['c'], vec![])), (3, (vec![], vec![30]))]
+    /// );
+    /// ```
     #[allow(clippy::type_complexity)]
     pub fn cogroup<W: Send>(
         self,
