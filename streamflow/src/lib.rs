@@ -50,9 +50,9 @@
 #[doc = include_str!("stream_job.md")]
 pub use streamflow_macros::stream_job;
 pub use streamflow_runtime::{
-    Batch, BatchContext, BatchError, ConfigError, InputPorts, Job, JobConfig, JobState, JoinSide, Operator,
-    OutputPorts, Plan, Port, PortInfo, PrintTarget, SourceSpan, Stage, StageEnd, State, StateEntry, StateError,
-    StateSnapshot, Time,
+    Batch, BatchContext, BatchError, ConfigError, InputPartitions, InputPorts, Job, JobConfig, JobState, JoinSide,
+    Operator, OutputPorts, Plan, Port, PortInfo, PrintTarget, SourceSpan, Stage, StageEnd, State, StateEntry,
+    StateError, StateSnapshot, Time,
 };
 
 /// Sinks: where output ports' batches go (print, files, a closure, a collector for tests).
