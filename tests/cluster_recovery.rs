@@ -173,7 +173,10 @@ fn run(base: &Path) -> Vec<String> {
     alone.stop();
     let expected = tree(&reference);
     if expected.keys().filter(|name| name.ends_with("/_SUCCESS")).count() != 2 * BATCHES as usize {
-        failures.push(format!("the reference run wrote {:?}", expected.keys().collect::<Vec<_>>()));
+        failures.push(format!(
+            "the reference run wrote {:?}",
+            expected.keys().collect::<Vec<_>>()
+        ));
     }
 
     // 2 processes, checkpointing; process 1 killed after batch 5.
@@ -192,13 +195,18 @@ fn run(base: &Path) -> Vec<String> {
     two.send(0, &KILLED_IN.to_string());
     match two.wait_exit(0) {
         Some(status) if !status.success() => {}
-        other => failures.push(format!("process 0 after process 1 was killed: expected a failure, got {other:?}")),
+        other => failures.push(format!(
+            "process 0 after process 1 was killed: expected a failure, got {other:?}"
+        )),
     }
     let text = two.stderr(0);
     if !text.contains("lost the mesh between processes") {
         failures.push(format!("process 0 stopped without saying it lost the mesh: {text}"));
     }
-    eprintln!("process 0 stopped {:.2}s after its batch began", stopped.elapsed().as_secs_f64());
+    eprintln!(
+        "process 0 stopped {:.2}s after its batch began",
+        stopped.elapsed().as_secs_f64()
+    );
     // The same checkpoint, input and outputs, for the restores on 3 and 1.
     for copy in ["three", "one"] {
         copy_tree(&checkpoint, &base.join(format!("checkpoint-{copy}")), false);
@@ -207,7 +215,13 @@ fn run(base: &Path) -> Vec<String> {
     }
     let restores = [
         ("two", 2, true, input.clone(), checkpoint.clone()),
-        ("three", 3, true, base.join("input-three"), base.join("checkpoint-three")),
+        (
+            "three",
+            3,
+            true,
+            base.join("input-three"),
+            base.join("checkpoint-three"),
+        ),
         ("one", 1, false, base.join("input-one"), base.join("checkpoint-one")),
     ];
     for (name, processes, mesh, input, checkpoint) in restores {
@@ -239,7 +253,7 @@ fn run(base: &Path) -> Vec<String> {
         restarted.stop();
         let got = tree(&output);
         if got != expected {
-            let differ: Vec<&String> = expected
+            let differ: std::collections::BTreeSet<&String> = expected
                 .keys()
                 .chain(got.keys())
                 .filter(|name| expected.get(*name) != got.get(*name))
@@ -252,7 +266,9 @@ fn run(base: &Path) -> Vec<String> {
         for process in 0..processes {
             let text = restarted.stderr(process);
             if text.contains("panicked") {
-                failures.push(format!("restored on {processes}, process {process}: a thread panicked: {text}"));
+                failures.push(format!(
+                    "restored on {processes}, process {process}: a thread panicked: {text}"
+                ));
             }
         }
     }
@@ -461,7 +477,11 @@ fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
             if path.is_dir() {
                 dirs.push(path);
             } else {
-                let name = path.strip_prefix(root).expect("under root").to_string_lossy().into_owned();
+                let name = path
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .to_string_lossy()
+                    .into_owned();
                 files.insert(name, std::fs::read(&path).expect("read an output file"));
             }
         }

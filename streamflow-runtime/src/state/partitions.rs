@@ -73,10 +73,11 @@ mod tests {
     fn each_group_comes_from_the_part_that_owned_it() {
         // Saved on 2 processes (groups 0-1 on process 0, 2-3 on 1); this is
         // process 1 of 3 now, which owns group 2 of 4.
-        let parts = vec![vec![vec![0], vec![1], vec![], vec![]], vec![vec![], vec![], vec![2], vec![3]]];
-        let from = |g: usize, n: usize| {
-            (crate::cluster::owner(g, n, 3) == 1).then(|| crate::cluster::owner(g, n, 2))
-        };
+        let parts = vec![
+            vec![vec![0], vec![1], vec![], vec![]],
+            vec![vec![], vec![], vec![2], vec![3]],
+        ];
+        let from = |g: usize, n: usize| (crate::cluster::owner(g, n, 3) == 1).then(|| crate::cluster::owner(g, n, 2));
         assert_eq!(pick_groups(parts, &from), vec![vec![], vec![], vec![2], vec![]]);
     }
 }

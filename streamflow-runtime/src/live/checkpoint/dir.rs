@@ -288,7 +288,11 @@ impl CheckpointDir {
     /// Records what a batch reads, before it runs.
     pub(crate) fn write_inputs(&self, record: &InputsRecord) -> Result<(), CheckpointError> {
         let bytes = encode("a batch's inputs", record)?;
-        frame::write(&self.own_file(self.batches(), record.time_ms, "inputs"), Kind::Inputs, &bytes)
+        frame::write(
+            &self.own_file(self.batches(), record.time_ms, "inputs"),
+            Kind::Inputs,
+            &bytes,
+        )
     }
 
     /// Records that a batch's outputs are all written. Not fsynced: a
@@ -552,7 +556,10 @@ mod tests {
         drop((first, second));
         let alone = CheckpointDir::open(&root).unwrap();
         let saved = alone.load(None).unwrap().unwrap();
-        assert_eq!(saved.state.as_ref().map(|s| (s.time_ms, s.parts.len())), Some((7000, 2)));
+        assert_eq!(
+            saved.state.as_ref().map(|s| (s.time_ms, s.parts.len())),
+            Some((7000, 2))
+        );
         let choice = Choice {
             state_ms: Some(6000),
             last_batch_ms: 5000,
