@@ -179,7 +179,25 @@ fn run(base: &Path) -> Vec<String> {
         ));
     }
 
-    // 2 processes, checkpointing; process 1 killed after batch 5.
+    for racing in [false, true] {
+        failures.extend(killed_and_restored(base, &reference_input, &expected, racing));
+    }
+    failures
+}
+
+/// 2 processes, checkpointing, process 1 SIGKILLed: after batch 5 (the
+/// other then fails in batch 6), or, `racing`, a few milliseconds after
+/// both were told to run batch 6 (wherever that lands: before, while or
+/// after they run it). Then the checkpoint restored on 2, 3 and 1 processes
+/// must write the `expected` directories.
+fn killed_and_restored(
+    base: &Path,
+    reference_input: &Path,
+    expected: &BTreeMap<String, Vec<u8>>,
+    racing: bool,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    let base = &mkdir(&base.join(if racing { "racing" } else { "between" }));
     let input = mkdir(&base.join("input"));
     let output = base.join("two");
     let checkpoint = base.join("checkpoint");
@@ -188,11 +206,35 @@ fn run(base: &Path) -> Vec<String> {
         move_in(&input, k);
         two.batch(k);
     }
-    let _ = two.children[1].kill();
-    let _ = two.children[1].wait();
     move_in(&input, KILLED_IN);
     let stopped = Instant::now();
-    two.send(0, &KILLED_IN.to_string());
+    if racing {
+        two.send(0, &KILLED_IN.to_string());
+        two.send(1, &KILLED_IN.to_string());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        std::thread::sleep(Duration::from_micros(u64::from(nanos % 30_000)));
+    }
+    let _ = two.children[1].kill();
+    let _ = two.children[1].wait();
+    if !racing {
+        two.send(0, &KILLED_IN.to_string());
+    }
+    // Process 0 goes on while batches still complete (process 1 died after
+    // ending them), and must fail in the first that needs process 1.
+    let mut failed_in = KILLED_IN;
+    while failed_in <= BATCHES
+        && two.lines[0]
+            .recv_timeout(Duration::from_secs(5))
+            .is_ok_and(|line| line == format!("done {failed_in}"))
+    {
+        failed_in += 1;
+        if failed_in <= BATCHES {
+            move_in(&input, failed_in);
+            two.send(0, &failed_in.to_string());
+        }
+    }
     match two.wait_exit(0) {
         Some(status) if !status.success() => {}
         other => failures.push(format!(
@@ -204,9 +246,20 @@ fn run(base: &Path) -> Vec<String> {
         failures.push(format!("process 0 stopped without saying it lost the mesh: {text}"));
     }
     eprintln!(
-        "process 0 stopped {:.2}s after its batch began",
+        "{}: process 0 failed in batch {failed_in}, {:.2}s after batch {KILLED_IN} began",
+        if racing {
+            "killed while racing"
+        } else {
+            "killed between batches"
+        },
         stopped.elapsed().as_secs_f64()
     );
+    // Snapshots every 2 batches: those after the last before the failed
+    // batch run again; racing, the failed batch too if it was committed
+    // before process 0 failed at its snapshot.
+    let completed = failed_in - 1;
+    let rerun = completed % 2;
+    let reruns = if racing { rerun..=rerun + 1 } else { rerun..=rerun };
     // The same checkpoint, input and outputs, for the restores on 3 and 1.
     for copy in ["three", "one"] {
         copy_tree(&checkpoint, &base.join(format!("checkpoint-{copy}")), false);
@@ -235,32 +288,32 @@ fn run(base: &Path) -> Vec<String> {
             &output,
             Some(&checkpoint),
         );
-        if restarted.rerun != [1; 3][..processes] {
+        let first = restarted.rerun[0];
+        if !reruns.contains(&first) || restarted.rerun.iter().any(|&n| n != first) {
             failures.push(format!(
-                "restored on {processes}: recovery ran {:?} batches again, expected 1 each (batch 5, committed)",
+                "restored on {processes}: recovery ran {:?} batches again, expected {reruns:?}, the same on each",
                 restarted.rerun
             ));
         }
-        for k in KILLED_IN..=BATCHES {
-            if k > KILLED_IN && name == "two" {
-                move_in(&input, k);
-            }
-            if k > KILLED_IN && name != "two" {
-                link_in(&base.join("reference-input"), &input, k);
+        for k in failed_in..=BATCHES {
+            let there = input.join(format!("{k:03}.txt"));
+            if !there.exists() {
+                link_in(reference_input, &input, k);
             }
             restarted.batch(k);
         }
         restarted.stop();
         let got = tree(&output);
-        if got != expected {
+        if &got != expected {
             let differ: std::collections::BTreeSet<&String> = expected
                 .keys()
                 .chain(got.keys())
                 .filter(|name| expected.get(*name) != got.get(*name))
                 .collect();
             failures.push(format!(
-                "restored on {processes} processes: the output directories differ from the uninterrupted run's \
-                 at {differ:?}"
+                "{}: restored on {processes} processes: the output directories differ from the uninterrupted \
+                 run's at {differ:?}",
+                if racing { "racing" } else { "between batches" }
             ));
         }
         for process in 0..processes {
