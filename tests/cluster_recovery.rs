@@ -29,8 +29,19 @@ use streamflow::cluster::{ClusterConfig, Mesh};
 use streamflow::live::{ManualClock, sinks, sources};
 use streamflow::prelude::*;
 
+/// `map_with_state`'s function: a word's count so far, also when it times out.
+fn seen(word: &String, one: Option<u64>, state: &mut State<u64>) -> Option<(String, u64)> {
+    let count = state.get().copied().unwrap_or(0) + one.unwrap_or(0);
+    if !state.is_timing_out() {
+        state.update(count);
+    }
+    Some((word.clone(), count))
+}
+
 stream_job! {
-    /// Running totals per word and counts over the last three batches.
+    /// Running totals per word and counts over the last three batches (with
+    /// and without an inverse), a word's count with a timeout, and unkeyed
+    /// windows: every kind of state a job keeps.
     pub job Running {
         batch_interval = 100ms;
         input lines: String;
@@ -49,8 +60,26 @@ stream_job! {
                 part.sort_unstable();
                 part
             });
+        output seen: (String, u64) = pairs
+            .map_with_state(seen, 300ms)
+            .map_partitions(|mut part| {
+                part.sort_unstable();
+                part
+            });
+        output groups: (String, u64) = pairs
+            .group_by_key_and_window(300ms, 100ms)
+            .map(|(word, ones)| (word, ones.len() as u64))
+            .map_partitions(|mut part| {
+                part.sort_unstable();
+                part
+            });
+        output chars: u64 = lines.map(|line| line.len() as u64).reduce_by_window(|a, b| a + b, 300ms, 100ms);
+        output lines_seen: u64 = lines.count_by_window(300ms, 100ms);
     }
 }
+
+/// The output ports, each saved under its own name.
+const OUTPUTS: [&str; 6] = ["totals", "recent", "seen", "groups", "chars", "lines_seen"];
 
 const INTERVAL_MS: u64 = 100;
 /// Batches in all; the crash comes while batch `KILLED_IN` runs.
@@ -76,11 +105,17 @@ fn child(args: &[String]) -> Result<(), String> {
     }
     let job = Running::with_config(config).map_err(|e| e.to_string())?;
     let build = || {
-        StreamingContext::new(job)
+        let save = |port: &str| sinks::save_as_text_files(format!("{output}/{port}"), "txt");
+        let mut context = StreamingContext::new(job)
             .clock(clock.clone())
-            .input("lines", sources::text_file_stream(input))?
-            .output::<(String, u64)>("totals", sinks::save_as_text_files(format!("{output}/totals"), "txt"))?
-            .output::<(String, u64)>("recent", sinks::save_as_text_files(format!("{output}/recent"), "txt"))
+            .input("lines", sources::text_file_stream(input))?;
+        for port in &OUTPUTS[..4] {
+            context = context.output::<(String, u64)>(port, save(port))?;
+        }
+        for port in &OUTPUTS[4..] {
+            context = context.output::<u64>(port, save(port))?;
+        }
+        Ok::<_, streamflow::live::StartError>(context)
     };
     let context = if checkpoint == "-" {
         build()
@@ -172,7 +207,7 @@ fn run(base: &Path) -> Vec<String> {
     }
     alone.stop();
     let expected = tree(&reference);
-    if expected.keys().filter(|name| name.ends_with("/_SUCCESS")).count() != 2 * BATCHES as usize {
+    if expected.keys().filter(|name| name.ends_with("/_SUCCESS")).count() != OUTPUTS.len() * BATCHES as usize {
         failures.push(format!(
             "the reference run wrote {:?}",
             expected.keys().collect::<Vec<_>>()
