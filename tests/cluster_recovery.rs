@@ -75,11 +75,20 @@ stream_job! {
             });
         output chars: u64 = lines.map(|line| line.len() as u64).reduce_by_window(|a, b| a + b, 300ms, 100ms);
         output lines_seen: u64 = lines.count_by_window(300ms, 100ms);
+        output window_lines: u64 = lines.window(300ms, 100ms).count();
     }
 }
 
 /// The output ports, each saved under its own name.
-const OUTPUTS: [&str; 6] = ["totals", "recent", "seen", "groups", "chars", "lines_seen"];
+const OUTPUTS: [&str; 7] = [
+    "totals",
+    "recent",
+    "seen",
+    "groups",
+    "chars",
+    "lines_seen",
+    "window_lines",
+];
 
 const INTERVAL_MS: u64 = 100;
 /// Batches in all; the crash comes while batch `KILLED_IN` runs.
