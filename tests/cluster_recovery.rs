@@ -30,6 +30,8 @@ use streamflow::live::{ManualClock, sinks, sources};
 use streamflow::prelude::*;
 
 /// `map_with_state`'s function: a word's count so far, also when it times out.
+// `map_with_state` passes the key as `&K`, here `&String`.
+#[allow(clippy::ptr_arg)]
 fn seen(word: &String, one: Option<u64>, state: &mut State<u64>) -> Option<(String, u64)> {
     let count = state.get().copied().unwrap_or(0) + one.unwrap_or(0);
     if !state.is_timing_out() {
