@@ -306,6 +306,9 @@ fn killed_and_restored(
     let completed = failed_in - 1;
     let rerun = completed % 2;
     let reruns = if racing { rerun..=rerun + 1 } else { rerun..=rerun };
+    if !racing {
+        failures.extend(unshared(base, &checkpoint, &input));
+    }
     // The same checkpoint, input and outputs, for the restores on 3 and 1.
     for copy in ["three", "one"] {
         copy_tree(&checkpoint, &base.join(format!("checkpoint-{copy}")), false);
@@ -374,6 +377,32 @@ fn killed_and_restored(
     failures
 }
 
+/// A checkpoint directory that is not shared: process 1 is given an empty
+/// one. It must refuse to start, saying why, and process 0 must fail too.
+fn unshared(base: &Path, checkpoint: &Path, input: &Path) -> Vec<String> {
+    let copy = base.join("checkpoint-unshared");
+    copy_tree(checkpoint, &copy, false);
+    let empty = mkdir(&base.join("checkpoint-empty"));
+    let output = base.join("unshared");
+    let mut run = Run::spawn(base, "unshared", true, input, &output, &[Some(&copy), Some(&empty)]);
+    let mut failures = Vec::new();
+    let wanted = [
+        "cannot agree on the zero time",
+        "process 0 resumes the checkpoint there and this process finds none: every process must see the same \
+         directory",
+    ];
+    for (process, wanted) in wanted.into_iter().enumerate() {
+        let status = run.wait_exit(process);
+        let text = run.stderr(process);
+        if status.is_none_or(|s| s.success()) || !text.contains(wanted) {
+            failures.push(format!(
+                "an unshared checkpoint, process {process}: expected a failure with {wanted:?}, got {status:?}: {text}"
+            ));
+        }
+    }
+    failures
+}
+
 /// The processes of one run, each told its batches on stdin.
 struct Run {
     name: String,
@@ -395,6 +424,19 @@ impl Run {
         output: &Path,
         checkpoint: Option<&Path>,
     ) -> Run {
+        let checkpoints = vec![checkpoint; processes];
+        let mut run = Run::spawn(base, name, mesh, input, output, &checkpoints);
+        for process in 0..processes {
+            let line = run.expect(process, "ready ");
+            run.rerun.push(line["ready ".len()..].parse().expect("a count"));
+        }
+        run
+    }
+
+    /// Starts one process per entry of `checkpoints` (each its directory),
+    /// without waiting for them.
+    fn spawn(base: &Path, name: &str, mesh: bool, input: &Path, output: &Path, checkpoints: &[Option<&Path>]) -> Run {
+        let processes = checkpoints.len();
         let hosts = base.join(format!("{name}.hosts"));
         if mesh {
             let ports = free_ports(processes);
@@ -416,7 +458,7 @@ impl Run {
                 .arg(if mesh { hosts.as_os_str() } else { "-".as_ref() })
                 .arg(input)
                 .arg(output)
-                .arg(checkpoint.map_or("-".as_ref(), Path::as_os_str))
+                .arg(checkpoints[process].map_or("-".as_ref(), Path::as_os_str))
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(std::fs::File::create(run.stderr_path(process)).expect("create a stderr file"))
@@ -435,10 +477,6 @@ impl Run {
             run.stdins.push(child.stdin.take());
             run.children.push(child);
             run.lines.push(rx);
-        }
-        for process in 0..processes {
-            let line = run.expect(process, "ready ");
-            run.rerun.push(line["ready ".len()..].parse().expect("a count"));
         }
         run
     }
