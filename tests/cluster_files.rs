@@ -76,7 +76,7 @@ fn main() -> ExitCode {
         .collect();
     wait_all(&mut children.iter_mut().collect::<Vec<_>>(), "the 2 processes");
 
-    let mut failures = refusals(&input, &base);
+    let mut failures = refusals();
     // A clean stop: no thread of any process panicked (timely's threads do
     // when a peer leaves while the mesh is still shutting down).
     for name in ["single.stderr", "process-0.stderr", "process-1.stderr"] {
@@ -227,8 +227,8 @@ fn one_fails_all(input: &Path, base: &Path) -> Vec<String> {
 }
 
 /// What a live job on a cluster refuses at start, on a mesh of one process:
-/// a source that does not split between processes, and a checkpoint.
-fn refusals(input: &Path, base: &Path) -> Vec<String> {
+/// a source that does not split between processes.
+fn refusals() -> Vec<String> {
     use streamflow::JobConfig;
     use streamflow::StreamingContext;
     use streamflow::cluster::{ClusterConfig, Mesh};
@@ -246,22 +246,11 @@ fn refusals(input: &Path, base: &Path) -> Vec<String> {
         Err(e) => Some(format!("binding failed: {e}")),
     };
     let queue = start(StreamingContext::new(job()).input("lines", sources::queue_stream([vec!["a".to_owned()]])));
-    let checkpointed = start(
-        StreamingContext::new(job())
-            .checkpoint(base.join("checkpoint"))
-            .input("lines", sources::text_file_stream(input)),
-    );
     let mut failures = Vec::new();
-    let wanted = [
-        (
-            queue,
-            "which does not split between processes; on a cluster only directory sources (text_file_stream) do",
-        ),
-        (
-            checkpointed,
-            "invalid setting `cluster`: checkpointing a live job on a cluster is not supported yet",
-        ),
-    ];
+    let wanted = [(
+        queue,
+        "which does not split between processes; on a cluster only directory sources (text_file_stream) do",
+    )];
     for (error, text) in wanted {
         if !error.as_deref().is_some_and(|e| e.contains(text)) {
             failures.push(format!("expected a start error with {text:?}, got {error:?}"));

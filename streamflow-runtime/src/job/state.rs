@@ -16,13 +16,16 @@
 //! keep, say, `&'static str` keys still compiles and runs, and only saving its
 //! state fails, with an error that names the operator.
 
+use crate::state::{GroupSource, KeyGroups};
 use serde::{Deserialize, Serialize};
 
 /// How one operator's state is saved and loaded (postcard, a compact serde
-/// format).
+/// format), and, for a state kept in key groups, how the parts saved by the
+/// processes of a cluster make one again.
 pub struct StateCodec<S> {
     save: fn(&S) -> Result<Vec<u8>, postcard::Error>,
     load: fn(&[u8]) -> Result<S, postcard::Error>,
+    groups: Option<fn(Vec<S>, GroupSource<'_>) -> S>,
 }
 
 impl<S: Serialize + Deserialize<'static>> StateCodec<S> {
@@ -36,6 +39,19 @@ impl<S: Serialize + Deserialize<'static>> StateCodec<S> {
         StateCodec {
             save: postcard::to_stdvec::<S>,
             load: |bytes| postcard::from_bytes(Box::leak(bytes.to_vec().into_boxed_slice())),
+            groups: None,
+        }
+    }
+}
+
+impl<S: Serialize + Deserialize<'static> + KeyGroups> StateCodec<S> {
+    /// The codec of a serde type kept in key groups (every state the
+    /// generated code keeps), which a checkpoint taken on a cluster can
+    /// restore on another number of processes.
+    pub fn grouped() -> Self {
+        StateCodec {
+            groups: Some(S::merge_groups),
+            ..Self::serde()
         }
     }
 }
@@ -76,9 +92,9 @@ pub trait SerdeCodec<S> {
     fn codec(&self) -> Option<StateCodec<S>>;
 }
 
-impl<S: Serialize + Deserialize<'static>> SerdeCodec<S> for &CodecProbe<S> {
+impl<S: Serialize + Deserialize<'static> + KeyGroups> SerdeCodec<S> for &CodecProbe<S> {
     fn codec(&self) -> Option<StateCodec<S>> {
-        Some(StateCodec::serde())
+        Some(StateCodec::grouped())
     }
 }
 
@@ -151,6 +167,15 @@ pub trait KeptState: Send {
     /// Replaces the state object with one read from `bytes`; on an error the
     /// state is left as it was.
     fn load(&mut self, bytes: &[u8]) -> Result<(), StateError>;
+    /// Replaces the state object with the key groups `from` picks out of
+    /// `parts` (each process's saved state, by process index; see
+    /// [`KeyGroups`]); on an error the state is left as it was.
+    fn load_groups(&mut self, parts: &[&[u8]], from: GroupSource<'_>) -> Result<(), StateError> {
+        let _ = (parts, from);
+        Err(StateError::NotGrouped {
+            id: self.id().to_owned(),
+        })
+    }
 }
 
 impl<S: Send> KeptState for Kept<S> {
@@ -177,6 +202,30 @@ impl<S: Send> KeptState for Kept<S> {
             message: e.to_string(),
         })?;
         self.value = (self.restore)(&self.value, loaded).map_err(|reason| StateError::DoesNotFit {
+            id: self.id.to_owned(),
+            reason,
+        })?;
+        Ok(())
+    }
+
+    fn load_groups(&mut self, parts: &[&[u8]], from: GroupSource<'_>) -> Result<(), StateError> {
+        let codec = self.codec()?;
+        let Some(merge) = codec.groups else {
+            return Err(StateError::NotGrouped { id: self.id.to_owned() });
+        };
+        let loaded = parts
+            .iter()
+            .map(|bytes| {
+                (codec.load)(bytes).map_err(|e| StateError::Decode {
+                    id: self.id.to_owned(),
+                    message: e.to_string(),
+                })
+            })
+            .collect::<Result<Vec<S>, StateError>>()?;
+        if loaded.is_empty() {
+            return Err(StateError::Missing { id: self.id.to_owned() });
+        }
+        self.value = (self.restore)(&self.value, merge(loaded, from)).map_err(|reason| StateError::DoesNotFit {
             id: self.id.to_owned(),
             reason,
         })?;
@@ -223,38 +272,65 @@ pub trait JobState: Send + 'static {
     /// anything is replaced.
     fn restore(&mut self, snapshot: &StateSnapshot) -> Result<(), StateError> {
         let mut kept = self.kept_mut();
-        for k in &kept {
-            if let Some(entry) = snapshot.entries.iter().find(|entry| entry.id == k.id())
-                && entry.type_name != k.type_name()
-            {
-                return Err(StateError::TypeChanged {
-                    id: k.id().to_owned(),
-                    saved: entry.type_name.clone(),
-                    now: k.type_name().to_owned(),
-                });
-            }
-        }
-        if let Some(extra) = snapshot
-            .entries
-            .iter()
-            .find(|entry| !kept.iter().any(|k| k.id() == entry.id))
-        {
-            return Err(StateError::Unknown { id: extra.id.clone() });
-        }
-        let mut matched = Vec::with_capacity(kept.len());
-        for k in &kept {
-            let entry = snapshot
-                .entries
-                .iter()
-                .find(|entry| entry.id == k.id())
-                .ok_or_else(|| StateError::Missing { id: k.id().to_owned() })?;
-            matched.push(entry);
-        }
+        let matched = match_entries(&kept, snapshot)?;
         for (k, entry) in kept.iter_mut().zip(matched) {
             k.load(&entry.bytes)?;
         }
         Ok(())
     }
+
+    /// Replaces the whole state with the key groups this process owns, out
+    /// of `parts`: the snapshots every process of a cluster saved, by process
+    /// index (`from` says which part holds a group this process owns now;
+    /// see [`KeyGroups`]). Every part is checked as
+    /// [`restore`](Self::restore) checks one before anything is replaced.
+    fn restore_groups(&mut self, parts: &[&StateSnapshot], from: GroupSource<'_>) -> Result<(), StateError> {
+        let mut kept = self.kept_mut();
+        let matched = parts
+            .iter()
+            .map(|part| match_entries(&kept, part))
+            .collect::<Result<Vec<_>, StateError>>()?;
+        for (index, k) in kept.iter_mut().enumerate() {
+            let bytes: Vec<&[u8]> = matched.iter().map(|entries| entries[index].bytes.as_slice()).collect();
+            k.load_groups(&bytes, from)?;
+        }
+        Ok(())
+    }
+}
+
+/// Each kept object's entry in `snapshot`, in the kept objects' order: every
+/// one present with the same type, and no entry left over.
+fn match_entries<'s>(
+    kept: &[&mut dyn KeptState],
+    snapshot: &'s StateSnapshot,
+) -> Result<Vec<&'s StateEntry>, StateError> {
+    for k in kept {
+        if let Some(entry) = snapshot.entries.iter().find(|entry| entry.id == k.id())
+            && entry.type_name != k.type_name()
+        {
+            return Err(StateError::TypeChanged {
+                id: k.id().to_owned(),
+                saved: entry.type_name.clone(),
+                now: k.type_name().to_owned(),
+            });
+        }
+    }
+    if let Some(extra) = snapshot
+        .entries
+        .iter()
+        .find(|entry| !kept.iter().any(|k| k.id() == entry.id))
+    {
+        return Err(StateError::Unknown { id: extra.id.clone() });
+    }
+    kept.iter()
+        .map(|k| {
+            snapshot
+                .entries
+                .iter()
+                .find(|entry| entry.id == k.id())
+                .ok_or_else(|| StateError::Missing { id: k.id().to_owned() })
+        })
+        .collect()
 }
 
 impl JobState for () {
@@ -371,6 +447,16 @@ pub enum StateError {
     /// The snapshot's bytes are not a snapshot.
     #[error("not a state snapshot: {0}")]
     Corrupt(String),
+    /// A checkpoint taken on a cluster (in parts, one per process) holds
+    /// the state of an operator whose state is not kept in key groups.
+    #[error(
+        "the state of `{id}` cannot be restored from a checkpoint taken on a cluster: it is not kept in key \
+         groups (implement `KeyGroups` for it)"
+    )]
+    NotGrouped {
+        /// The operator's id.
+        id: String,
+    },
 }
 
 #[cfg(test)]
@@ -393,8 +479,8 @@ mod tests {
 
     fn state(a: Vec<u64>, b: (&str, u32)) -> TwoCounters {
         TwoCounters {
-            a: Kept::new("a", a, (&&CodecProbe::new()).codec()),
-            b: Kept::new("b", (b.0.to_owned(), b.1), (&&CodecProbe::new()).codec()),
+            a: Kept::new("a", a, Some(StateCodec::serde())),
+            b: Kept::new("b", (b.0.to_owned(), b.1), Some(StateCodec::serde())),
         }
     }
 
@@ -475,10 +561,89 @@ mod tests {
 
     #[test]
     fn borrowed_strings_are_saved_and_read_back() {
-        let mut words = Kept::new("words", vec!["a", "b"], (&&CodecProbe::new()).codec());
+        let mut words = Kept::new("words", vec!["a", "b"], Some(StateCodec::serde()));
         let bytes = words.save().unwrap();
         words.get_mut().clear();
         words.load(&bytes).unwrap();
         assert_eq!(words.get(), &vec!["a", "b"]);
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Groups(Vec<Vec<u32>>);
+
+    impl KeyGroups for Groups {
+        fn merge_groups(parts: Vec<Self>, from: GroupSource<'_>) -> Self {
+            Groups(crate::state::partitions::pick_groups(
+                parts.into_iter().map(|p| p.0).collect(),
+                from,
+            ))
+        }
+    }
+
+    struct Grouped {
+        groups: Kept<Groups>,
+        plain: Kept<Vec<u64>>,
+    }
+
+    impl JobState for Grouped {
+        fn kept(&self) -> Vec<&dyn KeptState> {
+            vec![&self.groups, &self.plain]
+        }
+        fn kept_mut(&mut self) -> Vec<&mut dyn KeptState> {
+            vec![&mut self.groups, &mut self.plain]
+        }
+    }
+
+    #[test]
+    // The two borrows are the probe's point: one fewer finds `NoCodec` first.
+    #[allow(clippy::needless_borrow)]
+    fn parts_saved_by_processes_restore_the_groups_this_process_owns_now() {
+        let saved = |groups: Vec<Vec<u32>>| {
+            Grouped {
+                groups: Kept::new("groups", Groups(groups), (&&CodecProbe::new()).codec()),
+                plain: Kept::new("plain", vec![1], Some(StateCodec::serde())),
+            }
+            .snapshot()
+            .unwrap()
+        };
+        let parts = [
+            saved(vec![vec![1], vec![2], vec![], vec![]]),
+            saved(vec![vec![], vec![], vec![3], vec![4]]),
+        ];
+        let mut state = Grouped {
+            groups: Kept::new("groups", Groups(Vec::new()), (&&CodecProbe::new()).codec()),
+            plain: Kept::new("plain", Vec::new(), Some(StateCodec::serde())),
+        };
+        // Process 1 of 3 owns group 2 of 4, which process 1 of 2 saved.
+        let from = |g: usize, n: usize| (crate::cluster::owner(g, n, 3) == 1).then(|| crate::cluster::owner(g, n, 2));
+        let err = state.restore_groups(&[&parts[0], &parts[1]], &from).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the state of `plain` cannot be restored from a checkpoint taken on a cluster: it is not kept in key \
+             groups (implement `KeyGroups` for it)"
+        );
+        let plain_free = |mut snapshot: StateSnapshot| {
+            snapshot.entries.retain(|e| e.id == "groups");
+            snapshot
+        };
+        let parts = parts.map(plain_free);
+        let mut state = GroupsOnly {
+            groups: Kept::new("groups", Groups(Vec::new()), (&&CodecProbe::new()).codec()),
+        };
+        state.restore_groups(&[&parts[0], &parts[1]], &from).unwrap();
+        assert_eq!(state.groups.get(), &Groups(vec![vec![], vec![], vec![3], vec![]]));
+    }
+
+    struct GroupsOnly {
+        groups: Kept<Groups>,
+    }
+
+    impl JobState for GroupsOnly {
+        fn kept(&self) -> Vec<&dyn KeptState> {
+            vec![&self.groups]
+        }
+        fn kept_mut(&mut self) -> Vec<&mut dyn KeptState> {
+            vec![&mut self.groups]
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! feeds the rate estimators behind backpressure.
 
 use super::bound_sink::BoundSink;
-use super::checkpoint::Checkpointer;
+use super::checkpoint::{CheckpointError, Checkpointer};
 use super::error::StreamingError;
 use super::generator::QueuedBatch;
 use super::listener::{BatchInfo, CheckpointInfo, EventSender, OutputOperationInfo, StreamingEvent};
@@ -37,6 +37,9 @@ pub(super) struct Driver<J: Job> {
     pub(super) bus: Option<std::thread::JoinHandle<()>>,
     /// Where commits and state snapshots go, when checkpointing is on.
     pub(super) checkpoint: Option<Arc<Checkpointer>>,
+    /// The last batch recovery runs again (`Time::ZERO`: none): those were
+    /// recorded, and marked complete on a cluster, by the run that crashed.
+    pub(super) replayed_through: Time,
     /// On a cluster: how the processes end each batch together.
     pub(super) lockstep: Option<Lockstep>,
     /// Stop after this many batches in a row without input (anywhere, on a
@@ -150,12 +153,14 @@ impl<J: Job> Driver<J> {
         committed: bool,
     ) -> Result<(), StreamingError> {
         let done = self.run_and_write(time, pendings, info, committed);
-        let records = self.end_together(time, &done, info.records() as u64)?;
+        let records = self.end_together(time, &done, info.records() as u64, committed)?;
         done?;
         self.count_idle(records);
         let failed = |source| StreamingError::Checkpoint { time, source };
+        // On a cluster process 0 commits, once every process wrote.
         if let Some(checkpoint) = &self.checkpoint
             && !committed
+            && self.lockstep.as_ref().is_none_or(|l| l.process == 0)
         {
             checkpoint.commit(time).map_err(failed)?;
         }
@@ -166,7 +171,8 @@ impl<J: Job> Driver<J> {
             && checkpoint.is_due(time)
         {
             let start = Instant::now();
-            let (bytes, through) = checkpoint.save_state(time, self.job.state()).map_err(failed)?;
+            let saved = checkpoint.save_state(time, self.job.state());
+            let (bytes, through) = self.state_saved_everywhere(time, checkpoint, saved)?;
             let duration = start.elapsed();
             tracing::debug!(
                 job = self.shared.plan.job,
@@ -187,6 +193,40 @@ impl<J: Job> Driver<J> {
             }
         }
         Ok(())
+    }
+
+    /// On a cluster, every process ends a snapshot here, also a failed one
+    /// (so the rounds stay matched): once every process saved its part,
+    /// process 0 marks the snapshot complete and cleans what it made
+    /// useless. Gives the part's size and (on one process, or process 0)
+    /// the time through which no batch will run again.
+    fn state_saved_everywhere(
+        &self,
+        time: Time,
+        checkpoint: &Checkpointer,
+        saved: Result<(u64, Option<Time>), CheckpointError>,
+    ) -> Result<(u64, Option<Time>), StreamingError> {
+        let failed = |source| StreamingError::Checkpoint { time, source };
+        let Some(lockstep) = &self.lockstep else {
+            return saved.map_err(failed);
+        };
+        let mine = if saved.is_ok() { 0 } else { FAILED };
+        let all = (lockstep.share)(mine).map_err(|message| StreamingError::Cluster { time, message })?;
+        let (bytes, _) = saved.map_err(failed)?;
+        if let Some(process) = all.iter().position(|&v| v == FAILED) {
+            return Err(StreamingError::Cluster {
+                time,
+                message: format!(
+                    "process {process} could not save its part of the state snapshot (its own error says why); \
+                     the snapshot does not count"
+                ),
+            });
+        }
+        if lockstep.process != 0 {
+            return Ok((bytes, None));
+        }
+        let through = checkpoint.complete_state(time, all.len()).map_err(failed)?;
+        Ok((bytes, through))
     }
 
     /// Delivers the inputs, runs the job and writes its outputs.
@@ -217,6 +257,7 @@ impl<J: Job> Driver<J> {
         time: Time,
         done: &Result<(), StreamingError>,
         records: u64,
+        committed: bool,
     ) -> Result<u64, StreamingError> {
         let Some(lockstep) = &self.lockstep else {
             return Ok(records);
@@ -224,6 +265,16 @@ impl<J: Job> Driver<J> {
         let mine = if done.is_ok() { records.min(FAILED - 1) } else { FAILED };
         let failed = |message| StreamingError::Cluster { time, message };
         let all = (lockstep.share)(mine).map_err(failed)?;
+        // Every process recorded the batch before it ran: process 0 marks
+        // the record complete (a batch recovery runs again already is).
+        if lockstep.process == 0
+            && time > self.replayed_through
+            && let Some(checkpoint) = &self.checkpoint
+        {
+            checkpoint
+                .complete_batch(time, all.len())
+                .map_err(|source| StreamingError::Checkpoint { time, source })?;
+        }
         if done.is_err() {
             return Ok(0);
         }
@@ -232,6 +283,10 @@ impl<J: Job> Driver<J> {
                 "process {process} failed the batch (its own error says why); process {} did not",
                 lockstep.process
             )));
+        }
+        if committed {
+            // Run again after a crash for its state: its outputs were complete.
+            return Ok(all.iter().sum());
         }
         let ports = <J::Outputs as OutputPorts>::PORTS;
         for (index, sinks) in self.outputs.iter_mut().enumerate() {

@@ -72,7 +72,7 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
     let batch_interval = Duration::from_millis(plan.batch_interval_ms);
     let lockstep = lockstep(&job);
     if let Some(lockstep) = &lockstep {
-        check_cluster(&settings, &sources, job.config().partition_count(), lockstep.processes)?;
+        check_cluster(&sources, job.config().partition_count(), lockstep.processes)?;
         for sink in outputs.iter_mut().flatten() {
             sink.place(lockstep.process, lockstep.processes);
         }
@@ -84,8 +84,9 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
     });
     // The checkpoint is opened (and the state restored) before any source
     // starts: a checkpoint that does not fit stops the start early.
-    let opened = match &settings.checkpoint() {
-        Some(checkpoint) => Some(recovery::open(checkpoint, &mut job, clock.now())?),
+    let on_cluster = on_cluster(lockstep.as_ref(), share);
+    let mut opened = match &settings.checkpoint() {
+        Some(checkpoint) => Some(recovery::open(checkpoint, &mut job, clock.now(), on_cluster)?),
         None => None,
     };
     let mut zero = match &opened {
@@ -99,6 +100,9 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
             reason: format!("cannot agree on the zero time: {reason}"),
         })?;
         zero = Time::from_millis(zeros[0]);
+        if let Some(opened) = &mut opened {
+            opened.agree_zero(zero);
+        }
     }
     job.set_zero_time(zero);
     // Bound before anything starts, so that a port in use is a start error.
@@ -151,7 +155,8 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
                 .iter_mut()
                 .map(|(_, s)| (&mut *s.feed as &mut dyn Feed, &*s.delivery as &dyn Delivery))
                 .unzip();
-            match recovery::resume(opened, &job, &ports, &mut feeds, &deliveries, clock.now()) {
+            let barrier = on_cluster.map(|c| c.barrier);
+            match recovery::resume(opened, &job, &ports, &mut feeds, &deliveries, clock.now(), barrier) {
                 Ok(resumed) => Some(resumed),
                 Err(e) => {
                     stop_all(&started);
@@ -224,6 +229,7 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
     let (tx, rx) = mpsc::channel::<QueuedBatch>();
     // The batches recorded before a crash run first, in time order.
     let ports: Vec<&'static str> = generator_inputs.iter().map(|i| i.port).collect();
+    let replayed_through = replays.last().map_or(Time::ZERO, |r| r.time);
     for replay in replays {
         shared.state().queued += 1;
         let _ = tx.send(QueuedBatch::new(replay.time, &ports, replay.pendings, replay.committed));
@@ -244,6 +250,7 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
         events: events.clone(),
         bus,
         checkpoint,
+        replayed_through,
         lockstep: lockstep.map(|l| l.lockstep),
         idle_limit: idle_batches,
         idle_run: 0,
@@ -346,12 +353,21 @@ fn lockstep<J: Job>(_job: &J) -> Option<Placed> {
     None
 }
 
-/// What a live job on a cluster cannot have (yet): a checkpoint, fewer
-/// partitions than processes (a process would own none and have nowhere to
-/// put what it reads), or a source that does not read only its process's
-/// share (every process would read all of it).
+/// What a checkpoint on a cluster needs: this process's share and the
+/// mesh's barrier.
+fn on_cluster(placed: Option<&Placed>, share: Option<Share>) -> Option<recovery::OnCluster<'_>> {
+    Some(recovery::OnCluster {
+        share: share?,
+        barrier: &*placed?.lockstep.share,
+    })
+}
+
+/// What a live job on a cluster cannot have (yet): fewer partitions than
+/// processes (a process would own none and have nowhere to put what it
+/// reads), or a source that does not read only its process's share (every
+/// process would read all of it). (A checkpoint's inputs are checked when
+/// it opens: see `recovery::resume`.)
 fn check_cluster(
-    settings: &Settings,
     sources: &[(&'static str, Input<Erased>)],
     partitions: usize,
     processes: usize,
@@ -362,9 +378,6 @@ fn check_cluster(
             reason,
         })
     };
-    if settings.checkpoint().is_some() {
-        return invalid("checkpointing a live job on a cluster is not supported yet".to_owned());
-    }
     if partitions < processes {
         return invalid(format!(
             "the job has {partitions} partitions for {processes} processes: give it at least one per process (JobConfig::partitions)"

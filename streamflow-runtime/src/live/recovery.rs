@@ -8,13 +8,21 @@
 //! checks the inputs, tells every source where the previous run's cuts
 //! ended, and queues the recorded batches after the restored state to run
 //! again, with the inputs they recorded.
+//!
+//! On a cluster every process takes both steps: process 0 chooses the
+//! snapshot and the last complete batch to resume from and tells the
+//! others through the mesh, so no two processes resume different ones; each
+//! restores the key groups it owns now from the parts that hold them, and
+//! reads the positions every process recorded, cut down to its own share.
 
 use super::checkpoint::{
-    CheckpointDir, CheckpointError, CheckpointSettings, Checkpointer, InputRecordInfo, JobRecord, Saved,
-    default_interval,
+    CheckpointDir, CheckpointError, CheckpointSettings, Checkpointer, Choice, InputRecordInfo, JobRecord, Part, Saved,
+    combine, combines, default_interval,
 };
 use super::error::StartError;
 use super::sources::{Delivery, Feed, Pending};
+use crate::cluster::{Share, owner};
+use crate::job::StateSnapshot;
 use crate::{InputPartitions, Job, Time};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -38,6 +46,36 @@ pub struct RecoveryInfo {
     pub passed_over: Vec<String>,
 }
 
+/// This process's place on a cluster, for a checkpoint: its share of the
+/// inputs and the mesh's barrier (every process's value, by index).
+#[derive(Clone, Copy)]
+pub(super) struct OnCluster<'a> {
+    pub(super) share: Share,
+    pub(super) barrier: &'a (dyn Fn(u64) -> Result<Vec<u64>, String> + Send),
+}
+
+impl OnCluster<'_> {
+    fn part(&self) -> Part {
+        Part {
+            process: self.share.process,
+            processes: self.share.processes,
+        }
+    }
+
+    /// Every process's `value`, by process index.
+    fn agree(&self, what: &str, value: u64) -> Result<Vec<u64>, StartError> {
+        (self.barrier)(value).map_err(|reason| StartError::InvalidSetting {
+            setting: "cluster",
+            reason: format!("cannot agree on {what}: {reason}"),
+        })
+    }
+}
+
+/// What process 0 shares when the directory holds no checkpoint, or no
+/// snapshot (a snapshot's time never gets this high).
+const NO_CHECKPOINT: u64 = u64::MAX;
+const NO_SNAPSHOT: u64 = u64::MAX - 1;
+
 /// The directory opened and the state restored; the sources not yet told.
 pub(super) struct Opened {
     dir: CheckpointDir,
@@ -45,6 +83,7 @@ pub(super) struct Opened {
     zero: Time,
     interval: Duration,
     keep: usize,
+    share: Option<Share>,
 }
 
 impl Opened {
@@ -57,6 +96,12 @@ impl Opened {
     /// Where input `port`'s receiver keeps its write-ahead log.
     pub(super) fn wal(&self, port: &str) -> PathBuf {
         self.dir.wal(port)
+    }
+
+    /// Sets the zero time the processes of a cluster agreed on (process
+    /// 0's: the saved one when resuming, the same on every process).
+    pub(super) fn agree_zero(&mut self, zero: Time) {
+        self.zero = zero;
     }
 }
 
@@ -92,8 +137,15 @@ fn start_error(dir: &std::path::Path) -> impl Fn(CheckpointError) -> StartError 
     }
 }
 
-/// Opens the checkpoint directory and restores the job's state from it.
-pub(super) fn open<J: Job>(settings: &CheckpointSettings, job: &mut J, now: Duration) -> Result<Opened, StartError> {
+/// Opens the checkpoint directory and restores the job's state from it
+/// (on a cluster, the key groups this process owns, from the snapshot
+/// process 0 chose).
+pub(super) fn open<J: Job>(
+    settings: &CheckpointSettings,
+    job: &mut J,
+    now: Duration,
+    cluster: Option<OnCluster<'_>>,
+) -> Result<Opened, StartError> {
     let fail = start_error(&settings.dir);
     let plan = job.plan();
     let batch_interval = Duration::from_millis(plan.batch_interval_ms);
@@ -113,8 +165,11 @@ pub(super) fn open<J: Job>(settings: &CheckpointSettings, job: &mut J, now: Dura
     job.state()
         .snapshot()
         .map_err(|e| fail(CheckpointError::NotSaveable(e)))?;
-    let dir = CheckpointDir::open(&settings.dir).map_err(&fail)?;
-    let saved = dir.load().map_err(&fail)?;
+    let dir = CheckpointDir::open_part(&settings.dir, cluster.map(|c| c.part())).map_err(&fail)?;
+    let saved = match cluster {
+        None => dir.load(None).map_err(&fail)?,
+        Some(cluster) => load_agreed(&dir, cluster)?,
+    };
     let zero = match &saved {
         None => fresh_zero(now, batch_interval),
         Some(saved) if !settings.resume => {
@@ -125,10 +180,22 @@ pub(super) fn open<J: Job>(settings: &CheckpointSettings, job: &mut J, now: Dura
         }
         Some(saved) => {
             check_job(&settings.dir, &saved.job, job)?;
-            if let Some((record, path)) = &saved.state {
-                job.state_mut().restore(&record.state).map_err(|source| {
+            if let Some(state) = &saved.state {
+                let parts: Vec<&StateSnapshot> = state.parts.iter().map(|p| &p.state).collect();
+                let restored = match (parts.as_slice(), cluster) {
+                    ([whole], None) => job.state_mut().restore(whole),
+                    _ => {
+                        // Each key group this process owns now, from the
+                        // process that owned it when the snapshot was taken.
+                        let (me, now_on) = cluster.map_or((0, 1), |c| (c.share.process, c.share.processes));
+                        let saved_on = parts.len();
+                        let from = |g: usize, n: usize| (owner(g, n, now_on) == me).then(|| owner(g, n, saved_on));
+                        job.state_mut().restore_groups(&parts, &from)
+                    }
+                };
+                restored.map_err(|source| {
                     fail(CheckpointError::State {
-                        path: path.clone(),
+                        path: state.path.clone(),
                         source,
                     })
                 })?;
@@ -143,7 +210,42 @@ pub(super) fn open<J: Job>(settings: &CheckpointSettings, job: &mut J, now: Dura
         zero,
         interval,
         keep: settings.keep,
+        share: cluster.map(|c| c.share),
     })
+}
+
+/// On a cluster: process 0 reads the checkpoint and tells every process the
+/// snapshot and the last complete batch to resume from; the others read
+/// those. A process that finds no checkpoint where process 0 found one
+/// fails: the directory is not shared.
+fn load_agreed(dir: &CheckpointDir, cluster: OnCluster<'_>) -> Result<Option<Saved>, StartError> {
+    let fail = start_error(dir.root());
+    let first = cluster.share.process == 0;
+    let mine = if first { dir.load(None).map_err(&fail)? } else { None };
+    let state = match &mine {
+        None => NO_CHECKPOINT,
+        Some(saved) => saved.state.as_ref().map_or(NO_SNAPSHOT, |s| s.time_ms),
+    };
+    let last = mine.as_ref().and_then(|s| s.batches.last()).map_or(0, |b| b.time_ms);
+    let state = cluster.agree("the checkpoint to resume", state)?[0];
+    let last = cluster.agree("the checkpoint to resume", last)?[0];
+    if first || state == NO_CHECKPOINT {
+        return Ok(mine);
+    }
+    let choice = Choice {
+        state_ms: (state != NO_SNAPSHOT).then_some(state),
+        last_batch_ms: last,
+    };
+    match dir.load(Some(choice)).map_err(&fail)? {
+        Some(saved) => Ok(Some(saved)),
+        None => Err(fail(CheckpointError::Damaged {
+            path: dir.root().to_path_buf(),
+            what: "checkpoint",
+            problem: "process 0 resumes the checkpoint there and this process finds none: every process must \
+                      see the same directory (one machine, or a shared filesystem)"
+                .to_owned(),
+        })),
+    }
 }
 
 /// Checks that the checkpoint's job is `job`, with settings it can follow.
@@ -235,6 +337,7 @@ pub(super) fn resume<J: Job>(
     feeds: &mut [&mut dyn Feed],
     deliveries: &[&dyn Delivery],
     now: Duration,
+    barrier: Option<&(dyn Fn(u64) -> Result<Vec<u64>, String> + Send)>,
 ) -> Result<Resumed, StartError> {
     let Opened {
         dir,
@@ -242,6 +345,7 @@ pub(super) fn resume<J: Job>(
         zero,
         interval,
         keep,
+        share,
     } = opened;
     let fail = start_error(dir.root());
     let plan = job.plan();
@@ -253,6 +357,16 @@ pub(super) fn resume<J: Job>(
                 message: format!("input `{port}`: {e}"),
             })
         })?;
+        if share.is_some() && !combines(feed.positions_type()) {
+            return Err(StartError::InvalidSetting {
+                setting: "cluster",
+                reason: format!(
+                    "checkpointing input `{port}` on a cluster is not supported yet: its positions (`{}`) do not \
+                     combine across processes (a directory source's do)",
+                    feed.positions_type()
+                ),
+            });
+        }
         inputs.push(InputRecordInfo {
             port: (*port).to_owned(),
             positions: feed.positions_type().to_owned(),
@@ -261,6 +375,14 @@ pub(super) fn resume<J: Job>(
     }
     let d = plan.batch_interval_ms.max(1);
     let Some(saved) = saved else {
+        if share.is_some_and(|s| s.process > 0) {
+            return Ok(Resumed {
+                checkpointer: Checkpointer::new(dir, zero, interval, keep),
+                first: 1,
+                replays: Vec::new(),
+                info: None,
+            });
+        }
         dir.write_job(&JobRecord {
             job: plan.job.to_owned(),
             batch_interval_ms: plan.batch_interval_ms,
@@ -289,17 +411,33 @@ pub(super) fn resume<J: Job>(
                    or start from a new checkpoint directory",
         }));
     }
+    // Each batch's positions, per input, as this process reads them now.
+    let mut read = Vec::with_capacity(saved.batches.len());
+    for batch in &saved.batches {
+        let mut per_input = Vec::with_capacity(inputs.len());
+        for (index, info) in inputs.iter().enumerate() {
+            let parts: Vec<Option<&[u8]>> = batch
+                .parts
+                .iter()
+                .map(|p| p.inputs.get(index).and_then(|i| i.as_deref()))
+                .collect();
+            let combined = combine(&info.positions, &parts, share).map_err(|message| {
+                fail(CheckpointError::Positions {
+                    path: batch.path.clone(),
+                    port: ports[index].to_owned(),
+                    message,
+                })
+            })?;
+            per_input.push(combined);
+        }
+        read.push(per_input);
+    }
     for (index, feed) in feeds.iter_mut().enumerate() {
         let start = saved.job.inputs[index].start.as_deref();
         let recorded: Vec<Option<&[u8]>> = start
             .into_iter()
             .map(Some)
-            .chain(
-                saved
-                    .batches
-                    .iter()
-                    .map(|b| b.record.inputs.get(index).and_then(|i| i.as_deref())),
-            )
+            .chain(read.iter().map(|b| b[index].as_deref()))
             .collect();
         feed.resume(&recorded).map_err(|e| {
             fail(CheckpointError::Positions {
@@ -309,12 +447,12 @@ pub(super) fn resume<J: Job>(
             })
         })?;
     }
-    let state_time = saved.state.as_ref().map(|(record, _)| record.time_ms);
+    let state_time = saved.state.as_ref().map(|s| s.time_ms);
     let after = state_time.unwrap_or(0);
     // Without a snapshot, every batch since the first must still be recorded.
     if state_time.is_none()
         && let Some(first) = saved.batches.first()
-        && first.record.time_ms != zero.as_millis() + d
+        && first.time_ms != zero.as_millis() + d
     {
         return Err(fail(CheckpointError::Damaged {
             path: dir.root().join("state"),
@@ -322,15 +460,15 @@ pub(super) fn resume<J: Job>(
             problem: format!(
                 "no intact state snapshot is left ({}), and the batches before {} ms are no longer recorded",
                 saved.passed_over.join("; "),
-                first.record.time_ms
+                first.time_ms
             ),
         }));
     }
     let mut replays = Vec::new();
-    for batch in saved.batches.iter().filter(|b| b.record.time_ms > after) {
+    for (batch, per_input) in saved.batches.iter().zip(&read).filter(|(b, _)| b.time_ms > after) {
         let mut pendings = Vec::with_capacity(deliveries.len());
         for (index, delivery) in deliveries.iter().enumerate() {
-            let recorded = batch.record.inputs.get(index).and_then(|i| i.as_deref());
+            let recorded = per_input.get(index).and_then(|i| i.as_deref());
             let pending = delivery.replay(recorded).map_err(|e| {
                 fail(CheckpointError::Positions {
                     path: batch.path.clone(),
@@ -341,14 +479,22 @@ pub(super) fn resume<J: Job>(
             pendings.push(pending);
         }
         replays.push(Replay {
-            time: Time::from_millis(batch.record.time_ms),
+            time: Time::from_millis(batch.time_ms),
             pendings,
             committed: batch.committed,
         });
     }
-    let last_recorded = saved.batches.last().map_or(after, |b| b.record.time_ms).max(after);
+    let last_recorded = saved.batches.last().map_or(after, |b| b.time_ms).max(after);
     let recorded_k = last_recorded.saturating_sub(zero.as_millis()) / d;
-    let now_k = (now.as_millis() as u64).saturating_sub(zero.as_millis()) / d;
+    let mut now_k = (now.as_millis() as u64).saturating_sub(zero.as_millis()) / d;
+    if let Some(barrier) = barrier {
+        // Every process cuts the same batches: the latest clock's first.
+        let all = barrier(now_k).map_err(|reason| StartError::InvalidSetting {
+            setting: "cluster",
+            reason: format!("cannot agree on the first batch after recovery: {reason}"),
+        })?;
+        now_k = all.into_iter().max().unwrap_or(now_k);
+    }
     let info = RecoveryInfo {
         dir: dir.root().to_path_buf(),
         state_time: state_time.map(Time::from_millis),

@@ -199,3 +199,16 @@ where
         snapshots.then(|| Batch::from_partitions(snaps)),
     ))
 }
+
+impl<K, S> super::KeyGroups for MappedState<K, S> {
+    fn merge_groups(parts: Vec<Self>, from: super::GroupSource<'_>) -> Self {
+        let first = parts.first().map(|p| (p.timeout_ms, p.partitions));
+        let (timeout_ms, partitions) = first.unwrap_or_default();
+        let parts = super::partitions::pick_groups(parts.into_iter().map(|p| p.parts).collect(), from);
+        MappedState {
+            timeout_ms,
+            partitions,
+            parts,
+        }
+    }
+}

@@ -24,7 +24,7 @@ mod store;
 
 pub use handle::State;
 pub use mapped::{MappedState, map_with_state};
-pub use partitions::state_partitions;
+pub use partitions::{GroupSource, KeyGroups, state_partitions};
 /// `update_state_by_key` whose function also gets the batch time and the
 /// key: `f(time, key, new_values, old_state)` (one operator, two forms).
 pub use store::update_state_by_key as update_state_by_key_with_time;

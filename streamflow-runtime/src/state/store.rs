@@ -166,3 +166,11 @@ where
         })
         .map(Batch::from_partitions)
 }
+
+impl<K, S> super::KeyGroups for StateStore<K, S> {
+    fn merge_groups(parts: Vec<Self>, from: super::GroupSource<'_>) -> Self {
+        let partitions = parts.first().and_then(|p| p.partitions);
+        let parts = super::partitions::pick_groups(parts.into_iter().map(|p| p.parts).collect(), from);
+        StateStore { partitions, parts }
+    }
+}

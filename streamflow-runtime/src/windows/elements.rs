@@ -62,3 +62,14 @@ pub fn window<Rn: Runner, S: StageInput, T: Retained, U: Element>(
         })
         .map(|parts| Some(Batch::from_partitions(parts)))
 }
+
+/// On a cluster each process keeps the partitions it owns of every held batch.
+impl<T> crate::state::KeyGroups for ElementWindow<T> {
+    fn merge_groups(parts: Vec<Self>, from: crate::state::GroupSource<'_>) -> Self {
+        let spec = parts[0].spec;
+        let batches = Timeline::merge(parts.into_iter().map(|p| p.batches).collect(), |each| {
+            crate::state::partitions::pick_groups(each, from)
+        });
+        ElementWindow { spec, batches }
+    }
+}

@@ -276,3 +276,20 @@ where
     let counts = (&u64::saturating_add, &u64::saturating_sub, &non_zero);
     slide(runner, stage + 1, state, n, batch, counts, reduce_side)
 }
+
+/// On a cluster each process keeps its key groups of every held reduction
+/// and of the last result (an unkeyed form's one group: partition 0's owner).
+impl<K, V> crate::state::KeyGroups for InvertibleWindow<K, V> {
+    fn merge_groups(parts: Vec<Self>, from: crate::state::GroupSource<'_>) -> Self {
+        use crate::state::partitions::pick_groups;
+        let (spec, partitions, previous) = (parts[0].spec, parts[0].partitions, parts[0].previous);
+        let (batches, results): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.batches, p.result)).unzip();
+        InvertibleWindow {
+            spec,
+            partitions,
+            batches: Timeline::merge(batches, |each| pick_groups(each, from)),
+            previous,
+            result: pick_groups(results, from),
+        }
+    }
+}

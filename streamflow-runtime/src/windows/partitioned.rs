@@ -98,3 +98,18 @@ impl<X> PartitionedWindow<X> {
             .map(|parts| Some(Batch::from_partitions(parts)))
     }
 }
+
+/// On a cluster each process keeps its key groups of every held batch.
+impl<X> crate::state::KeyGroups for PartitionedWindow<X> {
+    fn merge_groups(parts: Vec<Self>, from: crate::state::GroupSource<'_>) -> Self {
+        let (spec, partitions) = (parts[0].spec, parts[0].partitions);
+        let batches = Timeline::merge(parts.into_iter().map(|p| p.batches).collect(), |each| {
+            crate::state::partitions::pick_groups(each, from)
+        });
+        PartitionedWindow {
+            spec,
+            partitions,
+            batches,
+        }
+    }
+}

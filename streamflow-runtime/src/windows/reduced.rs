@@ -72,3 +72,15 @@ where
         })
         .map(|out| Some(Batch::from_vec(out)))
 }
+
+/// Each batch's one value is kept by the owner of its one partition (the
+/// others keep none).
+impl<T> crate::state::KeyGroups for ReducedWindow<T> {
+    fn merge_groups(parts: Vec<Self>, from: crate::state::GroupSource<'_>) -> Self {
+        let spec = parts[0].spec;
+        let values = Timeline::merge(parts.into_iter().map(|p| p.values).collect(), |mut each| {
+            from(0, 1).and_then(|i| each.get_mut(i)).and_then(Option::take)
+        });
+        ReducedWindow { spec, values }
+    }
+}

@@ -180,6 +180,30 @@ impl<'a, X> Covered<'a, Vec<X>> {
     }
 }
 
+impl<B: Default> Timeline<B> {
+    /// One timeline made of the same times in every part (each process's
+    /// saved window on a cluster): each time's batch is `merge` of every
+    /// part's batch at that time (empty where a part lacks it), by part.
+    pub(crate) fn merge(parts: Vec<Timeline<B>>, mut merge: impl FnMut(Vec<B>) -> B) -> Timeline<B> {
+        let mut parts: Vec<std::collections::BTreeMap<u64, (Time, B)>> = parts
+            .into_iter()
+            .map(|part| part.batches.into_iter().map(|(t, b)| (t.as_millis(), (t, b))).collect())
+            .collect();
+        let times: std::collections::BTreeSet<u64> = parts.iter().flat_map(|part| part.keys().copied()).collect();
+        let batches = times
+            .into_iter()
+            .map(|t| {
+                let each = parts
+                    .iter_mut()
+                    .map(|part| part.remove(&t).map(|(_, b)| b).unwrap_or_default())
+                    .collect();
+                (Time::from_millis(t), merge(each))
+            })
+            .collect();
+        Timeline { batches }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,15 @@
 //! <dir>/state/<time>.state     the job's state after the batch at <time>
 //! <dir>/wal/<input>/<id>.block blocks stored by a receiver
 //! ```
+//!
+//! On a cluster the directory is shared by every process, and each writes
+//! its own part of a batch's inputs and of a state snapshot
+//! (`<time>.inputs.<process>`, `<time>.state.<process>`); process 0 locks
+//! `lock` and process `i` `lock.<i>`. A part counts only once process 0 has
+//! written `<time>.parts` beside it (after a barrier through the mesh: every
+//! process wrote its part), which says how many processes wrote parts. A
+//! whole record (one process) is a record of one part, so a checkpoint
+//! taken on N processes restores on M, one process included.
 
 use super::error::CheckpointError;
 use super::frame::{self, Kind, TEMP_PREFIX};
@@ -25,29 +34,57 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub(crate) struct CheckpointDir {
     root: PathBuf,
+    /// On a cluster: this process's part of each record.
+    part: Option<Part>,
     /// Held (locked) for as long as the job runs.
     _lock: File,
+}
+
+/// A process of a cluster writing its part of each record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Part {
+    pub(crate) process: usize,
+    pub(crate) processes: usize,
 }
 
 /// Everything a checkpoint directory holds that recovery reads.
 #[derive(Debug)]
 pub(crate) struct Saved {
     pub(crate) job: JobRecord,
-    /// The newest intact state snapshot, and its file.
-    pub(crate) state: Option<(StateRecord, PathBuf)>,
+    /// The newest intact state snapshot, every part of it.
+    pub(crate) state: Option<SavedState>,
     /// Newer snapshots that were damaged and passed over, with why.
     pub(crate) passed_over: Vec<String>,
-    /// Every batch record still kept, oldest first, with its file and
-    /// whether the batch was committed.
+    /// Every complete batch record still kept, oldest first, with its file
+    /// and whether the batch was committed.
     pub(crate) batches: Vec<SavedBatch>,
 }
 
-/// One recorded batch.
+/// A state snapshot: its time, and each process's part by process index
+/// (one part for a snapshot taken by one process).
+#[derive(Debug)]
+pub(crate) struct SavedState {
+    pub(crate) time_ms: u64,
+    pub(crate) parts: Vec<StateRecord>,
+    /// Its first file (for errors).
+    pub(crate) path: PathBuf,
+}
+
+/// One recorded batch: each process's record of what it read.
 #[derive(Debug)]
 pub(crate) struct SavedBatch {
-    pub(crate) record: InputsRecord,
+    pub(crate) time_ms: u64,
+    pub(crate) parts: Vec<InputsRecord>,
     pub(crate) path: PathBuf,
     pub(crate) committed: bool,
+}
+
+/// What every process of a cluster recovers from, as process 0 chose it:
+/// the snapshot's time (`None`: no snapshot) and the last complete batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Choice {
+    pub(crate) state_ms: Option<u64>,
+    pub(crate) last_batch_ms: u64,
 }
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError {
@@ -100,16 +137,63 @@ fn remove_leftovers(dir: &Path) -> Result<(), CheckpointError> {
     Ok(())
 }
 
+/// The number of processes a `<time>.parts` marker says wrote parts.
+fn read_parts(path: &Path) -> Result<usize, CheckpointError> {
+    let bytes = frame::read(path, Kind::Parts)?;
+    let processes: u64 = decode(path, "parts marker", &bytes)?;
+    if processes == 0 {
+        return Err(CheckpointError::Damaged {
+            path: path.to_path_buf(),
+            what: "parts marker",
+            problem: "it counts no process".to_owned(),
+        });
+    }
+    Ok(processes as usize)
+}
+
+/// The files of the record at `time` in `dir` with `extension`: the parts a
+/// `<time>.parts` marker counts, else the whole `<time>.<extension>`.
+fn record_files(dir: &Path, time: u64, extension: &str) -> Result<Vec<PathBuf>, CheckpointError> {
+    let marker = dir.join(format!("{time}.parts"));
+    if marker.exists() {
+        let processes = read_parts(&marker)?;
+        return Ok((0..processes)
+            .map(|i| dir.join(format!("{time}.{extension}.{i}")))
+            .collect());
+    }
+    Ok(vec![dir.join(format!("{time}.{extension}"))])
+}
+
+/// Reads every file of a record of kind `kind`.
+fn read_all<T: DeserializeOwned>(files: &[PathBuf], kind: Kind, what: &'static str) -> Result<Vec<T>, CheckpointError> {
+    files
+        .iter()
+        .map(|path| frame::read(path, kind).and_then(|bytes| decode(path, what, &bytes)))
+        .collect()
+}
+
 impl CheckpointDir {
     /// Opens `root` (created if missing), locks it, and removes the
     /// temporary files a crash left behind.
+    #[cfg(test)]
     pub(crate) fn open(root: &Path) -> Result<CheckpointDir, CheckpointError> {
+        Self::open_part(root, None)
+    }
+
+    /// The same as one process (`part`: `None`) or as process `part` of a
+    /// cluster, which writes its parts of the records (process 0 alone
+    /// removes leftovers: no process writes before every process opened the
+    /// directory).
+    pub(crate) fn open_part(root: &Path, part: Option<Part>) -> Result<CheckpointDir, CheckpointError> {
         fs::create_dir_all(root).map_err(io("create", root))?;
         for sub in ["batches", "state", "wal"] {
             let dir = root.join(sub);
             fs::create_dir_all(&dir).map_err(io("create", &dir))?;
         }
-        let lock_path = root.join("lock");
+        let lock_path = match part {
+            Some(Part { process, .. }) if process > 0 => root.join(format!("lock.{process}")),
+            _ => root.join("lock"),
+        };
         let lock = File::options()
             .create(true)
             .truncate(false)
@@ -127,12 +211,20 @@ impl CheckpointDir {
         }
         let dir = CheckpointDir {
             root: root.to_path_buf(),
+            part,
             _lock: lock,
         };
-        for sub in [dir.root.clone(), dir.batches(), dir.states()] {
-            remove_leftovers(&sub)?;
+        if part.is_none_or(|p| p.process == 0) {
+            for sub in [dir.root.clone(), dir.batches(), dir.states()] {
+                remove_leftovers(&sub)?;
+            }
         }
         Ok(dir)
+    }
+
+    /// This process's part, on a cluster.
+    pub(crate) fn part(&self) -> Option<Part> {
+        self.part
     }
 
     /// The directory.
@@ -161,6 +253,23 @@ impl CheckpointDir {
         self.batches().join(format!("{time}.{extension}"))
     }
 
+    /// This process's file of a record: `<time>.<extension>`, or its part
+    /// on a cluster.
+    fn own_file(&self, dir: PathBuf, time: u64, extension: &str) -> PathBuf {
+        match self.part {
+            Some(part) => dir.join(format!("{time}.{extension}.{}", part.process)),
+            None => dir.join(format!("{time}.{extension}")),
+        }
+    }
+
+    /// Marks the batch record (`state`: false) or the snapshot (true) at
+    /// `time` complete: every one of `processes` wrote its part.
+    pub(crate) fn write_parts(&self, state: bool, time: u64, processes: usize) -> Result<(), CheckpointError> {
+        let dir = if state { self.states() } else { self.batches() };
+        let bytes = encode("a parts marker", &(processes as u64))?;
+        frame::write(&dir.join(format!("{time}.parts")), Kind::Parts, &bytes)
+    }
+
     /// The job record, if the directory has one.
     pub(crate) fn job(&self) -> Result<Option<JobRecord>, CheckpointError> {
         let path = self.job_path();
@@ -179,7 +288,11 @@ impl CheckpointDir {
     /// Records what a batch reads, before it runs.
     pub(crate) fn write_inputs(&self, record: &InputsRecord) -> Result<(), CheckpointError> {
         let bytes = encode("a batch's inputs", record)?;
-        frame::write(&self.batch_path(record.time_ms, "inputs"), Kind::Inputs, &bytes)
+        frame::write(
+            &self.own_file(self.batches(), record.time_ms, "inputs"),
+            Kind::Inputs,
+            &bytes,
+        )
     }
 
     /// Records that a batch's outputs are all written. Not fsynced: a
@@ -196,42 +309,58 @@ impl CheckpointDir {
     /// in bytes.
     pub(crate) fn write_state(&self, record: &StateRecord) -> Result<u64, CheckpointError> {
         let bytes = encode("the job's state", record)?;
-        let path = self.states().join(format!("{}.state", record.time_ms));
+        let path = self.own_file(self.states(), record.time_ms, "state");
         frame::write(&path, Kind::State, &bytes)?;
         Ok(bytes.len() as u64)
     }
 
     /// Reads everything recovery needs: the job record, the newest intact
     /// snapshot (passing over damaged newer ones, which are reported), and
-    /// every kept batch record. `None` if the directory holds no checkpoint.
-    pub(crate) fn load(&self) -> Result<Option<Saved>, CheckpointError> {
+    /// every complete batch record kept; with `choice` (a cluster's process
+    /// other than 0), the snapshot and the last batch process 0 chose.
+    /// `None` if the directory holds no checkpoint.
+    pub(crate) fn load(&self, choice: Option<Choice>) -> Result<Option<Saved>, CheckpointError> {
         let Some(job) = self.job()? else {
             return Ok(None);
         };
         let mut state = None;
         let mut passed_over = Vec::new();
-        for time in times(&self.states(), "state")?.into_iter().rev() {
-            let path = self.states().join(format!("{time}.state"));
-            let read = frame::read(&path, Kind::State)
-                .and_then(|bytes| decode::<StateRecord>(&path, "state snapshot", &bytes));
+        let mut candidates = times(&self.states(), "state")?;
+        candidates.extend(times(&self.states(), "parts")?);
+        if let Some(choice) = choice {
+            candidates.retain(|&t| Some(t) == choice.state_ms);
+        }
+        for time in candidates.into_iter().rev() {
+            let read = record_files(&self.states(), time, "state")
+                .and_then(|files| Ok((read_all::<StateRecord>(&files, Kind::State, "state snapshot")?, files)));
             match read {
-                Ok(record) => {
-                    state = Some((record, path));
+                Ok((parts, files)) => {
+                    state = Some(SavedState {
+                        time_ms: time,
+                        parts,
+                        path: files[0].clone(),
+                    });
                     break;
                 }
+                Err(e) if choice.is_some() => return Err(e),
                 Err(e) => passed_over.push(e.to_string()),
             }
         }
         let commits = times(&self.batches(), "commit")?;
+        let mut recorded = times(&self.batches(), "inputs")?;
+        recorded.extend(times(&self.batches(), "parts")?);
         let mut batches = Vec::new();
-        for time in times(&self.batches(), "inputs")? {
-            let path = self.batch_path(time, "inputs");
-            let bytes = frame::read(&path, Kind::Inputs)?;
-            let record: InputsRecord = decode(&path, "batch inputs record", &bytes)?;
+        for time in recorded {
+            if choice.is_some_and(|c| time > c.last_batch_ms) {
+                break;
+            }
+            let files = record_files(&self.batches(), time, "inputs")?;
+            let parts = read_all(&files, Kind::Inputs, "batch inputs record")?;
             batches.push(SavedBatch {
+                time_ms: time,
                 committed: commits.contains(&time),
-                record,
-                path,
+                parts,
+                path: files[0].clone(),
             });
         }
         Ok(Some(Saved {
@@ -246,7 +375,8 @@ impl CheckpointDir {
     /// any kept snapshot re-runs only batches after it, so nothing up to it
     /// is needed any more (see [`clean_through`]).
     pub(crate) fn oldest_kept(&self, keep: usize) -> Result<Option<Time>, CheckpointError> {
-        let states = times(&self.states(), "state")?;
+        let mut states = times(&self.states(), "state")?;
+        states.extend(times(&self.states(), "parts")?);
         Ok(states
             .iter()
             .rev()
@@ -257,22 +387,30 @@ impl CheckpointDir {
 }
 
 /// In the checkpoint directory `root`, removes the snapshots older than
-/// `oldest_kept` and the batch records up to it. Files already gone are no
-/// error (two cleanings may overlap).
+/// `oldest_kept` and the batch records up to it, parts and markers
+/// included (files are named by their time first). Files already gone are
+/// no error (two cleanings may overlap).
 pub(crate) fn clean_through(root: &Path, oldest_kept: Time) -> Result<(), CheckpointError> {
     let oldest_kept = oldest_kept.as_millis();
     let remove = |path: PathBuf| match fs::remove_file(&path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("remove", &path)(e)),
         _ => Ok(()),
     };
-    let states = root.join("state");
-    for time in times(&states, "state")?.range(..oldest_kept) {
-        remove(states.join(format!("{time}.state")))?;
-    }
-    let batches = root.join("batches");
-    for extension in ["commit", "inputs"] {
-        for time in times(&batches, extension)?.range(..=oldest_kept) {
-            remove(batches.join(format!("{time}.{extension}")))?;
+    for (sub, older) in [("state", false), ("batches", true)] {
+        let dir = root.join(sub);
+        for entry in fs::read_dir(&dir).map_err(io("list", &dir))? {
+            let name = entry.map_err(io("list", &dir))?.file_name();
+            let Some(time) = name
+                .to_str()
+                .and_then(|n| n.split('.').next())
+                .and_then(|t| t.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            // Snapshots before the oldest kept; batch records through it.
+            if time < oldest_kept || (older && time == oldest_kept) {
+                remove(dir.join(&name))?;
+            }
         }
     }
     Ok(())
@@ -318,7 +456,7 @@ mod tests {
     fn records_read_back_and_cleaning_keeps_what_recovery_needs() {
         let root = fresh("records");
         let dir = CheckpointDir::open(&root).unwrap();
-        assert!(dir.load().unwrap().is_none());
+        assert!(dir.load(None).unwrap().is_none());
         dir.write_job(&job()).unwrap();
         for t in 1..=6u64 {
             dir.write_inputs(&inputs(5000 + t * 1000)).unwrap();
@@ -332,10 +470,10 @@ mod tests {
         let oldest = dir.oldest_kept(2).unwrap();
         assert_eq!(oldest, Some(Time::from_millis(9000)));
         clean_through(&root, oldest.unwrap()).unwrap();
-        let saved = dir.load().unwrap().unwrap();
+        let saved = dir.load(None).unwrap().unwrap();
         assert_eq!(saved.job, job());
-        assert_eq!(saved.state.as_ref().unwrap().0, state(11000));
-        let kept: Vec<(u64, bool)> = saved.batches.iter().map(|b| (b.record.time_ms, b.committed)).collect();
+        assert_eq!(saved.state.as_ref().unwrap().parts, [state(11000)]);
+        let kept: Vec<(u64, bool)> = saved.batches.iter().map(|b| (b.time_ms, b.committed)).collect();
         assert_eq!(kept, [(10000, true), (11000, false)]);
         assert_eq!(
             times(&dir.states(), "state").unwrap().into_iter().collect::<Vec<_>>(),
@@ -356,8 +494,8 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         fs::write(&newest, bytes).unwrap();
-        let saved = dir.load().unwrap().unwrap();
-        assert_eq!(saved.state.unwrap().0.time_ms, 7000);
+        let saved = dir.load(None).unwrap().unwrap();
+        assert_eq!(saved.state.unwrap().time_ms, 7000);
         assert_eq!(saved.passed_over.len(), 1);
         assert!(
             saved.passed_over[0].contains("9000.state is damaged: checksum mismatch"),
@@ -377,6 +515,67 @@ mod tests {
         fs::write(root.join("batches/.tmp-1000.inputs"), b"half").unwrap();
         let _again = CheckpointDir::open(&root).unwrap();
         assert!(!root.join("batches/.tmp-1000.inputs").exists());
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn parts_count_once_marked_and_restore_on_another_process_count() {
+        let root = fresh("parts");
+        let part = |process| Some(Part { process, processes: 2 });
+        let (first, second) = (
+            CheckpointDir::open_part(&root, part(0)).unwrap(),
+            CheckpointDir::open_part(&root, part(1)).unwrap(),
+        );
+        first.write_job(&job()).unwrap();
+        for t in [6000, 7000] {
+            first.write_inputs(&inputs(t)).unwrap();
+            second.write_inputs(&inputs(t)).unwrap();
+            first.write_state(&state(t)).unwrap();
+        }
+        // Batch 7000 and both snapshots lack process 0's mark: they do not count.
+        first.write_parts(false, 6000, 2).unwrap();
+        first.write_commit(Time::from_millis(6000)).unwrap();
+        assert!(root.join("batches/6000.inputs.1").exists() && root.join("lock.1").exists());
+        let saved = first.load(None).unwrap().unwrap();
+        assert!(saved.state.is_none());
+        let kept: Vec<(u64, usize, bool)> = saved
+            .batches
+            .iter()
+            .map(|b| (b.time_ms, b.parts.len(), b.committed))
+            .collect();
+        assert_eq!(kept, [(6000, 2, true)]);
+        // A mark whose part is missing is a damaged snapshot, passed over.
+        first.write_parts(true, 7000, 2).unwrap();
+        let saved = first.load(None).unwrap().unwrap();
+        assert!(saved.state.is_none());
+        assert!(saved.passed_over[0].contains("7000.state.1"), "{:?}", saved.passed_over);
+        second.write_state(&state(7000)).unwrap();
+        second.write_state(&state(6000)).unwrap();
+        first.write_parts(true, 6000, 2).unwrap();
+        // One process reads both parts of the newest snapshot; with process
+        // 0's choice, the one chosen.
+        drop((first, second));
+        let alone = CheckpointDir::open(&root).unwrap();
+        let saved = alone.load(None).unwrap().unwrap();
+        assert_eq!(
+            saved.state.as_ref().map(|s| (s.time_ms, s.parts.len())),
+            Some((7000, 2))
+        );
+        let choice = Choice {
+            state_ms: Some(6000),
+            last_batch_ms: 5000,
+        };
+        let saved = alone.load(Some(choice)).unwrap().unwrap();
+        assert_eq!(saved.state.map(|s| s.time_ms), Some(6000));
+        assert!(saved.batches.is_empty());
+        clean_through(&root, Time::from_millis(7000)).unwrap();
+        let mut left: Vec<String> = fs::read_dir(root.join("batches"))
+            .unwrap()
+            .chain(fs::read_dir(root.join("state")).unwrap())
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["7000.parts", "7000.state.0", "7000.state.1"]);
         fs::remove_dir_all(&root).unwrap();
     }
 }

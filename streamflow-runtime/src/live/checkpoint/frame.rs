@@ -35,6 +35,8 @@ pub(crate) enum Kind {
     State = 4,
     /// One block of records a receiver stored (the write-ahead log).
     Block = 5,
+    /// On a cluster: how many processes wrote their part of a record.
+    Parts = 6,
 }
 
 impl Kind {
@@ -44,6 +46,7 @@ impl Kind {
             Kind::Inputs => "batch inputs record",
             Kind::State => "state snapshot",
             Kind::Block => "write-ahead log block",
+            Kind::Parts => "parts marker",
         }
     }
 }

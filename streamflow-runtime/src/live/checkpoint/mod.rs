@@ -15,6 +15,11 @@
 //! Old snapshots and the batch records they cover are removed on a thread
 //! of their own.
 //!
+//! On a cluster every process writes its own part of the first and last
+//! kind into the shared directory, and process 0 marks a record complete
+//! after a barrier through the mesh (see [`dir`]); it alone writes commits
+//! and cleans.
+//!
 //! Recovery ([`recovery`](super::recovery)) restores the newest intact state
 //! snapshot, then runs again every recorded batch after it, with the inputs
 //! it recorded, in time order: a committed one only to rebuild the state
@@ -24,12 +29,14 @@
 mod dir;
 mod error;
 pub(crate) mod frame;
+mod positions;
 mod records;
 
 pub use error::CheckpointError;
 
-pub(crate) use dir::{CheckpointDir, Saved, clean_through};
+pub(crate) use dir::{CheckpointDir, Choice, Part, Saved, clean_through};
 pub(crate) use frame::Kind;
+pub(crate) use positions::{combine, combines};
 pub(crate) use records::{InputRecordInfo, InputsRecord, JobRecord, StateRecord};
 
 use crate::Time;
@@ -136,15 +143,40 @@ impl Checkpointer {
             .is_multiple_of(self.interval_ms)
     }
 
-    /// Saves `state` as of the batch at `time`, then removes what the kept
-    /// snapshots made useless. Gives the snapshot's size and the time
-    /// through which no batch will run again.
+    /// On a cluster (process 0, after every process recorded the batch at
+    /// `time`): marks its record complete.
+    pub(crate) fn complete_batch(&self, time: Time, processes: usize) -> Result<(), CheckpointError> {
+        self.dir.write_parts(false, time.as_millis(), processes)
+    }
+
+    /// Saves `state` as of the batch at `time` (this process's part, on a
+    /// cluster), then, on one process, removes what the kept snapshots made
+    /// useless. Gives the snapshot's size and the time through which no
+    /// batch will run again (`None` on a cluster: see
+    /// [`complete_state`](Self::complete_state)).
     pub(crate) fn save_state(&self, time: Time, state: &dyn JobState) -> Result<(u64, Option<Time>), CheckpointError> {
         let snapshot = state.snapshot().map_err(CheckpointError::NotSaveable)?;
         let size = self.dir.write_state(&StateRecord {
             time_ms: time.as_millis(),
             state: snapshot,
         })?;
+        if self.dir.part().is_some() {
+            return Ok((size, None));
+        }
+        Ok((size, self.clean()?))
+    }
+
+    /// On a cluster (process 0, after every process saved its part of the
+    /// snapshot at `time`): marks it complete, then cleans as
+    /// [`save_state`](Self::save_state) does on one process.
+    pub(crate) fn complete_state(&self, time: Time, processes: usize) -> Result<Option<Time>, CheckpointError> {
+        self.dir.write_parts(true, time.as_millis(), processes)?;
+        self.clean()
+    }
+
+    /// Removes what the kept snapshots made useless; gives the time through
+    /// which no batch will run again.
+    fn clean(&self) -> Result<Option<Time>, CheckpointError> {
         let through = self.dir.oldest_kept(self.keep)?;
         if let Some(t) = through {
             // Without its thread (it could not start), cleaning happens here.
@@ -153,7 +185,7 @@ impl Checkpointer {
                 clean_through(self.dir.root(), t)?;
             }
         }
-        Ok((size, through))
+        Ok(through)
     }
 }
 

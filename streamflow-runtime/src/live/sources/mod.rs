@@ -84,7 +84,11 @@ mod stats;
 mod supervisor;
 mod wal;
 
+// The checkpoint combines the directory cuts of a cluster's processes.
 pub use crate::live::error::SourceError;
+pub(crate) use file_ranges::DirectoryCut;
+#[cfg(test)]
+pub(crate) use file_ranges::{FileRange, PendingFile};
 pub use files::{text_file_stream, text_file_stream_with_existing};
 pub use input::{Input, direct_stream};
 pub use lines::{LineOptions, LongLines};
