@@ -14,8 +14,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 6] = b"SFCKPT";
-/// The format version this build writes and reads.
-pub(crate) const VERSION: u16 = 1;
+/// The format version this build writes and reads. 2: a job record names
+/// each input port's partitioning, so a version 1 record would not decode;
+/// the version says why instead.
+pub(crate) const VERSION: u16 = 2;
 const HEADER: usize = MAGIC.len() + 2 + 1 + 8;
 const TRAILER: usize = 4;
 /// Temporary files start with this; anything so named is a leftover of a
