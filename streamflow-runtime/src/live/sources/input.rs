@@ -18,6 +18,9 @@ pub struct Input<T> {
     /// Reads only this process's share on a cluster (see `Share`); other
     /// sources are refused there, as every process would read all of it.
     splits: bool,
+    /// Runs on process 0 only on a cluster, its batches spread from there
+    /// (a socket, a custom receiver: see `first_process`).
+    first_process: bool,
     start: StartFn,
     _records: PhantomData<fn() -> T>,
 }
@@ -40,6 +43,7 @@ impl<T: Send + 'static> Input<T> {
             description,
             max_rate: 0.0,
             splits: false,
+            first_process: false,
             start: Box::new(start),
             _records: PhantomData,
         }
@@ -73,6 +77,7 @@ impl<T: Send + 'static> Input<T> {
             description: self.description,
             max_rate: self.max_rate,
             splits: self.splits,
+            first_process: self.first_process,
             start: self.start,
             _records: PhantomData,
         }
@@ -87,6 +92,18 @@ impl<T: Send + 'static> Input<T> {
     /// Whether the source reads only its process's share on a cluster.
     pub(crate) fn splits(&self) -> bool {
         self.splits
+    }
+
+    /// Marks a source that runs on process 0 only on a cluster.
+    pub(crate) fn on_first_process(mut self) -> Self {
+        self.first_process = true;
+        self
+    }
+
+    /// Whether the source runs on process 0 only on a cluster, its batches
+    /// spread from there.
+    pub(crate) fn runs_on_first_process(&self) -> bool {
+        self.first_process
     }
 
     /// Starts the source for `port`; called by the context.
