@@ -120,6 +120,38 @@ stream_job! {
     }
 }
 
+stream_job! {
+    /// A `transform` whose function fails on a batch holding 13.
+    pub job Failing {
+        batch_interval = 1s;
+        input xs: u64;
+        output ys: u64 = xs
+            .transform(|batch: Batch<u64>| {
+                assert!(!batch.iter().any(|x| *x == 13), "thirteen");
+                batch
+            })
+            .map(|x| x + 1)
+            .reduce(|a, b| a + b);
+    }
+}
+
+/// Three batches of `Failing`, the second one failing on process 0: prints
+/// `t=<ms> ys <sum>` or `t=<ms> failed <error>` for each.
+fn run_failing(config: JobConfig) {
+    let mut job = TestRun::new(Failing::with_config(config).unwrap_or_else(|e| fail(&e)));
+    for t in 1..=3u64 {
+        let xs: Vec<u64> = if t == 2 {
+            vec![1, 13, 2]
+        } else {
+            (t * 100..t * 100 + 8).collect()
+        };
+        match job.run_batch(Failing::inputs().xs(xs)) {
+            Ok(batch) => println!("t={} ys {:?}", batch.time.as_millis(), batch.ys.to_vec()),
+            Err(e) => println!("t={} failed {e}", t * 1000),
+        }
+    }
+}
+
 /// Every batch's sum per key; a key is dropped when its sum is a multiple
 /// of 11, or of 3 in a batch without values for it.
 fn total(new: &[i64], old: Option<i64>) -> Option<i64> {
@@ -314,6 +346,11 @@ fn child(args: &[String]) -> ExitCode {
     let job_config = JobConfig::new().partitions(partitions).cluster(Arc::clone(&mesh));
     if args.get(2).is_some_and(|a| a == "slow") {
         run_until_failure(job_config);
+    }
+    if args.get(2).is_some_and(|a| a == "failing") {
+        run_failing(job_config);
+        Mesh::close(mesh, STOP_LIMIT);
+        return ExitCode::SUCCESS;
     }
     let lines = match run_jobs(&job_config) {
         Ok(lines) => lines,
@@ -537,6 +574,37 @@ fn processes_that_disagree_fail_at_the_start() {
     println!("two processes with 4 and 8 partitions both failed at the start");
 }
 
+/// `transform`'s function fails on process 0 (where it runs): every
+/// process fails that batch, naming it, and the next batch runs on all of
+/// them as in one process (no process waits for another or is a round out).
+fn a_failed_transform_fails_the_batch_everywhere() {
+    let addresses = free_addresses(2).join(",");
+    let processes = [
+        start_process(0, &addresses, &["failing"]),
+        start_process(1, &addresses, &["failing"]),
+    ];
+    let deadline = Instant::now() + STOP_LIMIT;
+    let wanted = ["panicked: thirteen", "the function failed on process 0 (see its error)"];
+    for (p, running) in processes.into_iter().enumerate() {
+        let (status, stdout, stderr) = finish(running, deadline);
+        assert_eq!(status, Some(true), "process {p} failed or hung; stderr:\n{stderr}");
+        let lines: Vec<&String> = stdout.iter().filter(|l| l.starts_with("t=")).collect();
+        assert_eq!(lines.len(), 3, "process {p}: {lines:?}");
+        assert!(lines[0].starts_with("t=1000 ys "), "process {p}: {}", lines[0]);
+        assert!(
+            lines[1].starts_with("t=2000 failed batch 2000 ms failed")
+                && lines[1].contains("transform")
+                && lines[1].contains(wanted[p]),
+            "process {p}: {}",
+            lines[1]
+        );
+        // The one output partition is process 0's.
+        let third = if p == 0 { "t=3000 ys [2436]" } else { "t=3000 ys []" };
+        assert_eq!(lines[2], third, "process {p}");
+    }
+    println!("a transform failing on process 0 failed that batch on both processes; the next batch ran");
+}
+
 /// One process of three killed mid-run: the two others stop with the
 /// cluster's error, without hanging.
 fn a_killed_process_stops_the_others() {
@@ -583,6 +651,7 @@ fn main() -> ExitCode {
     same_outputs_on_processes(2, &single);
     same_outputs_on_processes(3, &single);
     processes_that_disagree_fail_at_the_start();
+    a_failed_transform_fails_the_batch_everywhere();
     a_killed_process_stops_the_others();
     a_missing_process_fails_the_connect();
     println!("test result: ok. cluster");
