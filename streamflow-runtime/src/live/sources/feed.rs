@@ -43,7 +43,8 @@ pub(crate) struct InputEnv {
 pub(crate) type MeshRef = Arc<crate::cluster::Mesh>;
 /// Without the `cluster` feature there is no mesh: the type has no value.
 #[cfg(not(feature = "cluster"))]
-pub(crate) type MeshRef = std::convert::Infallible;
+#[derive(Clone)]
+pub(crate) enum MeshRef {}
 
 /// A started source.
 pub(crate) struct StartedInput {

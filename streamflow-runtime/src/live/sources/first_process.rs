@@ -9,6 +9,8 @@ use crate::live::error::StartError;
 
 /// Starts the source with `start`, on process 0 only when the job runs on a
 /// cluster (see the module). `T` is the source's record type.
+// `T` is the type the cluster's exchange sends; without the feature, unused.
+#[cfg_attr(not(feature = "cluster"), allow(clippy::extra_unused_type_parameters))]
 pub(crate) fn on_first_process<T>(
     env: &InputEnv,
     start: impl FnOnce(&InputEnv) -> Result<StartedInput, StartError>,
