@@ -8,6 +8,11 @@
 //! lines the server sent, and processes other than 0 must have counted
 //! words (their partitions came through the exchange).
 //!
+//! The same word count over a Kafka topic of 3 partitions (a tansu broker,
+//! `streamflow_workspace::broker`), filled before the runs: on a cluster
+//! each process reads only the topic partitions it owns, and the totals
+//! must be those of the lines produced, each counted once.
+//!
 //! Then: a socket source on a cluster with a checkpoint is refused at start.
 //!
 //! The processes are this very binary (`cluster_sources --child ...`);
@@ -22,6 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use streamflow::StreamingContext;
 use streamflow::cluster::{ClusterConfig, Mesh};
+use streamflow::live::kafka::{self, KafkaOptions, StartingOffsets};
 use streamflow::live::{sinks, sources};
 use streamflow::prelude::*;
 use streamflow::{Batch, JobConfig};
@@ -32,6 +38,8 @@ const PARTITIONS: usize = 4;
 const RATE: u64 = 20_000;
 /// The server is stopped once it has sent at least this many lines.
 const LINES: u64 = 30_000;
+/// Lines produced to the Kafka topic before its runs.
+const KAFKA_LINES: u64 = 6_000;
 /// How long one run may take.
 const RUN_LIMIT: Duration = Duration::from_secs(120);
 
@@ -47,14 +55,25 @@ stream_job! {
     }
 }
 
-/// `--child <process> <addresses or -> <port>`: runs the word count over
-/// the socket at 127.0.0.1:`port` until 8 batches in a row have no input,
-/// then prints `total <word> <count>` for every word it output.
+/// `--child <process> <addresses or -> socket:<port>|kafka:<brokers>`: runs
+/// the word count over the socket at 127.0.0.1:`port` (or the Kafka topic
+/// `words`, from its earliest offsets) until 8 batches in a row have no
+/// input, then prints `total <word> <count>` for every word it output.
 fn child(args: &[String]) -> Result<(), String> {
-    let [process, addresses, port] = args else {
-        return Err("usage: cluster_sources --child <process> <addresses|-> <port>".into());
+    let [process, addresses, source] = args else {
+        return Err("usage: cluster_sources --child <process> <addresses|-> socket:<port>|kafka:<brokers>".into());
     };
-    let port: u16 = port.parse().map_err(|e| format!("port: {e}"))?;
+    let input = match source.split_once(':') {
+        Some(("socket", port)) => {
+            sources::socket_text_stream("127.0.0.1", port.parse().map_err(|e| format!("port: {e}"))?)
+        }
+        Some(("kafka", brokers)) => kafka::kafka_text_stream(
+            brokers,
+            [TOPIC],
+            KafkaOptions::new().starting_offsets(StartingOffsets::Earliest),
+        ),
+        _ => return Err(format!("unknown source {source}")),
+    };
     let mut config = JobConfig::new().partitions(PARTITIONS);
     let mut mesh = None;
     if addresses != "-" {
@@ -69,7 +88,7 @@ fn child(args: &[String]) -> Result<(), String> {
     let sink_totals = totals.clone();
     let job = SocketWords::with_config(config).map_err(|e| e.to_string())?;
     let handle = StreamingContext::new(job)
-        .input("lines", sources::socket_text_stream("127.0.0.1", port))
+        .input("lines", input)
         .and_then(|c| {
             c.output::<(String, u64)>(
                 "counts",
@@ -129,11 +148,42 @@ struct Ran {
     per_process: Vec<usize>,
 }
 
-/// One run on `n` processes (1: no cluster).
+/// One run on `n` processes (1: no cluster) over a socket.
 fn run(n: usize) -> Result<Ran, String> {
     let stop = Arc::new(AtomicBool::new(false));
     let sent = Arc::new(AtomicU64::new(0));
     let port = streamflow_workspace::paced_line_server(RATE, stop.clone(), sent.clone());
+    run_on(n, &format!("socket:{port}"), || {
+        let deadline = Instant::now() + RUN_LIMIT;
+        while sent.load(Ordering::Relaxed) < LINES && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        stop.store(true, Ordering::Relaxed);
+    })
+    .map(|(totals, per_process)| Ran {
+        sent: sent.load(Ordering::Relaxed),
+        totals,
+        per_process,
+    })
+}
+
+/// The topic of the Kafka runs, and its partition count.
+const TOPIC: &str = "words";
+const TOPIC_PARTITIONS: i32 = 3;
+
+/// One run on `n` processes (1: no cluster) over a Kafka topic already
+/// holding `lines` lines.
+fn run_kafka(n: usize, brokers: &str, lines: u64) -> Result<Ran, String> {
+    run_on(n, &format!("kafka:{brokers}"), || {}).map(|(totals, per_process)| Ran {
+        sent: lines,
+        totals,
+        per_process,
+    })
+}
+
+/// Runs `n` processes reading `source`; `feed` runs once they are started.
+/// The summed totals, and the distinct words each process output.
+fn run_on(n: usize, source: &str, feed: impl FnOnce()) -> Result<(BTreeMap<String, u64>, Vec<usize>), String> {
     let addresses = if n == 1 {
         "-".to_owned()
     } else {
@@ -143,18 +193,14 @@ fn run(n: usize) -> Result<Ran, String> {
     let mut children: Vec<Child> = (0..n)
         .map(|p| {
             Command::new(&exe)
-                .args(["--child", &p.to_string(), &addresses, &port.to_string()])
+                .args(["--child", &p.to_string(), &addresses, source])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
                 .expect("spawn a process")
         })
         .collect();
-    let deadline = Instant::now() + RUN_LIMIT;
-    while sent.load(Ordering::Relaxed) < LINES && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    stop.store(true, Ordering::Relaxed);
+    feed();
     let mut totals = BTreeMap::new();
     let mut per_process = Vec::new();
     let mut failures = Vec::new();
@@ -184,11 +230,7 @@ fn run(n: usize) -> Result<Ran, String> {
     if !failures.is_empty() {
         return Err(failures.join("\n"));
     }
-    Ok(Ran {
-        sent: sent.load(Ordering::Relaxed),
-        totals,
-        per_process,
-    })
+    Ok((totals, per_process))
 }
 
 /// A socket on a cluster with a checkpoint: refused at start, as every
@@ -226,8 +268,35 @@ fn main() -> ExitCode {
         };
     }
     let mut failures = Vec::new();
+    let mut runs: Vec<(String, usize, Result<Ran, String>)> = Vec::new();
     for n in [1, 2, 3] {
-        match run(n) {
+        runs.push(("socket".into(), n, run(n)));
+    }
+    // Kafka: each process reads the topic's partitions it owns.
+    match streamflow_workspace::broker::Broker::start() {
+        Err(e) => failures.push(e),
+        Ok(broker) => {
+            let brokers = broker.brokers();
+            let lines = streamflow_workspace::generated_lines(10 * 10_000, 1_000);
+            let lines: Vec<(Option<String>, String)> = lines
+                .into_iter()
+                .take(KAFKA_LINES as usize)
+                .map(|l| (None, l))
+                .collect();
+            let produced = kafka::create_topic(&brokers, TOPIC, TOPIC_PARTITIONS)
+                .and_then(|()| kafka::produce(&brokers, TOPIC, lines));
+            match produced {
+                Err(e) => failures.push(format!("cannot fill the topic: {e}")),
+                Ok(_) => {
+                    for n in [1, 2, 3] {
+                        runs.push(("kafka".into(), n, run_kafka(n, &brokers, KAFKA_LINES)));
+                    }
+                }
+            }
+        }
+    }
+    for (source, n, ran) in runs {
+        match ran {
             Err(e) => failures.push(e),
             Ok(Ran {
                 sent,
@@ -238,14 +307,16 @@ fn main() -> ExitCode {
                 let words: u64 = totals.values().sum();
                 if totals != want {
                     failures.push(format!(
-                        "{n} processes: the totals of {words} words differ from the {} words of the {sent} lines sent",
+                        "{source}, {n} processes: the totals of {words} words differ from the {} words of the {sent} lines sent",
                         want.values().sum::<u64>()
                     ));
                 } else if per_process.contains(&0) {
-                    failures.push(format!("{n} processes: some process output no word: {per_process:?}"));
+                    failures.push(format!(
+                        "{source}, {n} processes: some process output no word: {per_process:?}"
+                    ));
                 } else {
                     println!(
-                        "{n} processes: {sent} lines, {words} words, the totals of the lines sent (distinct words output per process: {per_process:?})"
+                        "{source}, {n} processes: {sent} lines, {words} words, the totals of the lines sent (distinct words output per process: {per_process:?})"
                     );
                 }
             }

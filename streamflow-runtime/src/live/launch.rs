@@ -385,7 +385,7 @@ fn check_cluster(
     let spreads = |input: &Input<Erased>| input.splits() || input.runs_on_first_process();
     if let Some((port, input)) = sources.iter().find(|(_, input)| !spreads(input)) {
         return invalid(format!(
-            "input port `{port}` reads {}, which does not split between processes; on a cluster only directory sources (text_file_stream) do, and sockets and receivers run on process 0",
+            "input port `{port}` reads {}, which does not split between processes; on a cluster only directory sources (text_file_stream) do, with Kafka streams, and sockets and receivers run on process 0",
             input.description()
         ));
     }

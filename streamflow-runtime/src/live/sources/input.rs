@@ -56,6 +56,22 @@ impl<T: Send + 'static> Input<T> {
         })
     }
 
+    /// `source`, counted by the scheduler, that reads only its process's
+    /// share on a cluster: `share` hands it the share before it starts.
+    /// (Kafka's streams; without the `kafka` feature, nothing.)
+    #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
+    pub(crate) fn of_splitting_source<S: Source<Item = T>>(
+        description: String,
+        mut source: S,
+        share: fn(&mut S, Option<crate::cluster::Share>),
+    ) -> Self {
+        Input::new(description, move |env| {
+            share(&mut source, env.share);
+            start_source(source, env, Arc::default(), Accounting::Scheduler)
+        })
+        .splitting()
+    }
+
     /// Limits a receiver to `records_per_second` (Spark's
     /// `spark.streaming.receiver.maxRate`); 0 means no limit. Backpressure
     /// may lower the rate further, never raise it above this. No effect on
