@@ -13,7 +13,8 @@
 //! each process reads only the topic partitions it owns, and the totals
 //! must be those of the lines produced, each counted once.
 //!
-//! Then: a socket source on a cluster with a checkpoint is refused at start.
+//! Then: a socket or Kafka stream on a cluster with a checkpoint is refused
+//! at start.
 //!
 //! The processes are this very binary (`cluster_sources --child ...`);
 //! hence no test harness.
@@ -233,27 +234,36 @@ fn run_on(n: usize, source: &str, feed: impl FnOnce()) -> Result<(BTreeMap<Strin
     Ok((totals, per_process))
 }
 
-/// A socket on a cluster with a checkpoint: refused at start, as every
-/// source is (checkpoints on a cluster are not supported yet).
+/// A socket or a Kafka stream on a cluster with a checkpoint: refused at
+/// start, as every source is (checkpoints on a cluster are not supported
+/// yet).
 fn a_checkpointed_socket_on_a_cluster_is_refused() -> Result<(), String> {
     let config = ClusterConfig::new(0, free_addresses(1)).map_err(|e| e.to_string())?;
     let mesh = Mesh::connect(&config, RUN_LIMIT).map_err(|e| e.to_string())?;
-    let job = SocketWords::with_config(JobConfig::new().partitions(PARTITIONS).cluster(mesh.clone()))
-        .map_err(|e| e.to_string())?;
     let dir = std::env::temp_dir().join(format!("streamflow-cluster-sources-{}", std::process::id()));
-    let started = StreamingContext::new(job)
-        .checkpoint(&dir)
-        .input("lines", sources::socket_text_stream("127.0.0.1", 9))
-        .and_then(|c| c.output::<(String, u64)>("counts", sinks::discard()))
-        .map_err(|e| e.to_string())?
-        .start();
-    let _ = std::fs::remove_dir_all(&dir);
-    let wanted = "invalid setting `cluster`: checkpointing a live job on a cluster is not supported yet";
-    match started {
-        Err(e) if e.to_string().contains(wanted) => Ok(()),
-        Err(e) => Err(format!("expected {wanted:?}, got {e}")),
-        Ok(_) => Err("a checkpointed socket on a cluster started".into()),
+    let inputs = [
+        sources::socket_text_stream("127.0.0.1", 9),
+        kafka::kafka_text_stream("127.0.0.1:9", [TOPIC], KafkaOptions::new()),
+    ];
+    for input in inputs {
+        let what = input.description().to_owned();
+        let job = SocketWords::with_config(JobConfig::new().partitions(PARTITIONS).cluster(mesh.clone()))
+            .map_err(|e| e.to_string())?;
+        let started = StreamingContext::new(job)
+            .checkpoint(&dir)
+            .input("lines", input)
+            .and_then(|c| c.output::<(String, u64)>("counts", sinks::discard()))
+            .map_err(|e| e.to_string())?
+            .start();
+        let _ = std::fs::remove_dir_all(&dir);
+        let wanted = "invalid setting `cluster`: checkpointing a live job on a cluster is not supported yet";
+        match started {
+            Err(e) if e.to_string().contains(wanted) => {}
+            Err(e) => return Err(format!("{what}: expected {wanted:?}, got {e}")),
+            Ok(_) => return Err(format!("a checkpointed {what} on a cluster started")),
+        }
     }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -325,7 +335,7 @@ fn main() -> ExitCode {
     if let Err(e) = a_checkpointed_socket_on_a_cluster_is_refused() {
         failures.push(e);
     } else {
-        println!("a checkpointed socket on a cluster is refused at start");
+        println!("a checkpointed socket or Kafka stream on a cluster is refused at start");
     }
     if failures.is_empty() {
         println!("test result: ok. cluster_sources");
