@@ -78,6 +78,12 @@ impl Fingerprint {
 }
 
 impl Mesh {
+    /// [`agree`](Self::agree) on the process list (`Mesh::connect` calls it;
+    /// defined here so that `mesh.rs` needs nothing of this module).
+    pub(crate) fn agree_on_addresses(&self, addresses: &[String]) -> Result<(), ClusterError> {
+        self.agree(&Fingerprint::of_mesh(addresses))
+    }
+
     /// Every process sends `mine` to every other and compares: an error
     /// naming the first difference if any process's fingerprint is not the
     /// same (every process finds it, since every one compares with all).

@@ -157,7 +157,7 @@ impl Mesh {
             sent_bytes: AtomicU64::new(0),
         });
         // Another process list would route records to the wrong processes.
-        mesh.agree(&super::agree::Fingerprint::of_mesh(config.addresses()))?;
+        mesh.agree_on_addresses(config.addresses())?;
         Ok(mesh)
     }
 
