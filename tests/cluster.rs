@@ -14,8 +14,13 @@
 //! without inverse, `count_by_value_and_window`, `group_by_key_and_window`,
 //! `count_by_window` and `reduce_by_window`.
 //!
-//! Then one process of three is killed (SIGKILL) while they run: the others
-//! must stop, within a bounded time, with the cluster's error.
+//! The `Driver` job's `transform`, `print` and `foreach_batch` must run on
+//! process 0 only and see the whole batch there, as in one process.
+//!
+//! Two processes told different partition counts must both fail at the
+//! start, naming the difference. Then one process of three is killed
+//! (SIGKILL) while they run: the others must stop, within a bounded time,
+//! with the cluster's error.
 //!
 //! The processes are this very binary (`cluster --child <process>
 //! <addresses>`), so what runs on the cluster is built from the same code as
@@ -26,12 +31,12 @@ use std::fmt::Debug;
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use streamflow::cluster::{ClusterConfig, Mesh};
 use streamflow::prelude::*;
-use streamflow::testing::TestRun;
+use streamflow::testing::{PrintCapture, TestRun};
 use streamflow::{Batch, JobConfig, State};
 
 /// The same partition count on every process (and in the single run).
@@ -77,6 +82,73 @@ stream_job! {
         input pairs: (u32, i64);
         output grouped: (u32, Vec<i64>) = pairs.group_by_key();
         output sums: (u32, i64) = pairs.reduce_by_key(|a: i64, b| a.wrapping_mul(3).wrapping_add(b));
+    }
+}
+
+/// What the `Driver` job's `foreach_batch` saw, one line per batch.
+static FOREACH: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Every (word, count) of the whole batch numbered in partition order, over
+/// 3 partitions: a function of the whole batch, which no process alone has.
+fn number(batch: Batch<(String, u64)>) -> Batch<(u64, String, u64)> {
+    let numbered = batch.collect().into_iter().enumerate();
+    Batch::split(numbered.map(|(i, (w, c))| (i as u64, w, c)).collect(), 3)
+}
+
+stream_job! {
+    /// The outputs that run on process 0 (Spark's driver): `transform`,
+    /// `print` and `foreach_batch`, and operators after a `transform`.
+    pub job Driver {
+        batch_interval = 1s;
+        input lines: String;
+        let counts = lines
+            .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .map(|word| (word, 1u64))
+            .reduce_by_key(|a, b| a + b);
+        let numbered = counts.transform(number);
+        output numbered: (u64, String, u64) = numbered;
+        output by_count: (u64, Vec<String>) = numbered.map(|(_, w, c)| (c, w)).group_by_key();
+        output first_at: (u64, String, u64) = counts.transform(|batch, time| {
+            number(batch).map(move |(i, w, c)| (i + time.as_millis(), w, c))
+        });
+        counts.print(7);
+        lines.print(3);
+        counts.foreach_batch(|batch, time| {
+            let line = format!("t={:06} foreach {:?}", time.as_millis(), batch.partitions());
+            FOREACH.lock().unwrap().push(line);
+        });
+    }
+}
+
+stream_job! {
+    /// A `transform` whose function fails on a batch holding 13.
+    pub job Failing {
+        batch_interval = 1s;
+        input xs: u64;
+        output ys: u64 = xs
+            .transform(|batch: Batch<u64>| {
+                assert!(!batch.iter().any(|x| *x == 13), "thirteen");
+                batch
+            })
+            .map(|x| x + 1)
+            .reduce(|a, b| a + b);
+    }
+}
+
+/// Three batches of `Failing`, the second one failing on process 0: prints
+/// `t=<ms> ys <sum>` or `t=<ms> failed <error>` for each.
+fn run_failing(config: JobConfig) {
+    let mut job = TestRun::new(Failing::with_config(config).unwrap_or_else(|e| fail(&e)));
+    for t in 1..=3u64 {
+        let xs: Vec<u64> = if t == 2 {
+            vec![1, 13, 2]
+        } else {
+            (t * 100..t * 100 + 8).collect()
+        };
+        match job.run_batch(Failing::inputs().xs(xs)) {
+            Ok(batch) => println!("t={} ys {:?}", batch.time.as_millis(), batch.ys.to_vec()),
+            Err(e) => println!("t={} failed {e}", t * 1000),
+        }
     }
 }
 
@@ -170,10 +242,11 @@ fn batch_lines<T: Debug>(time: u64, output: &str, batch: &Batch<T>) -> Vec<Strin
         .collect()
 }
 
-/// Every job run on `config`, batch after batch: the output lines.
-fn run_jobs(config: &JobConfig) -> Vec<String> {
+/// Every job run on `config`, batch after batch: the output lines, or why a
+/// job could not be built (a failed batch fails the process at once).
+fn run_jobs(config: &JobConfig) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
-    let mut words = TestRun::new(Words::with_config(config.clone()).expect("valid config"));
+    let mut words = TestRun::new(Words::with_config(config.clone()).map_err(|e| e.to_string())?);
     for t in 1..=BATCHES {
         let batch = words
             .run_batch(Words::inputs().lines(lines(t)))
@@ -182,7 +255,24 @@ fn run_jobs(config: &JobConfig) -> Vec<String> {
         out.extend(batch_lines(ms, "counts", &batch.counts));
         out.extend(batch_lines(ms, "lines_seen", &batch.lines_seen));
     }
-    let mut joined = TestRun::new(Joined::with_config(config.clone()).expect("valid config"));
+    let capture = PrintCapture::new();
+    let driver_config = config.clone().print_to(capture.writer());
+    let mut driver = TestRun::new(Driver::with_config(driver_config).map_err(|e| e.to_string())?);
+    for t in 1..=BATCHES {
+        let batch = driver
+            .run_batch(Driver::inputs().lines(lines(t)))
+            .unwrap_or_else(|e| fail(&e));
+        let ms = batch.time.as_millis();
+        out.extend(batch_lines(ms, "numbered", &batch.numbered));
+        out.extend(batch_lines(ms, "by_count", &batch.by_count));
+        out.extend(batch_lines(ms, "first_at", &batch.first_at));
+        let printed = capture.take_string();
+        if !printed.is_empty() {
+            out.push(format!("t={ms:06} print {printed:?}"));
+        }
+        out.append(&mut FOREACH.lock().unwrap());
+    }
+    let mut joined = TestRun::new(Joined::with_config(config.clone()).map_err(|e| e.to_string())?);
     for t in 1..=BATCHES {
         let left = pairs(t, 30, 1).into_iter().map(|(k, v)| (k % 20, format!("l{v}")));
         let right = pairs(t, 30, 2).into_iter().map(|(k, v)| (k % 20, v));
@@ -198,7 +288,7 @@ fn run_jobs(config: &JobConfig) -> Vec<String> {
         out.extend(batch_lines(ms, "full", &batch.full));
         out.extend(batch_lines(ms, "grouped", &batch.grouped));
     }
-    let mut big = TestRun::new(Big::with_config(config.clone().partitions(2)).expect("valid config"));
+    let mut big = TestRun::new(Big::with_config(config.clone().partitions(2)).map_err(|e| e.to_string())?);
     for t in 1..=2u32 {
         let pairs: Vec<(u32, i64)> = (0..70_000u32).map(|i| ((i * 7 + t) % 50, i64::from(i))).collect();
         let batch = big.run_batch(Big::inputs().pairs(pairs)).unwrap_or_else(|e| fail(&e));
@@ -206,7 +296,7 @@ fn run_jobs(config: &JobConfig) -> Vec<String> {
         out.extend(batch_lines(ms, "big_grouped", &batch.grouped));
         out.extend(batch_lines(ms, "big_sums", &batch.sums));
     }
-    let mut keyed = TestRun::new(Keyed::with_config(config.clone()).expect("valid config"));
+    let mut keyed = TestRun::new(Keyed::with_config(config.clone()).map_err(|e| e.to_string())?);
     for t in 1..=BATCHES {
         let batch = keyed
             .run_batch(Keyed::inputs().pairs(pairs(t, 300, 3)))
@@ -224,7 +314,7 @@ fn run_jobs(config: &JobConfig) -> Vec<String> {
         out.extend(batch_lines(ms, "count", &batch.count));
         out.extend(batch_lines(ms, "sum_inv", &batch.sum_inv));
     }
-    out
+    Ok(out)
 }
 
 /// A failure in a child: printed, and the child exits with status 1 at
@@ -248,11 +338,31 @@ fn child(args: &[String]) -> ExitCode {
     let alone = args.get(2).is_some_and(|a| a == "alone");
     let wait = Duration::from_secs(if alone { 2 } else { 60 });
     let mesh = Mesh::connect(&config, wait).unwrap_or_else(|e| fail(&e));
-    let job_config = JobConfig::new().partitions(PARTITIONS).cluster(Arc::clone(&mesh));
+    // `partitions=<n>`: this process is told another partition count.
+    let partitions = args
+        .get(2)
+        .and_then(|a| a.strip_prefix("partitions="))
+        .map_or(PARTITIONS, |n| n.parse().expect("a partition count"));
+    let job_config = JobConfig::new().partitions(partitions).cluster(Arc::clone(&mesh));
     if args.get(2).is_some_and(|a| a == "slow") {
         run_until_failure(job_config);
     }
-    for line in run_jobs(&job_config) {
+    if args.get(2).is_some_and(|a| a == "failing") {
+        run_failing(job_config);
+        Mesh::close(mesh, STOP_LIMIT);
+        return ExitCode::SUCCESS;
+    }
+    let lines = match run_jobs(&job_config) {
+        Ok(lines) => lines,
+        Err(e) => {
+            // The mesh still works: close it with the others before exiting
+            // (exiting at once would cut the others' last round short).
+            drop(job_config);
+            Mesh::close(mesh, STOP_LIMIT);
+            fail(&e)
+        }
+    };
+    for line in lines {
         println!("{line}");
     }
     drop(job_config);
@@ -264,7 +374,7 @@ fn child(args: &[String]) -> ExitCode {
 /// Word counts for ever, 50 ms apart, printing `batch <t>` after each: only
 /// a failure (a lost process) ends it.
 fn run_until_failure(config: JobConfig) -> ! {
-    let mut words = TestRun::new(Words::with_config(config).expect("valid config"));
+    let mut words = TestRun::new(Words::with_config(config).unwrap_or_else(|e| fail(&e)));
     let mut t = 0;
     loop {
         t += 1;
@@ -366,7 +476,21 @@ fn same_outputs_on_processes(n: usize, single: &[String]) {
             "process {p} of {n} failed or hung; stderr:\n{stderr}"
         );
         // Timely prints its own progress lines while connecting.
-        merged.extend(stdout.into_iter().filter(|line| line.starts_with("t=")));
+        let lines: Vec<String> = stdout.into_iter().filter(|line| line.starts_with("t=")).collect();
+        // `print` and `foreach_batch` run on process 0 only.
+        let on_driver = lines
+            .iter()
+            .filter(|l| l.contains(" print ") || l.contains(" foreach "));
+        let on_driver = on_driver.count();
+        if p == 0 {
+            assert!(
+                on_driver >= 2 * BATCHES as usize,
+                "process 0 printed too little: {on_driver}"
+            );
+        } else {
+            assert_eq!(on_driver, 0, "process {p} of {n} ran `print` or `foreach_batch`");
+        }
+        merged.extend(lines);
     }
     merged.sort();
     let differences = diff(single, &merged);
@@ -418,6 +542,69 @@ fn a_missing_process_fails_the_connect() {
     println!("a process started alone failed: {}", stderr.trim());
 }
 
+/// Two processes told different partition counts: both fail as soon as the
+/// job is built on the mesh, with an error naming the difference, instead of
+/// misrouting records or waiting for each other.
+fn processes_that_disagree_fail_at_the_start() {
+    let addresses = free_addresses(2).join(",");
+    let processes = [
+        start_process(0, &addresses, &[]),
+        start_process(1, &addresses, &["partitions=8"]),
+    ];
+    let deadline = Instant::now() + STOP_LIMIT;
+    for (p, running) in processes.into_iter().enumerate() {
+        let (status, stdout, stderr) = finish(running, deadline);
+        assert_eq!(status, Some(false), "process {p} did not fail; stderr:\n{stderr}");
+        assert!(
+            stderr.contains(
+                "cluster process failed: cluster: the processes do not run the same job `Words`: partitions is "
+            ) && stderr.contains(if p == 0 {
+                "partitions is 8 on process 1 but 4 on process 0"
+            } else {
+                "partitions is 4 on process 0 but 8 on process 1"
+            }),
+            "process {p}'s error does not name the partition counts:\n{stderr}"
+        );
+        assert!(
+            !stdout.iter().any(|l| l.starts_with("t=")),
+            "process {p} ran a batch before failing"
+        );
+        assert!(!stderr.contains("panicked"), "process {p} panicked:\n{stderr}");
+    }
+    println!("two processes with 4 and 8 partitions both failed at the start");
+}
+
+/// `transform`'s function fails on process 0 (where it runs): every
+/// process fails that batch, naming it, and the next batch runs on all of
+/// them as in one process (no process waits for another or is a round out).
+fn a_failed_transform_fails_the_batch_everywhere() {
+    let addresses = free_addresses(2).join(",");
+    let processes = [
+        start_process(0, &addresses, &["failing"]),
+        start_process(1, &addresses, &["failing"]),
+    ];
+    let deadline = Instant::now() + STOP_LIMIT;
+    let wanted = ["panicked: thirteen", "the function failed on process 0 (see its error)"];
+    for (p, running) in processes.into_iter().enumerate() {
+        let (status, stdout, stderr) = finish(running, deadline);
+        assert_eq!(status, Some(true), "process {p} failed or hung; stderr:\n{stderr}");
+        let lines: Vec<&String> = stdout.iter().filter(|l| l.starts_with("t=")).collect();
+        assert_eq!(lines.len(), 3, "process {p}: {lines:?}");
+        assert!(lines[0].starts_with("t=1000 ys "), "process {p}: {}", lines[0]);
+        assert!(
+            lines[1].starts_with("t=2000 failed batch 2000 ms failed")
+                && lines[1].contains("transform")
+                && lines[1].contains(wanted[p]),
+            "process {p}: {}",
+            lines[1]
+        );
+        // The one output partition is process 0's.
+        let third = if p == 0 { "t=3000 ys [2436]" } else { "t=3000 ys []" };
+        assert_eq!(lines[2], third, "process {p}");
+    }
+    println!("a transform failing on process 0 failed that batch on both processes; the next batch ran");
+}
+
 /// One process of three killed mid-run: the two others stop with the
 /// cluster's error, without hanging.
 fn a_killed_process_stops_the_others() {
@@ -454,7 +641,7 @@ fn main() -> ExitCode {
     if args.first().is_some_and(|a| a == "--child") {
         return child(&args[1..]);
     }
-    let mut single = run_jobs(&JobConfig::new().partitions(PARTITIONS));
+    let mut single = run_jobs(&JobConfig::new().partitions(PARTITIONS)).unwrap_or_else(|e| fail(&e));
     single.sort();
     assert!(
         single.len() > 300,
@@ -463,6 +650,8 @@ fn main() -> ExitCode {
     );
     same_outputs_on_processes(2, &single);
     same_outputs_on_processes(3, &single);
+    processes_that_disagree_fail_at_the_start();
+    a_failed_transform_fails_the_batch_everywhere();
     a_killed_process_stops_the_others();
     a_missing_process_fails_the_connect();
     println!("test result: ok. cluster");

@@ -106,4 +106,8 @@ pub enum ConfigError {
     /// The thread pool could not be created.
     #[error("cannot create the job's thread pool: {0}")]
     ThreadPool(String),
+    /// The processes of the job's cluster do not run the same job, or the
+    /// mesh failed while they compared (feature `cluster`).
+    #[error("{0}")]
+    Cluster(String),
 }

@@ -3,7 +3,10 @@
 //!
 //! CONTRACT: `sink` is the index into `ctx.plan.sinks` of the output operator.
 
+use crate::cluster::Wire;
 use crate::panic::catch;
+use crate::runner::Runner;
+use crate::runner::driver::gather;
 use crate::sinks::{DebugFn, Sink, SinkError, print_text_with};
 use crate::{Batch, BatchContext, BatchError, Time};
 use std::fmt::Debug;
@@ -31,7 +34,8 @@ impl<T: Debug> Printer<T> {
 }
 
 /// `print(n)`: the first `n` elements of the batch in Spark's layout (see
-/// docs/semantics.md), to the configured target, in one write.
+/// docs/semantics.md), to the configured target, in one write. On a
+/// cluster, on process 0 only, showing the whole batch's first `n`.
 pub fn print<T: Sync>(
     ctx: &BatchContext<'_>,
     sink: usize,
@@ -39,8 +43,15 @@ pub fn print<T: Sync>(
     input: &Batch<T>,
 ) -> Result<(), BatchError> {
     // A user's `Debug` may panic: format inside a task.
-    let text = catch(|| print_text_with(ctx.time, input, printer.n, printer.show))
-        .map_err(|caught| caught.into_sink_error(ctx.plan, ctx.time, sink))?;
+    let text = if ctx.processes() > 1 {
+        match print_on_first(ctx, sink, printer, input)? {
+            Some(text) => text,
+            None => return Ok(()),
+        }
+    } else {
+        catch(|| print_text_with(ctx.time, input, printer.n, printer.show))
+            .map_err(|caught| caught.into_sink_error(ctx.plan, ctx.time, sink))?
+    };
     ctx.config.print_target.write(&text).map_err(|source| {
         let (operator, line) = sink_operator(ctx, sink, "print");
         BatchError::Output {
@@ -50,6 +61,58 @@ pub fn print<T: Sync>(
             source,
         }
     })
+}
+
+/// `print` on a cluster: every process shows its first `n + 1` elements
+/// (enough to tell whether there are more than `n`) and gathers them to
+/// process 0, partition by partition, which lays out the text; the others
+/// print nothing (`None`). A failed `Debug` still takes part in the gather
+/// (with nothing), so that no process waits for another.
+fn print_on_first<T: Sync>(
+    ctx: &BatchContext<'_>,
+    sink: usize,
+    printer: &Printer<T>,
+    input: &Batch<T>,
+) -> Result<Option<String>, BatchError> {
+    let shown = catch(|| {
+        let mut left = printer.n.saturating_add(1);
+        let parts = input.partitions().iter().map(|part| {
+            let shown: Vec<String> = part
+                .iter()
+                .take(left)
+                .map(|x| format!("{}", crate::sinks::Shown(x, printer.show)))
+                .collect();
+            left -= shown.len();
+            shown
+        });
+        Batch::from_partitions(parts.collect())
+    });
+    let (mine, failed) = match shown {
+        Ok(mine) => (mine, None),
+        Err(caught) => (Batch::empty(), Some(caught.into_sink_error(ctx.plan, ctx.time, sink))),
+    };
+    let gathered = gather(ctx, ctx.plan.stages.len(), mine).map_err(|e| on_cluster(ctx, sink, "print", e))?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    Ok(gathered.map(|all| print_text_with(ctx.time, &all, printer.n, |s: &String, f| f.write_str(s))))
+}
+
+/// An exchange's failure in output operator `sink`: the cluster's error,
+/// numbered after the last stage (outputs run after every stage), naming
+/// the operator.
+fn on_cluster(ctx: &BatchContext<'_>, sink: usize, unknown: &'static str, e: BatchError) -> BatchError {
+    match e {
+        BatchError::Cluster { time, stage, message } => {
+            let (operator, line) = sink_operator(ctx, sink, unknown);
+            BatchError::Cluster {
+                time,
+                stage,
+                message: format!("output `{operator}` at line {line}: {message}"),
+            }
+        }
+        other => other,
+    }
 }
 
 /// The name and line of output operator `sink`, for its errors.
@@ -62,8 +125,82 @@ fn sink_operator(ctx: &BatchContext<'_>, sink: usize, unknown: &'static str) -> 
 
 /// `foreach_batch(f)`: `f` gets a reference to the batch (as a live sink
 /// does, so that a stream read by several outputs is not copied for it) and
-/// its time, on the calling thread.
-pub fn foreach_batch<T, F: Fn(&Batch<T>, Time)>(
+/// its time, on the calling thread. On a cluster, on process 0 only, with
+/// the whole batch gathered there (a copy).
+pub fn foreach_batch<T: Wire, F: Fn(&Batch<T>, Time)>(
+    ctx: &BatchContext<'_>,
+    sink: usize,
+    f: &F,
+    input: &Batch<T>,
+) -> Result<(), BatchError> {
+    if ctx.processes() > 1 {
+        return foreach_on_first(ctx, sink, f, input);
+    }
+    catch(|| f(input, ctx.time)).map_err(|caught| caught.into_sink_error(ctx.plan, ctx.time, sink))
+}
+
+/// `foreach_batch` on a cluster: the batch is gathered to process 0 in
+/// partition order, where `f` runs; the others run nothing. The partitions
+/// travel encoded (the batch is only borrowed here, and its elements need
+/// not be `Clone`): process 0 decodes its own too, which copies them.
+#[cfg(feature = "cluster")]
+fn foreach_on_first<T: Wire, F: Fn(&Batch<T>, Time)>(
+    ctx: &BatchContext<'_>,
+    sink: usize,
+    f: &F,
+    input: &Batch<T>,
+) -> Result<(), BatchError> {
+    let cluster_error = |message: String| {
+        let (operator, line) = sink_operator(ctx, sink, "foreach_batch");
+        BatchError::Cluster {
+            time: ctx.time,
+            stage: ctx.plan.stages.len() + 1,
+            message: format!("output `{operator}` at line {line}: {message}"),
+        }
+    };
+    // An empty partition travels as no bytes (the gather drops it), so that
+    // its owner's bytes are the only ones.
+    let encoded: Result<Vec<Vec<u8>>, _> = input
+        .partitions()
+        .iter()
+        .map(|part| {
+            if part.is_empty() {
+                Ok(Vec::new())
+            } else {
+                postcard::to_allocvec(part)
+            }
+        })
+        .collect();
+    let (mine, failed) = match encoded {
+        Ok(parts) => (Batch::from_partitions(parts), None),
+        Err(e) => (
+            Batch::empty(),
+            Some(cluster_error(format!("cannot encode the batch: {e}"))),
+        ),
+    };
+    let gathered = gather(ctx, ctx.plan.stages.len(), mine).map_err(|e| on_cluster(ctx, sink, "foreach_batch", e))?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let Some(all) = gathered else { return Ok(()) };
+    let parts: Result<Vec<Vec<T>>, _> = all
+        .into_partitions()
+        .into_iter()
+        .map(|bytes| {
+            if bytes.is_empty() {
+                Ok(Vec::new())
+            } else {
+                postcard::from_bytes(&bytes)
+            }
+        })
+        .collect();
+    let batch = Batch::from_partitions(parts.map_err(|e| cluster_error(format!("cannot decode the batch: {e}")))?);
+    catch(|| f(&batch, ctx.time)).map_err(|caught| caught.into_sink_error(ctx.plan, ctx.time, sink))
+}
+
+/// Without the `cluster` feature there is one process.
+#[cfg(not(feature = "cluster"))]
+fn foreach_on_first<T: Wire, F: Fn(&Batch<T>, Time)>(
     ctx: &BatchContext<'_>,
     sink: usize,
     f: &F,

@@ -25,6 +25,10 @@ pub enum ClusterError {
     /// dataflow is fail-stop, so the job cannot go on.
     #[error("cluster: lost the mesh between processes ({0}); the job stops")]
     Lost(String),
+    /// The processes do not run the same thing (another process list, job,
+    /// partition count, batch interval or plan): the difference, named.
+    #[error("cluster: {0}")]
+    Disagree(String),
 }
 
 impl ClusterConfig {

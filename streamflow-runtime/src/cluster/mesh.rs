@@ -147,7 +147,7 @@ impl Mesh {
                 ));
             }
         }
-        Ok(Arc::new(Mesh {
+        let mesh = Arc::new(Mesh {
             process: config.process(),
             processes: config.processes(),
             rounds: Mutex::new(Some(rounds_tx)),
@@ -155,7 +155,10 @@ impl Mesh {
             runner: Mutex::new(Some(runner)),
             sent_elements: AtomicU64::new(0),
             sent_bytes: AtomicU64::new(0),
-        }))
+        });
+        // Another process list would route records to the wrong processes.
+        mesh.agree_on_addresses(config.addresses())?;
+        Ok(mesh)
     }
 
     /// This process's index.

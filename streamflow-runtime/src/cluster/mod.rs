@@ -13,6 +13,8 @@
 //! the processes' partitions is the single-process batch, partition by
 //! partition, in the same order.
 
+#[cfg(feature = "cluster")]
+mod agree;
 mod config;
 #[cfg(feature = "cluster")]
 mod exchange;
@@ -20,6 +22,8 @@ mod exchange;
 mod mesh;
 mod wire;
 
+#[cfg(feature = "cluster")]
+pub(crate) use agree::Fingerprint;
 pub(crate) use config::Share;
 pub use config::{ClusterConfig, ClusterError, owner};
 #[cfg(feature = "cluster")]

@@ -126,6 +126,11 @@ impl Runner for BatchContext<'_> {
             .is_none_or(|mesh| crate::cluster::owner(partition, partitions, mesh.processes()) == mesh.process())
     }
 
+    #[cfg(feature = "cluster")]
+    fn processes(&self) -> usize {
+        self.config.cluster.as_ref().map_or(1, |mesh| mesh.processes())
+    }
+
     fn partitions(&self, requested: Option<usize>) -> usize {
         BatchContext::partitions(self, requested)
     }

@@ -76,6 +76,7 @@ impl<I: 'static, O: 'static> JobCore<I, O> {
         F: FnMut(&BatchContext<'_>, &mut S, I) -> Result<O, BatchError> + Send + 'static,
     {
         config.validate()?;
+        agree_on_job(plan, &config)?;
         let pool = match config.threads {
             Some(n) => Some(Arc::new(
                 rayon::ThreadPoolBuilder::new()
@@ -105,6 +106,20 @@ impl<I: 'static, O: 'static> JobCore<I, O> {
         self.input_partitions = ports;
         self
     }
+}
+
+/// On a cluster, every process builds the same job: its name, plan,
+/// partition count, batch interval and process count are compared with the
+/// other processes' (one round of the mesh), and a difference fails every
+/// process, naming it.
+fn agree_on_job(plan: &'static Plan, config: &JobConfig) -> Result<(), ConfigError> {
+    #[cfg(feature = "cluster")]
+    if let Some(mesh) = &config.cluster {
+        let mine = crate::cluster::Fingerprint::of_job(plan, config.partitions, mesh.processes());
+        return mesh.agree(&mine).map_err(|e| ConfigError::Cluster(e.to_string()));
+    }
+    let _ = (plan, config);
+    Ok(())
 }
 
 impl<I, O> JobCore<I, O> {

@@ -14,7 +14,7 @@ use super::rate::PidRateEstimator;
 use super::recovery::{self, Opened, fresh_zero};
 use super::run_state::{MODE_RUNNING, MODE_STOP, RunState, Shared, guard_driver, guard_thread};
 use super::settings::Settings;
-use super::sources::{Delivery, Feed, Input, InputEnv, StartedInput};
+use super::sources::{Delivery, Feed, Input, InputEnv, MeshRef, StartedInput};
 use super::status_line::StatusDrawer;
 use super::sync::lock;
 use crate::cluster::Share;
@@ -77,6 +77,7 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
             sink.place(lockstep.process, lockstep.processes);
         }
     }
+    let mesh = mesh_of(&job);
     let share = lockstep.as_ref().map(|l| Share {
         process: l.process,
         processes: l.processes,
@@ -137,7 +138,7 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
         &budget,
         &events,
         opened.as_ref(),
-        share,
+        (share, mesh),
     ) {
         Ok(started) => started,
         Err(e) => {
@@ -362,6 +363,17 @@ fn on_cluster(placed: Option<&Placed>, share: Option<Share>) -> Option<recovery:
     })
 }
 
+/// The job's mesh, for the sources that run on process 0 only.
+#[cfg(feature = "cluster")]
+fn mesh_of<J: Job>(job: &J) -> Option<MeshRef> {
+    job.config().cluster.clone()
+}
+
+#[cfg(not(feature = "cluster"))]
+fn mesh_of<J: Job>(_job: &J) -> Option<MeshRef> {
+    None
+}
+
 /// What a live job on a cluster cannot have (yet): fewer partitions than
 /// processes (a process would own none and have nowhere to put what it
 /// reads), or a source that does not read only its process's share (every
@@ -383,9 +395,10 @@ fn check_cluster(
             "the job has {partitions} partitions for {processes} processes: give it at least one per process (JobConfig::partitions)"
         ));
     }
-    if let Some((port, input)) = sources.iter().find(|(_, input)| !input.splits()) {
+    let spreads = |input: &Input<Erased>| input.splits() || input.runs_on_first_process();
+    if let Some((port, input)) = sources.iter().find(|(_, input)| !spreads(input)) {
         return invalid(format!(
-            "input port `{port}` reads {}, which does not split between processes; on a cluster only directory sources (text_file_stream) do",
+            "input port `{port}` reads {}, which does not split between processes; on a cluster only directory sources (text_file_stream) do, with Kafka streams, and sockets and receivers run on process 0",
             input.description()
         ));
     }
@@ -406,7 +419,7 @@ fn start_inputs(
     budget: &Arc<Budget>,
     events: &EventSender,
     checkpoint: Option<&Opened>,
-    share: Option<Share>,
+    (share, mesh): (Option<Share>, Option<MeshRef>),
 ) -> Result<Vec<(&'static str, StartedInput)>, StartError> {
     let mut started: Vec<(&'static str, StartedInput)> = Vec::with_capacity(sources.len());
     for (port, input) in sources {
@@ -421,6 +434,7 @@ fn start_inputs(
             record: checkpoint.is_some(),
             wal: checkpoint.map(|c| c.wal(port)),
             share,
+            mesh: mesh.clone(),
         };
         match input.start(env) {
             Ok(s) => started.push((port, s)),

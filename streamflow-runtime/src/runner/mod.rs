@@ -21,8 +21,10 @@
 //! `cluster`). Tasks get whole partitions; their closures are the fused
 //! loops the macro generated, and the runner never looks inside.
 
+pub(crate) mod driver;
 pub(crate) mod local;
 
+pub use driver::Indexed;
 pub(crate) use local::LocalRunner;
 
 use crate::Time;
@@ -51,6 +53,13 @@ pub trait Runner: Sync {
     fn owns(&self, partition: usize, partitions: usize) -> bool {
         let _ = (partition, partitions);
         true
+    }
+
+    /// How many processes run the batch: 1 in one process. Partition `p` of
+    /// `n` belongs to process [`owner`](crate::cluster::owner)`(p, n,
+    /// processes)`; `transform`'s result is scattered by it.
+    fn processes(&self) -> usize {
+        1
     }
 
     /// The number of partitions of a shuffle's output when its operator asked

@@ -22,8 +22,8 @@ mod remember;
 
 use crate::{Batch, Time};
 pub use error::SinkError;
-pub(crate) use print::print_text_with;
 pub use print::{DebugFn, PrintSink, print, print_to};
+pub(crate) use print::{Shown, print_text_with};
 pub use remember::{Forgotten, RememberSink, Remembered, remember};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 pub type DebugFn<T> = fn(&T, &mut std::fmt::Formatter<'_>) -> std::fmt::Result;
 
 /// An element shown through a [`DebugFn`].
-struct Shown<'a, T>(&'a T, DebugFn<T>);
+pub(crate) struct Shown<'a, T>(pub(crate) &'a T, pub(crate) DebugFn<T>);
 
 impl<T> std::fmt::Display for Shown<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -5,7 +5,8 @@
 use super::bounds::{Element, MapSide, ReduceSide, TransformFn};
 use super::{StageInput, reduce_parts, run_part};
 use crate::Batch;
-use crate::runner::Runner;
+use crate::runner::driver::{self, Shipped};
+use crate::runner::{Indexed, Moves, Runner};
 
 /// Runs `f` over every element of every partition of `input`, one task per
 /// partition of stage `stage`.
@@ -66,16 +67,38 @@ pub fn map_partitions<Rn: Runner, S: StageInput, T: Element, I: IntoIterator, U:
 /// `transform(f)`: `f` gets the whole batch (on the calling thread), and the
 /// batch time if it takes two arguments, and returns a new batch. Stages:
 /// `stage` the map side, `stage + 1` `f` and the reduce side.
-pub fn transform<Rn: Runner, S: StageInput, T: Element, V: Element, U: Element, Form>(
+///
+/// On a cluster `f` runs on process 0 only, as on Spark's driver: the batch
+/// is gathered there in partition order, and `f`'s result is scattered back
+/// to its partitions' owners (`runner::driver`).
+pub fn transform<Rn, S: StageInput, T: Element, V: Element, U: Element, Form>(
     runner: &Rn,
     stage: usize,
     input: S,
     map_side: impl MapSide<S::Item, Vec<T>>,
     f: &impl TransformFn<T, V, Form>,
     reduce_side: impl ReduceSide<V, U>,
-) -> Result<Batch<U>, Rn::Error> {
+) -> Result<Batch<U>, Rn::Error>
+where
+    Rn: Moves<Indexed<T>> + Moves<Indexed<V>>,
+{
     let batch = narrow(runner, stage, input, map_side)?;
-    let transformed = runner.call(stage + 1, || f.transform(batch, runner.time()))?;
+    let (transformed, failed) = match driver::gather(runner, stage + 1, batch)? {
+        Some(batch) => match runner.call(stage + 1, || f.transform(batch, runner.time())) {
+            Ok(transformed) => (Shipped::Batch(transformed), None),
+            // A failed `f` still takes part in the scatter, so that the
+            // other processes fail too rather than wait for it.
+            Err(e) => (Shipped::Failed, Some(e)),
+        },
+        None => (Shipped::Elsewhere, None),
+    };
+    let transformed = driver::scatter(runner, stage + 1, transformed)?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let Some(transformed) = transformed else {
+        return runner.call(stage + 1, || panic!("the function failed on process 0 (see its error)"));
+    };
     narrow(runner, stage + 1, transformed, reduce_side)
 }
 

@@ -151,5 +151,5 @@ where
     topics.sort();
     topics.dedup();
     let source = KafkaSource::new(brokers, topics, options, decode);
-    Input::of_source(crate::live::sources::Source::name(&source), source)
+    Input::of_splitting_source(crate::live::sources::Source::name(&source), source, KafkaSource::share)
 }

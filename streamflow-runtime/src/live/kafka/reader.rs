@@ -6,6 +6,7 @@ use super::decode::Decode;
 use super::fetcher::Fetcher;
 use super::offsets::{KafkaOffsets, OffsetRange};
 use super::options::KafkaOptions;
+use crate::cluster::Share;
 use crate::live::error::SourceError;
 use crate::live::sources::{Reader, SourceContext};
 use crate::{Batch, Time};
@@ -15,6 +16,8 @@ pub(crate) struct KafkaReader<T> {
     commit: bool,
     decode: Decode<T>,
     ctx: SourceContext,
+    /// On a cluster: where this process's records go in the batch.
+    share: Option<Share>,
 }
 
 impl<T> KafkaReader<T> {
@@ -23,12 +26,14 @@ impl<T> KafkaReader<T> {
         options: &KafkaOptions,
         decode: Decode<T>,
         ctx: SourceContext,
+        share: Option<Share>,
     ) -> Result<Self, SourceError> {
         Ok(KafkaReader {
             fetcher: Fetcher::new(brokers, options)?,
             commit: options.commit_offsets,
             decode,
             ctx,
+            share,
         })
     }
 }
@@ -39,7 +44,11 @@ impl<T: Send + 'static> Reader for KafkaReader<T> {
 
     fn deliver(&mut self, time: Time, offsets: &KafkaOffsets) -> Result<Batch<T>, SourceError> {
         let parts = self.fetcher.read(&offsets.ranges, self.decode, &self.ctx, time)?;
-        Ok(Batch::from_partitions(parts))
+        // On a cluster, over the job's partitions this process owns.
+        Ok(Batch::from_partitions(match &self.share {
+            Some(share) => share.place(parts),
+            None => parts,
+        }))
     }
 
     fn commit(&mut self, _time: Time, offsets: &KafkaOffsets) -> Result<(), SourceError> {

@@ -10,6 +10,7 @@ use super::options::{CommittedFallback, KafkaOptions, StartingOffsets};
 use super::reader::KafkaReader;
 use super::watcher::{self, Snapshot, Watcher};
 use crate::Time;
+use crate::cluster::{Share, owner};
 use crate::live::error::SourceError;
 use crate::live::listener::PartitionProgress;
 use crate::live::sources::{Cut, Source, SourceContext};
@@ -32,6 +33,9 @@ pub(crate) struct KafkaSource<T> {
     ctx: Option<SourceContext>,
     /// While the broker is away: when to try again, and the wait after that.
     retry: Option<(Instant, Duration)>,
+    /// On a cluster: this process's share, and each topic's partition count
+    /// at start (see [`KafkaSource::reads`]).
+    share: Option<(Share, BTreeMap<String, usize>)>,
 }
 
 impl<T> KafkaSource<T> {
@@ -46,7 +50,29 @@ impl<T> KafkaSource<T> {
             start: KafkaOffsets::default(),
             ctx: None,
             retry: None,
+            share: None,
         }
+    }
+
+    /// Reads only this process's share of the partitions on a cluster.
+    pub(crate) fn share(&mut self, share: Option<Share>) {
+        self.share = share.map(|share| (share, BTreeMap::new()));
+    }
+
+    /// Whether this process reads `tp`: always in one process; on a cluster,
+    /// partition `p` of a topic that had `n` partitions at start is read by
+    /// process `owner(p, n, N)` (contiguous blocks, as a batch's partitions),
+    /// and a partition added later by process `p mod N`.
+    fn reads(&self, tp: &TopicPartition) -> bool {
+        let Some((share, counts)) = &self.share else {
+            return true;
+        };
+        let p = tp.partition.max(0) as usize;
+        let reader = match counts.get(&tp.topic) {
+            Some(&n) if p < n => owner(p, n, share.processes),
+            _ => p % share.processes.max(1),
+        };
+        reader == share.process
     }
 
     /// Where each partition starts when there is no checkpoint, from the
@@ -126,6 +152,7 @@ impl<T> KafkaSource<T> {
         };
         for (tp, &low) in starts {
             match self.next.get(tp) {
+                None if !self.reads(tp) => {}
                 None => {
                     tracing::info!(partition = %tp, offset = low, "new Kafka partition");
                     self.next.insert(tp.clone(), low);
@@ -180,7 +207,14 @@ impl<T: Send + 'static> Source for KafkaSource<T> {
         let mut partitions = client.all_partitions(&self.topics, self.options.wait_for_topics)?;
         let first = watcher::round(&client, &self.topics, &mut partitions, true)?;
         let offsets = self.starting_offsets(&partitions, &first)?;
+        if let Some((_, counts)) = &mut self.share {
+            for tp in &partitions {
+                *counts.entry(tp.topic.clone()).or_default() += 1;
+            }
+        }
         self.next = partitions.iter().cloned().zip(offsets).collect();
+        let next = std::mem::take(&mut self.next);
+        self.next = next.into_iter().filter(|(tp, _)| self.reads(tp)).collect();
         self.start = self.idle_cut().positions().clone();
         self.ctx = Some(ctx.clone());
         // A round every quarter batch: a cut finds ends at most that old
@@ -189,7 +223,8 @@ impl<T: Send + 'static> Source for KafkaSource<T> {
         let watcher = Watcher::start(client, self.topics.clone(), partitions, first, pause)
             .map_err(|e| format!("cannot start the thread that asks Kafka for offsets: {e}"))?;
         self.watcher = Some(watcher);
-        KafkaReader::new(&self.brokers, &self.options, self.decode, ctx.clone())
+        let share = self.share.as_ref().map(|(share, _)| *share);
+        KafkaReader::new(&self.brokers, &self.options, self.decode, ctx.clone(), share)
     }
 
     fn start_positions(&self) -> Option<KafkaOffsets> {

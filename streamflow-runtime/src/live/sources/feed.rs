@@ -32,7 +32,19 @@ pub(crate) struct InputEnv {
     /// On a cluster: this process's share of the input (sources that split
     /// their input between processes read only it).
     pub(crate) share: Option<crate::cluster::Share>,
+    /// On a cluster: the mesh, through which a source that runs on process 0
+    /// only spreads its batches (see `first_process`).
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    pub(crate) mesh: Option<MeshRef>,
 }
+
+/// The mesh of a live job on a cluster, as its sources get it.
+#[cfg(feature = "cluster")]
+pub(crate) type MeshRef = Arc<crate::cluster::Mesh>;
+/// Without the `cluster` feature there is no mesh: the type has no value.
+#[cfg(not(feature = "cluster"))]
+#[derive(Clone)]
+pub(crate) enum MeshRef {}
 
 /// A started source.
 pub(crate) struct StartedInput {
@@ -101,7 +113,7 @@ impl Pending {
     }
 
     /// A batch that reads nothing from this input.
-    fn nothing() -> Pending {
+    pub(crate) fn nothing() -> Pending {
         Pending {
             positions: None,
             failure: None,

@@ -18,6 +18,9 @@ pub struct Input<T> {
     /// Reads only this process's share on a cluster (see `Share`); other
     /// sources are refused there, as every process would read all of it.
     splits: bool,
+    /// Runs on process 0 only on a cluster, its batches spread from there
+    /// (a socket, a custom receiver: see `first_process`).
+    first_process: bool,
     start: StartFn,
     _records: PhantomData<fn() -> T>,
 }
@@ -40,6 +43,7 @@ impl<T: Send + 'static> Input<T> {
             description,
             max_rate: 0.0,
             splits: false,
+            first_process: false,
             start: Box::new(start),
             _records: PhantomData,
         }
@@ -50,6 +54,22 @@ impl<T: Send + 'static> Input<T> {
         Input::new(description, move |env| {
             start_source(source, env, Arc::default(), Accounting::Scheduler)
         })
+    }
+
+    /// `source`, counted by the scheduler, that reads only its process's
+    /// share on a cluster: `share` hands it the share before it starts.
+    /// (Kafka's streams; without the `kafka` feature, nothing.)
+    #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
+    pub(crate) fn of_splitting_source<S: Source<Item = T>>(
+        description: String,
+        mut source: S,
+        share: fn(&mut S, Option<crate::cluster::Share>),
+    ) -> Self {
+        Input::new(description, move |env| {
+            share(&mut source, env.share);
+            start_source(source, env, Arc::default(), Accounting::Scheduler)
+        })
+        .splitting()
     }
 
     /// Limits a receiver to `records_per_second` (Spark's
@@ -73,6 +93,7 @@ impl<T: Send + 'static> Input<T> {
             description: self.description,
             max_rate: self.max_rate,
             splits: self.splits,
+            first_process: self.first_process,
             start: self.start,
             _records: PhantomData,
         }
@@ -87,6 +108,18 @@ impl<T: Send + 'static> Input<T> {
     /// Whether the source reads only its process's share on a cluster.
     pub(crate) fn splits(&self) -> bool {
         self.splits
+    }
+
+    /// Marks a source that runs on process 0 only on a cluster.
+    pub(crate) fn on_first_process(mut self) -> Self {
+        self.first_process = true;
+        self
+    }
+
+    /// Whether the source runs on process 0 only on a cluster, its batches
+    /// spread from there.
+    pub(crate) fn runs_on_first_process(&self) -> bool {
+        self.first_process
     }
 
     /// Starts the source for `port`; called by the context.

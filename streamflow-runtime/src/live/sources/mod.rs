@@ -73,6 +73,7 @@ mod file_listing;
 mod file_ranges;
 mod file_reader;
 mod files;
+mod first_process;
 mod input;
 mod lines;
 mod queue;
@@ -99,5 +100,5 @@ pub use source::{Cut, Positions, Reader, Source, SourceContext};
 pub use stats::InputStats;
 pub use supervisor::receiver_stream;
 
-pub(crate) use feed::{Delivery, Feed, InputEnv, Pending, RateControl, ReceiverControl, StartedInput};
+pub(crate) use feed::{Delivery, Feed, InputEnv, MeshRef, Pending, RateControl, ReceiverControl, StartedInput};
 pub(crate) use stats::InputCounters;

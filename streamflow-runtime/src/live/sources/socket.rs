@@ -1,6 +1,7 @@
 //! `socket_text_stream`: lines of text read from a TCP server, as Spark's
 //! `socketTextStream`.
 
+use super::first_process::on_first_process;
 use super::input::Input;
 use super::lines::{LineOptions, LineSplitter, Lines};
 use super::receiver::{Receiver, ReceiverContext};
@@ -63,8 +64,9 @@ pub fn socket_text_stream_with(host: impl Into<String>, port: u16, options: Line
             connect_timeout: Duration::from_secs(2),
             options,
         };
-        start_receiver(receiver, env)
+        on_first_process::<String>(env, |env| start_receiver(receiver, env))
     })
+    .on_first_process()
 }
 
 fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {

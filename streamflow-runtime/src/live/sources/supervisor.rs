@@ -4,6 +4,7 @@
 
 use super::blocks::BlockRange;
 use super::feed::{Accounting, InputEnv, StartedInput, start_source};
+use super::first_process::on_first_process;
 use super::input::Input;
 use super::receiver::{Receiver, ReceiverContext};
 use super::receiver_state::ReceiverShared;
@@ -31,8 +32,9 @@ where
     R::Item: Serialize + DeserializeOwned,
 {
     Input::new(format!("receiver {}", receiver.name()), move |env| {
-        start_receiver(receiver, env)
+        on_first_process::<R::Item>(env, |env| start_receiver(receiver, env))
     })
+    .on_first_process()
 }
 
 /// Starts `receiver` on its own thread under a supervisor, with its
@@ -241,6 +243,7 @@ mod tests {
     fn env(budget: usize) -> InputEnv {
         InputEnv {
             share: None,
+            mesh: None,
             port: "numbers",
             block_interval: Duration::from_secs(3600),
             budget: Arc::new(Budget::new(budget, usize::MAX)),

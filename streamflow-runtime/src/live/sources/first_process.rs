@@ -1,0 +1,164 @@
+//! On a cluster, a source that does not split between processes (a socket,
+//! a custom receiver) runs on process 0 only; each batch it delivers there is
+//! spread over the job's partitions and exchanged to their owners, and the
+//! other processes take their share from the same exchange. Without a
+//! cluster the source runs as it is.
+
+use super::feed::{InputEnv, StartedInput};
+use crate::live::error::StartError;
+
+/// Starts the source with `start`, on process 0 only when the job runs on a
+/// cluster (see the module). `T` is the source's record type.
+// `T` is the type the cluster's exchange sends; without the feature, unused.
+#[cfg_attr(not(feature = "cluster"), allow(clippy::extra_unused_type_parameters))]
+pub(crate) fn on_first_process<T>(
+    env: &InputEnv,
+    start: impl FnOnce(&InputEnv) -> Result<StartedInput, StartError>,
+) -> Result<StartedInput, StartError>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+{
+    #[cfg(feature = "cluster")]
+    if let (Some(mesh), Some(share)) = (&env.mesh, env.share) {
+        let started = if share.process == 0 { Some(start(env)?) } else { None };
+        return Ok(cluster::spread::<T>(started, mesh.clone(), share.partitions));
+    }
+    start(env)
+}
+
+/// The cluster's side: the spread delivery, and the feed of the other processes.
+#[cfg(feature = "cluster")]
+mod cluster {
+    use super::super::feed::{Delivered, Delivery, Feed, Pending, StartedInput};
+    use crate::live::error::SourceError;
+    use crate::{Batch, Time};
+
+    /// Process 0's started source (`None` on the others) with its deliveries
+    /// spread over the cluster.
+    pub(super) fn spread<T>(
+        started: Option<StartedInput>,
+        mesh: std::sync::Arc<crate::cluster::Mesh>,
+        partitions: usize,
+    ) -> StartedInput
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+    {
+        match started {
+            Some(started) => StartedInput {
+                delivery: Box::new(Spread::<T> {
+                    inner: Some(started.delivery),
+                    mesh,
+                    partitions,
+                    _records: std::marker::PhantomData,
+                }),
+                ..started
+            },
+            None => StartedInput {
+                feed: Box::new(Elsewhere),
+                delivery: Box::new(Spread::<T> {
+                    inner: None,
+                    mesh,
+                    partitions,
+                    _records: std::marker::PhantomData,
+                }),
+                receiver: None,
+                rate: None,
+                counters: Default::default(),
+                description: String::new(),
+            },
+        }
+    }
+
+    /// The feed of a process other than 0: its batches read nothing here.
+    struct Elsewhere;
+
+    impl Feed for Elsewhere {
+        fn cut(&mut self, _time: Time) -> Pending {
+            Pending::nothing()
+        }
+
+        fn positions_type(&self) -> &'static str {
+            "()"
+        }
+
+        fn start_positions(&self) -> Result<Option<Vec<u8>>, SourceError> {
+            Ok(None)
+        }
+
+        fn resume(&mut self, _recorded: &[Option<&[u8]>]) -> Result<(), SourceError> {
+            Ok(())
+        }
+    }
+
+    /// A delivery spread over the cluster: process 0 delivers (`inner`), every
+    /// process takes its partitions from one exchange.
+    struct Spread<T> {
+        inner: Option<Box<dyn Delivery>>,
+        mesh: std::sync::Arc<crate::cluster::Mesh>,
+        partitions: usize,
+        _records: std::marker::PhantomData<fn() -> T>,
+    }
+
+    impl<T> Delivery for Spread<T>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+    {
+        /// Process 0's delivery, cut in the job's partition count (its elements
+        /// in order, contiguous runs of near-equal size), each partition sent to
+        /// its owner. A failed delivery still takes part in the exchange (with
+        /// nothing), so the other processes do not wait for it.
+        fn deliver(&mut self, time: Time, pending: &Pending) -> Result<Delivered, SourceError> {
+            let delivered = match &mut self.inner {
+                Some(inner) => inner.deliver(time, pending).and_then(|d| {
+                    let records = d.records;
+                    d.batch
+                        .downcast::<Batch<T>>()
+                        .map(|batch| (*batch, records))
+                        .map_err(|_| "a source delivered another type than its records".into())
+                }),
+                None => Ok((Batch::empty(), 0)),
+            };
+            let (batch, failed) = match delivered {
+                Ok((batch, records)) => (batch, Ok(records)),
+                Err(e) => (Batch::empty(), Err(e)),
+            };
+            let n = self.partitions.max(1);
+            let elements = batch.collect();
+            let total = elements.len();
+            let mut rest = elements.into_iter();
+            let buckets: Vec<Vec<T>> = (0..n)
+                .map(|p| rest.by_ref().take(total * (p + 1) / n - total * p / n).collect())
+                .collect();
+            let parts = crate::cluster::exchange(&self.mesh, std::iter::once(((0, 0), buckets)), n)
+                .map_err(|e| format!("cannot spread the batch over the cluster: {e}"))?;
+            let records = failed?;
+            let parts: Vec<Vec<T>> = parts
+                .into_iter()
+                .map(|buckets| buckets.into_iter().flatten().collect())
+                .collect();
+            Ok(Delivered {
+                batch: Box::new(Batch::from_partitions(parts)),
+                records,
+            })
+        }
+
+        fn commit(&mut self, time: Time, pending: &Pending) {
+            if let Some(inner) = &mut self.inner {
+                inner.commit(time, pending);
+            }
+        }
+
+        fn replay(&self, recorded: Option<&[u8]>) -> Result<Pending, SourceError> {
+            match &self.inner {
+                Some(inner) => inner.replay(recorded),
+                None => Ok(Pending::nothing()),
+            }
+        }
+
+        fn release(&mut self, through: Time) {
+            if let Some(inner) = &mut self.inner {
+                inner.release(through);
+            }
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! Receiver sources on a cluster: a socket word count on 1, 2 and 3
+//! processes. The socket's receiver runs on process 0 only; every batch it
+//! delivers is spread over the job's partitions and sent to their owners.
+//! Each run reads its own paced line server
+//! (`streamflow_workspace::paced_line_server`), which the test stops after
+//! a number of lines; the processes stop after idle batches. The word totals
+//! summed over the processes' outputs must equal the totals of exactly the
+//! lines the server sent, and processes other than 0 must have counted
+//! words (their partitions came through the exchange).
+//!
+//! The same word count over a Kafka topic of 3 partitions (a tansu broker,
+//! `streamflow_workspace::broker`), filled before the runs: on a cluster
+//! each process reads only the topic partitions it owns, and the totals
+//! must be those of the lines produced, each counted once.
+//!
+//! Then: a socket or Kafka stream on a cluster with a checkpoint is refused
+//! at start.
+//!
+//! The processes are this very binary (`cluster_sources --child ...`);
+//! hence no test harness.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use streamflow::StreamingContext;
+use streamflow::cluster::{ClusterConfig, Mesh};
+use streamflow::live::kafka::{self, KafkaOptions, StartingOffsets};
+use streamflow::live::{sinks, sources};
+use streamflow::prelude::*;
+use streamflow::{Batch, JobConfig};
+
+/// The same partition count on every process.
+const PARTITIONS: usize = 4;
+/// Lines per second the server sends.
+const RATE: u64 = 20_000;
+/// The server is stopped once it has sent at least this many lines.
+const LINES: u64 = 30_000;
+/// Lines produced to the Kafka topic before its runs.
+const KAFKA_LINES: u64 = 6_000;
+/// How long one run may take.
+const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+stream_job! {
+    /// Words counted per batch.
+    pub job SocketWords {
+        batch_interval = 250ms;
+        input lines: String;
+        output counts: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .map(|word| (word, 1u64))
+            .reduce_by_key(|a, b| a + b);
+    }
+}
+
+/// `--child <process> <addresses or -> socket:<port>|kafka:<brokers>`: runs
+/// the word count over the socket at 127.0.0.1:`port` (or the Kafka topic
+/// `words`, from its earliest offsets) until 8 batches in a row have no
+/// input, then prints `total <word> <count>` for every word it output.
+fn child(args: &[String]) -> Result<(), String> {
+    let [process, addresses, source] = args else {
+        return Err("usage: cluster_sources --child <process> <addresses|-> socket:<port>|kafka:<brokers>".into());
+    };
+    let input = match source.split_once(':') {
+        Some(("socket", port)) => {
+            sources::socket_text_stream("127.0.0.1", port.parse().map_err(|e| format!("port: {e}"))?)
+        }
+        Some(("kafka", brokers)) => kafka::kafka_text_stream(
+            brokers,
+            [TOPIC],
+            KafkaOptions::new().starting_offsets(StartingOffsets::Earliest),
+        ),
+        _ => return Err(format!("unknown source {source}")),
+    };
+    let mut config = JobConfig::new().partitions(PARTITIONS);
+    let mut mesh = None;
+    if addresses != "-" {
+        let process: usize = process.parse().map_err(|e| format!("process: {e}"))?;
+        let cluster =
+            ClusterConfig::new(process, addresses.split(',').map(String::from).collect()).map_err(|e| e.to_string())?;
+        let connected = Mesh::connect(&cluster, RUN_LIMIT).map_err(|e| e.to_string())?;
+        config = config.cluster(connected.clone());
+        mesh = Some(connected);
+    }
+    let totals: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
+    let sink_totals = totals.clone();
+    let job = SocketWords::with_config(config).map_err(|e| e.to_string())?;
+    let handle = StreamingContext::new(job)
+        .input("lines", input)
+        .and_then(|c| {
+            c.output::<(String, u64)>(
+                "counts",
+                sinks::foreach(move |batch: &Batch<(String, u64)>, _| {
+                    let mut totals = sink_totals.lock().unwrap();
+                    for (word, count) in batch.iter() {
+                        *totals.entry(word.clone()).or_default() += count;
+                    }
+                }),
+            )
+        })
+        .map_err(|e| e.to_string())?
+        .stop_after_idle_batches(8)
+        .start()
+        .map_err(|e| e.to_string())?;
+    let result = handle.await_termination().map_err(|e| e.to_string());
+    drop(handle);
+    if let Some(mesh) = mesh {
+        Mesh::close(mesh, Duration::from_secs(30));
+    }
+    result?;
+    for (word, count) in totals.lock().unwrap().iter() {
+        println!("total {word} {count}");
+    }
+    Ok(())
+}
+
+/// `n` free ports on 127.0.0.1.
+fn free_addresses(n: usize) -> Vec<String> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("a free port"))
+        .collect();
+    listeners
+        .iter()
+        .map(|l| format!("127.0.0.1:{}", l.local_addr().expect("bound").port()))
+        .collect()
+}
+
+/// The word totals of the first `sent` lines the paced server sends (it
+/// cycles over the same generated lines).
+fn expected(sent: u64) -> BTreeMap<String, u64> {
+    let lines = streamflow_workspace::generated_lines(10 * 10_000, 1_000);
+    let mut totals = BTreeMap::new();
+    for line in lines.iter().cycle().take(sent as usize) {
+        for word in line.split_whitespace() {
+            *totals.entry(word.to_owned()).or_insert(0u64) += 1;
+        }
+    }
+    totals
+}
+
+/// What one run gave: the lines sent, the totals summed over the processes,
+/// and the distinct words each process output.
+struct Ran {
+    sent: u64,
+    totals: BTreeMap<String, u64>,
+    per_process: Vec<usize>,
+}
+
+/// One run on `n` processes (1: no cluster) over a socket.
+fn run(n: usize) -> Result<Ran, String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicU64::new(0));
+    let port = streamflow_workspace::paced_line_server(RATE, stop.clone(), sent.clone());
+    run_on(n, &format!("socket:{port}"), || {
+        let deadline = Instant::now() + RUN_LIMIT;
+        while sent.load(Ordering::Relaxed) < LINES && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        stop.store(true, Ordering::Relaxed);
+    })
+    .map(|(totals, per_process)| Ran {
+        sent: sent.load(Ordering::Relaxed),
+        totals,
+        per_process,
+    })
+}
+
+/// The topic of the Kafka runs, and its partition count.
+const TOPIC: &str = "words";
+const TOPIC_PARTITIONS: i32 = 3;
+
+/// One run on `n` processes (1: no cluster) over a Kafka topic already
+/// holding `lines` lines.
+fn run_kafka(n: usize, brokers: &str, lines: u64) -> Result<Ran, String> {
+    run_on(n, &format!("kafka:{brokers}"), || {}).map(|(totals, per_process)| Ran {
+        sent: lines,
+        totals,
+        per_process,
+    })
+}
+
+/// Runs `n` processes reading `source`; `feed` runs once they are started.
+/// The summed totals, and the distinct words each process output.
+fn run_on(n: usize, source: &str, feed: impl FnOnce()) -> Result<(BTreeMap<String, u64>, Vec<usize>), String> {
+    let addresses = if n == 1 {
+        "-".to_owned()
+    } else {
+        free_addresses(n).join(",")
+    };
+    let exe = std::env::current_exe().expect("the test binary");
+    let mut children: Vec<Child> = (0..n)
+        .map(|p| {
+            Command::new(&exe)
+                .args(["--child", &p.to_string(), &addresses, source])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn a process")
+        })
+        .collect();
+    feed();
+    let mut totals = BTreeMap::new();
+    let mut per_process = Vec::new();
+    let mut failures = Vec::new();
+    for (p, child) in children.iter_mut().enumerate() {
+        let stdout = child.stdout.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        let err = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
+            text
+        });
+        let mut words = 0;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let mut fields = line.split(' ');
+            if let (Some("total"), Some(word), Some(count)) = (fields.next(), fields.next(), fields.next()) {
+                *totals.entry(word.to_owned()).or_insert(0u64) += count.parse::<u64>().expect("a count");
+                words += 1;
+            }
+        }
+        let status = child.wait().expect("wait for a process");
+        let stderr = err.join().unwrap_or_default();
+        if !status.success() || stderr.contains("panicked") {
+            failures.push(format!("process {p} of {n} failed ({status}):\n{stderr}"));
+        }
+        per_process.push(words);
+    }
+    if !failures.is_empty() {
+        return Err(failures.join("\n"));
+    }
+    Ok((totals, per_process))
+}
+
+/// A socket or a Kafka stream on a cluster with a checkpoint: refused at
+/// start (only a directory source's positions combine across processes).
+fn a_checkpointed_socket_on_a_cluster_is_refused() -> Result<(), String> {
+    let config = ClusterConfig::new(0, free_addresses(1)).map_err(|e| e.to_string())?;
+    let mesh = Mesh::connect(&config, RUN_LIMIT).map_err(|e| e.to_string())?;
+    let dir = std::env::temp_dir().join(format!("streamflow-cluster-sources-{}", std::process::id()));
+    let inputs = [
+        sources::socket_text_stream("127.0.0.1", 9),
+        kafka::kafka_text_stream("127.0.0.1:9", [TOPIC], KafkaOptions::new()),
+    ];
+    for input in inputs {
+        let what = input.description().to_owned();
+        let job = SocketWords::with_config(JobConfig::new().partitions(PARTITIONS).cluster(mesh.clone()))
+            .map_err(|e| e.to_string())?;
+        let started = StreamingContext::new(job)
+            .checkpoint(&dir)
+            .input("lines", input)
+            .and_then(|c| c.output::<(String, u64)>("counts", sinks::discard()))
+            .map_err(|e| e.to_string())?
+            .start();
+        let _ = std::fs::remove_dir_all(&dir);
+        let wanted = "invalid setting `cluster`: checkpointing input `lines` on a cluster is not supported yet: its \
+                      positions";
+        match started {
+            Err(e) if e.to_string().contains(wanted) => {}
+            Err(e) => return Err(format!("{what}: expected {wanted:?}, got {e}")),
+            Ok(_) => return Err(format!("a checkpointed {what} on a cluster started")),
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--child") {
+        return match child(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("cluster_sources process failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let mut failures = Vec::new();
+    let mut runs: Vec<(String, usize, Result<Ran, String>)> = Vec::new();
+    for n in [1, 2, 3] {
+        runs.push(("socket".into(), n, run(n)));
+    }
+    // Kafka: each process reads the topic's partitions it owns.
+    match streamflow_workspace::broker::Broker::start() {
+        Err(e) => failures.push(e),
+        Ok(broker) => {
+            let brokers = broker.brokers();
+            let lines = streamflow_workspace::generated_lines(10 * 10_000, 1_000);
+            let lines: Vec<(Option<String>, String)> = lines
+                .into_iter()
+                .take(KAFKA_LINES as usize)
+                .map(|l| (None, l))
+                .collect();
+            let produced = kafka::create_topic(&brokers, TOPIC, TOPIC_PARTITIONS)
+                .and_then(|()| kafka::produce(&brokers, TOPIC, lines));
+            match produced {
+                Err(e) => failures.push(format!("cannot fill the topic: {e}")),
+                Ok(_) => {
+                    for n in [1, 2, 3] {
+                        runs.push(("kafka".into(), n, run_kafka(n, &brokers, KAFKA_LINES)));
+                    }
+                }
+            }
+        }
+    }
+    for (source, n, ran) in runs {
+        match ran {
+            Err(e) => failures.push(e),
+            Ok(Ran {
+                sent,
+                totals,
+                per_process,
+            }) => {
+                let want = expected(sent);
+                let words: u64 = totals.values().sum();
+                if totals != want {
+                    failures.push(format!(
+                        "{source}, {n} processes: the totals of {words} words differ from the {} words of the {sent} lines sent",
+                        want.values().sum::<u64>()
+                    ));
+                } else if per_process.contains(&0) {
+                    failures.push(format!(
+                        "{source}, {n} processes: some process output no word: {per_process:?}"
+                    ));
+                } else {
+                    println!(
+                        "{source}, {n} processes: {sent} lines, {words} words, the totals of the lines sent (distinct words output per process: {per_process:?})"
+                    );
+                }
+            }
+        }
+    }
+    if let Err(e) = a_checkpointed_socket_on_a_cluster_is_refused() {
+        failures.push(e);
+    } else {
+        println!("a checkpointed socket or Kafka stream on a cluster is refused at start");
+    }
+    if failures.is_empty() {
+        println!("test result: ok. cluster_sources");
+        ExitCode::SUCCESS
+    } else {
+        for failure in &failures {
+            eprintln!("FAILED: {failure}");
+        }
+        ExitCode::FAILURE
+    }
+}
