@@ -236,13 +236,13 @@ fn run_on(n: usize, source: &str, feed: impl FnOnce()) -> Result<(BTreeMap<Strin
 
 /// A socket or a Kafka stream on a cluster with a checkpoint: refused at
 /// start (only a directory source's positions combine across processes).
-fn a_checkpointed_socket_on_a_cluster_is_refused() -> Result<(), String> {
+fn a_checkpointed_socket_on_a_cluster_is_refused(brokers: &str) -> Result<(), String> {
     let config = ClusterConfig::new(0, free_addresses(1)).map_err(|e| e.to_string())?;
     let mesh = Mesh::connect(&config, RUN_LIMIT).map_err(|e| e.to_string())?;
     let dir = std::env::temp_dir().join(format!("streamflow-cluster-sources-{}", std::process::id()));
     let inputs = [
         sources::socket_text_stream("127.0.0.1", 9),
-        kafka::kafka_text_stream("127.0.0.1:9", [TOPIC], KafkaOptions::new()),
+        kafka::kafka_text_stream(brokers, [TOPIC], KafkaOptions::new()),
     ];
     for input in inputs {
         let what = input.description().to_owned();
@@ -283,8 +283,9 @@ fn main() -> ExitCode {
         runs.push(("socket".into(), n, run(n)));
     }
     // Kafka: each process reads the topic's partitions it owns.
-    match streamflow_workspace::broker::Broker::start() {
-        Err(e) => failures.push(e),
+    let broker = streamflow_workspace::broker::Broker::start();
+    match &broker {
+        Err(e) => failures.push(e.clone()),
         Ok(broker) => {
             let brokers = broker.brokers();
             let lines = streamflow_workspace::generated_lines(10 * 10_000, 1_000);
@@ -332,7 +333,9 @@ fn main() -> ExitCode {
             }
         }
     }
-    if let Err(e) = a_checkpointed_socket_on_a_cluster_is_refused() {
+    // On the broker: a Kafka stream with no broker fails before its checkpoint is checked.
+    let brokers = broker.as_ref().map(|b| b.brokers()).unwrap_or_default();
+    if let Err(e) = a_checkpointed_socket_on_a_cluster_is_refused(&brokers) {
         failures.push(e);
     } else {
         println!("a checkpointed socket or Kafka stream on a cluster is refused at start");
