@@ -618,11 +618,17 @@ fn a_killed_process_stops_the_others() {
     let killed_at = Instant::now();
     let _ = victim.child.wait();
     for (p, running) in processes.into_iter().enumerate() {
-        let (status, _, stderr) = finish(running, killed_at + STOP_LIMIT);
+        let (status, stdout, stderr) = finish(running, killed_at + STOP_LIMIT);
+        let how = match status {
+            None => format!("still ran {STOP_LIMIT:?} after the kill"),
+            Some(true) => "exited successfully".to_owned(),
+            Some(false) => "failed".to_owned(),
+        };
         assert_eq!(
             status,
             Some(false),
-            "process {p} did not stop with an error after the kill; stderr:\n{stderr}"
+            "process {p} {how}; its last lines: {:?}; stderr:\n{stderr}",
+            &stdout[stdout.len().saturating_sub(3)..]
         );
         assert!(
             stderr.contains("on the cluster: cluster: lost the mesh between processes"),
