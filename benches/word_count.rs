@@ -76,6 +76,47 @@ mod unfused {
     word_count_job!(off);
 }
 
+/// Keyed operators other than `reduce_by_key` on the same words, each in the
+/// natural form (words borrowed from their line) and with a `String` per
+/// word (the only form that compiled before every keyed operator took a
+/// borrowed key).
+macro_rules! keyed_jobs {
+    ($words:expr) => {
+        stream_job! {
+            pub job Combine {
+                batch_interval = 1s;
+                input lines: String;
+                output counts: (String, u64) = lines
+                    .flat_map($words)
+                    .map(|word| (word, 1u64))
+                    .combine_by_key(|v| v, |c, v| c + v, |a, b| a + b);
+            }
+        }
+        stream_job! {
+            pub job Windowed {
+                batch_interval = 1s;
+                input lines: String;
+                output counts: (String, u64) = lines
+                    .flat_map($words)
+                    .map(|word| (word, 1u64))
+                    .reduce_by_key_and_window(|a, b| a + b, 2s, 1s);
+            }
+        }
+    };
+}
+
+mod keyed_owned {
+    use super::*;
+    keyed_jobs!(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>());
+}
+
+// BASE-CUT-START
+mod keyed_natural {
+    use super::*;
+    keyed_jobs!(|line| line.split_whitespace());
+}
+// BASE-CUT-END
+
 mod grep {
     use super::*;
     stream_job! {
@@ -330,6 +371,40 @@ fn main() {
             .unwrap()
             .counts,
     );
+    check(
+        "combine_by_key",
+        keyed_owned::Combine::with_config(job_config(same))
+            .unwrap()
+            .run_batch(t, keyed_owned::CombineInputs { lines: batch() })
+            .unwrap()
+            .counts,
+    );
+    check(
+        "reduce_by_key_and_window",
+        keyed_owned::Windowed::with_config(job_config(same))
+            .unwrap()
+            .run_batch(t, keyed_owned::WindowedInputs { lines: batch() })
+            .unwrap()
+            .counts,
+    );
+    // BASE-CUT-START
+    check(
+        "combine_by_key, natural",
+        keyed_natural::Combine::with_config(job_config(same))
+            .unwrap()
+            .run_batch(t, keyed_natural::CombineInputs { lines: batch() })
+            .unwrap()
+            .counts,
+    );
+    check(
+        "reduce_by_key_and_window, natural",
+        keyed_natural::Windowed::with_config(job_config(same))
+            .unwrap()
+            .run_batch(t, keyed_natural::WindowedInputs { lines: batch() })
+            .unwrap()
+            .counts,
+    );
+    // BASE-CUT-END
     let grep_expected = pool.install(|| grep_by_hand(&parts));
     let grep_got = grep::Grep::with_config(job_config(same))
         .unwrap()
@@ -391,6 +466,44 @@ fn main() {
                 move || owned_words::WordCountInputs { lines: batch() }
             },
         ),
+        job_variant(
+            "keyed: combine_by_key, a String per word",
+            false,
+            keyed_owned::Combine::with_config(job_config(same)).unwrap(),
+            {
+                let batch = batch.clone();
+                move || keyed_owned::CombineInputs { lines: batch() }
+            },
+        ),
+        job_variant(
+            "keyed: reduce_by_key_and_window(2s, 1s), a String per word",
+            false,
+            keyed_owned::Windowed::with_config(job_config(same)).unwrap(),
+            {
+                let batch = batch.clone();
+                move || keyed_owned::WindowedInputs { lines: batch() }
+            },
+        ),
+        // BASE-CUT-START
+        job_variant(
+            "keyed: combine_by_key, natural",
+            false,
+            keyed_natural::Combine::with_config(job_config(same)).unwrap(),
+            {
+                let batch = batch.clone();
+                move || keyed_natural::CombineInputs { lines: batch() }
+            },
+        ),
+        job_variant(
+            "keyed: reduce_by_key_and_window(2s, 1s), natural",
+            false,
+            keyed_natural::Windowed::with_config(job_config(same)).unwrap(),
+            {
+                let batch = batch.clone();
+                move || keyed_natural::WindowedInputs { lines: batch() }
+            },
+        ),
+        // BASE-CUT-END
         Variant {
             name: "grep, hand-written",
             grep: true,
