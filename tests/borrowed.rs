@@ -26,6 +26,11 @@ fn expected_counts() -> Vec<(String, u64)> {
     counts
 }
 
+/// A line's length, as a named function.
+fn length(line: String) -> usize {
+    line.len()
+}
+
 jobs! {
     /// The natural word count, and the same job with a `String` per word.
     pub job WordCount {
@@ -226,6 +231,16 @@ jobs! {
             });
     }
 
+    /// Stages that cannot borrow: a join's side, a function that is not a
+    /// closure literal.
+    pub job NoBorrowing {
+        batch_interval = 1s;
+        input lines: String;
+        input weights: (String, u64);
+        output joined: (String, (usize, u64)) = lines.map(|line| (line.clone(), line.len())).join(weights);
+        output lengths: usize = lines.map(length);
+    }
+
     /// A filter chain ending in `count` only reads its lines: it borrows
     /// the batch, which is freed afterwards on another thread.
     pub job Grep {
@@ -325,4 +340,32 @@ both! {
         assert_eq!(out.counts.sorted(), vec![("", 1), ("a", 2), ("b", 1)]);
         assert_eq!(out.same.collect(), vec!["a", "b", "a"]);
     }
+}
+
+/// `explain()` says, per stage, whether its loop may borrow and where its
+/// elements are made owned, or why it cannot borrow.
+#[test]
+fn explain_says_which_stages_borrow() {
+    let keyed = fused::KeyedNatural::explain();
+    for line in [
+        "combine_by_key (map-side combine; keys may borrow, owned once per new key)",
+        "reduce_by_key_and_window (map-side combine; keys may borrow, owned once per new key)",
+        "count_by_value_and_window (map-side count; keys may borrow, owned once per new key)",
+        "group_by_key (bucket by key; keys may borrow, owned per pair)",
+        "group_by_key_and_window (bucket by key; keys may borrow, owned per pair)",
+        "update_state_by_key (bucket by key; keys may borrow, owned per pair)",
+        "map_with_state (bucket by key; keys may borrow, owned per pair)",
+    ] {
+        assert!(keyed.contains(line), "{line:?} not in\n{keyed}");
+    }
+    let unfused = unfused::Borrowed::explain();
+    assert!(unfused.contains("flat_map (may borrow from its input, stored owned)"), "{unfused}");
+    let kept = fused::StaticKeys::explain();
+    assert!(kept.contains("reduce_by_key (map-side combine; may borrow, references kept)"), "{kept}");
+    let owned = fused::NoBorrowing::explain();
+    assert!(owned.contains("join (bucket by key; no borrowing: `join` reads several streams)"), "{owned}");
+    assert!(
+        owned.contains("map (no borrowing: `map` (line 241) is not a closure literal the loop can hold)"),
+        "{owned}"
+    );
 }
