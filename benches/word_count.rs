@@ -93,6 +93,16 @@ macro_rules! keyed_jobs {
             }
         }
         stream_job! {
+            pub job Grouped {
+                batch_interval = 1s;
+                input lines: String;
+                output groups: (String, Vec<u64>) = lines
+                    .flat_map($words)
+                    .map(|word| (word, 1u64))
+                    .group_by_key();
+            }
+        }
+        stream_job! {
             pub job Windowed {
                 batch_interval = 1s;
                 input lines: String;
@@ -387,7 +397,31 @@ fn main() {
             .unwrap()
             .counts,
     );
+    let group_counts = |groups: Batch<(String, Vec<u64>)>| {
+        let counts: Vec<(String, u64)> = groups.collect().into_iter().map(|(w, ones)| (w, ones.iter().sum())).collect();
+        Batch::from_vec(counts)
+    };
+    check(
+        "group_by_key",
+        group_counts(
+            keyed_owned::Grouped::with_config(job_config(same))
+                .unwrap()
+                .run_batch(t, keyed_owned::GroupedInputs { lines: batch() })
+                .unwrap()
+                .groups,
+        ),
+    );
     // BASE-CUT-START
+    check(
+        "group_by_key, natural",
+        group_counts(
+            keyed_natural::Grouped::with_config(job_config(same))
+                .unwrap()
+                .run_batch(t, keyed_natural::GroupedInputs { lines: batch() })
+                .unwrap()
+                .groups,
+        ),
+    );
     check(
         "combine_by_key, natural",
         keyed_natural::Combine::with_config(job_config(same))
@@ -484,7 +518,25 @@ fn main() {
                 move || keyed_owned::WindowedInputs { lines: batch() }
             },
         ),
+        job_variant(
+            "keyed: group_by_key, a String per word",
+            false,
+            keyed_owned::Grouped::with_config(job_config(same)).unwrap(),
+            {
+                let batch = batch.clone();
+                move || keyed_owned::GroupedInputs { lines: batch() }
+            },
+        ),
         // BASE-CUT-START
+        job_variant(
+            "keyed: group_by_key, natural",
+            false,
+            keyed_natural::Grouped::with_config(job_config(same)).unwrap(),
+            {
+                let batch = batch.clone();
+                move || keyed_natural::GroupedInputs { lines: batch() }
+            },
+        ),
         job_variant(
             "keyed: combine_by_key, natural",
             false,

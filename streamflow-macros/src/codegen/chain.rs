@@ -339,6 +339,9 @@ pub fn inlined_loop(graph: &Graph, side: &Inlined) -> TokenStream {
         .boundary
         .map_or_else(|| op_span(graph, last), |b| op_span(graph, b));
     let (key, value, source) = (ident("key"), ident("value"), ident("source"));
+    // The element, located at the operator: a stream that is not of pairs
+    // is reported there.
+    let here = Ident::new("x", Span::mixed_site().located_at(end_span));
     let pairs = match side.end {
         End::ByKey { pairs, .. } => Ident::new(pairs, end_span),
         _ => ident("key_value"),
@@ -355,7 +358,7 @@ pub fn inlined_loop(graph: &Graph, side: &Inlined) -> TokenStream {
                 use ::streamflow::__private::PushKey as _;
             ),
             quote_spanned! {end_span=>
-                let (#key, #value) = ::streamflow::__private::#pairs(#x);
+                let (#key, #value) = ::streamflow::__private::#pairs(#here);
                 (&&&::streamflow::__private::Ends::of(#source, &#key)).push_key(#out, #key, #value);
             },
         ),
@@ -367,7 +370,7 @@ pub fn inlined_loop(graph: &Graph, side: &Inlined) -> TokenStream {
         ),
         (End::ByKey { .. }, true) => (
             TokenStream::new(),
-            quote_spanned!(end_span=> #out.push(::streamflow::__private::#pairs(#x));),
+            quote_spanned!(end_span=> #out.push(::streamflow::__private::#pairs(#here));),
         ),
         (End::Batch | End::ByValue, true) => (TokenStream::new(), quote_spanned!(end_span=> #out.push(#x);)),
     };
