@@ -365,7 +365,7 @@ fn explain_says_which_stages_borrow() {
     let owned = fused::NoBorrowing::explain();
     assert!(owned.contains("join (bucket by key; no borrowing: `join` reads several streams)"), "{owned}");
     assert!(
-        owned.contains("map (no borrowing: `map` (line 241) is not a closure literal the loop can hold)"),
+        owned.contains("map (no borrowing: `map` (line 241) is not given a closure literal the loop can hold)"),
         "{owned}"
     );
 }

@@ -179,15 +179,19 @@ fn verdicts(
             }
             let unwritable = side.chain.iter().find(|&&node| inline_closure(graph, node).is_none());
             let verdict = match (end, unwritable) {
-                (_, Some(&node)) => Err(format!(
-                    "`{}` (line {}) is not a closure literal the loop can hold",
-                    name_of(node),
-                    graph.nodes[node].call().map_or(0, |c| c.method.span().start().line)
-                )),
+                (Err(why), _) => Err(why),
+                (_, Some(&node)) => {
+                    let line = graph.nodes[node].call().map_or(0, |c| c.method.span().start().line);
+                    let name = name_of(node);
+                    Err(if matches!(name, "map" | "flat_map" | "filter_map" | "filter" | "inspect") {
+                        format!("`{name}` (line {line}) is not given a closure literal the loop can hold")
+                    } else {
+                        format!("`{name}` (line {line}) is not written into the loop")
+                    })
+                }
                 _ if side.chain.iter().any(|&node| names_a_param(node)) => {
                     Err("a closure reads a job parameter".to_owned())
                 }
-                (Err(why), None) => Err(why),
                 (Ok(end), None) => {
                     let last = *side.chain.last().expect("not empty");
                     // Named after its last operator's function, which it replaces.
