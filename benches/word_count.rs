@@ -398,7 +398,11 @@ fn main() {
             .counts,
     );
     let group_counts = |groups: Batch<(String, Vec<u64>)>| {
-        let counts: Vec<(String, u64)> = groups.collect().into_iter().map(|(w, ones)| (w, ones.iter().sum())).collect();
+        let counts: Vec<(String, u64)> = groups
+            .collect()
+            .into_iter()
+            .map(|(w, ones)| (w, ones.iter().sum()))
+            .collect();
         Batch::from_vec(counts)
     };
     check(

@@ -359,11 +359,20 @@ fn explain_says_which_stages_borrow() {
         assert!(keyed.contains(line), "{line:?} not in\n{keyed}");
     }
     let unfused = unfused::Borrowed::explain();
-    assert!(unfused.contains("flat_map (may borrow from its input, stored owned)"), "{unfused}");
+    assert!(
+        unfused.contains("flat_map (may borrow from its input, stored owned)"),
+        "{unfused}"
+    );
     let kept = fused::StaticKeys::explain();
-    assert!(kept.contains("reduce_by_key (map-side combine; may borrow, references kept)"), "{kept}");
+    assert!(
+        kept.contains("reduce_by_key (map-side combine; may borrow, references kept)"),
+        "{kept}"
+    );
     let owned = fused::NoBorrowing::explain();
-    assert!(owned.contains("join (bucket by key; no borrowing: `join` reads several streams)"), "{owned}");
+    assert!(
+        owned.contains("join (bucket by key; no borrowing: `join` reads several streams)"),
+        "{owned}"
+    );
     assert!(
         owned.contains("map (no borrowing: `map` (line 241) is not given a closure literal the loop can hold)"),
         "{owned}"

@@ -183,11 +183,13 @@ fn verdicts(
                 (_, Some(&node)) => {
                     let line = graph.nodes[node].call().map_or(0, |c| c.method.span().start().line);
                     let name = name_of(node);
-                    Err(if matches!(name, "map" | "flat_map" | "filter_map" | "filter" | "inspect") {
-                        format!("`{name}` (line {line}) is not given a closure literal the loop can hold")
-                    } else {
-                        format!("`{name}` (line {line}) is not written into the loop")
-                    })
+                    Err(
+                        if matches!(name, "map" | "flat_map" | "filter_map" | "filter" | "inspect") {
+                            format!("`{name}` (line {line}) is not given a closure literal the loop can hold")
+                        } else {
+                            format!("`{name}` (line {line}) is not written into the loop")
+                        },
+                    )
                 }
                 _ if side.chain.iter().any(|&node| names_a_param(node)) => {
                     Err("a closure reads a job parameter".to_owned())
@@ -230,14 +232,24 @@ pub fn described(
             Ok(side) => match (side.end, side.keeps_references) {
                 (_, true) => "may borrow, references kept",
                 (End::Batch, false) => "may borrow from its input, stored owned",
-                (End::ByKey { witness: "map_side_group", .. }, false) => "keys may borrow, owned per pair",
+                (
+                    End::ByKey {
+                        witness: "map_side_group",
+                        ..
+                    },
+                    false,
+                ) => "keys may borrow, owned per pair",
                 (End::ByKey { .. } | End::ByValue, false) => "keys may borrow, owned once per new key",
             }
             .to_owned(),
             Err(why) => format!("no borrowing: {why}"),
         };
         if let Some((_, role)) = described.stages[stage].ops.last_mut() {
-            *role = if role.is_empty() { note } else { format!("{role}; {note}") };
+            *role = if role.is_empty() {
+                note
+            } else {
+                format!("{role}; {note}")
+            };
         }
     }
     described

@@ -233,10 +233,13 @@ mod tests {
     fn combiners_and_groupers_take_borrowed_keys() {
         let line = String::from("b a b c b");
         let source = Source::of(&line);
-        let (create, merge) = (|v: u32| vec![v], |mut c: Vec<u32>, v: u32| {
-            c.push(v);
-            c
-        });
+        let (create, merge) = (
+            |v: u32| vec![v],
+            |mut c: Vec<u32>, v: u32| {
+                c.push(v);
+                c
+            },
+        );
         let mut combiner = ByKeyCombiner::new(&create, &merge);
         let mut grouper = Grouper::new(2, 0);
         for (i, word) in line.split(' ').enumerate() {
@@ -248,7 +251,11 @@ mod tests {
         let combined: Vec<(String, Vec<u32>)> = sorted(combiner.into_buckets(2).concat());
         assert_eq!(
             combined,
-            vec![("a".to_owned(), vec![1]), ("b".to_owned(), vec![0, 2, 4]), ("c".to_owned(), vec![3])]
+            vec![
+                ("a".to_owned(), vec![1]),
+                ("b".to_owned(), vec![0, 2, 4]),
+                ("c".to_owned(), vec![3])
+            ]
         );
         // The grouper keeps every pair, each with its owned key, in order.
         let grouped: Vec<(String, u32)> = grouper.into_buckets(2).concat();

@@ -389,7 +389,9 @@ impl<K: Hash + Eq, V, C, Cr: Fn(V) -> C, Mv: Fn(C, V) -> C> ByKeyCombiner<'_, K,
     }
 }
 
-impl<K: Hash + Eq, V, C, Cr: Fn(V) -> C, Mv: Fn(C, V) -> C> KeyedCollector<K, V> for ByKeyCombiner<'_, K, V, C, Cr, Mv> {
+impl<K: Hash + Eq, V, C, Cr: Fn(V) -> C, Mv: Fn(C, V) -> C> KeyedCollector<K, V>
+    for ByKeyCombiner<'_, K, V, C, Cr, Mv>
+{
     #[inline(always)]
     fn push_pair(&mut self, key: K, value: V) {
         self.push((key, value));
