@@ -378,3 +378,39 @@ fn explain_says_which_stages_borrow() {
         "{owned}"
     );
 }
+
+/// A job whose closure arrives through a `macro_rules!` `$f:expr` (wrapped
+/// in an invisible group): it is written into the loop all the same.
+macro_rules! words_job {
+    ($words:expr) => {
+        stream_job! {
+            pub job ViaMacro {
+                batch_interval = 1s;
+                input lines: String;
+                output counts: (String, u64) = lines
+                    .flat_map($words)
+                    .map(|w| (w, 1u64))
+                    .combine_by_key(|v| v, |c, v| c + v, |a, b| a + b);
+            }
+        }
+    };
+}
+
+mod via_macro {
+    use super::*;
+    words_job!(|line| line.split_whitespace());
+}
+
+#[test]
+fn a_closure_passed_through_a_macro_may_borrow() {
+    let mut run = TestRun::new(via_macro::ViaMacro::new());
+    let out = run
+        .run_batch(via_macro::ViaMacro::inputs().lines(LINES))
+        .unwrap()
+        .outputs;
+    assert_eq!(out.counts.sorted(), expected_counts());
+    assert!(
+        via_macro::ViaMacro::explain()
+            .contains("combine_by_key (map-side combine; keys may borrow, owned once per new key)")
+    );
+}

@@ -129,6 +129,10 @@ pub fn inlined_sides(
         .collect()
 }
 
+/// One side of a step: its stage, the side, how its loop would end (or why
+/// it cannot be inlined) and its boundary operator.
+type StepSide<'p> = (usize, &'p crate::plan::Side, Result<End, String>, Option<NodeId>);
+
 /// For every stage that reads a batch and yields new elements (a `map`,
 /// `flat_map` or `filter_map` in its chain), its index among the plan's
 /// stages and its loop when it is inlined, or why its elements stay owned.
@@ -156,7 +160,7 @@ fn verdicts(
     let mut verdicts = Vec::new();
     for (index, step) in plan.steps.iter().enumerate() {
         let stage = plan.first_stage[index];
-        let sides: Vec<(usize, &crate::plan::Side, Result<End, String>, Option<NodeId>)> = match step {
+        let sides: Vec<StepSide<'_>> = match step {
             Step::Narrow { side } => vec![(stage, side, Ok(End::Batch), None)],
             Step::Boundary { node, sides, .. } => {
                 let call = graph.nodes[*node].call().expect("a boundary is an operator");
@@ -298,7 +302,16 @@ fn inline_closure(graph: &Graph, node: NodeId) -> Option<(&syn::Pat, &syn::Expr)
     if !matches!(call.desc.name, "map" | "flat_map" | "filter_map" | "filter" | "inspect") {
         return None;
     }
-    let [syn::Expr::Closure(closure)] = call.functions.as_slice() else {
+    let [function] = call.functions.as_slice() else {
+        return None;
+    };
+    // A closure passed through a `macro_rules!` `$f:expr` arrives wrapped in
+    // an invisible group.
+    let mut function = function;
+    while let syn::Expr::Group(group) = function {
+        function = &group.expr;
+    }
+    let syn::Expr::Closure(closure) = function else {
         return None;
     };
     let plain = closure.attrs.is_empty()
