@@ -6,7 +6,12 @@
 //! cargo bench --bench word_count            # 7 interleaved rounds
 //! ROUNDS=11 cargo bench --bench word_count
 //! cargo bench --bench word_count -- grep  # the variants named, and their reference
+//! cargo bench --bench word_count -- keyed # the other keyed operators
 //! ```
+//!
+//! The "keyed" variants run `combine_by_key`, `reduce_by_key_and_window` and
+//! `group_by_key` on the same words, natural (borrowed from the line) and
+//! with a `String` per word, against the tuned word count loop.
 //!
 //! Every variant runs on 2 threads. The hand-written loops and the jobs with
 //! the same partitioning get the batch in 64 partitions and shuffle into 2;
