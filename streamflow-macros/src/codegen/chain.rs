@@ -82,7 +82,7 @@ pub enum End {
         /// The pair conversion.
         pairs: &'static str,
     },
-    /// A `count_by_value` counter.
+    /// A value counter (`count_by_value`, `count_by_value_and_window`).
     ByValue,
 }
 
