@@ -8,6 +8,7 @@
 #[macro_use]
 mod common;
 
+use streamflow::prelude::*;
 use streamflow::testing::TestRun;
 
 const LINES: [&str; 4] = ["to be or not to be", "", "  be   quick ", "or not"];
@@ -23,6 +24,11 @@ fn expected_counts() -> Vec<(String, u64)> {
     ];
     counts.sort();
     counts
+}
+
+/// A line's length, as a named function.
+fn length(line: String) -> usize {
+    line.len()
 }
 
 jobs! {
@@ -70,6 +76,169 @@ jobs! {
             .map(|line| line.trim())
             .inspect(|line| assert!(!line.starts_with(' ')))
             .map(|line| line.len());
+    }
+
+    /// Every other keyed operator on words borrowed from their line (its
+    /// key made owned once per key new to a task, or per pair where every
+    /// pair is kept), each beside `KeyedOwned`'s form with a `String` per word.
+    pub job KeyedNatural {
+        batch_interval = 1s;
+        input lines: String;
+        output combined: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace())
+            .map(|w| {
+                let n = w.len() as u64;
+                (w, n)
+            })
+            .combine_by_key(|v| v * 10, |c, v| c + v, |a, b| a + b);
+        output windowed: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace())
+            .map(|w| {
+                let n = w.len() as u64;
+                (w, n)
+            })
+            .reduce_by_key_and_window(|a, b| a + b, 2s, 1s);
+        output inverse: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace())
+            .map(|w| {
+                let n = w.len() as u64;
+                (w, n)
+            })
+            .reduce_by_key_and_window(|a, b| a + b, |a, b| a - b, 2s, 1s);
+        output kept: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace())
+            .map(|w| {
+                let n = w.len() as u64;
+                (w, n)
+            })
+            .reduce_by_key_and_window(|a, b| a + b, |a, b| a - b, 2s, 1s, 3, |(_, n)| *n > 0);
+        output counted: (String, u64) = lines.flat_map(|line| line.split_whitespace()).count_by_value_and_window(2s, 1s);
+        output grouped: (String, Vec<u64>) = lines
+            .flat_map(|line| line.split_whitespace())
+            .map(|w| {
+                let n = w.len() as u64;
+                (w, n)
+            })
+            .group_by_key();
+        output grouped_window: (String, Vec<u64>) = lines
+            .flat_map(|line| line.split_whitespace())
+            .map(|w| {
+                let n = w.len() as u64;
+                (w, n)
+            })
+            .group_by_key_and_window(2s, 1s);
+        output totals: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace())
+            .map(|w| {
+                let n = w.len() as u64;
+                (w, n)
+            })
+            .update_state_by_key(|new: &[u64], old: Option<u64>| Some(old.unwrap_or(0) + new.iter().sum::<u64>()));
+        output timed: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace())
+            .map(|w| {
+                let n = w.len() as u64;
+                (w, n)
+            })
+            .update_state_by_key_with_time(|time: Time, key: &String, new: &[u64], old: Option<u64>| {
+                Some(old.unwrap_or(0) + new.len() as u64 * 1000 + time.as_millis() / 1000 + key.len() as u64)
+            });
+        output seen: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace())
+            .map(|w| {
+                let n = w.len() as u64;
+                (w, n)
+            })
+            .map_with_state(|key: &String, n: Option<u64>, state: &mut State<u64>| {
+                let total = state.get().copied().unwrap_or(0) + n.unwrap_or(0);
+                state.update(total);
+                Some((key.clone(), total))
+            });
+    }
+
+    pub job KeyedOwned {
+        batch_interval = 1s;
+        input lines: String;
+        output combined: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .map(|w| {
+                let n = w.len() as u64;
+                (w, n)
+            })
+            .combine_by_key(|v| v * 10, |c, v| c + v, |a, b| a + b);
+        output windowed: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .map(|w| {
+                let n = w.len() as u64;
+                (w, n)
+            })
+            .reduce_by_key_and_window(|a, b| a + b, 2s, 1s);
+        output inverse: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .map(|w| {
+                let n = w.len() as u64;
+                (w, n)
+            })
+            .reduce_by_key_and_window(|a, b| a + b, |a, b| a - b, 2s, 1s);
+        output kept: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .map(|w| {
+                let n = w.len() as u64;
+                (w, n)
+            })
+            .reduce_by_key_and_window(|a, b| a + b, |a, b| a - b, 2s, 1s, 3, |(_, n)| *n > 0);
+        output counted: (String, u64) = lines.flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>()).count_by_value_and_window(2s, 1s);
+        output grouped: (String, Vec<u64>) = lines
+            .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .map(|w| {
+                let n = w.len() as u64;
+                (w, n)
+            })
+            .group_by_key();
+        output grouped_window: (String, Vec<u64>) = lines
+            .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .map(|w| {
+                let n = w.len() as u64;
+                (w, n)
+            })
+            .group_by_key_and_window(2s, 1s);
+        output totals: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .map(|w| {
+                let n = w.len() as u64;
+                (w, n)
+            })
+            .update_state_by_key(|new: &[u64], old: Option<u64>| Some(old.unwrap_or(0) + new.iter().sum::<u64>()));
+        output timed: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .map(|w| {
+                let n = w.len() as u64;
+                (w, n)
+            })
+            .update_state_by_key_with_time(|time: Time, key: &String, new: &[u64], old: Option<u64>| {
+                Some(old.unwrap_or(0) + new.len() as u64 * 1000 + time.as_millis() / 1000 + key.len() as u64)
+            });
+        output seen: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .map(|w| {
+                let n = w.len() as u64;
+                (w, n)
+            })
+            .map_with_state(|key: &String, n: Option<u64>, state: &mut State<u64>| {
+                let total = state.get().copied().unwrap_or(0) + n.unwrap_or(0);
+                state.update(total);
+                Some((key.clone(), total))
+            });
+    }
+
+    /// Stages that cannot borrow: a join's side, a function that is not a
+    /// closure literal.
+    pub job NoBorrowing {
+        batch_interval = 1s;
+        input lines: String;
+        input weights: (String, u64);
+        output joined: (String, (usize, u64)) = lines.map(|line| (line.clone(), line.len())).join(weights);
+        output lengths: usize = lines.map(length);
     }
 
     /// A filter chain ending in `count` only reads its lines: it borrows
@@ -124,6 +293,39 @@ both! {
         assert_eq!(out.lengths.collect(), vec![18, 0, 10, 6]);
     }
 
+    fn every_keyed_operator_on_borrowed_keys_gives_the_owned_outputs() {
+        let mut natural = TestRun::new(m::KeyedNatural::new());
+        let mut owned = TestRun::new(m::KeyedOwned::new());
+        let batches: [&[&str]; 4] = [&LINES, &["be quick", "to be"], &[], &["or not", "not"]];
+        for (i, lines) in batches.into_iter().enumerate() {
+            let got = natural.run_batch(m::KeyedNatural::inputs().lines(lines.iter().copied())).unwrap().outputs;
+            let want = owned.run_batch(m::KeyedOwned::inputs().lines(lines.iter().copied())).unwrap().outputs;
+            let at = format!("batch {i}");
+            assert_eq!(got.combined.sorted(), want.combined.sorted(), "combine_by_key, {at}");
+            assert_eq!(got.windowed.sorted(), want.windowed.sorted(), "reduce_by_key_and_window, {at}");
+            assert_eq!(got.inverse.sorted(), want.inverse.sorted(), "with an inverse, {at}");
+            assert_eq!(got.kept.sorted(), want.kept.sorted(), "with an inverse and a filter, {at}");
+            assert_eq!(got.counted.sorted(), want.counted.sorted(), "count_by_value_and_window, {at}");
+            assert_eq!(got.grouped.sorted(), want.grouped.sorted(), "group_by_key, {at}");
+            assert_eq!(got.grouped_window.sorted(), want.grouped_window.sorted(), "group_by_key_and_window, {at}");
+            assert_eq!(got.totals.sorted(), want.totals.sorted(), "update_state_by_key, {at}");
+            assert_eq!(got.timed.sorted(), want.timed.sorted(), "update_state_by_key_with_time, {at}");
+            assert_eq!(got.seen.sorted(), want.seen.sorted(), "map_with_state, {at}");
+            if i == 0 {
+                // The first batch by hand: each word's total length.
+                let lengths: Vec<(String, u64)> =
+                    expected_counts().into_iter().map(|(w, n)| (w.clone(), n * w.len() as u64)).collect();
+                assert_eq!(got.windowed.sorted(), lengths);
+                assert_eq!(got.totals.sorted(), lengths);
+                assert_eq!(got.counted.sorted(), expected_counts());
+                assert_eq!(
+                    got.grouped.sorted().into_iter().find(|(w, _)| w == "be"),
+                    Some(("be".to_owned(), vec![2, 2, 2]))
+                );
+            }
+        }
+    }
+
     fn grep_counts_the_matching_lines() {
         let mut run = TestRun::new(m::Grep::new());
         let out = run.run_batch(m::Grep::inputs().lines(LINES)).unwrap().outputs;
@@ -138,4 +340,77 @@ both! {
         assert_eq!(out.counts.sorted(), vec![("", 1), ("a", 2), ("b", 1)]);
         assert_eq!(out.same.collect(), vec!["a", "b", "a"]);
     }
+}
+
+/// `explain()` says, per stage, whether its loop may borrow and where its
+/// elements are made owned, or why it cannot borrow.
+#[test]
+fn explain_says_which_stages_borrow() {
+    let keyed = fused::KeyedNatural::explain();
+    for line in [
+        "combine_by_key (map-side combine; keys may borrow, owned once per new key)",
+        "reduce_by_key_and_window (map-side combine; keys may borrow, owned once per new key)",
+        "count_by_value_and_window (map-side count; keys may borrow, owned once per new key)",
+        "group_by_key (bucket by key; keys may borrow, owned per pair)",
+        "group_by_key_and_window (bucket by key; keys may borrow, owned per pair)",
+        "update_state_by_key (bucket by key; keys may borrow, owned per pair)",
+        "map_with_state (bucket by key; keys may borrow, owned per pair)",
+    ] {
+        assert!(keyed.contains(line), "{line:?} not in\n{keyed}");
+    }
+    let unfused = unfused::Borrowed::explain();
+    assert!(
+        unfused.contains("flat_map (may borrow from its input, stored owned)"),
+        "{unfused}"
+    );
+    let kept = fused::StaticKeys::explain();
+    assert!(
+        kept.contains("reduce_by_key (map-side combine; may borrow, references kept)"),
+        "{kept}"
+    );
+    let owned = fused::NoBorrowing::explain();
+    assert!(
+        owned.contains("join (bucket by key; no borrowing: `join` reads several streams)"),
+        "{owned}"
+    );
+    assert!(
+        owned.contains("map (no borrowing: `map` (line 241) is not given a closure literal the loop can hold)"),
+        "{owned}"
+    );
+}
+
+/// A job whose closure arrives through a `macro_rules!` `$f:expr` (wrapped
+/// in an invisible group): it is written into the loop all the same.
+macro_rules! words_job {
+    ($words:expr) => {
+        stream_job! {
+            pub job ViaMacro {
+                batch_interval = 1s;
+                input lines: String;
+                output counts: (String, u64) = lines
+                    .flat_map($words)
+                    .map(|w| (w, 1u64))
+                    .combine_by_key(|v| v, |c, v| c + v, |a, b| a + b);
+            }
+        }
+    };
+}
+
+mod via_macro {
+    use super::*;
+    words_job!(|line| line.split_whitespace());
+}
+
+#[test]
+fn a_closure_passed_through_a_macro_may_borrow() {
+    let mut run = TestRun::new(via_macro::ViaMacro::new());
+    let out = run
+        .run_batch(via_macro::ViaMacro::inputs().lines(LINES))
+        .unwrap()
+        .outputs;
+    assert_eq!(out.counts.sorted(), expected_counts());
+    assert!(
+        via_macro::ViaMacro::explain()
+            .contains("combine_by_key (map-side combine; keys may borrow, owned once per new key)")
+    );
 }

@@ -1,15 +1,16 @@
 use streamflow::prelude::*;
 
-// `group_by_key` keeps every pair as it comes: it cannot store the owned form
-// of a word borrowed from its line, so the borrow cannot outlive the line.
+// The joins read two streams and take their pairs owned: a word borrowed
+// from its line cannot reach them (map it `to_owned` first).
 stream_job! {
-    pub job Grouped {
+    pub job Joined {
         batch_interval = 1s;
         input lines: String;
-        output groups: (String, Vec<u64>) = lines
+        input weights: (String, u64);
+        output joined: (String, (u64, u64)) = lines
             .flat_map(|line| line.split_whitespace())
             .map(|word| (word, 1u64))
-            .group_by_key();
+            .join(weights);
     }
 }
 

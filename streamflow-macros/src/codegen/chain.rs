@@ -72,9 +72,17 @@ fn nest(graph: &Graph, names: &Names, chain: &[NodeId], end: Span, pairs: Option
 pub enum End {
     /// A materialized batch (`Vec`).
     Batch,
-    /// A `reduce_by_key` combiner.
-    ByKey,
-    /// A `count_by_value` counter.
+    /// A keyed collector: `witness` names the typing witness of the loop
+    /// (`map_side_by_key` for a `reduce_by_key` combiner), `pairs` the
+    /// function taking each element as a (key, value) pair with the
+    /// operator's own message (`key_value`).
+    ByKey {
+        /// The loop's witness, without its `_shared` suffix.
+        witness: &'static str,
+        /// The pair conversion.
+        pairs: &'static str,
+    },
+    /// A value counter (`count_by_value`, `count_by_value_and_window`).
     ByValue,
 }
 
@@ -107,64 +115,168 @@ pub struct Inlined {
 /// operators are all closure literals of `map`,
 /// `flat_map`, `filter_map`, `filter` or `inspect` that can be written into
 /// a loop (one parameter, no declared return type, no `return` or `?` of
-/// their own), and that end in a batch, a `reduce_by_key` or a
-/// `count_by_value`. Every other side calls its operators' bound functions.
+/// their own), and that end in a batch or a keyed collector (see
+/// [`keyed_end`]). Every other side calls its operators' bound functions.
 pub fn inlined_sides(
     graph: &Graph,
     plan: &crate::plan::Plan,
     names: &Names,
     params: &[crate::parse::Param],
 ) -> Vec<Inlined> {
-    let mut sides = Vec::new();
-    for step in &plan.steps {
-        let (side, end, boundary) = match step {
-            Step::Narrow { side } => (side, End::Batch, None),
-            Step::Boundary { node, sides, .. } if sides.len() == 1 => {
+    verdicts(graph, plan, names, params)
+        .into_iter()
+        .filter_map(|(_, verdict)| verdict.ok())
+        .collect()
+}
+
+/// One side of a step: its stage, the side, how its loop would end (or why
+/// it cannot be inlined) and its boundary operator.
+type StepSide<'p> = (usize, &'p crate::plan::Side, Result<End, String>, Option<NodeId>);
+
+/// For every stage that reads a batch and yields new elements (a `map`,
+/// `flat_map` or `filter_map` in its chain), its index among the plan's
+/// stages and its loop when it is inlined, or why its elements stay owned.
+fn verdicts(
+    graph: &Graph,
+    plan: &crate::plan::Plan,
+    names: &Names,
+    params: &[crate::parse::Param],
+) -> Vec<(usize, Result<Inlined, String>)> {
+    // Only `map`, `flat_map` and `filter_map` yield new elements, which may
+    // borrow; a chain of filters has nothing to gain.
+    let yields = |node: NodeId| {
+        graph.nodes[node]
+            .call()
+            .is_some_and(|c| c.desc.name != "filter" && c.desc.name != "inspect")
+    };
+    // A closure naming a job parameter gets its own clone of it where
+    // its function is bound (`params.rs`): it keeps that path.
+    let names_a_param = |node: NodeId| {
+        graph.nodes[node]
+            .call()
+            .is_some_and(|c| c.functions.iter().any(|f| super::params::names_any(f, params)))
+    };
+    let name_of = |node: NodeId| graph.nodes[node].call().map_or("an operator", |c| c.desc.name);
+    let mut verdicts = Vec::new();
+    for (index, step) in plan.steps.iter().enumerate() {
+        let stage = plan.first_stage[index];
+        let sides: Vec<StepSide<'_>> = match step {
+            Step::Narrow { side } => vec![(stage, side, Ok(End::Batch), None)],
+            Step::Boundary { node, sides, .. } => {
                 let call = graph.nodes[*node].call().expect("a boundary is an operator");
-                let end = match call.signature.runtime {
-                    "reduce_by_key" => End::ByKey,
-                    "count_by_value" => End::ByValue,
-                    _ => continue,
+                let end = match keyed_end(call.signature.runtime) {
+                    _ if sides.len() > 1 => Err(format!("`{}` reads several streams", call.desc.name)),
+                    Some(end) => Ok(end),
+                    None => Err(format!("`{}` takes them owned", call.desc.name)),
                 };
-                (&sides[0], end, Some(*node))
+                let end = &end;
+                sides
+                    .iter()
+                    .enumerate()
+                    .map(|(i, side)| (stage + i, side, end.clone(), Some(*node)))
+                    .collect()
             }
-            Step::Boundary { .. } => continue,
         };
-        // Only `map`, `flat_map` and `filter_map` yield new elements, which may
-        // borrow; a chain of filters has nothing to gain.
-        let yields = |node: NodeId| {
-            graph.nodes[node]
-                .call()
-                .is_some_and(|c| c.desc.name != "filter" && c.desc.name != "inspect")
-        };
-        // A closure naming a job parameter gets its own clone of it where
-        // its function is bound (`params.rs`): it keeps that path.
-        let names_a_param = |node: NodeId| {
-            graph.nodes[node]
-                .call()
-                .is_some_and(|c| c.functions.iter().any(|f| super::params::names_any(f, params)))
-        };
-        if !side.chain.iter().any(|&node| yields(node))
-            || !side.chain.iter().all(|&node| inline_closure(graph, node).is_some())
-            || side.chain.iter().any(|&node| names_a_param(node))
-        {
-            continue;
+        for (stage, side, end, boundary) in sides {
+            if !side.chain.iter().any(|&node| yields(node)) {
+                continue;
+            }
+            let unwritable = side.chain.iter().find(|&&node| inline_closure(graph, node).is_none());
+            let verdict = match (end, unwritable) {
+                (Err(why), _) => Err(why),
+                (_, Some(&node)) => {
+                    let line = graph.nodes[node].call().map_or(0, |c| c.method.span().start().line);
+                    let name = name_of(node);
+                    Err(
+                        if matches!(name, "map" | "flat_map" | "filter_map" | "filter" | "inspect") {
+                            format!("`{name}` (line {line}) is not given a closure literal the loop can hold")
+                        } else {
+                            format!("`{name}` (line {line}) is not written into the loop")
+                        },
+                    )
+                }
+                _ if side.chain.iter().any(|&node| names_a_param(node)) => {
+                    Err("a closure reads a job parameter".to_owned())
+                }
+                (Ok(end), None) => {
+                    let last = *side.chain.last().expect("not empty");
+                    // Named after its last operator's function, which it replaces.
+                    let name = ident(&format!("{}_loop", names.function(last)));
+                    let reaches = boundary.unwrap_or(last);
+                    Ok(Inlined {
+                        source: side.source,
+                        chain: side.chain.clone(),
+                        end,
+                        boundary,
+                        shared: side.access == Access::Borrow,
+                        name,
+                        keeps_references: port_keeps_references(graph, reaches, end),
+                    })
+                }
+            };
+            verdicts.push((stage, verdict));
         }
-        let last = *side.chain.last().expect("not empty");
-        // Named after its last operator's function, which it replaces.
-        let name = ident(&format!("{}_loop", names.function(last)));
-        let reaches = boundary.unwrap_or(last);
-        sides.push(Inlined {
-            source: side.source,
-            chain: side.chain.clone(),
-            end,
-            boundary,
-            shared: side.access == Access::Borrow,
-            name,
-            keeps_references: port_keeps_references(graph, reaches, end),
-        });
     }
-    sides
+    verdicts
+}
+
+/// `plan` with what `explain()` says of each stage that yields new
+/// elements: whether they are borrowed from the element being read, where
+/// they are made owned, or why they stay owned, in the role of the stage's
+/// last operator.
+pub fn described(
+    graph: &Graph,
+    plan: &crate::plan::Plan,
+    names: &Names,
+    params: &[crate::parse::Param],
+) -> crate::plan::Plan {
+    let mut described = plan.clone();
+    for (stage, verdict) in verdicts(graph, plan, names, params) {
+        let note = match verdict {
+            Ok(side) => match (side.end, side.keeps_references) {
+                (_, true) => "may borrow, references kept",
+                (End::Batch, false) => "may borrow from its input, stored owned",
+                (
+                    End::ByKey {
+                        witness: "map_side_group",
+                        ..
+                    },
+                    false,
+                ) => "keys may borrow, owned per pair",
+                (End::ByKey { .. } | End::ByValue, false) => "keys may borrow, owned once per new key",
+            }
+            .to_owned(),
+            Err(why) => format!("no borrowing: {why}"),
+        };
+        if let Some((_, role)) = described.stages[stage].ops.last_mut() {
+            *role = if role.is_empty() {
+                note
+            } else {
+                format!("{role}; {note}")
+            };
+        }
+    }
+    described
+}
+
+/// How a side ending at the boundary whose runtime function is `runtime`
+/// ends when its loop is inlined; `None` for a boundary it cannot end in
+/// (the joins' two sides, a whole-batch operator, `distinct` and the
+/// unkeyed aggregates, which gain nothing from a borrowed element).
+pub fn keyed_end(runtime: &str) -> Option<End> {
+    let by_key = |witness, pairs| Some(End::ByKey { witness, pairs });
+    match runtime {
+        "reduce_by_key" => by_key("map_side_by_key", "key_value"),
+        "reduce_by_key_and_window" | "reduce_by_key_and_window_inv" => by_key("map_side_by_key", "key_value_window"),
+        "combine_by_key" => by_key("map_side_combine", "key_value_combine"),
+        "group_by_key" => by_key("map_side_group", "key_value_group"),
+        "group_by_key_and_window" => by_key("map_side_group", "key_value_group_window"),
+        "update_state_by_key" | "update_state_by_key_with_time" | "map_with_state" => {
+            by_key("map_side_group", "key_value_state")
+        }
+        "count_by_value" | "count_by_value_and_window" => Some(End::ByValue),
+        _ => None,
+    }
 }
 
 /// Whether the output port of `node`'s stream, if any, is declared with a
@@ -173,7 +285,7 @@ pub fn inlined_sides(
 fn port_keeps_references(graph: &Graph, node: NodeId, end: End) -> bool {
     graph.outputs.iter().any(|output| match output {
         crate::graph::OutputUse::Port { ty, stream, .. } if *stream == node => match (end, ty) {
-            (End::ByKey | End::ByValue, syn::Type::Tuple(pair)) => {
+            (End::ByKey { .. } | End::ByValue, syn::Type::Tuple(pair)) => {
                 matches!(pair.elems.first(), Some(syn::Type::Reference(_)))
             }
             (_, syn::Type::Reference(_)) => true,
@@ -190,7 +302,16 @@ fn inline_closure(graph: &Graph, node: NodeId) -> Option<(&syn::Pat, &syn::Expr)
     if !matches!(call.desc.name, "map" | "flat_map" | "filter_map" | "filter" | "inspect") {
         return None;
     }
-    let [syn::Expr::Closure(closure)] = call.functions.as_slice() else {
+    let [function] = call.functions.as_slice() else {
+        return None;
+    };
+    // A closure passed through a `macro_rules!` `$f:expr` arrives wrapped in
+    // an invisible group.
+    let mut function = function;
+    while let syn::Expr::Group(group) = function {
+        function = &group.expr;
+    }
+    let syn::Expr::Closure(closure) = function else {
         return None;
     };
     let plain = closure.attrs.is_empty()
@@ -247,6 +368,13 @@ pub fn inlined_loop(graph: &Graph, side: &Inlined) -> TokenStream {
         .boundary
         .map_or_else(|| op_span(graph, last), |b| op_span(graph, b));
     let (key, value, source) = (ident("key"), ident("value"), ident("source"));
+    // The element, located at the operator: a stream that is not of pairs
+    // is reported there.
+    let here = Ident::new("x", Span::mixed_site().located_at(end_span));
+    let pairs = match side.end {
+        End::ByKey { pairs, .. } => Ident::new(pairs, end_span),
+        _ => ident("key_value"),
+    };
     let (import, push) = match (side.end, side.keeps_references) {
         (End::Batch, false) => (
             quote!(
@@ -254,12 +382,12 @@ pub fn inlined_loop(graph: &Graph, side: &Inlined) -> TokenStream {
             ),
             quote_spanned!(end_span=> (&&&::streamflow::__private::Ends::of(#source, &#x)).push_element(#out, #x);),
         ),
-        (End::ByKey, false) => (
+        (End::ByKey { .. }, false) => (
             quote!(
                 use ::streamflow::__private::PushKey as _;
             ),
             quote_spanned! {end_span=>
-                let (#key, #value) = ::streamflow::__private::key_value(#x);
+                let (#key, #value) = ::streamflow::__private::#pairs(#here);
                 (&&&::streamflow::__private::Ends::of(#source, &#key)).push_key(#out, #key, #value);
             },
         ),
@@ -269,9 +397,9 @@ pub fn inlined_loop(graph: &Graph, side: &Inlined) -> TokenStream {
             ),
             quote_spanned!(end_span=> (&&&::streamflow::__private::Ends::of(#source, &#x)).push_value(#out, #x);),
         ),
-        (End::ByKey, true) => (
+        (End::ByKey { .. }, true) => (
             TokenStream::new(),
-            quote_spanned!(end_span=> #out.push(::streamflow::__private::key_value(#x));),
+            quote_spanned!(end_span=> #out.push(::streamflow::__private::#pairs(#here));),
         ),
         (End::Batch | End::ByValue, true) => (TokenStream::new(), quote_spanned!(end_span=> #out.push(#x);)),
     };
@@ -315,7 +443,7 @@ pub fn inlined_binding(graph: &Graph, names: &Names, side: &Inlined) -> TokenStr
     let witness = names.witness(last);
     let method = match side.end {
         End::Batch => "map_side_vec",
-        End::ByKey => "map_side_by_key",
+        End::ByKey { witness, .. } => witness,
         End::ByValue => "map_side_by_value",
     };
     // At the chain's last operator, which produces what the loop keeps: an

@@ -29,7 +29,9 @@ pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
     let inlined = chain::inlined_sides(graph, plan, &names, &job.params);
     let typing = witness::typing_chain(graph, &names, &job.params, &[], &inlined);
     let interval_ms = graph.interval_ms.unwrap_or(1);
-    let plan_expr = plan_const::plan_expr(&job.name.to_string(), interval_ms, job.fusion, graph, plan);
+    // `explain()` says which stages borrow, as the loops were written.
+    let described = chain::described(graph, plan, &names, &job.params);
+    let plan_expr = plan_const::plan_expr(&job.name.to_string(), interval_ms, job.fusion, graph, &described);
     let inputs_ty = format_ident!("{}Inputs", job.name);
     let outputs_ty = format_ident!("{}Outputs", job.name);
     let input_names = graph.inputs.iter().map(|p| &p.name);

@@ -32,7 +32,7 @@ pub enum Access {
 }
 
 /// One input of a step: a materialized batch and the chain fused after it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Side {
     /// The materialized node read.
     pub source: NodeId,
@@ -43,7 +43,7 @@ pub struct Side {
 }
 
 /// One call into the runtime.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Step {
     /// A chain of narrow operators between two materialized batches.
     Narrow {
@@ -77,7 +77,7 @@ pub enum End {
 }
 
 /// One stage of the plan, as `explain()` shows it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct StageDesc {
     /// What it reads.
     pub reads: String,
@@ -88,7 +88,7 @@ pub struct StageDesc {
 }
 
 /// An output and how it reads its stream.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct OutputRead {
     /// Index into [`Graph::outputs`].
     pub output: usize,
@@ -99,7 +99,7 @@ pub struct OutputRead {
 }
 
 /// The plan of a job.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Plan {
     /// The steps, in execution order.
     pub steps: Vec<Step>,

@@ -4,8 +4,14 @@
 //! loop, and only when needed.
 //!
 //! - A key pushed into a map-side combiner (`reduce_by_key`,
-//!   `count_by_value`) is looked up borrowed; its owned form (`ToOwned`) is
-//!   made only for a key the task has not seen, and stored.
+//!   `combine_by_key`, `count_by_value`, and the windows that combine like
+//!   them: `reduce_by_key_and_window` with or without an inverse,
+//!   `count_by_value_and_window`) is looked up borrowed; its owned form
+//!   (`ToOwned`) is made only for a key the task has not seen, and stored.
+//! - A key pushed into a [`Grouper`](super::collectors::Grouper), which keeps
+//!   every pair (`group_by_key`, `group_by_key_and_window`,
+//!   `update_state_by_key`, `map_with_state`), is made owned for each pair:
+//!   the exchange carries one `(K, V)` per pair.
 //! - An element materialized into a `Vec` is made owned when it is a
 //!   reference (`&str` becomes `String`), and moved otherwise.
 //!
@@ -18,7 +24,7 @@
 //! as is one that reaches an output port declared with a reference type
 //! (the macro writes a plain push there).
 
-use super::collectors::{KeyCombiner, ValueCounter};
+use super::collectors::{KeyedCollector, ValueCounter};
 use std::borrow::Borrow;
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -54,14 +60,15 @@ impl<S, T> Ends<S, T> {
     }
 }
 
-/// How a fused loop reduces `(key, value)` into a `reduce_by_key` combiner.
+/// How a fused loop pushes `(key, value)` into a keyed collector (a
+/// `reduce_by_key` or `combine_by_key` combiner, a grouper).
 pub trait PushKey {
     /// What the loop pushes: the key as it has it.
     type Pushed;
-    /// What the combiner stores.
+    /// What the collector stores.
     type Stored;
-    /// Reduces `(key, value)` into `out`.
-    fn push_key<V, R: Fn(V, V) -> V>(&self, out: &mut KeyCombiner<'_, Self::Stored, V, R>, key: Self::Pushed, value: V);
+    /// Pushes `(key, value)` into `out`.
+    fn push_key<V, C: KeyedCollector<Self::Stored, V>>(&self, out: &mut C, key: Self::Pushed, value: V);
 }
 
 /// How a fused loop counts a value in a `count_by_value` counter.
@@ -97,8 +104,8 @@ impl<S: ?Sized, K: Hash + Eq> PushKey for &&Ends<&S, K> {
     type Pushed = K;
     type Stored = K;
     #[inline(always)]
-    fn push_key<V, R: Fn(V, V) -> V>(&self, out: &mut KeyCombiner<'_, K, V, R>, key: K, value: V) {
-        out.push((key, value));
+    fn push_key<V, C: KeyedCollector<K, V>>(&self, out: &mut C, key: K, value: V) {
+        out.push_pair(key, value);
     }
 }
 
@@ -110,8 +117,8 @@ where
     type Pushed = &'a Q;
     type Stored = Q::Owned;
     #[inline(always)]
-    fn push_key<V, R: Fn(V, V) -> V>(&self, out: &mut KeyCombiner<'_, Q::Owned, V, R>, key: &'a Q, value: V) {
-        out.push_borrowed(key, value);
+    fn push_key<V, C: KeyedCollector<Q::Owned, V>>(&self, out: &mut C, key: &'a Q, value: V) {
+        out.push_borrowed_pair(key, value);
     }
 }
 
@@ -119,8 +126,8 @@ impl<S, K: Hash + Eq> PushKey for Ends<S, K> {
     type Pushed = K;
     type Stored = K;
     #[inline(always)]
-    fn push_key<V, R: Fn(V, V) -> V>(&self, out: &mut KeyCombiner<'_, K, V, R>, key: K, value: V) {
-        out.push((key, value));
+    fn push_key<V, C: KeyedCollector<K, V>>(&self, out: &mut C, key: K, value: V) {
+        out.push_pair(key, value);
     }
 }
 
@@ -187,7 +194,7 @@ impl<S, T> PushElement for Ends<S, T> {
 #[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
-    use crate::shuffle::collectors::Collector;
+    use crate::shuffle::collectors::{ByKeyCombiner, Collector, Grouper, KeyCombiner};
 
     fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
         v.sort();
@@ -220,6 +227,41 @@ mod tests {
         let counts: Vec<(&'static str, u64)> = sorted(kept.into_buckets(1).concat());
         assert_eq!(counts, vec![("a", 1), ("b", 2)]);
         assert_eq!(sorted(owned.into_buckets(2).concat()), vec![(1, 10), (3, 20)]);
+    }
+
+    #[test]
+    fn combiners_and_groupers_take_borrowed_keys() {
+        let line = String::from("b a b c b");
+        let source = Source::of(&line);
+        let (create, merge) = (
+            |v: u32| vec![v],
+            |mut c: Vec<u32>, v: u32| {
+                c.push(v);
+                c
+            },
+        );
+        let mut combiner = ByKeyCombiner::new(&create, &merge);
+        let mut grouper = Grouper::new(2, 0);
+        for (i, word) in line.split(' ').enumerate() {
+            (&&&Ends::of(source, &word)).push_key(&mut combiner, word, i as u32);
+            (&&&Ends::of(source, &word)).push_key(&mut grouper, word, i as u32);
+        }
+        // The combiner made one `String` per distinct word.
+        assert_eq!(combiner.map.len(), 3);
+        let combined: Vec<(String, Vec<u32>)> = sorted(combiner.into_buckets(2).concat());
+        assert_eq!(
+            combined,
+            vec![
+                ("a".to_owned(), vec![1]),
+                ("b".to_owned(), vec![0, 2, 4]),
+                ("c".to_owned(), vec![3])
+            ]
+        );
+        // The grouper keeps every pair, each with its owned key, in order.
+        let grouped: Vec<(String, u32)> = grouper.into_buckets(2).concat();
+        let bs: Vec<u32> = grouped.iter().filter(|(k, _)| k == "b").map(|(_, v)| *v).collect();
+        assert_eq!(grouped.len(), 5);
+        assert_eq!(bs, vec![0, 2, 4]);
     }
 
     #[test]

@@ -22,6 +22,21 @@ pub(crate) trait Collector {
     fn into_buckets(self, n: usize) -> Vec<Vec<Self::Bucket>>;
 }
 
+/// A map-side collector of (key, value) pairs that a fused loop may give a
+/// borrowed key (see `shuffle::borrowed`): [`KeyCombiner`] and
+/// [`ByKeyCombiner`] look it up borrowed and make it owned only for a key the
+/// task has not seen; [`Grouper`], which keeps every pair, makes it owned for
+/// each pair.
+pub trait KeyedCollector<K, V> {
+    /// Adds one pair whose key is owned.
+    fn push_pair(&mut self, key: K, value: V);
+    /// Adds one pair whose key is borrowed.
+    fn push_borrowed_pair<Q>(&mut self, key: &Q, value: V)
+    where
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        K: Borrow<Q>;
+}
+
 /// Map side of `reduce_by_key`: combines values per key as they arrive.
 ///
 /// Each key's value is stored as it is (no `Option` around it: the entries of
@@ -64,6 +79,22 @@ impl<K: Hash + Eq, V, R: Fn(V, V) -> V> KeyCombiner<'_, K, V, R> {
                 self.map.insert(key.to_owned(), value);
             }
         }
+    }
+}
+
+impl<K: Hash + Eq, V, R: Fn(V, V) -> V> KeyedCollector<K, V> for KeyCombiner<'_, K, V, R> {
+    #[inline(always)]
+    fn push_pair(&mut self, key: K, value: V) {
+        self.push((key, value));
+    }
+
+    #[inline(always)]
+    fn push_borrowed_pair<Q>(&mut self, key: &Q, value: V)
+    where
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        K: Borrow<Q>,
+    {
+        self.push_borrowed(key, value);
     }
 }
 
@@ -289,6 +320,23 @@ impl<K: Hash, V> Grouper<K, V> {
     }
 }
 
+impl<K: Hash, V> KeyedCollector<K, V> for Grouper<K, V> {
+    #[inline(always)]
+    fn push_pair(&mut self, key: K, value: V) {
+        self.push((key, value));
+    }
+
+    /// Every pair is kept, so every pair needs its key owned.
+    #[inline(always)]
+    fn push_borrowed_pair<Q>(&mut self, key: &Q, value: V)
+    where
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        K: Borrow<Q>,
+    {
+        self.push((key.to_owned(), value));
+    }
+}
+
 impl<K, V> Grouper<K, V> {
     /// A grouper for `n` reduce partitions (at least one), expecting about
     /// `expected` pairs in all.
@@ -336,6 +384,37 @@ impl<K: Hash + Eq, V, C, Cr: Fn(V) -> C, Mv: Fn(C, V) -> C> ByKeyCombiner<'_, K,
             }
             Entry::Vacant(entry) => {
                 entry.insert(Some((self.create)(value)));
+            }
+        }
+    }
+}
+
+impl<K: Hash + Eq, V, C, Cr: Fn(V) -> C, Mv: Fn(C, V) -> C> KeyedCollector<K, V>
+    for ByKeyCombiner<'_, K, V, C, Cr, Mv>
+{
+    #[inline(always)]
+    fn push_pair(&mut self, key: K, value: V) {
+        self.push((key, value));
+    }
+
+    /// Found by reference; the key is made owned only when this task has not
+    /// seen it before.
+    #[inline]
+    fn push_borrowed_pair<Q>(&mut self, key: &Q, value: V)
+    where
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        K: Borrow<Q>,
+    {
+        match self.map.get_mut(key) {
+            Some(slot) => {
+                // Taken out while `merge_value` runs: see `combine_into`.
+                *slot = Some(match slot.take() {
+                    Some(combiner) => (self.merge_value)(combiner, value),
+                    None => (self.create)(value),
+                });
+            }
+            None => {
+                self.map.insert(key.to_owned(), Some((self.create)(value)));
             }
         }
     }

@@ -21,7 +21,7 @@ pub use many::*;
 pub use requirements::*;
 
 use crate::outputs::{FileOutput, Printer};
-use crate::shuffle::collectors::{KeyCombiner, ValueCounter};
+use crate::shuffle::collectors::{ByKeyCombiner, Grouper, KeyCombiner, ValueCounter};
 use crate::sinks::{ObjectFilesSink, TextFilesSink};
 use crate::state::{MappedState, StateStore};
 use crate::windows::{ElementWindow, GroupedWindow, InvertibleWindow, KeyedWindow, ReducedWindow};
@@ -60,6 +60,31 @@ pub type BatchFn<F> = Box<F>;
 #[inline(always)]
 pub fn key_value<T: ReduceByKeyInput>(x: T) -> (T::Key, T::Value) {
     x.into_pair()
+}
+
+/// The other keyed operators' forms of [`key_value`], each with its
+/// operator's own message for a stream that is not of pairs.
+macro_rules! key_values {
+    ($($(#[$doc:meta])* $name:ident: $requirement:ident;)*) => {$(
+        $(#[$doc])*
+        #[inline(always)]
+        pub fn $name<T: $requirement>(x: T) -> (T::Key, T::Value) {
+            x.into_pair()
+        }
+    )*};
+}
+
+key_values! {
+    /// An element reaching `combine_by_key` at the end of a loop the macro wrote.
+    key_value_combine: CombineByKeyInput;
+    /// An element reaching `reduce_by_key_and_window` (every form).
+    key_value_window: ReduceByKeyAndWindowInput;
+    /// An element reaching `group_by_key`.
+    key_value_group: GroupByKeyInput;
+    /// An element reaching `group_by_key_and_window`.
+    key_value_group_window: GroupByKeyAndWindowInput;
+    /// An element reaching `update_state_by_key` or `map_with_state`.
+    key_value_state: StateInput;
 }
 
 /// Copies an element of a stream read by several operators.
@@ -313,6 +338,11 @@ impl<T> Stream<T> {
         /// Likewise, ending in a `reduce_by_key` combiner: the witness of the
         /// pairs it stores (their keys owned).
         map_side_by_key / map_side_by_key_shared<K, V, R>(KeyCombiner<'r, K, V, R>) -> (K, V);
+        /// Likewise, ending in a `combine_by_key` combiner.
+        map_side_combine / map_side_combine_shared<K, V, C, Cr, Mv>(ByKeyCombiner<'r, K, V, C, Cr, Mv>) -> (K, V);
+        /// Likewise, ending in a grouper (`group_by_key`, `group_by_key_and_window`,
+        /// `update_state_by_key`, `map_with_state`): every pair kept, its key owned.
+        map_side_group / map_side_group_shared<K, V>(Grouper<K, V>) -> (K, V);
         /// Likewise, ending in a `count_by_value` counter: the witness of the
         /// values it counts (owned).
         map_side_by_value / map_side_by_value_shared<U>(ValueCounter<U>) -> U;
