@@ -451,14 +451,14 @@ impl Run {
             lines: Vec::new(),
             rerun: Vec::new(),
         };
-        for process in 0..processes {
+        for (process, checkpoint) in checkpoints.iter().enumerate() {
             let mut child = Command::new(std::env::current_exe().expect("own path"))
                 .arg("--child")
                 .arg(process.to_string())
                 .arg(if mesh { hosts.as_os_str() } else { "-".as_ref() })
                 .arg(input)
                 .arg(output)
-                .arg(checkpoints[process].map_or("-".as_ref(), Path::as_os_str))
+                .arg(checkpoint.map_or("-".as_ref(), Path::as_os_str))
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(std::fs::File::create(run.stderr_path(process)).expect("create a stderr file"))
