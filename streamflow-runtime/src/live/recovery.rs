@@ -17,10 +17,10 @@
 
 use super::checkpoint::{
     CheckpointDir, CheckpointError, CheckpointSettings, Checkpointer, Choice, InputRecordInfo, JobRecord, Part, Saved,
-    combine, combines, default_interval,
+    default_interval,
 };
 use super::error::StartError;
-use super::sources::{Delivery, Feed, Pending};
+use super::sources::{Delivery, Feed, Pending, combine, combines};
 use crate::cluster::{Share, owner};
 use crate::job::StateSnapshot;
 use crate::{InputPartitions, Job, Time};

@@ -29,14 +29,12 @@
 mod dir;
 mod error;
 pub(crate) mod frame;
-mod positions;
 mod records;
 
 pub use error::CheckpointError;
 
 pub(crate) use dir::{CheckpointDir, Choice, Part, Saved, clean_through};
 pub(crate) use frame::Kind;
-pub(crate) use positions::{combine, combines};
 pub(crate) use records::{InputRecordInfo, InputsRecord, JobRecord, StateRecord};
 
 use crate::Time;

@@ -68,6 +68,7 @@
 //! do not fail a batch go to [`SourceContext::report_error`].
 
 mod blocks;
+mod cluster_positions;
 mod feed;
 mod file_listing;
 mod file_ranges;
@@ -85,11 +86,10 @@ mod stats;
 mod supervisor;
 mod wal;
 
-// The checkpoint combines the directory cuts of a cluster's processes.
 pub use crate::live::error::SourceError;
+// Recovery combines the positions a cluster's processes recorded.
+pub(crate) use cluster_positions::{combine, combines};
 pub(crate) use file_ranges::DirectoryCut;
-#[cfg(test)]
-pub(crate) use file_ranges::{FileRange, PendingFile};
 pub use files::{text_file_stream, text_file_stream_with_existing};
 pub use input::{Input, direct_stream};
 pub use lines::{LineOptions, LongLines};

@@ -3,12 +3,13 @@
 //! down to the share of the process reading them now (which may be one of
 //! another number of processes than the ones that recorded them).
 //!
-//! Only the directory source's positions combine today (the only source
-//! that splits between processes): its cut's ranges, listing and queue are
-//! each per file, and a file belongs to exactly one process's share.
+//! Only the directory source's positions combine today: its cut's ranges,
+//! listing and queue are each per file, and a file belongs to exactly one
+//! process's share. (A Kafka stream splits between processes too, but its
+//! offset ranges do not combine yet.)
 
+use super::{DirectoryCut, Positions};
 use crate::cluster::Share;
-use crate::live::sources::{DirectoryCut, Positions};
 use std::collections::HashSet;
 
 /// Whether positions of the Rust type `type_name` combine across processes.
@@ -74,8 +75,8 @@ fn union(cuts: Vec<DirectoryCut>, share: Option<Share>) -> DirectoryCut {
 
 #[cfg(test)]
 mod tests {
+    use super::super::file_ranges::{FileRange, PendingFile};
     use super::*;
-    use crate::live::sources::{FileRange, PendingFile};
 
     fn range(name: &str) -> FileRange {
         FileRange {
