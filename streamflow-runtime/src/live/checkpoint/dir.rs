@@ -386,17 +386,20 @@ impl CheckpointDir {
     }
 }
 
-/// In the checkpoint directory `root`, removes the snapshots older than
-/// `oldest_kept` and the batch records up to it, parts and markers
-/// included (files are named by their time first). Files already gone are
-/// no error (two cleanings may overlap).
+/// In the checkpoint directory `root`, removes the snapshots and the batch
+/// records older than `oldest_kept`, parts and markers included (files are
+/// named by their time first). The batch record at `oldest_kept` stays: no
+/// batch up to it runs again, but a source resumes from the positions its
+/// last recorded batch reached (a directory source's listing), and until
+/// the next batch is recorded that is this one. Files already gone are no
+/// error (two cleanings may overlap).
 pub(crate) fn clean_through(root: &Path, oldest_kept: Time) -> Result<(), CheckpointError> {
     let oldest_kept = oldest_kept.as_millis();
     let remove = |path: PathBuf| match fs::remove_file(&path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("remove", &path)(e)),
         _ => Ok(()),
     };
-    for (sub, older) in [("state", false), ("batches", true)] {
+    for sub in ["state", "batches"] {
         let dir = root.join(sub);
         for entry in fs::read_dir(&dir).map_err(io("list", &dir))? {
             let name = entry.map_err(io("list", &dir))?.file_name();
@@ -407,8 +410,7 @@ pub(crate) fn clean_through(root: &Path, oldest_kept: Time) -> Result<(), Checkp
             else {
                 continue;
             };
-            // Snapshots before the oldest kept; batch records through it.
-            if time < oldest_kept || (older && time == oldest_kept) {
+            if time < oldest_kept {
                 remove(dir.join(&name))?;
             }
         }
@@ -474,7 +476,9 @@ mod tests {
         assert_eq!(saved.job, job());
         assert_eq!(saved.state.as_ref().unwrap().parts, [state(11000)]);
         let kept: Vec<(u64, bool)> = saved.batches.iter().map(|b| (b.time_ms, b.committed)).collect();
-        assert_eq!(kept, [(10000, true), (11000, false)]);
+        // The record at the oldest kept snapshot stays: its positions are
+        // where the sources resume when no later batch was recorded.
+        assert_eq!(kept, [(9000, true), (10000, true), (11000, false)]);
         assert_eq!(
             times(&dir.states(), "state").unwrap().into_iter().collect::<Vec<_>>(),
             [9000, 11000]
@@ -575,7 +579,17 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         left.sort();
-        assert_eq!(left, ["7000.parts", "7000.state.0", "7000.state.1"]);
+        // Everything before 7000 goes; the batch record at 7000 stays, as on one process.
+        assert_eq!(
+            left,
+            [
+                "7000.inputs.0",
+                "7000.inputs.1",
+                "7000.parts",
+                "7000.state.0",
+                "7000.state.1"
+            ]
+        );
         fs::remove_dir_all(&root).unwrap();
     }
 }
