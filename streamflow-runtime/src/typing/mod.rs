@@ -57,34 +57,48 @@ pub type BatchFn<F> = Box<F>;
 /// An element reaching `reduce_by_key` at the end of a loop the macro wrote,
 /// as its (key, value) pair; a stream of something else is reported with
 /// the operator's own message.
+///
+/// The pair's types are parameters bound by the requirement, not
+/// projections (`T::Key`): for an element that is not a pair rustc would
+/// report the projection in the return type a second time, with the same
+/// message at the same span. These functions are written out rather than
+/// generated, so that the error's note names one short function.
 #[inline(always)]
-pub fn key_value<T: ReduceByKeyInput>(x: T) -> (T::Key, T::Value) {
+pub fn key_value<T: ReduceByKeyInput<Key = K, Value = V>, K, V>(x: T) -> (K, V) {
     x.into_pair()
 }
 
-/// The other keyed operators' forms of [`key_value`], each with its
-/// operator's own message for a stream that is not of pairs.
-macro_rules! key_values {
-    ($($(#[$doc:meta])* $name:ident: $requirement:ident;)*) => {$(
-        $(#[$doc])*
-        #[inline(always)]
-        pub fn $name<T: $requirement>(x: T) -> (T::Key, T::Value) {
-            x.into_pair()
-        }
-    )*};
+/// An element reaching `combine_by_key` at the end of a loop the macro
+/// wrote (see [`key_value`]).
+#[inline(always)]
+pub fn key_value_combine<T: CombineByKeyInput<Key = K, Value = V>, K, V>(x: T) -> (K, V) {
+    x.into_pair()
 }
 
-key_values! {
-    /// An element reaching `combine_by_key` at the end of a loop the macro wrote.
-    key_value_combine: CombineByKeyInput;
-    /// An element reaching `reduce_by_key_and_window` (every form).
-    key_value_window: ReduceByKeyAndWindowInput;
-    /// An element reaching `group_by_key`.
-    key_value_group: GroupByKeyInput;
-    /// An element reaching `group_by_key_and_window`.
-    key_value_group_window: GroupByKeyAndWindowInput;
-    /// An element reaching `update_state_by_key` or `map_with_state`.
-    key_value_state: StateInput;
+/// An element reaching `reduce_by_key_and_window`, every form (see
+/// [`key_value`]).
+#[inline(always)]
+pub fn key_value_window<T: ReduceByKeyAndWindowInput<Key = K, Value = V>, K, V>(x: T) -> (K, V) {
+    x.into_pair()
+}
+
+/// An element reaching `group_by_key` (see [`key_value`]).
+#[inline(always)]
+pub fn key_value_group<T: GroupByKeyInput<Key = K, Value = V>, K, V>(x: T) -> (K, V) {
+    x.into_pair()
+}
+
+/// An element reaching `group_by_key_and_window` (see [`key_value`]).
+#[inline(always)]
+pub fn key_value_group_window<T: GroupByKeyAndWindowInput<Key = K, Value = V>, K, V>(x: T) -> (K, V) {
+    x.into_pair()
+}
+
+/// An element reaching `update_state_by_key` or `map_with_state` (see
+/// [`key_value`]).
+#[inline(always)]
+pub fn key_value_state<T: StateInput<Key = K, Value = V>, K, V>(x: T) -> (K, V) {
+    x.into_pair()
 }
 
 /// Copies an element of a stream read by several operators.
