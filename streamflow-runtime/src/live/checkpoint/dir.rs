@@ -372,7 +372,7 @@ impl CheckpointDir {
     }
 
     /// The time of the oldest of the newest `keep` snapshots: recovery from
-    /// any kept snapshot re-runs only batches after it, so nothing up to it
+    /// any kept snapshot re-runs only batches after it, so nothing before it
     /// is needed any more (see [`clean_through`]).
     pub(crate) fn oldest_kept(&self, keep: usize) -> Result<Option<Time>, CheckpointError> {
         let mut states = times(&self.states(), "state")?;
