@@ -45,7 +45,9 @@ pub fn start_live<J: streamflow::Job + 'static>(
 }
 
 pub mod broker;
+mod free_ports;
 mod paced;
 pub mod recoverable;
 
+pub use free_ports::{free_addresses, free_ports};
 pub use paced::paced_line_server;

@@ -29,7 +29,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -38,6 +37,7 @@ use streamflow::cluster::{ClusterConfig, Mesh};
 use streamflow::prelude::*;
 use streamflow::testing::{PrintCapture, TestRun};
 use streamflow::{Batch, JobConfig, State};
+use streamflow_workspace::free_addresses;
 
 /// The same partition count on every process (and in the single run).
 const PARTITIONS: usize = 4;
@@ -384,17 +384,6 @@ fn run_until_failure(config: JobConfig) -> ! {
         println!("batch {t}");
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// `n` free ports on 127.0.0.1.
-fn free_addresses(n: usize) -> Vec<String> {
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("a free port"))
-        .collect();
-    listeners
-        .iter()
-        .map(|l| format!("127.0.0.1:{}", l.local_addr().expect("bound").port()))
-        .collect()
 }
 
 /// A running child with its output read on threads of their own.

@@ -19,10 +19,10 @@
 mod example;
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
+use streamflow_workspace::{free_addresses, free_ports};
 
 /// How long a run may take (connecting, three one-second batches).
 const RUN_LIMIT: Duration = Duration::from_secs(120);
@@ -233,7 +233,7 @@ fn refusals() -> Vec<String> {
     use streamflow::StreamingContext;
     use streamflow::cluster::{ClusterConfig, Mesh};
     use streamflow::live::{sinks, sources};
-    let config = ClusterConfig::new(0, vec![format!("127.0.0.1:{}", free_ports(1)[0])]).expect("a cluster of one");
+    let config = ClusterConfig::new(0, free_addresses(1)).expect("a cluster of one");
     let mesh = Mesh::connect(&config, RUN_LIMIT).expect("a mesh of one");
     let job = || {
         let config = JobConfig::new().partitions(4).cluster(mesh.clone());
@@ -323,16 +323,6 @@ fn wait_all(children: &mut [&mut Child], what: &str) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a free port"))
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().expect("address").port())
-        .collect()
 }
 
 /// The batch directories under `dir` (`wc-<ms>`), in time order, each as its

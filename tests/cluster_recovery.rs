@@ -17,7 +17,6 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
 use std::sync::Arc;
@@ -28,6 +27,7 @@ use streamflow::StreamingContext;
 use streamflow::cluster::{ClusterConfig, Mesh};
 use streamflow::live::{ManualClock, sinks, sources};
 use streamflow::prelude::*;
+use streamflow_workspace::free_ports;
 
 /// `map_with_state`'s function: a word's count so far, also when it times out.
 // `map_with_state` passes the key as `&K`, here `&String`.
@@ -624,15 +624,4 @@ fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
         }
     }
     files
-}
-
-/// `n` ports free on 127.0.0.1 now.
-fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a free port"))
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().expect("local address").port())
-        .collect()
 }

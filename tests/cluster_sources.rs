@@ -21,7 +21,6 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -32,6 +31,7 @@ use streamflow::live::kafka::{self, KafkaOptions, StartingOffsets};
 use streamflow::live::{sinks, sources};
 use streamflow::prelude::*;
 use streamflow::{Batch, JobConfig};
+use streamflow_workspace::free_addresses;
 
 /// The same partition count on every process.
 const PARTITIONS: usize = 4;
@@ -115,17 +115,6 @@ fn child(args: &[String]) -> Result<(), String> {
         println!("total {word} {count}");
     }
     Ok(())
-}
-
-/// `n` free ports on 127.0.0.1.
-fn free_addresses(n: usize) -> Vec<String> {
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("a free port"))
-        .collect();
-    listeners
-        .iter()
-        .map(|l| format!("127.0.0.1:{}", l.local_addr().expect("bound").port()))
-        .collect()
 }
 
 /// The word totals of the first `sent` lines the paced server sends (it
