@@ -5,6 +5,7 @@
 //! process sent to this one in that round.
 
 use super::config::{ClusterConfig, ClusterError};
+use super::sockets;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -13,12 +14,36 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use timely::communication::Hooks;
+use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
+use timely::communication::allocator::{AllocatorBuilder, ProcessBuilder};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::{Exchange, Input, Probe};
 use timely::dataflow::{InputHandle, ProbeHandle};
+
+/// Timely's allocators for this process, over connections made by
+/// [`sockets::connect`]: one timely worker per process (the job's own
+/// thread pool runs its tasks; the worker only moves the exchanges).
+type Network = (Vec<AllocatorBuilder>, Box<dyn std::any::Any + Send>);
+
+fn start_network(config: &ClusterConfig, deadline: Instant) -> Result<Network, String> {
+    // Kept without the error's "cluster: " prefix: `Mesh::connect` adds it.
+    let streams = sockets::connect(config, deadline).map_err(|e| match e {
+        ClusterError::Connect(why) | ClusterError::Disagree(why) => why,
+        other => other.to_string(),
+    })?;
+    let hooks = Hooks::default();
+    let threads = ProcessBuilder::new_typed_vector(1, hooks.refill.clone(), hooks.spill.clone());
+    let (builders, guard) = initialize_networking_from_sockets(threads, streams, config.process(), 1, hooks)
+        .map_err(|e| format!("cannot start timely's network threads: {e}"))?;
+    Ok((
+        builders.into_iter().map(AllocatorBuilder::Tcp).collect(),
+        Box::new(guard),
+    ))
+}
 
 /// One bucket of an exchange on its way to another process.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -84,43 +109,41 @@ impl std::fmt::Debug for Mesh {
 }
 
 impl Mesh {
-    /// Connects this process to the others (timely's TCP mesh: each process
-    /// listens on its own address and connects to the others), waiting at
-    /// most `timeout` for all of them.
+    /// Connects this process to the others (each listens on its own
+    /// address; see `cluster/sockets.rs`) and starts timely's mesh over those
+    /// connections, waiting at most `timeout` for all of them.
     pub fn connect(config: &ClusterConfig, timeout: Duration) -> Result<Arc<Mesh>, ClusterError> {
         let (rounds_tx, rounds_rx) = mpsc::channel::<Round>();
         let (ready_tx, ready_rx) = mpsc::channel::<()>();
         let failure = Arc::new(Mutex::new(None));
-        let timely_config = timely::Config {
-            communication: timely::CommunicationConfig::Cluster {
-                // One timely worker per process: the job's own thread pool
-                // runs its tasks; the worker only moves the exchanges.
-                threads: 1,
-                process: config.process(),
-                addresses: config.addresses().to_vec(),
-                report: false,
-                zerocopy: false,
-            },
-            worker: timely::WorkerConfig::default(),
-        };
+        let deadline = Instant::now() + timeout;
         let slot = Mutex::new(Some((rounds_rx, ready_tx)));
         let failed = Arc::clone(&failure);
+        let config_here = config.clone();
         let runner = std::thread::Builder::new()
             .name("streamflow-cluster".into())
             .spawn(move || {
-                let failed_worker = Arc::clone(&failed);
-                let guards = timely::execute(timely_config, move |worker| {
-                    let taken = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-                    if let Some((rounds, ready)) = taken {
-                        // On a lost peer timely panics ("timely communication
-                        // error", then "MergeQueue poisoned" here): keep why,
-                        // for the job's error.
-                        let served = catch_unwind(AssertUnwindSafe(|| serve(worker, rounds, ready)));
-                        if let Err(payload) = served {
-                            *failed_worker.lock().unwrap_or_else(|e| e.into_inner()) = Some(panic_text(&*payload));
-                        }
+                let (builders, network) = match start_network(&config_here, deadline) {
+                    Ok(network) => network,
+                    Err(why) => {
+                        *failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+                        return;
                     }
-                });
+                };
+                let failed_worker = Arc::clone(&failed);
+                let guards =
+                    timely::execute::execute_from(builders, network, timely::WorkerConfig::default(), move |worker| {
+                        let taken = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+                        if let Some((rounds, ready)) = taken {
+                            // On a lost peer timely panics ("timely communication
+                            // error", then "MergeQueue poisoned" here): keep why,
+                            // for the job's error.
+                            let served = catch_unwind(AssertUnwindSafe(|| serve(worker, rounds, ready)));
+                            if let Err(payload) = served {
+                                *failed_worker.lock().unwrap_or_else(|e| e.into_inner()) = Some(panic_text(&*payload));
+                            }
+                        }
+                    });
                 // Joining joins timely's network threads too, which wait for
                 // the peers: after a failure that may never end, so nothing
                 // waits for this thread then (see `Drop`).
@@ -130,7 +153,9 @@ impl Mesh {
                 }
             })
             .map_err(|e| ClusterError::Connect(format!("cannot start the cluster thread: {e}")))?;
-        match ready_rx.recv_timeout(timeout) {
+        // The connecting thread gives up at the deadline with a better
+        // error than this wait's; the margin lets it say so first.
+        match ready_rx.recv_timeout(timeout + Duration::from_secs(2)) {
             Ok(()) => {}
             Err(RecvTimeoutError::Timeout) => {
                 return Err(ClusterError::Connect(format!(

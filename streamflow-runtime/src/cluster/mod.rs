@@ -20,6 +20,8 @@ mod config;
 mod exchange;
 #[cfg(feature = "cluster")]
 mod mesh;
+#[cfg(feature = "cluster")]
+mod sockets;
 mod wire;
 
 #[cfg(feature = "cluster")]
