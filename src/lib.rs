@@ -50,4 +50,4 @@ mod paced;
 pub mod recoverable;
 
 pub use free_ports::{free_addresses, free_ports};
-pub use paced::paced_line_server;
+pub use paced::{paced_line_server, paced_word_totals};

@@ -51,3 +51,16 @@ pub fn paced_line_server(rate: u64, stop: Arc<AtomicBool>, sent: Arc<AtomicU64>)
     });
     port
 }
+
+/// The word totals of the first `lines` lines [`paced_line_server`] sends
+/// (it cycles over the same generated lines).
+pub fn paced_word_totals(lines: u64) -> std::collections::BTreeMap<String, u64> {
+    let generated = crate::generated_lines(10 * 10_000, 1_000);
+    let mut totals = std::collections::BTreeMap::new();
+    for line in generated.iter().cycle().take(lines as usize) {
+        for word in line.split_whitespace() {
+            *totals.entry(word.to_owned()).or_insert(0u64) += 1;
+        }
+    }
+    totals
+}

@@ -320,7 +320,10 @@ fn run_jobs(config: &JobConfig) -> Result<Vec<String>, String> {
 /// A failure in a child: printed, and the child exits with status 1 at
 /// once (timely's network threads may not end after a lost peer).
 fn fail(error: &dyn std::fmt::Display) -> ! {
-    eprintln!("cluster process failed: {error}");
+    // One write: the panic messages of timely's threads, which go to stderr
+    // unlocked, would otherwise cut the error's pieces apart.
+    let message = format!("cluster process failed: {error}\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), message.as_bytes());
     std::process::exit(1)
 }
 

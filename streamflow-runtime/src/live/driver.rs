@@ -3,6 +3,7 @@
 //! then publishes the batch's metrics (history, listeners, status line) and
 //! feeds the rate estimators behind backpressure.
 
+use super::agreed_stop;
 use super::bound_sink::BoundSink;
 use super::checkpoint::{CheckpointError, Checkpointer};
 use super::error::StreamingError;
@@ -62,8 +63,8 @@ pub(super) struct Lockstep {
 }
 
 /// What a process shares when its batch failed (a real count never gets
-/// this high).
-const FAILED: u64 = u64::MAX;
+/// this high; the bits above carry its stop wish).
+const FAILED: u64 = agreed_stop::VALUE_MASK;
 
 impl<J: Job> Driver<J> {
     /// Runs every batch the generator queues, then ends the job.
@@ -264,7 +265,10 @@ impl<J: Job> Driver<J> {
         };
         let mine = if done.is_ok() { records.min(FAILED - 1) } else { FAILED };
         let failed = |message| StreamingError::Cluster { time, message };
-        let all = (lockstep.share)(mine).map_err(failed)?;
+        let wish = self.shared.agreed.as_ref().map_or(agreed_stop::NONE, |a| a.wish());
+        let (all, wish) =
+            agreed_stop::split_wishes((lockstep.share)(agreed_stop::with_wish(mine, wish)).map_err(failed)?);
+        self.stop_together(time, wish).map_err(failed)?;
         // Every process recorded the batch before it ran: process 0 marks
         // the record complete (a batch recovery runs again already is).
         if lockstep.process == 0
@@ -304,6 +308,39 @@ impl<J: Job> Driver<J> {
         Ok(all.iter().sum())
     }
 
+    /// Carries out the strongest stop wish of the processes after the batch
+    /// at `time`, the same on every process (see `agreed_stop.rs`).
+    fn stop_together(&self, time: Time, wish: u8) -> Result<(), String> {
+        let (Some(agreed), Some(lockstep)) = (&self.shared.agreed, &self.lockstep) else {
+            return Ok(());
+        };
+        match wish {
+            agreed_stop::IMMEDIATE => {
+                tracing::info!(job = self.shared.plan.job, %time, "the cluster stops immediately after this batch");
+                agreed.cut_through(time);
+                self.shared.stop_here(false);
+            }
+            agreed_stop::GRACEFUL if agreed.through().is_none() => {
+                let newest = (lockstep.share)(agreed.hold(time).as_millis())?;
+                let interval = self.shared.batch_interval.as_millis() as u64;
+                let last = Time::from_millis(newest.into_iter().max().unwrap_or(0).saturating_add(interval));
+                tracing::info!(job = self.shared.plan.job, %last, "the cluster stops gracefully after this batch");
+                agreed.cut_through(last);
+                // Waits for the receivers: not on the driver, which may have
+                // to free the memory they wait for.
+                let shared = self.shared.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("streamflow-stop".into())
+                    .spawn(move || shared.stop_here(true));
+                if spawned.is_err() {
+                    self.shared.stop_here(false);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// Counts batches without input in a row; at the limit, stops the job
     /// (the batches already queued are dropped: on a cluster every process
     /// counts the same totals, so all stop after the same batch).
@@ -316,7 +353,8 @@ impl<J: Job> Driver<J> {
                 batches = limit,
                 "no input for the set number of batches; stopping"
             );
-            self.shared.request_stop(false);
+            // Every process counts the same totals: no agreement needed.
+            self.shared.stop_here(false);
         }
     }
 

@@ -86,20 +86,50 @@ pub(super) fn generate(
     let zero = schedule.zero.as_millis();
     let ports: Vec<&'static str> = inputs.iter().map(|i| i.port).collect();
     let mut k = schedule.first;
+    // How long an immediate stop on a cluster waits for a batch end.
+    let overdue = (shared.batch_interval * 2 + Duration::from_secs(1)).min(shared.stop_timeout / 2);
     loop {
         let time = Time::from_millis(zero.saturating_add(interval_ms.saturating_mul(k)));
         let target = Duration::from_millis(time.as_millis());
+        // A cluster's agreed last batch waits for the drain, not the clock:
+        // it is cut once the receivers have stopped.
+        let agreed_last = shared.agreed.as_ref().is_some_and(|a| a.is_last(time));
         let mode = loop {
             let mode = shared.mode.load(Ordering::SeqCst);
-            if mode != MODE_RUNNING || clock.now() >= target {
+            if mode != MODE_RUNNING || (clock.now() >= target && !agreed_last) {
                 break mode;
             }
-            clock.wait_until(target, Duration::from_millis(20));
+            if let Some(agreed) = &shared.agreed
+                && agreed.overdue(overdue)
+            {
+                tracing::warn!(
+                    job = shared.plan.job,
+                    "no batch end came to agree on an immediate stop: this process stops alone"
+                );
+                shared.stop_here(false);
+                continue;
+            }
+            if clock.now() >= target {
+                std::thread::sleep(Duration::from_millis(5));
+            } else {
+                clock.wait_until(target, Duration::from_millis(20));
+            }
         };
         if mode == MODE_STOP || !shared.wait_for_queue_room() {
             break;
         }
+        // On a cluster, no batch past the agreed last one.
+        let permit = match &shared.agreed {
+            Some(agreed) => match agreed.permit(time) {
+                Some(permit) => Some(permit),
+                None => break,
+            },
+            None => None,
+        };
         let mut pendings: Vec<Pending> = inputs.iter_mut().map(|input| input.feed.cut(time)).collect();
+        if let Some(permit) = permit {
+            permit.cut(time);
+        }
         if let Some(checkpoint) = &schedule.checkpoint {
             record(checkpoint, time, &mut pendings);
         }
@@ -110,7 +140,9 @@ pub(super) fn generate(
             break;
         }
         k += 1;
-        if mode == MODE_DRAIN {
+        // Draining, one last batch; on a cluster, up to the agreed last one.
+        let through = shared.agreed.as_ref().and_then(|a| a.through());
+        if mode == MODE_DRAIN && through.is_none_or(|last| time >= last) {
             break;
         }
     }

@@ -87,6 +87,9 @@ impl StreamingHandle {
     /// job's error if a batch failed or one of its threads died. Called from
     /// a sink or a listener, it starts the stop and returns at once (with an
     /// empty report).
+    ///
+    /// On a cluster, every process stops after the same batch: the stop
+    /// takes effect at the end of the batch running (or of the next one).
     pub fn stop(&self, graceful: bool) -> Result<StopReport, StreamingError> {
         let shared = self.inner.shared.clone();
         if shared.on_own_thread() {

@@ -2,6 +2,7 @@
 //! listener thread and the sources, then the generator and driver threads,
 //! and returns the [`StreamingHandle`].
 
+use super::agreed_stop::AgreedStop;
 use super::bound_sink::BoundSink;
 use super::clock::Clock;
 use super::driver::{Driver, Lockstep};
@@ -214,12 +215,13 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
         graceful_stop_timeout: settings.graceful_stop_timeout(batch_interval),
         max_queued_batches: settings.max_queued_batches,
         status_page: status_page_address,
+        agreed: lockstep.as_ref().map(|_| AgreedStop::default()),
     });
     #[cfg(feature = "status-page")]
     if let Some(page) = status_page
         && let Err(e) = page.serve(shared.clone())
     {
-        shared.request_stop(false);
+        shared.stop_here(false);
         events.shutdown();
         return Err(thread_error("streamflow-status-page")(e));
     }
@@ -278,7 +280,7 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
             drop(keep);
         });
     if let Err(e) = generator {
-        shared.request_stop(false);
+        shared.stop_here(false);
         events.shutdown();
         return Err(thread_error("streamflow-generator")(e));
     }
@@ -291,7 +293,7 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
         Err(e) => {
             // Without a driver nothing would end the generator: stop it.
             shared.mode.store(MODE_STOP, Ordering::SeqCst);
-            shared.request_stop(false);
+            shared.stop_here(false);
             events.shutdown();
             return Err(thread_error("streamflow-driver")(e));
         }

@@ -43,6 +43,7 @@
 //! [`report_to_stderr`](StreamingContext::report_to_stderr)). What a source
 //! sees of them, call by call, is in [`sources`](sources#plumbing-writing-a-source).
 
+mod agreed_stop;
 mod bound_sink;
 mod checkpoint;
 mod clock;

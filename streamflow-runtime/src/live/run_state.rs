@@ -2,6 +2,7 @@
 //! (terminated, error, completed batches), its receivers and input counters,
 //! and the stop protocol.
 
+use super::agreed_stop::AgreedStop;
 use super::error::StreamingError;
 use super::listener::{BatchInfo, EventSender, StreamingEvent, UnprocessedInfo};
 use super::memory::Budget;
@@ -62,6 +63,8 @@ pub(super) struct Shared {
     pub(super) graceful_stop_timeout: Duration,
     /// The most batches cut and not completed; the generator waits past it.
     pub(super) max_queued_batches: usize,
+    /// On a cluster: how a stop asked here becomes every process's.
+    pub(super) agreed: Option<AgreedStop>,
 }
 
 /// What a stop left unprocessed, counted as it happens.
@@ -90,10 +93,27 @@ impl Shared {
         lock(&self.state)
     }
 
-    /// Stops the job: immediately (receivers abort, queued batches are
-    /// dropped, the batch running finishes) or gracefully (receivers finish,
-    /// everything received is processed).
+    /// Stops the job, as its handle, a signal or a `StopHandle` asks:
+    /// [`stop_here`](Self::stop_here) in one process; on a cluster, every
+    /// process after the same batch (see `agreed_stop.rs`).
     pub(super) fn request_stop(&self, graceful: bool) {
+        match &self.agreed {
+            Some(agreed) => {
+                tracing::info!(
+                    job = self.plan.job,
+                    graceful,
+                    "stop asked: every process of the cluster stops after the same batch"
+                );
+                agreed.want(graceful);
+            }
+            None => self.stop_here(graceful),
+        }
+    }
+
+    /// Stops this process's job: immediately (receivers abort, queued
+    /// batches are dropped, the batch running finishes) or gracefully
+    /// (receivers finish, everything received is processed).
+    pub(super) fn stop_here(&self, graceful: bool) {
         let first = !self.stopping.swap(true, Ordering::SeqCst);
         if !graceful {
             self.discard.store(true, Ordering::SeqCst);
@@ -212,7 +232,9 @@ impl Shared {
                 state.error = Some(error);
             }
         }
-        self.request_stop(false);
+        // A failure on a cluster is either every process's (the batch's end
+        // is shared) or fails the mesh for the others: no agreement needed.
+        self.stop_here(false);
     }
 
     pub(super) fn take_result(&self, state: &mut RunState) -> Result<(), StreamingError> {

@@ -95,7 +95,7 @@ impl StopHandle {
                 .job
                 .as_ref()
                 .and_then(Weak::upgrade)
-                .is_some_and(|s| s.stopping.load(Ordering::SeqCst))
+                .is_some_and(|s| s.stopping.load(Ordering::SeqCst) || s.agreed.as_ref().is_some_and(|a| a.is_wanted()))
     }
 
     /// Links the handle to the job `start()` launched, and carries out a stop
