@@ -2,11 +2,14 @@
 //! manual-clock input batches, run in one process and as 2 and 3 processes
 //! of a cluster on 127.0.0.1 (timely dataflow's mesh); every output of every
 //! batch must be the same, partition by partition, element by element: the
-//! union of the processes' partitions is the single-process batch, and no
-//! partition is output by two processes.
+//! union of the processes' partitions is the single-process batch, no
+//! partition is output by two processes, and every partition with elements
+//! is on the process that owns it (where a file sink writes it).
 //!
 //! The jobs: a word count (`reduce_by_key`, `count`), joins (`join`,
-//! `full_outer_join`), a `group_by_key` after a `union`, keyed shuffles of
+//! `full_outer_join`), a `union` and a `group_by_key` after it,
+//! `transform_with` functions that count and make elements (they run on
+//! process 0 only, over both whole batches), keyed shuffles of
 //! partitions larger than one map-side chunk (the order of their values and
 //! of a non-commutative reduce's), and a keyed job with `update_state_by_key` and
 //! `map_with_state` (with and without an initial state, with a timeout) and
@@ -28,15 +31,15 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-use streamflow::cluster::{ClusterConfig, Mesh};
+use streamflow::cluster::{ClusterConfig, Mesh, owner};
 use streamflow::prelude::*;
 use streamflow::testing::{PrintCapture, TestRun};
-use streamflow::{Batch, JobConfig, State};
+use streamflow::{Batch, JobConfig, State, Time};
 use streamflow_workspace::free_addresses;
 
 /// The same partition count on every process (and in the single run).
@@ -72,7 +75,33 @@ stream_job! {
         // A union's partitions are both streams' in turn: the exchange after
         // it must still deliver in map-task order (the groups' value order).
         output grouped: (u32, Vec<i64>) = left.map(|(k, v)| (k, v.len() as i64)).union(right).group_by_key();
+        // A union output as it is: its partitions must be on their owners.
+        output both: (u32, i64) = left.map(|(k, v)| (k, v.len() as i64)).union(right);
+        // Functions of both whole batches, which no process alone has: a
+        // count, and elements made and numbered over 3 partitions, also
+        // shuffled after.
+        output sizes: (u64, u64, u64) = left.transform_with(right, |l: Batch<(u32, String)>, r: Batch<(u32, i64)>| {
+            Batch::from_vec(vec![(l.len() as u64, r.len() as u64, l.iter().filter(|(k, _)| k % 2 == 0).count() as u64)])
+        });
+        let made = left.transform_with(right, |l: Batch<(u32, String)>, r: Batch<(u32, i64)>, time: Time| {
+            number_pairs(l, r, time)
+        });
+        output made: (u64, u32, i64) = made;
+        output made_by_key: (u32, Vec<u64>) = made.map(|(i, k, _)| (k, i)).group_by_key();
     }
+}
+
+/// Every pair of both batches numbered in partition order (the right
+/// stream's after the left's, from the batch time on), with a made pair per
+/// 7 of them, over 3 partitions: a function of both whole batches.
+fn number_pairs(left: Batch<(u32, String)>, right: Batch<(u32, i64)>, time: Time) -> Batch<(u64, u32, i64)> {
+    let left = left.collect().into_iter().map(|(k, v)| (k, v.len() as i64));
+    let mut all: Vec<(u32, i64)> = left.chain(right.collect()).collect();
+    let made = all.len() / 7;
+    all.extend((0..made).map(|i| (1000 + i as u32, -1)));
+    let start = time.as_millis();
+    let numbered = all.into_iter().enumerate().map(|(i, (k, v))| (start + i as u64, k, v));
+    Batch::split(numbered.collect(), 3)
 }
 
 stream_job! {
@@ -230,15 +259,29 @@ fn pairs(t: u64, n: usize, seed: u64) -> Vec<(u32, i64)> {
         .collect()
 }
 
+/// On a cluster: (this process, the number of processes).
+static PLACE: OnceLock<(usize, usize)> = OnceLock::new();
+
 /// One output of one batch as lines: `t=<ms> <output> p<i> <partition>`, one
-/// per partition with elements.
+/// per partition with elements. On a cluster, a partition with elements on
+/// a process that does not own it is marked `misplaced` (a file sink would
+/// not write it there), which no single-process line is.
 fn batch_lines<T: Debug>(time: u64, output: &str, batch: &Batch<T>) -> Vec<String> {
+    let n = batch.num_partitions();
+    let misplaced = |p: usize| {
+        PLACE
+            .get()
+            .is_some_and(|&(process, processes)| owner(p, n, processes) != process)
+    };
     batch
         .partitions()
         .iter()
         .enumerate()
         .filter(|(_, part)| !part.is_empty())
-        .map(|(p, part)| format!("t={time:06} {output} p{p} {part:?}"))
+        .map(|(p, part)| {
+            let mark = if misplaced(p) { " misplaced" } else { "" };
+            format!("t={time:06} {output}{mark} p{p} {part:?}")
+        })
         .collect()
 }
 
@@ -287,6 +330,10 @@ fn run_jobs(config: &JobConfig) -> Result<Vec<String>, String> {
         out.extend(batch_lines(ms, "inner", &batch.inner));
         out.extend(batch_lines(ms, "full", &batch.full));
         out.extend(batch_lines(ms, "grouped", &batch.grouped));
+        out.extend(batch_lines(ms, "both", &batch.both));
+        out.extend(batch_lines(ms, "sizes", &batch.sizes));
+        out.extend(batch_lines(ms, "made", &batch.made));
+        out.extend(batch_lines(ms, "made_by_key", &batch.made_by_key));
     }
     let mut big = TestRun::new(Big::with_config(config.clone().partitions(2)).map_err(|e| e.to_string())?);
     for t in 1..=2u32 {
@@ -320,7 +367,11 @@ fn run_jobs(config: &JobConfig) -> Result<Vec<String>, String> {
 /// A failure in a child: printed, and the child exits with status 1 at
 /// once (timely's network threads may not end after a lost peer).
 fn fail(error: &dyn std::fmt::Display) -> ! {
-    eprintln!("cluster process failed: {error}");
+    // One write, so that a timely thread's panic message printed at the same
+    // time cannot land inside it (`eprintln!` writes piece by piece: the
+    // kill test once read "on the cluster: MergeQueuecluster: lost the mesh").
+    let line = format!("cluster process failed: {error}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
     std::process::exit(1)
 }
 
@@ -335,6 +386,7 @@ fn child(args: &[String]) -> ExitCode {
     let process: usize = process.parse().expect("a process index");
     let addresses = addresses.split(',').map(String::from).collect();
     let config = ClusterConfig::new(process, addresses).unwrap_or_else(|e| fail(&e));
+    let _ = PLACE.set((process, config.processes()));
     let alone = args.get(2).is_some_and(|a| a == "alone");
     let wait = Duration::from_secs(if alone { 2 } else { 60 });
     let mesh = Mesh::connect(&config, wait).unwrap_or_else(|e| fail(&e));

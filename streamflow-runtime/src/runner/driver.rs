@@ -1,6 +1,6 @@
 //! A whole batch on process 0, Spark's driver: the gather that runs
-//! `transform`, `foreach_batch` and `print` there, and the scatter of
-//! `transform`'s result back to its partitions' owners. Both go through
+//! `transform`, `transform_with`, `foreach_batch` and `print` there, and the
+//! scatter of a transform's result back to its partitions' owners. Both go through
 //! [`Moves::exchange_moved`], the one exchange; in one process they move
 //! nothing.
 
@@ -122,6 +122,38 @@ where
         parts[p].extend(part);
     }
     Ok(Some(Batch::from_partitions(parts)))
+}
+
+/// Runs `f` on process 0 over what was gathered there (`Some` on process 0
+/// only; in one process, always) as user code of stage `stage`, and scatters
+/// its batch to its partitions' owners. A failed `f` still takes part in the
+/// scatter, so the other processes fail the batch too rather than wait for
+/// process 0; they fail with "the function failed on process 0".
+pub(crate) fn on_driver<Rn, G, V>(
+    runner: &Rn,
+    stage: usize,
+    gathered: Option<G>,
+    f: impl FnOnce(G) -> Batch<V>,
+) -> Result<Batch<V>, Rn::Error>
+where
+    Rn: Moves<Indexed<V>>,
+    V: Send,
+{
+    let (shipped, failed) = match gathered {
+        Some(gathered) => match runner.call(stage, || f(gathered)) {
+            Ok(batch) => (Shipped::Batch(batch), None),
+            Err(e) => (Shipped::Failed, Some(e)),
+        },
+        None => (Shipped::Elsewhere, None),
+    };
+    let received = scatter(runner, stage, shipped)?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    match received {
+        Some(batch) => Ok(batch),
+        None => runner.call(stage, || panic!("the function failed on process 0 (see its error)")),
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use super::bounds::{Element, MapSide, ReduceSide, TransformFn};
 use super::{StageInput, reduce_parts, run_part};
 use crate::Batch;
-use crate::runner::driver::{self, Shipped};
+use crate::runner::driver;
 use crate::runner::{Indexed, Moves, Runner};
 
 /// Runs `f` over every element of every partition of `input`, one task per
@@ -83,22 +83,8 @@ where
     Rn: Moves<Indexed<T>> + Moves<Indexed<V>>,
 {
     let batch = narrow(runner, stage, input, map_side)?;
-    let (transformed, failed) = match driver::gather(runner, stage + 1, batch)? {
-        Some(batch) => match runner.call(stage + 1, || f.transform(batch, runner.time())) {
-            Ok(transformed) => (Shipped::Batch(transformed), None),
-            // A failed `f` still takes part in the scatter, so that the
-            // other processes fail too rather than wait for it.
-            Err(e) => (Shipped::Failed, Some(e)),
-        },
-        None => (Shipped::Elsewhere, None),
-    };
-    let transformed = driver::scatter(runner, stage + 1, transformed)?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    let Some(transformed) = transformed else {
-        return runner.call(stage + 1, || panic!("the function failed on process 0 (see its error)"));
-    };
+    let gathered = driver::gather(runner, stage + 1, batch)?;
+    let transformed = driver::on_driver(runner, stage + 1, gathered, |batch| f.transform(batch, runner.time()))?;
     narrow(runner, stage + 1, transformed, reduce_side)
 }
 
@@ -106,7 +92,7 @@ where
 mod tests {
     use super::*;
     use crate::fixtures::{config, ctx, op, op_lines, plan, test_ctx};
-    use crate::stage::transform_with;
+    use crate::stage::{transform_with, union};
 
     fn parts() -> Batch<i32> {
         Batch::from_partitions(vec![vec![1, 2], vec![3], vec![4, 5, 6]])
@@ -143,8 +129,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(sums.collect(), vec![3, 3, 15]);
-        // `union` is `transform_with` of the batches' union.
-        let u = transform_with(
+        // `union` runs the batches' union (the function the macro passes).
+        let u = union(
             &ctx,
             0,
             Batch::from_partitions(vec![vec![1], vec![2]]),
