@@ -18,7 +18,8 @@
 //! `count_by_window` and `reduce_by_window`.
 //!
 //! The `Driver` job's `transform`, `print` and `foreach_batch` must run on
-//! process 0 only and see the whole batch there, as in one process.
+//! process 0 only and see the whole batch there, as in one process; so must
+//! a live job's `foreach` and `print` sinks bound to an output port.
 //!
 //! Two processes told different partition counts must both fail at the
 //! start, naming the difference. Then one process of three is killed
@@ -37,9 +38,10 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use streamflow::cluster::{ClusterConfig, Mesh, owner};
+use streamflow::live::{sinks, sources};
 use streamflow::prelude::*;
 use streamflow::testing::{PrintCapture, TestRun};
-use streamflow::{Batch, JobConfig, State, Time};
+use streamflow::{Batch, JobConfig, State, StreamingContext, Time};
 use streamflow_workspace::free_addresses;
 
 /// The same partition count on every process (and in the single run).
@@ -220,6 +222,101 @@ stream_job! {
     }
 }
 
+stream_job! {
+    /// A live job's running word totals: every batch, also an idle one, has
+    /// output.
+    pub job LiveTotals {
+        batch_interval = 200ms;
+        input lines: String;
+        output totals: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .map(|word| (word, 1u64))
+            .update_state_by_key(|new: &[u64], old: Option<u64>| Some(old.unwrap_or(0) + new.iter().sum::<u64>()));
+    }
+}
+
+/// The live job over the files of `dir` (all there at the start), stopped
+/// after 3 batches without input: what its `foreach` sink saw, one line per
+/// partition with elements (`live b<batch> p<i> <sorted elements>`), and
+/// `live print <n>` for the batches its `print` sink showed (none: no line).
+fn run_live(config: JobConfig, dir: &str) -> Result<Vec<String>, String> {
+    let seen: Arc<Mutex<Vec<Vec<Vec<(String, u64)>>>>> = Arc::default();
+    let seen_by_sink = Arc::clone(&seen);
+    let capture = PrintCapture::new();
+    let job = LiveTotals::with_config(config).map_err(|e| e.to_string())?;
+    let context = StreamingContext::new(job)
+        .input("lines", sources::text_file_stream_with_existing(dir))
+        .and_then(|c| {
+            c.output::<(String, u64)>(
+                "totals",
+                sinks::foreach(move |batch: &Batch<(String, u64)>, _| {
+                    seen_by_sink.lock().unwrap().push(batch.partitions().to_vec());
+                }),
+            )
+        })
+        .and_then(|c| c.output::<(String, u64)>("totals", sinks::print_to(2, capture.writer())))
+        .map_err(|e| e.to_string())?
+        .stop_after_idle_batches(3);
+    let handle = context.start().map_err(|e| e.to_string())?;
+    handle.await_termination().map_err(|e| e.to_string())?;
+    let mut lines = Vec::new();
+    for (b, partitions) in seen.lock().unwrap().iter().enumerate() {
+        for (p, part) in partitions.iter().enumerate().filter(|(_, part)| !part.is_empty()) {
+            let mut part = part.clone();
+            part.sort();
+            lines.push(format!("live b{b} p{p} {part:?}"));
+        }
+    }
+    let printed = capture.take_string().matches("Time: ").count();
+    if printed > 0 {
+        lines.push(format!("live print {printed}"));
+    }
+    Ok(lines)
+}
+
+/// The live job's input: 12 files of words.
+fn live_input() -> String {
+    let dir = std::env::temp_dir().join(format!("streamflow-cluster-live-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("make the live input directory");
+    for k in 0..12u64 {
+        let text: Vec<String> = lines(k + 1).into_iter().take(5).collect();
+        std::fs::write(dir.join(format!("words-{k}.txt")), text.join("\n") + "\n").expect("write an input file");
+    }
+    dir.to_string_lossy().into_owned()
+}
+
+/// The live job on `n` processes: its `foreach` and `print` sinks run on
+/// process 0 only, which sees what the single process saw, batch by batch.
+fn live_sinks_run_on_process_0(n: usize, single: &[String]) {
+    let dir = live_input();
+    let deadline = Instant::now() + RUN_LIMIT;
+    for (p, running) in start_cluster(n, &["live", &dir]).into_iter().enumerate() {
+        let (status, stdout, stderr) = finish(running, deadline);
+        assert_eq!(
+            status,
+            Some(true),
+            "live process {p} of {n} failed or hung; stderr:\n{stderr}"
+        );
+        let lines: Vec<String> = stdout.into_iter().filter(|line| line.starts_with("live ")).collect();
+        if p == 0 {
+            let differences = diff(single, &lines);
+            assert!(
+                differences.is_empty(),
+                "process 0's sinks saw other batches than one process's:\n{}",
+                differences.join("\n")
+            );
+        } else {
+            assert!(lines.is_empty(), "process {p} of {n} ran a sink: {lines:?}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "live on {n} processes: the sinks ran on process 0 only and saw the one-process batches ({} lines)",
+        single.len()
+    );
+}
+
 /// A small deterministic generator (xorshift).
 struct Rng(u64);
 
@@ -398,6 +495,15 @@ fn child(args: &[String]) -> ExitCode {
     let job_config = JobConfig::new().partitions(partitions).cluster(Arc::clone(&mesh));
     if args.get(2).is_some_and(|a| a == "slow") {
         run_until_failure(job_config);
+    }
+    if args.get(2).is_some_and(|a| a == "live") {
+        let dir = args.get(3).expect("the live input directory");
+        let lines = run_live(job_config, dir).unwrap_or_else(|e| fail(&e));
+        for line in lines {
+            println!("{line}");
+        }
+        Mesh::close(mesh, STOP_LIMIT);
+        return ExitCode::SUCCESS;
     }
     if args.get(2).is_some_and(|a| a == "failing") {
         run_failing(job_config);
@@ -697,6 +803,14 @@ fn main() -> ExitCode {
     );
     same_outputs_on_processes(2, &single);
     same_outputs_on_processes(3, &single);
+    let dir = live_input();
+    let single_live = run_live(JobConfig::new().partitions(PARTITIONS), &dir).unwrap_or_else(|e| fail(&e));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        single_live.len() > 8 && single_live.iter().any(|l| l.starts_with("live print ")),
+        "the live job output too little to compare: {single_live:?}"
+    );
+    live_sinks_run_on_process_0(2, &single_live);
     processes_that_disagree_fail_at_the_start();
     a_failed_transform_fails_the_batch_everywhere();
     a_killed_process_stops_the_others();

@@ -156,6 +156,74 @@ where
     }
 }
 
+/// Why a borrowed batch could not be copied to process 0 ([`gather_copy`]).
+#[cfg(feature = "cluster")]
+pub(crate) enum CopyFailed<E> {
+    /// The exchange failed (the mesh).
+    Exchange(E),
+    /// A part could not be encoded or decoded.
+    Codec(String),
+}
+
+/// Gathers a copy of a borrowed batch to process 0, partition by partition
+/// in order: `Some` of it there, `None` elsewhere. The partitions travel
+/// encoded (postcard), since they are only borrowed and need not be
+/// `Clone`: process 0 decodes its own too. A process that cannot encode its
+/// part still takes part in the gather (with a marker instead), so that no
+/// process waits for it and process 0 fails rather than see part of the
+/// batch. Every process must call it, in the same place.
+#[cfg(feature = "cluster")]
+pub(crate) fn gather_copy<Rn, T>(
+    runner: &Rn,
+    stage: usize,
+    batch: &Batch<T>,
+) -> Result<Option<Batch<T>>, CopyFailed<Rn::Error>>
+where
+    Rn: Moves<Indexed<Option<Vec<u8>>>>,
+    T: crate::cluster::Wire,
+{
+    // An empty partition travels as nothing (the gather keeps its place).
+    let encoded: Result<Vec<Vec<Option<Vec<u8>>>>, _> = batch
+        .partitions()
+        .iter()
+        .map(|part| {
+            if part.is_empty() {
+                Ok(Vec::new())
+            } else {
+                postcard::to_allocvec(part).map(|bytes| vec![Some(bytes)])
+            }
+        })
+        .collect();
+    let (mine, failed) = match encoded {
+        Ok(parts) => (Batch::from_partitions(parts), None),
+        Err(e) => (
+            Batch::from_vec(vec![None]),
+            Some(format!("cannot encode the batch: {e}")),
+        ),
+    };
+    let gathered = gather(runner, stage, mine).map_err(CopyFailed::Exchange)?;
+    if let Some(message) = failed {
+        return Err(CopyFailed::Codec(message));
+    }
+    let Some(all) = gathered else { return Ok(None) };
+    let mut parts = Vec::with_capacity(all.num_partitions());
+    for encoded in all.into_partitions() {
+        let mut part = Vec::new();
+        for bytes in encoded {
+            let Some(bytes) = bytes else {
+                return Err(CopyFailed::Codec(
+                    "another process could not encode its part of the batch (its own error says why)".to_owned(),
+                ));
+            };
+            let elements: Vec<T> =
+                postcard::from_bytes(&bytes).map_err(|e| CopyFailed::Codec(format!("cannot decode the batch: {e}")))?;
+            part.extend(elements);
+        }
+        parts.push(part);
+    }
+    Ok(Some(Batch::from_partitions(parts)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
