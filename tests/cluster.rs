@@ -6,7 +6,9 @@
 //! partition is output by two processes, and every partition with elements
 //! is on the process that owns it (where a file sink writes it).
 //!
-//! The jobs: a word count (`reduce_by_key`, `count`), joins (`join`,
+//! The jobs: a word count (`reduce_by_key`, `count`), `repartition` (each
+//! partition's contents, through `glom`), `map_partitions` making an element
+//! of every partition, joins (`join`,
 //! `full_outer_join`), a `union` and a `group_by_key` after it,
 //! `transform_with` functions that count and make elements (they run on
 //! process 0 only, over both whole batches), keyed shuffles of
@@ -63,6 +65,11 @@ stream_job! {
             .map(|word| (word, 1u64))
             .reduce_by_key(|a, b| a + b);
         output lines_seen: u64 = lines.count();
+        // Each element's place depends on the partitions before its own.
+        output spread: Vec<String> = lines.repartition(3).glom();
+        output spread_wide: Vec<usize> = lines.map(|line| line.len()).repartition(7).glom();
+        // An element made from each partition, also an empty one: once.
+        output part_sizes: usize = lines.map_partitions(|part| [part.len()]);
     }
 }
 
@@ -394,6 +401,9 @@ fn run_jobs(config: &JobConfig) -> Result<Vec<String>, String> {
         let ms = batch.time.as_millis();
         out.extend(batch_lines(ms, "counts", &batch.counts));
         out.extend(batch_lines(ms, "lines_seen", &batch.lines_seen));
+        out.extend(batch_lines(ms, "spread", &batch.spread));
+        out.extend(batch_lines(ms, "spread_wide", &batch.spread_wide));
+        out.extend(batch_lines(ms, "part_sizes", &batch.part_sizes));
     }
     let capture = PrintCapture::new();
     let driver_config = config.clone().print_to(capture.writer());
