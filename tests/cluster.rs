@@ -242,12 +242,15 @@ stream_job! {
     }
 }
 
+/// One batch of the live job as its `foreach` sink saw it.
+type Partitions = Vec<Vec<(String, u64)>>;
+
 /// The live job over the files of `dir` (all there at the start), stopped
 /// after 3 batches without input: what its `foreach` sink saw, one line per
 /// partition with elements (`live b<batch> p<i> <sorted elements>`), and
 /// `live print <n>` for the batches its `print` sink showed (none: no line).
 fn run_live(config: JobConfig, dir: &str) -> Result<Vec<String>, String> {
-    let seen: Arc<Mutex<Vec<Vec<Vec<(String, u64)>>>>> = Arc::default();
+    let seen: Arc<Mutex<Vec<Partitions>>> = Arc::default();
     let seen_by_sink = Arc::clone(&seen);
     let capture = PrintCapture::new();
     let job = LiveTotals::with_config(config).map_err(|e| e.to_string())?;

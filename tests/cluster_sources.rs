@@ -117,14 +117,7 @@ fn child(args: &[String]) -> Result<(), String> {
     let job = SocketWords::with_config(config).map_err(|e| e.to_string())?;
     let handle = StreamingContext::new(job)
         .input("lines", input)
-        .and_then(|c| {
-            c.output::<(String, u64)>(
-                "counts",
-                Totals {
-                    totals: sink_totals,
-                },
-            )
-        })
+        .and_then(|c| c.output::<(String, u64)>("counts", Totals { totals: sink_totals }))
         .map_err(|e| e.to_string())?
         .stop_after_idle_batches(8)
         .start()
