@@ -2,11 +2,16 @@
 //! manual-clock input batches, run in one process and as 2 and 3 processes
 //! of a cluster on 127.0.0.1 (timely dataflow's mesh); every output of every
 //! batch must be the same, partition by partition, element by element: the
-//! union of the processes' partitions is the single-process batch, and no
-//! partition is output by two processes.
+//! union of the processes' partitions is the single-process batch, no
+//! partition is output by two processes, and every partition with elements
+//! is on the process that owns it (where a file sink writes it).
 //!
-//! The jobs: a word count (`reduce_by_key`, `count`), joins (`join`,
-//! `full_outer_join`), a `group_by_key` after a `union`, keyed shuffles of
+//! The jobs: a word count (`reduce_by_key`, `count`), `repartition` (each
+//! partition's contents, through `glom`), `map_partitions` making an element
+//! of every partition, joins (`join`,
+//! `full_outer_join`), a `union` and a `group_by_key` after it,
+//! `transform_with` functions that count and make elements (they run on
+//! process 0 only, over both whole batches), keyed shuffles of
 //! partitions larger than one map-side chunk (the order of their values and
 //! of a non-commutative reduce's), and a keyed job with `update_state_by_key` and
 //! `map_with_state` (with and without an initial state, with a timeout) and
@@ -15,7 +20,8 @@
 //! `count_by_window` and `reduce_by_window`.
 //!
 //! The `Driver` job's `transform`, `print` and `foreach_batch` must run on
-//! process 0 only and see the whole batch there, as in one process.
+//! process 0 only and see the whole batch there, as in one process; so must
+//! a live job's `foreach` and `print` sinks bound to an output port.
 //!
 //! Two processes told different partition counts must both fail at the
 //! start, naming the difference. Then one process of three is killed
@@ -28,15 +34,16 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-use streamflow::cluster::{ClusterConfig, Mesh};
+use streamflow::cluster::{ClusterConfig, Mesh, owner};
+use streamflow::live::{sinks, sources};
 use streamflow::prelude::*;
 use streamflow::testing::{PrintCapture, TestRun};
-use streamflow::{Batch, JobConfig, State};
+use streamflow::{Batch, JobConfig, State, StreamingContext, Time};
 use streamflow_workspace::free_addresses;
 
 /// The same partition count on every process (and in the single run).
@@ -58,6 +65,11 @@ stream_job! {
             .map(|word| (word, 1u64))
             .reduce_by_key(|a, b| a + b);
         output lines_seen: u64 = lines.count();
+        // Each element's place depends on the partitions before its own.
+        output spread: Vec<String> = lines.repartition(3).glom();
+        output spread_wide: Vec<usize> = lines.map(|line| line.len()).repartition(7).glom();
+        // An element made from each partition, also an empty one: once.
+        output part_sizes: usize = lines.map_partitions(|part| [part.len()]);
     }
 }
 
@@ -72,7 +84,33 @@ stream_job! {
         // A union's partitions are both streams' in turn: the exchange after
         // it must still deliver in map-task order (the groups' value order).
         output grouped: (u32, Vec<i64>) = left.map(|(k, v)| (k, v.len() as i64)).union(right).group_by_key();
+        // A union output as it is: its partitions must be on their owners.
+        output both: (u32, i64) = left.map(|(k, v)| (k, v.len() as i64)).union(right);
+        // Functions of both whole batches, which no process alone has: a
+        // count, and elements made and numbered over 3 partitions, also
+        // shuffled after.
+        output sizes: (u64, u64, u64) = left.transform_with(right, |l: Batch<(u32, String)>, r: Batch<(u32, i64)>| {
+            Batch::from_vec(vec![(l.len() as u64, r.len() as u64, l.iter().filter(|(k, _)| k % 2 == 0).count() as u64)])
+        });
+        let made = left.transform_with(right, |l: Batch<(u32, String)>, r: Batch<(u32, i64)>, time: Time| {
+            number_pairs(l, r, time)
+        });
+        output made: (u64, u32, i64) = made;
+        output made_by_key: (u32, Vec<u64>) = made.map(|(i, k, _)| (k, i)).group_by_key();
     }
+}
+
+/// Every pair of both batches numbered in partition order (the right
+/// stream's after the left's, from the batch time on), with a made pair per
+/// 7 of them, over 3 partitions: a function of both whole batches.
+fn number_pairs(left: Batch<(u32, String)>, right: Batch<(u32, i64)>, time: Time) -> Batch<(u64, u32, i64)> {
+    let left = left.collect().into_iter().map(|(k, v)| (k, v.len() as i64));
+    let mut all: Vec<(u32, i64)> = left.chain(right.collect()).collect();
+    let made = all.len() / 7;
+    all.extend((0..made).map(|i| (1000 + i as u32, -1)));
+    let start = time.as_millis();
+    let numbered = all.into_iter().enumerate().map(|(i, (k, v))| (start + i as u64, k, v));
+    Batch::split(numbered.collect(), 3)
 }
 
 stream_job! {
@@ -191,6 +229,104 @@ stream_job! {
     }
 }
 
+stream_job! {
+    /// A live job's running word totals: every batch, also an idle one, has
+    /// output.
+    pub job LiveTotals {
+        batch_interval = 200ms;
+        input lines: String;
+        output totals: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .map(|word| (word, 1u64))
+            .update_state_by_key(|new: &[u64], old: Option<u64>| Some(old.unwrap_or(0) + new.iter().sum::<u64>()));
+    }
+}
+
+/// One batch of the live job as its `foreach` sink saw it.
+type Partitions = Vec<Vec<(String, u64)>>;
+
+/// The live job over the files of `dir` (all there at the start), stopped
+/// after 3 batches without input: what its `foreach` sink saw, one line per
+/// partition with elements (`live b<batch> p<i> <sorted elements>`), and
+/// `live print <n>` for the batches its `print` sink showed (none: no line).
+fn run_live(config: JobConfig, dir: &str) -> Result<Vec<String>, String> {
+    let seen: Arc<Mutex<Vec<Partitions>>> = Arc::default();
+    let seen_by_sink = Arc::clone(&seen);
+    let capture = PrintCapture::new();
+    let job = LiveTotals::with_config(config).map_err(|e| e.to_string())?;
+    let context = StreamingContext::new(job)
+        .input("lines", sources::text_file_stream_with_existing(dir))
+        .and_then(|c| {
+            c.output::<(String, u64)>(
+                "totals",
+                sinks::foreach(move |batch: &Batch<(String, u64)>, _| {
+                    seen_by_sink.lock().unwrap().push(batch.partitions().to_vec());
+                }),
+            )
+        })
+        .and_then(|c| c.output::<(String, u64)>("totals", sinks::print_to(2, capture.writer())))
+        .map_err(|e| e.to_string())?
+        .stop_after_idle_batches(3);
+    let handle = context.start().map_err(|e| e.to_string())?;
+    handle.await_termination().map_err(|e| e.to_string())?;
+    let mut lines = Vec::new();
+    for (b, partitions) in seen.lock().unwrap().iter().enumerate() {
+        for (p, part) in partitions.iter().enumerate().filter(|(_, part)| !part.is_empty()) {
+            let mut part = part.clone();
+            part.sort();
+            lines.push(format!("live b{b} p{p} {part:?}"));
+        }
+    }
+    let printed = capture.take_string().matches("Time: ").count();
+    if printed > 0 {
+        lines.push(format!("live print {printed}"));
+    }
+    Ok(lines)
+}
+
+/// The live job's input: 12 files of words.
+fn live_input() -> String {
+    let dir = std::env::temp_dir().join(format!("streamflow-cluster-live-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("make the live input directory");
+    for k in 0..12u64 {
+        let text: Vec<String> = lines(k + 1).into_iter().take(5).collect();
+        std::fs::write(dir.join(format!("words-{k}.txt")), text.join("\n") + "\n").expect("write an input file");
+    }
+    dir.to_string_lossy().into_owned()
+}
+
+/// The live job on `n` processes: its `foreach` and `print` sinks run on
+/// process 0 only, which sees what the single process saw, batch by batch.
+fn live_sinks_run_on_process_0(n: usize, single: &[String]) {
+    let dir = live_input();
+    let deadline = Instant::now() + RUN_LIMIT;
+    for (p, running) in start_cluster(n, &["live", &dir]).into_iter().enumerate() {
+        let (status, stdout, stderr) = finish(running, deadline);
+        assert_eq!(
+            status,
+            Some(true),
+            "live process {p} of {n} failed or hung; stderr:\n{stderr}"
+        );
+        let lines: Vec<String> = stdout.into_iter().filter(|line| line.starts_with("live ")).collect();
+        if p == 0 {
+            let differences = diff(single, &lines);
+            assert!(
+                differences.is_empty(),
+                "process 0's sinks saw other batches than one process's:\n{}",
+                differences.join("\n")
+            );
+        } else {
+            assert!(lines.is_empty(), "process {p} of {n} ran a sink: {lines:?}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "live on {n} processes: the sinks ran on process 0 only and saw the one-process batches ({} lines)",
+        single.len()
+    );
+}
+
 /// A small deterministic generator (xorshift).
 struct Rng(u64);
 
@@ -230,15 +366,29 @@ fn pairs(t: u64, n: usize, seed: u64) -> Vec<(u32, i64)> {
         .collect()
 }
 
+/// On a cluster: (this process, the number of processes).
+static PLACE: OnceLock<(usize, usize)> = OnceLock::new();
+
 /// One output of one batch as lines: `t=<ms> <output> p<i> <partition>`, one
-/// per partition with elements.
+/// per partition with elements. On a cluster, a partition with elements on
+/// a process that does not own it is marked `misplaced` (a file sink would
+/// not write it there), which no single-process line is.
 fn batch_lines<T: Debug>(time: u64, output: &str, batch: &Batch<T>) -> Vec<String> {
+    let n = batch.num_partitions();
+    let misplaced = |p: usize| {
+        PLACE
+            .get()
+            .is_some_and(|&(process, processes)| owner(p, n, processes) != process)
+    };
     batch
         .partitions()
         .iter()
         .enumerate()
         .filter(|(_, part)| !part.is_empty())
-        .map(|(p, part)| format!("t={time:06} {output} p{p} {part:?}"))
+        .map(|(p, part)| {
+            let mark = if misplaced(p) { " misplaced" } else { "" };
+            format!("t={time:06} {output}{mark} p{p} {part:?}")
+        })
         .collect()
 }
 
@@ -254,6 +404,9 @@ fn run_jobs(config: &JobConfig) -> Result<Vec<String>, String> {
         let ms = batch.time.as_millis();
         out.extend(batch_lines(ms, "counts", &batch.counts));
         out.extend(batch_lines(ms, "lines_seen", &batch.lines_seen));
+        out.extend(batch_lines(ms, "spread", &batch.spread));
+        out.extend(batch_lines(ms, "spread_wide", &batch.spread_wide));
+        out.extend(batch_lines(ms, "part_sizes", &batch.part_sizes));
     }
     let capture = PrintCapture::new();
     let driver_config = config.clone().print_to(capture.writer());
@@ -287,6 +440,10 @@ fn run_jobs(config: &JobConfig) -> Result<Vec<String>, String> {
         out.extend(batch_lines(ms, "inner", &batch.inner));
         out.extend(batch_lines(ms, "full", &batch.full));
         out.extend(batch_lines(ms, "grouped", &batch.grouped));
+        out.extend(batch_lines(ms, "both", &batch.both));
+        out.extend(batch_lines(ms, "sizes", &batch.sizes));
+        out.extend(batch_lines(ms, "made", &batch.made));
+        out.extend(batch_lines(ms, "made_by_key", &batch.made_by_key));
     }
     let mut big = TestRun::new(Big::with_config(config.clone().partitions(2)).map_err(|e| e.to_string())?);
     for t in 1..=2u32 {
@@ -320,10 +477,11 @@ fn run_jobs(config: &JobConfig) -> Result<Vec<String>, String> {
 /// A failure in a child: printed, and the child exits with status 1 at
 /// once (timely's network threads may not end after a lost peer).
 fn fail(error: &dyn std::fmt::Display) -> ! {
-    // One write: the panic messages of timely's threads, which go to stderr
-    // unlocked, would otherwise cut the error's pieces apart.
-    let message = format!("cluster process failed: {error}\n");
-    let _ = std::io::Write::write_all(&mut std::io::stderr(), message.as_bytes());
+    // One write, so that a timely thread's panic message printed at the same
+    // time cannot land inside it (`eprintln!` writes piece by piece: the
+    // kill test once read "on the cluster: MergeQueuecluster: lost the mesh").
+    let line = format!("cluster process failed: {error}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
     std::process::exit(1)
 }
 
@@ -338,6 +496,7 @@ fn child(args: &[String]) -> ExitCode {
     let process: usize = process.parse().expect("a process index");
     let addresses = addresses.split(',').map(String::from).collect();
     let config = ClusterConfig::new(process, addresses).unwrap_or_else(|e| fail(&e));
+    let _ = PLACE.set((process, config.processes()));
     let alone = args.get(2).is_some_and(|a| a == "alone");
     let wait = Duration::from_secs(if alone { 2 } else { 60 });
     let mesh = Mesh::connect(&config, wait).unwrap_or_else(|e| fail(&e));
@@ -349,6 +508,15 @@ fn child(args: &[String]) -> ExitCode {
     let job_config = JobConfig::new().partitions(partitions).cluster(Arc::clone(&mesh));
     if args.get(2).is_some_and(|a| a == "slow") {
         run_until_failure(job_config);
+    }
+    if args.get(2).is_some_and(|a| a == "live") {
+        let dir = args.get(3).expect("the live input directory");
+        let lines = run_live(job_config, dir).unwrap_or_else(|e| fail(&e));
+        for line in lines {
+            println!("{line}");
+        }
+        Mesh::close(mesh, STOP_LIMIT);
+        return ExitCode::SUCCESS;
     }
     if args.get(2).is_some_and(|a| a == "failing") {
         run_failing(job_config);
@@ -651,6 +819,14 @@ fn main() -> ExitCode {
     );
     same_outputs_on_processes(2, &single);
     same_outputs_on_processes(3, &single);
+    let dir = live_input();
+    let single_live = run_live(JobConfig::new().partitions(PARTITIONS), &dir).unwrap_or_else(|e| fail(&e));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        single_live.len() > 8 && single_live.iter().any(|l| l.starts_with("live print ")),
+        "the live job output too little to compare: {single_live:?}"
+    );
+    live_sinks_run_on_process_0(2, &single_live);
     processes_that_disagree_fail_at_the_start();
     a_failed_transform_fails_the_batch_everywhere();
     a_killed_process_stops_the_others();

@@ -28,9 +28,10 @@ use std::time::{Duration, Instant};
 use streamflow::StreamingContext;
 use streamflow::cluster::{ClusterConfig, Mesh};
 use streamflow::live::kafka::{self, KafkaOptions, StartingOffsets};
-use streamflow::live::{sinks, sources};
+use streamflow::live::sinks::{self, Sink, SinkError};
+use streamflow::live::sources;
 use streamflow::prelude::*;
-use streamflow::{Batch, JobConfig};
+use streamflow::{Batch, JobConfig, Time};
 use streamflow_workspace::free_addresses;
 
 /// The same partition count on every process.
@@ -53,6 +54,32 @@ stream_job! {
             .flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
             .map(|word| (word, 1u64))
             .reduce_by_key(|a, b| a + b);
+    }
+}
+
+/// Adds every batch's counts to the totals, on every process over its own
+/// partitions (it writes in place, as a file sink does; a `sinks::foreach`
+/// would run on process 0 only, over the whole batch): so each process's
+/// totals show what reached it through the exchange.
+struct Totals {
+    totals: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+impl Sink<(String, u64)> for Totals {
+    fn name(&self) -> String {
+        "totals".to_owned()
+    }
+
+    fn write(&mut self, _time: Time, batch: &Batch<(String, u64)>) -> Result<(), SinkError> {
+        let mut totals = self.totals.lock().unwrap();
+        for (word, count) in batch.iter() {
+            *totals.entry(word.clone()).or_default() += count;
+        }
+        Ok(())
+    }
+
+    fn writes_in_place(&self) -> bool {
+        true
     }
 }
 
@@ -90,17 +117,7 @@ fn child(args: &[String]) -> Result<(), String> {
     let job = SocketWords::with_config(config).map_err(|e| e.to_string())?;
     let handle = StreamingContext::new(job)
         .input("lines", input)
-        .and_then(|c| {
-            c.output::<(String, u64)>(
-                "counts",
-                sinks::foreach(move |batch: &Batch<(String, u64)>, _| {
-                    let mut totals = sink_totals.lock().unwrap();
-                    for (word, count) in batch.iter() {
-                        *totals.entry(word.clone()).or_default() += count;
-                    }
-                }),
-            )
-        })
+        .and_then(|c| c.output::<(String, u64)>("counts", Totals { totals: sink_totals }))
         .map_err(|e| e.to_string())?
         .stop_after_idle_batches(8)
         .start()

@@ -139,10 +139,9 @@ pub fn foreach_batch<T: Wire, F: Fn(&Batch<T>, Time)>(
     catch(|| f(input, ctx.time)).map_err(|caught| caught.into_sink_error(ctx.plan, ctx.time, sink))
 }
 
-/// `foreach_batch` on a cluster: the batch is gathered to process 0 in
-/// partition order, where `f` runs; the others run nothing. The partitions
-/// travel encoded (the batch is only borrowed here, and its elements need
-/// not be `Clone`): process 0 decodes its own too, which copies them.
+/// `foreach_batch` on a cluster: a copy of the batch is gathered to process
+/// 0 in partition order (`runner::driver::gather_copy`), where `f` runs; the
+/// others run nothing.
 #[cfg(feature = "cluster")]
 fn foreach_on_first<T: Wire, F: Fn(&Batch<T>, Time)>(
     ctx: &BatchContext<'_>,
@@ -150,51 +149,20 @@ fn foreach_on_first<T: Wire, F: Fn(&Batch<T>, Time)>(
     f: &F,
     input: &Batch<T>,
 ) -> Result<(), BatchError> {
-    let cluster_error = |message: String| {
-        let (operator, line) = sink_operator(ctx, sink, "foreach_batch");
-        BatchError::Cluster {
-            time: ctx.time,
-            stage: ctx.plan.stages.len() + 1,
-            message: format!("output `{operator}` at line {line}: {message}"),
+    use crate::runner::driver::{CopyFailed, gather_copy};
+    let batch = match gather_copy(ctx, ctx.plan.stages.len(), input) {
+        Ok(Some(batch)) => batch,
+        Ok(None) => return Ok(()),
+        Err(CopyFailed::Exchange(e)) => return Err(on_cluster(ctx, sink, "foreach_batch", e)),
+        Err(CopyFailed::Codec(message)) => {
+            let (operator, line) = sink_operator(ctx, sink, "foreach_batch");
+            return Err(BatchError::Cluster {
+                time: ctx.time,
+                stage: ctx.plan.stages.len() + 1,
+                message: format!("output `{operator}` at line {line}: {message}"),
+            });
         }
     };
-    // An empty partition travels as no bytes (the gather drops it), so that
-    // its owner's bytes are the only ones.
-    let encoded: Result<Vec<Vec<u8>>, _> = input
-        .partitions()
-        .iter()
-        .map(|part| {
-            if part.is_empty() {
-                Ok(Vec::new())
-            } else {
-                postcard::to_allocvec(part)
-            }
-        })
-        .collect();
-    let (mine, failed) = match encoded {
-        Ok(parts) => (Batch::from_partitions(parts), None),
-        Err(e) => (
-            Batch::empty(),
-            Some(cluster_error(format!("cannot encode the batch: {e}"))),
-        ),
-    };
-    let gathered = gather(ctx, ctx.plan.stages.len(), mine).map_err(|e| on_cluster(ctx, sink, "foreach_batch", e))?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    let Some(all) = gathered else { return Ok(()) };
-    let parts: Result<Vec<Vec<T>>, _> = all
-        .into_partitions()
-        .into_iter()
-        .map(|bytes| {
-            if bytes.is_empty() {
-                Ok(Vec::new())
-            } else {
-                postcard::from_bytes(&bytes)
-            }
-        })
-        .collect();
-    let batch = Batch::from_partitions(parts.map_err(|e| cluster_error(format!("cannot decode the batch: {e}")))?);
     catch(|| f(&batch, ctx.time)).map_err(|caught| caught.into_sink_error(ctx.plan, ctx.time, sink))
 }
 

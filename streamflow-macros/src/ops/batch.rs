@@ -42,15 +42,15 @@ pub const OPS: &[OpDesc] = &[
     OpDesc::new(
         "union",
         Kind::Boundary,
-        // `transform_with` of the batches' union: one body for all.
+        // The batches' union laid side by side, partition-wise.
         &[
-            union(&[S], "union", "transform_with", &["::streamflow::__private::union_batches"]),
-            union(&[S, S], "union3", "transform_with3", &["::streamflow::__private::union_batches3"]),
-            union(&[S, S, S], "union4", "transform_with4", &["::streamflow::__private::union_batches4"]),
-            union(&[S, S, S, S], "union5", "transform_with5", &["::streamflow::__private::union_batches5"]),
-            union(&[S, S, S, S, S], "union6", "transform_with6", &["::streamflow::__private::union_batches6"]),
-            union(&[S, S, S, S, S, S], "union7", "transform_with7", &["::streamflow::__private::union_batches7"]),
-            union(&[S, S, S, S, S, S, S], "union8", "transform_with8", &["::streamflow::__private::union_batches8"]),
+            union(&[S], "union", "union", &["::streamflow::__private::union_batches"]),
+            union(&[S, S], "union3", "union3", &["::streamflow::__private::union_batches3"]),
+            union(&[S, S, S], "union4", "union4", &["::streamflow::__private::union_batches4"]),
+            union(&[S, S, S, S], "union5", "union5", &["::streamflow::__private::union_batches5"]),
+            union(&[S, S, S, S, S], "union6", "union6", &["::streamflow::__private::union_batches6"]),
+            union(&[S, S, S, S, S, S], "union7", "union7", &["::streamflow::__private::union_batches7"]),
+            union(&[S, S, S, S, S, S, S], "union8", "union8", &["::streamflow::__private::union_batches8"]),
         ],
         "`union(other, ..)`: the elements of every stream, the receiver's first (same element type; up to 8 streams).",
     )

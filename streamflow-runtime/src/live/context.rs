@@ -143,8 +143,15 @@ impl<J: Job + 'static> StreamingContext<J> {
     /// port (they run in binding order). Sinks generic over the element type
     /// (`print`, `save_as_text_files`...) need it named:
     /// `.output::<(String, u64)>("counts", sinks::print(10))`. Fails like
-    /// [`input`](Self::input).
-    pub fn output<T: Send + 'static>(mut self, port: &str, sink: impl Sink<T>) -> Result<Self, StartError> {
+    /// [`input`](Self::input). On a cluster a sink runs on process 0 over the
+    /// whole batch, unless it writes in place (the file sinks; see
+    /// [`Sink::writes_in_place`]); with the `cluster` feature `T` is then a
+    /// serde type ([`Wire`](crate::cluster::Wire)).
+    pub fn output<T: Send + crate::cluster::Wire + 'static>(
+        mut self,
+        port: &str,
+        sink: impl Sink<T>,
+    ) -> Result<Self, StartError> {
         let ports = <J::Outputs as OutputPorts>::PORTS;
         let index = self.find_port(ports, "output", port)?;
         let info = &ports[index];

@@ -386,9 +386,14 @@ impl<J: Job> Driver<J> {
         Ok(inputs)
     }
 
-    /// Runs every bound sink; the first failure ends the batch's outputs.
+    /// Runs every bound sink; the first failure ends the batch's outputs. On
+    /// a cluster the sinks after it still take part in their gathers (they
+    /// write nothing), so every process makes the same exchanges.
     fn write_outputs(&mut self, time: Time, outputs: &mut J::Outputs) -> Result<(), StreamingError> {
         let ports = <J::Outputs as OutputPorts>::PORTS;
+        // The job's runner for the sinks' gathers to process 0.
+        let ctx = sink_context(&self.job, time);
+        let mut failure = None;
         for (index, sinks) in self.outputs.iter_mut().enumerate() {
             if sinks.is_empty() {
                 continue;
@@ -399,9 +404,13 @@ impl<J: Job> Driver<J> {
                 continue;
             };
             for sink in sinks.iter_mut() {
+                let skip = failure.is_some();
                 let start = Instant::now();
-                let written = catch_unwind(AssertUnwindSafe(|| sink.write(time, &*value)))
+                let written = catch_unwind(AssertUnwindSafe(|| sink.write(&ctx, &*value, skip)))
                     .unwrap_or_else(|panic| Err(SinkError::Panicked(crate::panic::message(&*panic))));
+                if skip {
+                    continue;
+                }
                 self.events
                     .send(StreamingEvent::OutputOperationCompleted(OutputOperationInfo {
                         time,
@@ -410,15 +419,17 @@ impl<J: Job> Driver<J> {
                         duration: start.elapsed(),
                         failure: written.as_ref().err().map(ToString::to_string),
                     }));
-                written.map_err(|source| StreamingError::Sink {
-                    time,
-                    port,
-                    sink: sink.name.clone(),
-                    source,
-                })?;
+                if let Err(source) = written {
+                    failure = Some(StreamingError::Sink {
+                        time,
+                        port,
+                        sink: sink.name.clone(),
+                        source,
+                    });
+                }
             }
         }
-        Ok(())
+        failure.map_or(Ok(()), Err)
     }
 
     /// After the last batch: releases the readers, stops receivers, delivers
@@ -448,5 +459,18 @@ impl<J: Job> Driver<J> {
         tracing::info!(job = self.shared.plan.job, "streaming stopped");
         self.shared.state().terminated = true;
         self.shared.changed.notify_all();
+    }
+}
+
+/// A runner for the sinks of the batch at `time`: the job's configuration
+/// (its mesh, on a cluster) for the gathers of the sinks that run on
+/// process 0; nothing is timed.
+fn sink_context<J: Job>(job: &J, time: Time) -> crate::BatchContext<'_> {
+    crate::BatchContext {
+        time,
+        config: job.config(),
+        plan: job.plan(),
+        zero: Time::ZERO,
+        stage_nanos: &[],
     }
 }

@@ -1,6 +1,6 @@
 //! A whole batch on process 0, Spark's driver: the gather that runs
-//! `transform`, `foreach_batch` and `print` there, and the scatter of
-//! `transform`'s result back to its partitions' owners. Both go through
+//! `transform`, `transform_with`, `foreach_batch` and `print` there, and the
+//! scatter of a transform's result back to its partitions' owners. Both go through
 //! [`Moves::exchange_moved`], the one exchange; in one process they move
 //! nothing.
 
@@ -120,6 +120,106 @@ where
             parts.resize_with(p + 1, Vec::new);
         }
         parts[p].extend(part);
+    }
+    Ok(Some(Batch::from_partitions(parts)))
+}
+
+/// Runs `f` on process 0 over what was gathered there (`Some` on process 0
+/// only; in one process, always) as user code of stage `stage`, and scatters
+/// its batch to its partitions' owners. A failed `f` still takes part in the
+/// scatter, so the other processes fail the batch too rather than wait for
+/// process 0; they fail with "the function failed on process 0".
+pub(crate) fn on_driver<Rn, G, V>(
+    runner: &Rn,
+    stage: usize,
+    gathered: Option<G>,
+    f: impl FnOnce(G) -> Batch<V>,
+) -> Result<Batch<V>, Rn::Error>
+where
+    Rn: Moves<Indexed<V>>,
+    V: Send,
+{
+    let (shipped, failed) = match gathered {
+        Some(gathered) => match runner.call(stage, || f(gathered)) {
+            Ok(batch) => (Shipped::Batch(batch), None),
+            Err(e) => (Shipped::Failed, Some(e)),
+        },
+        None => (Shipped::Elsewhere, None),
+    };
+    let received = scatter(runner, stage, shipped)?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    match received {
+        Some(batch) => Ok(batch),
+        None => runner.call(stage, || panic!("the function failed on process 0 (see its error)")),
+    }
+}
+
+/// Why a borrowed batch could not be copied to process 0 ([`gather_copy`]).
+#[cfg(feature = "cluster")]
+pub(crate) enum CopyFailed<E> {
+    /// The exchange failed (the mesh).
+    Exchange(E),
+    /// A part could not be encoded or decoded.
+    Codec(String),
+}
+
+/// Gathers a copy of a borrowed batch to process 0, partition by partition
+/// in order: `Some` of it there, `None` elsewhere. The partitions travel
+/// encoded (postcard), since they are only borrowed and need not be
+/// `Clone`: process 0 decodes its own too. A process that cannot encode its
+/// part still takes part in the gather (with a marker instead), so that no
+/// process waits for it and process 0 fails rather than see part of the
+/// batch. Every process must call it, in the same place.
+#[cfg(feature = "cluster")]
+pub(crate) fn gather_copy<Rn, T>(
+    runner: &Rn,
+    stage: usize,
+    batch: &Batch<T>,
+) -> Result<Option<Batch<T>>, CopyFailed<Rn::Error>>
+where
+    Rn: Moves<Indexed<Option<Vec<u8>>>>,
+    T: crate::cluster::Wire,
+{
+    // An empty partition travels as nothing (the gather keeps its place).
+    let encoded: Result<Vec<Vec<Option<Vec<u8>>>>, _> = batch
+        .partitions()
+        .iter()
+        .map(|part| {
+            if part.is_empty() {
+                Ok(Vec::new())
+            } else {
+                postcard::to_allocvec(part).map(|bytes| vec![Some(bytes)])
+            }
+        })
+        .collect();
+    let (mine, failed) = match encoded {
+        Ok(parts) => (Batch::from_partitions(parts), None),
+        Err(e) => (
+            Batch::from_vec(vec![None]),
+            Some(format!("cannot encode the batch: {e}")),
+        ),
+    };
+    let gathered = gather(runner, stage, mine).map_err(CopyFailed::Exchange)?;
+    if let Some(message) = failed {
+        return Err(CopyFailed::Codec(message));
+    }
+    let Some(all) = gathered else { return Ok(None) };
+    let mut parts = Vec::with_capacity(all.num_partitions());
+    for encoded in all.into_partitions() {
+        let mut part = Vec::new();
+        for bytes in encoded {
+            let Some(bytes) = bytes else {
+                return Err(CopyFailed::Codec(
+                    "another process could not encode its part of the batch (its own error says why)".to_owned(),
+                ));
+            };
+            let elements: Vec<T> =
+                postcard::from_bytes(&bytes).map_err(|e| CopyFailed::Codec(format!("cannot decode the batch: {e}")))?;
+            part.extend(elements);
+        }
+        parts.push(part);
     }
     Ok(Some(Batch::from_partitions(parts)))
 }

@@ -23,6 +23,7 @@
 
 pub(crate) mod driver;
 pub(crate) mod local;
+pub(crate) mod place;
 
 pub use driver::Indexed;
 pub(crate) use local::LocalRunner;

@@ -11,6 +11,11 @@ use crate::stage::{StageInput, narrow_parts};
 /// order) goes to partition `i mod n`: deterministic, and balanced to within
 /// one element. Stages: `stage` the map side, the bucketing and the exchange;
 /// `stage + 1` the reduce side.
+///
+/// On a cluster an element's place depends on the lengths of the partitions
+/// before its own, which other processes hold: every process first learns
+/// every partition's length (one small exchange), so each element goes where
+/// it goes in one process.
 pub fn repartition<Rn, S: StageInput, T: Element, U: Element>(
     runner: &Rn,
     stage: usize,
@@ -20,16 +25,18 @@ pub fn repartition<Rn, S: StageInput, T: Element, U: Element>(
     reduce_side: impl ReduceSide<T, U>,
 ) -> Result<Batch<U>, Rn::Error>
 where
-    Rn: Moves<T>,
+    Rn: Moves<T> + Moves<(u64, u64)>,
 {
     let n = runner.partitions(partitions);
     let parts = narrow_parts(runner, stage, input, map_side)?;
+    let lengths = every_length(runner, stage, &parts)?;
     let mut offset = 0usize;
     let with_offsets: Vec<(usize, Vec<T>)> = parts
         .into_iter()
-        .map(|part| {
+        .zip(lengths)
+        .map(|(part, len)| {
             let start = offset;
-            offset += part.len();
+            offset += len;
             (start, part)
         })
         .collect();
@@ -48,6 +55,41 @@ where
             out
         },
     )
+}
+
+/// The length of every partition of the batch, also those another process
+/// of a cluster holds: each process sends the lengths of its non-empty
+/// partitions, as `(partition, length)`, to every process (exchange
+/// partition `q` of `processes` is process `q`'s). In one process, the
+/// lengths as they are.
+fn every_length<Rn, T>(runner: &Rn, stage: usize, parts: &[Vec<T>]) -> Result<Vec<usize>, Rn::Error>
+where
+    Rn: Moves<(u64, u64)>,
+{
+    let mut lengths: Vec<usize> = parts.iter().map(Vec::len).collect();
+    let processes = runner.processes();
+    if processes <= 1 {
+        return Ok(lengths);
+    }
+    let tasks = lengths
+        .iter()
+        .enumerate()
+        .map(|(p, &len)| {
+            if len == 0 {
+                Vec::new()
+            } else {
+                (0..processes).map(|_| vec![(p as u64, len as u64)]).collect()
+            }
+        })
+        .collect();
+    let received = runner.exchange_moved(stage, tasks, processes)?;
+    for (p, len) in received.into_iter().flatten().flatten() {
+        // Each partition's elements are on one process: its length is sent once.
+        if let Some(slot) = lengths.get_mut(p as usize) {
+            *slot = len as usize;
+        }
+    }
+    Ok(lengths)
 }
 
 /// The `n` buckets of a partition whose first element is element `start` of

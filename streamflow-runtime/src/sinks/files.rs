@@ -157,6 +157,10 @@ impl<T: TextRecord + Send + Sync + 'static> Sink<T> for TextFilesSink {
         self.publisher.publish_owned(&dir, parts, batch.num_partitions())
     }
 
+    fn writes_in_place(&self) -> bool {
+        true
+    }
+
     fn place(&mut self, process: usize, processes: usize) {
         self.publisher.place(process, processes);
     }
@@ -214,6 +218,10 @@ impl<T: Serialize + Send + Sync + 'static> Sink<T> for ObjectFilesSink {
             .map(|part| postcard::to_stdvec(part).map_err(|e| SinkError::Serialize(e.to_string())));
         let dir = batch_directory(&self.prefix, &self.suffix, time);
         self.publisher.publish_owned(&dir, parts, batch.num_partitions())
+    }
+
+    fn writes_in_place(&self) -> bool {
+        true
     }
 
     fn place(&mut self, process: usize, processes: usize) {

@@ -7,6 +7,9 @@
 //! each batch, the sinks run on the driver thread, in the order of the output
 //! ports, then in the order they were bound (after the `print` and
 //! `foreach_batch` operators written inside the job, which run with the job).
+//! On a cluster the file sinks write each partition where it was computed;
+//! every other sink runs on process 0 only, over the whole batch
+//! ([`Sink::writes_in_place`]).
 
 mod files;
 
@@ -37,12 +40,24 @@ pub trait Sink<T>: Send + 'static {
     /// [`StreamingError::Sink`](crate::live::StreamingError::Sink)).
     fn write(&mut self, time: Time, batch: &Batch<T>) -> Result<(), SinkError>;
 
+    /// Whether, on a cluster, the sink writes each partition on the process
+    /// that computed it, every process its own (the file sinks: each
+    /// `part-NNNNN` where it was computed). The default, `false`: the sink
+    /// runs on process 0 only, over the whole batch gathered there in
+    /// partition order (a copy), as Spark's driver runs `foreachRDD`, so it
+    /// sees what it sees in one process (then the element type must be a
+    /// serde type, as every element crossing processes). In one process the
+    /// sink always gets the batch as it is.
+    fn writes_in_place(&self) -> bool {
+        false
+    }
+
     /// Called once, before the first write, when the job runs as process
-    /// `process` of `processes` of a cluster: from then on each `write` gets
-    /// this process's partitions (the others empty). A sink that writes
-    /// partitions where they are computed (`save_as_text_files`) writes only
-    /// the partitions this process owns. The default ignores it: the sink
-    /// writes what it gets, on every process.
+    /// `process` of `processes` of a cluster: from then on each `write` of a
+    /// sink that [writes in place](Self::writes_in_place) gets this
+    /// process's partitions (the others empty), and such a sink writes only
+    /// the partitions this process owns; any other sink gets the whole
+    /// batch, on process 0 only. The default ignores it.
     fn place(&mut self, process: usize, processes: usize) {
         let _ = (process, processes);
     }
@@ -102,6 +117,11 @@ impl<T: 'static> Sink<T> for DiscardSink {
 
     fn write(&mut self, _time: Time, _batch: &Batch<T>) -> Result<(), SinkError> {
         Ok(())
+    }
+
+    /// Nothing to gather for a sink that writes nothing.
+    fn writes_in_place(&self) -> bool {
+        true
     }
 }
 

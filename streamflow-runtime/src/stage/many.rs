@@ -1,12 +1,18 @@
 //! The operators over several streams' batches of the same time:
-//! `transform_with(b, .., f)` and, through it, `union(b, ..)`. One runtime
-//! function per number of streams (2 to [`MAX_STREAMS`]), because the
-//! contract passes each stream as its own `(input, map_side)` pair.
+//! `transform_with(b, .., f)` and `union(b, ..)`. One runtime function per
+//! number of streams (2 to [`MAX_STREAMS`]), because the contract passes each
+//! stream as its own `(input, map_side)` pair.
+//!
+//! On a cluster `transform_with`'s function runs on process 0 only, over
+//! every stream's whole batch, as `transform`'s does (Spark's driver); a
+//! `union` only lays partitions side by side, so it runs where they are and
+//! then moves each partition to its owner in the union's numbering.
 
 use super::StageInput;
 use super::bounds::{Element, MapSide, ReduceSide};
 use super::narrow::narrow;
-use crate::runner::Runner;
+use crate::runner::driver::{self, Indexed};
+use crate::runner::{Moves, place};
 use crate::{Batch, Time};
 
 /// The most streams one `transform_with` or `union` reads (the receiver and
@@ -28,7 +34,7 @@ pub trait BatchesFn<B, V, Form> {
 }
 
 macro_rules! transform_many {
-    ($(#[$doc:meta])* $name:ident, $last:literal: $(($s:ident, $t:ident, $input:ident, $map:ident, $batch:ident, $offset:literal)),+) => {
+    ($(#[$doc:meta])* $name:ident, $(#[$union_doc:meta])* $union:ident, $last:literal: $(($s:ident, $t:ident, $input:ident, $map:ident, $batch:ident, $offset:literal)),+) => {
         impl<$($t,)+ V, F: Fn($(Batch<$t>),+) -> Batch<V>> BatchesFn<($(Batch<$t>,)+), V, BatchesOnly> for F {
             fn call(&self, ($($batch,)+): ($(Batch<$t>,)+), _: Time) -> Batch<V> {
                 self($($batch),+)
@@ -42,16 +48,43 @@ macro_rules! transform_many {
         }
 
         $(#[$doc])*
-        pub fn $name<Rn: Runner, $($s: StageInput,)+ $($t: Element,)+ V: Element, U: Element, Form>(
+        pub fn $name<Rn, $($s: StageInput,)+ $($t: Element,)+ V: Element, U: Element, Form>(
             runner: &Rn,
             stage: usize,
             $($input: $s, $map: impl MapSide<$s::Item, Vec<$t>>,)+
             f: &impl BatchesFn<($(Batch<$t>,)+), V, Form>,
             reduce_side: impl ReduceSide<V, U>,
-        ) -> Result<Batch<U>, Rn::Error> {
+        ) -> Result<Batch<U>, Rn::Error>
+        where
+            Rn: $(Moves<Indexed<$t>> +)+ Moves<Indexed<V>>,
+        {
             $(let $batch = narrow(runner, stage + $offset, $input, $map)?;)+
-            let transformed = runner.call(stage + $last, || f.call(($($batch,)+), runner.time()))?;
+            // Every stream's batch to process 0, one gather each, in order:
+            // all `Some` there, all `None` elsewhere.
+            $(let $batch = driver::gather(runner, stage + $last, $batch)?;)+
+            let gathered = match ($($batch,)+) {
+                ($(Some($batch),)+) => Some(($($batch,)+)),
+                _ => None,
+            };
+            let transformed = driver::on_driver(runner, stage + $last, gathered, |batches| f.call(batches, runner.time()))?;
             narrow(runner, stage + $last, transformed, reduce_side)
+        }
+
+        $(#[$union_doc])*
+        pub fn $union<Rn, $($s: StageInput,)+ $($t: Element,)+ V: Element, U: Element, Form>(
+            runner: &Rn,
+            stage: usize,
+            $($input: $s, $map: impl MapSide<$s::Item, Vec<$t>>,)+
+            f: &impl BatchesFn<($(Batch<$t>,)+), V, Form>,
+            reduce_side: impl ReduceSide<V, U>,
+        ) -> Result<Batch<U>, Rn::Error>
+        where
+            Rn: Moves<Indexed<V>>,
+        {
+            $(let $batch = narrow(runner, stage + $offset, $input, $map)?;)+
+            let united = runner.call(stage + $last, || f.call(($($batch,)+), runner.time()))?;
+            let united = place::to_owners(runner, stage + $last, united)?;
+            narrow(runner, stage + $last, united, reduce_side)
         }
     };
 }
@@ -61,37 +94,60 @@ transform_many! {
     /// time (and the time, if it takes three arguments). Stages: `stage` the
     /// left map side, `stage + 1` the right one, `stage + 2` `f` and the
     /// reduce side.
-    transform_with, 2: (S1, T1, input1, map1, b1, 0), (S2, T2, input2, map2, b2, 1)
+    ///
+    /// On a cluster `f` runs on process 0 only, as `transform`'s does: each
+    /// stream's batch is gathered there in partition order, and `f`'s result
+    /// is scattered back to its partitions' owners (`runner::driver`).
+    transform_with,
+    /// `union(other)`: `f` (the macro passes
+    /// [`union_batches`](crate::typing::union_batches)) lays both streams'
+    /// partitions side by side, where they are; on a cluster each partition
+    /// then goes to its owner in the union's numbering, so that every
+    /// process holds the partitions it owns, as after any other operator.
+    /// Stages as for `transform_with`.
+    union, 2: (S1, T1, input1, map1, b1, 0), (S2, T2, input2, map2, b2, 1)
 }
 transform_many! {
     /// `transform_with` of three streams: stages `stage .. stage + 3` their
     /// map sides, `stage + 3` `f` and the reduce side.
-    transform_with3, 3: (S1, T1, input1, map1, b1, 0), (S2, T2, input2, map2, b2, 1), (S3, T3, input3, map3, b3, 2)
+    transform_with3,
+    /// `union` of three streams (see [`union`]).
+    union3, 3: (S1, T1, input1, map1, b1, 0), (S2, T2, input2, map2, b2, 1), (S3, T3, input3, map3, b3, 2)
 }
 transform_many! {
     /// `transform_with` of four streams (see [`transform_with3`]).
-    transform_with4, 4: (S1, T1, input1, map1, b1, 0), (S2, T2, input2, map2, b2, 1), (S3, T3, input3, map3, b3, 2),
+    transform_with4,
+    /// `union` of four streams (see [`union`]).
+    union4, 4: (S1, T1, input1, map1, b1, 0), (S2, T2, input2, map2, b2, 1), (S3, T3, input3, map3, b3, 2),
         (S4, T4, input4, map4, b4, 3)
 }
 transform_many! {
     /// `transform_with` of five streams (see [`transform_with3`]).
-    transform_with5, 5: (S1, T1, input1, map1, b1, 0), (S2, T2, input2, map2, b2, 1), (S3, T3, input3, map3, b3, 2),
+    transform_with5,
+    /// `union` of five streams (see [`union`]).
+    union5, 5: (S1, T1, input1, map1, b1, 0), (S2, T2, input2, map2, b2, 1), (S3, T3, input3, map3, b3, 2),
         (S4, T4, input4, map4, b4, 3), (S5, T5, input5, map5, b5, 4)
 }
 transform_many! {
     /// `transform_with` of six streams (see [`transform_with3`]).
-    transform_with6, 6: (S1, T1, input1, map1, b1, 0), (S2, T2, input2, map2, b2, 1), (S3, T3, input3, map3, b3, 2),
+    transform_with6,
+    /// `union` of six streams (see [`union`]).
+    union6, 6: (S1, T1, input1, map1, b1, 0), (S2, T2, input2, map2, b2, 1), (S3, T3, input3, map3, b3, 2),
         (S4, T4, input4, map4, b4, 3), (S5, T5, input5, map5, b5, 4), (S6, T6, input6, map6, b6, 5)
 }
 transform_many! {
     /// `transform_with` of seven streams (see [`transform_with3`]).
-    transform_with7, 7: (S1, T1, input1, map1, b1, 0), (S2, T2, input2, map2, b2, 1), (S3, T3, input3, map3, b3, 2),
+    transform_with7,
+    /// `union` of seven streams (see [`union`]).
+    union7, 7: (S1, T1, input1, map1, b1, 0), (S2, T2, input2, map2, b2, 1), (S3, T3, input3, map3, b3, 2),
         (S4, T4, input4, map4, b4, 3), (S5, T5, input5, map5, b5, 4), (S6, T6, input6, map6, b6, 5),
         (S7, T7, input7, map7, b7, 6)
 }
 transform_many! {
     /// `transform_with` of eight streams (see [`transform_with3`]).
-    transform_with8, 8: (S1, T1, input1, map1, b1, 0), (S2, T2, input2, map2, b2, 1), (S3, T3, input3, map3, b3, 2),
+    transform_with8,
+    /// `union` of eight streams (see [`union`]).
+    union8, 8: (S1, T1, input1, map1, b1, 0), (S2, T2, input2, map2, b2, 1), (S3, T3, input3, map3, b3, 2),
         (S4, T4, input4, map4, b4, 3), (S5, T5, input5, map5, b5, 4), (S6, T6, input6, map6, b6, 5),
         (S7, T7, input7, map7, b7, 6), (S8, T8, input8, map8, b8, 7)
 }
@@ -100,6 +156,7 @@ transform_many! {
 mod tests {
     use super::*;
     use crate::fixtures::test_ctx;
+    use crate::runner::Runner;
 
     #[test]
     fn three_streams_meet_in_one_call_with_their_time() {

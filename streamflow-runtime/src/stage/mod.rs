@@ -24,7 +24,8 @@ pub use free::free_later;
 pub use input::StageInput;
 pub use many::{
     BatchesAtTime, BatchesFn, BatchesOnly, MAX_STREAMS, transform_with, transform_with3, transform_with4,
-    transform_with5, transform_with6, transform_with7, transform_with8,
+    transform_with5, transform_with6, transform_with7, transform_with8, union, union3, union4, union5, union6, union7,
+    union8,
 };
 pub use narrow::{glom, map_partitions, narrow, transform};
 

@@ -5,7 +5,7 @@
 use super::bounds::{Element, MapSide, ReduceSide, TransformFn};
 use super::{StageInput, reduce_parts, run_part};
 use crate::Batch;
-use crate::runner::driver::{self, Shipped};
+use crate::runner::driver;
 use crate::runner::{Indexed, Moves, Runner};
 
 /// Runs `f` over every element of every partition of `input`, one task per
@@ -32,6 +32,9 @@ pub fn narrow<Rn: Runner, S: StageInput, U: Element>(
 
 /// `glom`: each partition becomes one element, the vector of its elements.
 /// Stages: `stage` the map side, `stage + 1` the reduce side.
+///
+/// On a cluster an empty partition becomes its (empty) element on its owner
+/// only, as `count`'s 0 is made (see [`here`]).
 pub fn glom<Rn: Runner, S: StageInput, T: Element, U: Element>(
     runner: &Rn,
     stage: usize,
@@ -40,16 +43,24 @@ pub fn glom<Rn: Runner, S: StageInput, T: Element, U: Element>(
     reduce_side: impl ReduceSide<Vec<T>, U>,
 ) -> Result<Batch<U>, Rn::Error> {
     let parts = narrow_parts(runner, stage, input, map_side)?;
+    let n = parts.len();
     reduce_parts(
         runner,
         stage + 1,
-        parts.into_iter().map(|part| [part]).collect(),
+        parts
+            .into_iter()
+            .enumerate()
+            .map(|(p, part)| here(runner, p, n, &part).then_some(part))
+            .collect(),
         reduce_side,
     )
 }
 
 /// `map_partitions(f)`: `f` gets each whole partition and returns its new
 /// elements. Stages: `stage` the map side, `stage + 1` `f` and the reduce side.
+///
+/// On a cluster `f` gets an empty partition on its owner only (see
+/// [`here`]), so that elements it makes from nothing are made once.
 pub fn map_partitions<Rn: Runner, S: StageInput, T: Element, I: IntoIterator, U: Element>(
     runner: &Rn,
     stage: usize,
@@ -59,9 +70,26 @@ pub fn map_partitions<Rn: Runner, S: StageInput, T: Element, I: IntoIterator, U:
     reduce_side: impl ReduceSide<I::Item, U>,
 ) -> Result<Batch<U>, Rn::Error> {
     let parts = narrow_parts(runner, stage, input, map_side)?;
+    let n = parts.len();
+    let parts: Vec<(usize, Vec<T>)> = parts.into_iter().enumerate().collect();
     runner
-        .tasks(stage + 1, parts, |part| run_part(f(part), &reduce_side))
+        .tasks(stage + 1, parts, |(p, part)| {
+            if here(runner, p, n, &part) {
+                run_part(f(part), &reduce_side)
+            } else {
+                Vec::new()
+            }
+        })
         .map(Batch::from_partitions)
+}
+
+/// Whether partition `p` of `n` is handed to a whole-partition function on
+/// this process: when it has elements here, or when it is empty and this
+/// process owns it (always, in one process). On a cluster the other
+/// processes hold it empty, and a function of it would make elements from
+/// nothing once per process.
+fn here<Rn: Runner, T>(runner: &Rn, p: usize, n: usize, part: &[T]) -> bool {
+    !part.is_empty() || runner.owns(p, n)
 }
 
 /// `transform(f)`: `f` gets the whole batch (on the calling thread), and the
@@ -83,22 +111,8 @@ where
     Rn: Moves<Indexed<T>> + Moves<Indexed<V>>,
 {
     let batch = narrow(runner, stage, input, map_side)?;
-    let (transformed, failed) = match driver::gather(runner, stage + 1, batch)? {
-        Some(batch) => match runner.call(stage + 1, || f.transform(batch, runner.time())) {
-            Ok(transformed) => (Shipped::Batch(transformed), None),
-            // A failed `f` still takes part in the scatter, so that the
-            // other processes fail too rather than wait for it.
-            Err(e) => (Shipped::Failed, Some(e)),
-        },
-        None => (Shipped::Elsewhere, None),
-    };
-    let transformed = driver::scatter(runner, stage + 1, transformed)?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    let Some(transformed) = transformed else {
-        return runner.call(stage + 1, || panic!("the function failed on process 0 (see its error)"));
-    };
+    let gathered = driver::gather(runner, stage + 1, batch)?;
+    let transformed = driver::on_driver(runner, stage + 1, gathered, |batch| f.transform(batch, runner.time()))?;
     narrow(runner, stage + 1, transformed, reduce_side)
 }
 
@@ -106,7 +120,7 @@ where
 mod tests {
     use super::*;
     use crate::fixtures::{config, ctx, op, op_lines, plan, test_ctx};
-    use crate::stage::transform_with;
+    use crate::stage::{transform_with, union};
 
     fn parts() -> Batch<i32> {
         Batch::from_partitions(vec![vec![1, 2], vec![3], vec![4, 5, 6]])
@@ -143,8 +157,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(sums.collect(), vec![3, 3, 15]);
-        // `union` is `transform_with` of the batches' union.
-        let u = transform_with(
+        // `union` runs the batches' union (the function the macro passes).
+        let u = union(
             &ctx,
             0,
             Batch::from_partitions(vec![vec![1], vec![2]]),
