@@ -17,7 +17,8 @@
 //! `map_with_state` (with and without an initial state, with a timeout) and
 //! the snapshots, windows with and
 //! without inverse, `count_by_value_and_window`, `group_by_key_and_window`,
-//! `count_by_window` and `reduce_by_window`.
+//! `count_by_window` and `reduce_by_window`, and `window` itself (its
+//! partitions, the covered batches' side by side, each on its owner).
 //!
 //! The `Driver` job's `transform`, `print` and `foreach_batch` must run on
 //! process 0 only and see the whole batch there, as in one process; so must
@@ -226,6 +227,9 @@ stream_job! {
         output groups: (u32, Vec<i64>) = pairs.group_by_key_and_window(2s, 1s);
         output count: u64 = pairs.count_by_window(3s, 1s);
         output sum_inv: i64 = pairs.map(|(_, v)| v).reduce_by_window(|a, b| a + b, |a, b| a - b, 3s, 1s);
+        // The covered batches' partitions side by side: each on its owner.
+        output held: (u32, i64) = pairs.window(2s, 1s);
+        output held_sizes: usize = pairs.window(3s, 1s).map_partitions(|part| [part.len()]);
     }
 }
 
@@ -470,6 +474,8 @@ fn run_jobs(config: &JobConfig) -> Result<Vec<String>, String> {
         out.extend(batch_lines(ms, "groups", &batch.groups));
         out.extend(batch_lines(ms, "count", &batch.count));
         out.extend(batch_lines(ms, "sum_inv", &batch.sum_inv));
+        out.extend(batch_lines(ms, "held", &batch.held));
+        out.extend(batch_lines(ms, "held_sizes", &batch.held_sizes));
     }
     Ok(out)
 }

@@ -3,7 +3,8 @@
 use super::WindowSpec;
 use super::timeline::{Held, Timeline};
 use crate::Batch;
-use crate::runner::Runner;
+use crate::runner::place::to_owners;
+use crate::runner::{Indexed, Moves, Runner};
 use crate::stage::bounds::{Element, MapSide, ReduceSide, Retained};
 use crate::stage::{StageInput, narrow_parts, run_part};
 use serde::{Deserialize, Serialize};
@@ -42,8 +43,10 @@ impl<T> ElementWindow<T> {
 /// `window(W, s)`: at every multiple of the slide, the covered batches'
 /// partitions in time order; elements are cloned while a later window still
 /// needs them, moved otherwise. Stages: `stage` the map side, `stage + 1` the
-/// reduce side over the window; no exchange (partitions are kept).
-pub fn window<Rn: Runner, S: StageInput, T: Retained, U: Element>(
+/// reduce side over the window. Partitions are kept; on a cluster each moves
+/// to its owner in the window's numbering (a covered batch's partition `p`
+/// is the window's partition `i * n + p`, which another process may own).
+pub fn window<Rn: Runner + Moves<Indexed<U>>, S: StageInput, T: Retained, U: Element>(
     runner: &Rn,
     stage: usize,
     state: &mut ElementWindow<T>,
@@ -55,12 +58,11 @@ pub fn window<Rn: Runner, S: StageInput, T: Retained, U: Element>(
     let Some(covered) = state.batches.window_at(&state.spec, runner.since_zero(), parts) else {
         return Ok(None);
     };
-    runner
-        .tasks(stage + 1, covered.partitions(), |held| match held {
-            Held::Owned(part) => run_part(part, &reduce_side),
-            Held::Shared(part) => run_part(part.iter().cloned(), &reduce_side),
-        })
-        .map(|parts| Some(Batch::from_partitions(parts)))
+    let parts = runner.tasks(stage + 1, covered.partitions(), |held| match held {
+        Held::Owned(part) => run_part(part, &reduce_side),
+        Held::Shared(part) => run_part(part.iter().cloned(), &reduce_side),
+    })?;
+    to_owners(runner, stage + 1, Batch::from_partitions(parts)).map(Some)
 }
 
 /// On a cluster each process keeps the partitions it owns of every held batch.
