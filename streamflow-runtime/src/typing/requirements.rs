@@ -29,6 +29,20 @@ pub trait Data: Send + Sync + 'static {}
 #[diagnostic::do_not_recommend]
 impl<T: Send + Sync + 'static> Data for T {}
 
+/// What a job's generated `<Job>Inputs`/`<Job>Outputs` impls assume of every
+/// port's element type, so that the structs are `Send`: the element's own
+/// mistake (an `Rc`) is the witness's error, and this bound is not a second
+/// one where the job is declared. A use of such a job (running it) still
+/// checks it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the element of a port: elements must be `Send + Sync + 'static`",
+    label = "the job's ports hold `{Self}`",
+    note = "stream elements move between worker threads; use owned, thread-safe types (`String`, `Arc<T>`, not `&str` or `Rc<T>`)"
+)]
+pub trait PortElement: Send + Sync + 'static {}
+#[diagnostic::do_not_recommend]
+impl<T: Send + Sync + 'static> PortElement for T {}
+
 requirements! {
 
     /// What a shuffle key must be: hashable and comparable.
