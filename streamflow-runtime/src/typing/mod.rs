@@ -206,7 +206,17 @@ macro_rules! join_witnesses {
     ($($(#[$doc:meta])* $name:ident -> $out:ty, [$($values:tt)+];)*) => {$(
         $(#[$doc])*
         #[allow(clippy::type_complexity)]
-        pub fn $name<K, V, K2, W, U>(&self, _other: &Stream<U>) -> (Stream<(K, $out)>, Pair<T, K, V>, Pair<U, K, W>)
+        pub fn $name<K, V, K2, W, U>(
+            &self,
+            _other: &Stream<U>,
+        ) -> (
+            // The key as a projection of `SameKey`: rustc's error type when
+            // the keys differ, so that the output's readers (its port) add
+            // no second error.
+            Stream<(<K2 as SameKey<K>>::Key, $out)>,
+            Pair<T, K, V>,
+            Pair<U, K, W>,
+        )
         where
             T: JoinInput<Key = K, Value = V>,
             U: JoinInput<Key = K2, Value = W>,

@@ -119,15 +119,66 @@ same_type_requirements! {
 #[diagnostic::on_unimplemented(
     message = "cannot join a stream keyed by `{K}` with a stream keyed by `{Self}`",
     label = "the right stream is keyed by `{Self}`, the left one by `{K}`",
-    note = "both streams of a join or cogroup must have the same key type; map one of them first"
+    note = "both streams of a join or cogroup must have the same key type; map one of them first (a key borrowed from its element, a `&str` split from a line, cannot be kept past a join: make it owned, `.map(|w| w.to_string())`)"
 )]
 pub trait SameKey<K> {
+    /// The joined stream's key: the key type both streams share. For a
+    /// borrowed key against its owned form (which fails `KeptPastJoin`),
+    /// the owned one, so that what reads the join's output adds no second
+    /// error.
+    type Key;
     /// The key, as the other stream's key type (the same type).
     fn into_key(self) -> K;
 }
 impl<K> SameKey<K> for K {
+    type Key = K;
     fn into_key(self) -> K {
         self
+    }
+}
+
+// A left key borrowed from its element joined with its owned form (`&str`
+// with `String`, `&T` with `T`) is the commonest key mismatch of a join
+// (words split from lines): these impls name it as such. They hold only if
+// the borrowed key is `KeptPastJoin`, which none is. Their `Self` is generic
+// (`O: OwnedStr`), so that rustc does not list them ("`SameKey<&str>` is
+// implemented for `String`") under every other key mismatch; for the same
+// reason a borrowed right key has no such impl (`SameKey`'s note names it).
+impl<'a, O: sealed::OwnedStr> SameKey<&'a str> for O
+where
+    &'a str: sealed::KeptPastJoin<O>,
+{
+    type Key = O;
+    fn into_key(self) -> &'a str {
+        <&'a str as sealed::KeptPastJoin<O>>::key(self)
+    }
+}
+impl<'a, T> SameKey<&'a T> for T
+where
+    &'a T: sealed::KeptPastJoin<T>,
+{
+    type Key = T;
+    fn into_key(self) -> &'a T {
+        <&'a T as sealed::KeptPastJoin<T>>::key(self)
+    }
+}
+
+mod sealed {
+    /// `String`: the owned form of a `&str` key.
+    pub trait OwnedStr {}
+    impl OwnedStr for String {}
+
+    /// A borrowed key that a join could keep: none is (the trait has no
+    /// impls, and is out of reach), so a join of a borrowed key with its
+    /// owned form is this error.
+    #[diagnostic::on_unimplemented(
+        message = "a key borrowed from its element (`{Self}`) cannot be kept past a join with a stream keyed by `{O}`",
+        label = "this join needs keys of type `{O}` on both sides",
+        note = "a join keeps its keys after the elements they were borrowed from are gone (a word split from a line borrows the line); make the key owned before the join: `.map(|w| w.to_string())` before pairing, or `(w.to_owned(), 1)`"
+    )]
+    pub trait KeptPastJoin<O> {
+        /// The borrowed key of an owned one.
+        fn key(owned: O) -> Self;
     }
 }
 
