@@ -134,6 +134,25 @@ where
     (key.into_key(), value)
 }
 
+/// The element of a keyed operator keeping its input's pairs, `(K, V)`,
+/// written as a projection of its key type `K` (a parameter of the
+/// witness). For an input that is not pairs, `K` is never known: the
+/// element stays unknown, and what reads the output (its port's declared
+/// type, `print`) adds no second error. A projection of the input type
+/// instead (`<T as ReduceByKeyInput>::Key`) would fail while rustc looks the
+/// method up, which then reports "method not found" (E0599) rather than the
+/// operator's message.
+pub type Keyed<K, V> = <K as KeyedElement<V>>::Pair;
+
+/// See [`Keyed`].
+pub trait KeyedElement<V> {
+    /// `(Self, V)`.
+    type Pair;
+}
+impl<K, V> KeyedElement<V> for K {
+    type Pair = (K, V);
+}
+
 fn next<U>() -> Stream<U> {
     Stream(PhantomData)
 }
@@ -404,10 +423,7 @@ impl<T> Stream<T> {
         f: F,
     ) -> (
         Checked<F, Reduces<V>>,
-        // `(K, V)`, as projections: for an input that is not pairs rustc
-        // finds no type there (its error type), so that what reads the
-        // output (its port's declared type, `print`) adds no second error.
-        Stream<(<T as ReduceByKeyInput>::Key, <T as ReduceByKeyInput>::Value)>,
+        Stream<Keyed<K, V>>,
         Pair<T, K, V>,
     )
     where
@@ -421,7 +437,7 @@ impl<T> Stream<T> {
 
     /// `group_by_key()`.
     #[allow(clippy::type_complexity)]
-    pub fn group_by_key<K, V>(&self) -> (Stream<(<T as GroupByKeyInput>::Key, Vec<V>)>, Pair<T, K, V>)
+    pub fn group_by_key<K, V>(&self) -> (Stream<Keyed<K, Vec<V>>>, Pair<T, K, V>)
     where
         T: GroupByKeyInput<Key = K, Value = V>,
         K: Key,
@@ -530,11 +546,7 @@ impl<T> Stream<T> {
         f: F,
     ) -> (
         Checked<F, Reduces<V>>,
-        // As `reduce_by_key`'s output.
-        Stream<(
-            <T as ReduceByKeyAndWindowInput>::Key,
-            <T as ReduceByKeyAndWindowInput>::Value,
-        )>,
+        Stream<Keyed<K, V>>,
         Pair<T, K, V>,
         CodecProbe<KeyedWindow<K, V>>,
     )
@@ -566,11 +578,7 @@ impl<T> Stream<T> {
             Checked<I, Reduces<V>>,
             Checked<P, ByRef<(K, V), bool>>,
         ),
-        // As `reduce_by_key`'s output.
-        Stream<(
-            <T as ReduceByKeyAndWindowInput>::Key,
-            <T as ReduceByKeyAndWindowInput>::Value,
-        )>,
+        Stream<Keyed<K, V>>,
         Pair<T, K, V>,
         CodecProbe<InvertibleWindow<K, V>>,
     )
@@ -604,7 +612,7 @@ impl<T> Stream<T> {
     pub fn group_by_key_and_window<K, V>(
         &self,
     ) -> (
-        Stream<(<T as GroupByKeyAndWindowInput>::Key, Vec<V>)>,
+        Stream<Keyed<K, Vec<V>>>,
         Pair<T, K, V>,
         CodecProbe<GroupedWindow<K, V>>,
     )
