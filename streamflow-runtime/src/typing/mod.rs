@@ -418,14 +418,7 @@ impl<T> Stream<T> {
     /// `reduce_by_key(f)`: its function [`Checked`] (called once per
     /// element, in the map-side combiner and the merge).
     #[allow(clippy::type_complexity)]
-    pub fn reduce_by_key<K, V, F>(
-        &self,
-        f: F,
-    ) -> (
-        Checked<F, Reduces<V>>,
-        Stream<Keyed<K, V>>,
-        Pair<T, K, V>,
-    )
+    pub fn reduce_by_key<K, V, F>(&self, f: F) -> (Checked<F, Reduces<V>>, Stream<Keyed<K, V>>, Pair<T, K, V>)
     where
         T: ReduceByKeyInput<Key = K, Value = V>,
         K: Key,
@@ -611,11 +604,7 @@ impl<T> Stream<T> {
     #[allow(clippy::type_complexity)]
     pub fn group_by_key_and_window<K, V>(
         &self,
-    ) -> (
-        Stream<Keyed<K, Vec<V>>>,
-        Pair<T, K, V>,
-        CodecProbe<GroupedWindow<K, V>>,
-    )
+    ) -> (Stream<Keyed<K, Vec<V>>>, Pair<T, K, V>, CodecProbe<GroupedWindow<K, V>>)
     where
         T: GroupByKeyAndWindowInput<Key = K, Value = V>,
         K: Key,
