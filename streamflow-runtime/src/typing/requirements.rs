@@ -119,7 +119,7 @@ same_type_requirements! {
 #[diagnostic::on_unimplemented(
     message = "cannot join a stream keyed by `{K}` with a stream keyed by `{Self}`",
     label = "the right stream is keyed by `{Self}`, the left one by `{K}`",
-    note = "both streams of a join or cogroup must have the same key type; map one of them first (a key borrowed from its element, a `&str` split from a line, cannot be kept past a join: make it owned, `.map(|w| w.to_string())`)"
+    note = "both streams of a join or cogroup must have the same key type; map one of them first (a key borrowed from its element, a `&str` split from a line, cannot reach a join: make the words owned where they are split, `.flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())`)"
 )]
 pub trait SameKey<K> {
     /// The joined stream's key: the key type both streams share. For a
@@ -174,7 +174,7 @@ mod sealed {
     #[diagnostic::on_unimplemented(
         message = "a key borrowed from its element (`{Self}`) cannot be kept past a join with a stream keyed by `{O}`",
         label = "this join needs keys of type `{O}` on both sides",
-        note = "a join keeps its keys after the elements they were borrowed from are gone (a word split from a line borrows the line); make the key owned before the join: `.map(|w| w.to_string())` before pairing, or `(w.to_owned(), 1)`"
+        note = "a join's sides are not fused loops: nothing borrowed from an element (a word split from a line) reaches them; make the words owned where they are split: `.flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())`"
     )]
     pub trait KeptPastJoin<O> {
         /// The borrowed key of an owned one.
