@@ -112,7 +112,7 @@ pub struct Inlined {
 }
 
 /// The fused sides of `plan` that are written as inlined loops: those whose
-/// operators are all closure literals of `map`,
+/// operators are all closure literals (or functions' paths) of `map`,
 /// `flat_map`, `filter_map`, `filter` or `inspect` that can be written into
 /// a loop (one parameter, no declared return type, no `return` or `?` of
 /// their own), and that end in a batch or a keyed collector (see
@@ -164,7 +164,7 @@ fn verdicts(graph: &Graph, plan: &crate::plan::Plan, names: &Names) -> Vec<(usiz
             if !side.chain.iter().any(|&node| yields(node)) {
                 continue;
             }
-            let unwritable = side.chain.iter().find(|&&node| inline_closure(graph, node).is_none());
+            let unwritable = side.chain.iter().find(|&&node| inline_function(graph, node).is_none());
             let verdict = match (end, unwritable) {
                 (Err(why), _) => Err(why),
                 (_, Some(&node)) => {
@@ -276,7 +276,7 @@ fn port_keeps_references(graph: &Graph, node: NodeId, end: End) -> bool {
 /// written into the loop: a closure literal, or the path of a function
 /// (`str::to_owned`), called in place on the element as `|element|
 /// path(element)` would (a path has nothing to evaluate once).
-fn inline_closure(graph: &Graph, node: NodeId) -> Option<(TokenStream, TokenStream)> {
+fn inline_function(graph: &Graph, node: NodeId) -> Option<(TokenStream, TokenStream)> {
     let call = graph.nodes[node].call()?;
     if !matches!(call.desc.name, "map" | "flat_map" | "filter_map" | "filter" | "inspect") {
         return None;
@@ -391,7 +391,7 @@ pub fn inlined_loop(graph: &Graph, side: &Inlined) -> TokenStream {
     let mut body = push;
     for &node in side.chain.iter().rev() {
         let call = graph.nodes[node].call().expect("chains hold operators");
-        let (pat, expr) = inline_closure(graph, node).expect("checked by inlined_sides");
+        let (pat, expr) = inline_function(graph, node).expect("checked by inlined_sides");
         let span = at(call.method.span());
         let (items, keep) = (ident("items"), ident("keep"));
         body = match call.desc.name {
