@@ -26,6 +26,11 @@ fn expected_counts() -> Vec<(String, u64)> {
     counts
 }
 
+/// A function built by an expression, called (not written into the loop).
+fn make_length() -> fn(String) -> usize {
+    length
+}
+
 /// A line's length, as a named function.
 fn length(line: String) -> usize {
     line.len()
@@ -231,14 +236,14 @@ jobs! {
             });
     }
 
-    /// Stages that cannot borrow: a join's side, a function that is not a
-    /// closure literal.
+    /// Stages that cannot borrow: a join's side, a function that is neither
+    /// a closure literal nor a function's path.
     pub job NoBorrowing {
         batch_interval = 1s;
         input lines: String;
         input weights: (String, u64);
         output joined: (String, (usize, u64)) = lines.map(|line| (line.clone(), line.len())).join(weights);
-        output lengths: usize = lines.map(length);
+        output lengths: usize = lines.map(make_length());
     }
 
     /// A filter chain ending in `count` only reads its lines: it borrows
@@ -374,7 +379,9 @@ fn explain_says_which_stages_borrow() {
         "{owned}"
     );
     assert!(
-        owned.contains("map (no borrowing: `map` (line 241) is not given a closure literal the loop can hold)"),
+        owned.contains(
+            "map (no borrowing: `map` (line 246) is not given a closure literal or function path the loop can hold)"
+        ),
         "{owned}"
     );
 }
@@ -412,5 +419,36 @@ fn a_closure_passed_through_a_macro_may_borrow() {
     assert!(
         via_macro::ViaMacro::explain()
             .contains("combine_by_key (map-side combine; keys may borrow, owned once per new key)")
+    );
+}
+
+/// A function's path in the loop (`str::to_owned`) is called in place on
+/// the element, like a closure literal: words borrowed from their line reach
+/// it as `&str` (bound once as a function, it would get `String` lines).
+mod by_path {
+    use super::*;
+    stream_job! {
+        pub job OwnedByPath {
+            batch_interval = 1s;
+            input lines: String;
+            output words: String = lines.flat_map(|line| line.split_whitespace()).map(str::to_owned);
+            output lengths: usize = lines.map(length);
+        }
+    }
+}
+
+#[test]
+fn a_function_path_is_called_in_the_loop() {
+    let mut run = TestRun::new(by_path::OwnedByPath::new());
+    let out = run
+        .run_batch(by_path::OwnedByPath::inputs().lines(["to be", "or"]))
+        .unwrap()
+        .outputs;
+    assert_eq!(out.words.to_vec(), ["to", "be", "or"]);
+    assert_eq!(out.lengths.to_vec(), [5, 2]);
+    assert!(
+        by_path::OwnedByPath::explain().contains("map (may borrow from its input, stored owned)"),
+        "{}",
+        by_path::OwnedByPath::explain()
     );
 }

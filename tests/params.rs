@@ -36,6 +36,21 @@ jobs! {
         pairs.foreach_batch(|batch, time| SEEN.lock().unwrap().push((tag.clone(), time, batch.len())));
         words.print(shown);
     }
+
+    /// Words borrowed from their line, filtered by a parameter, counted,
+    /// kept from `min_count` on: the closure reading `spam` is written into
+    /// the loop like the others (it once kept the whole chain out of it,
+    /// and `line.split_whitespace()` did not compile).
+    pub job Enrich(spam: Arc<HashSet<String>>, min_count: u64) {
+        batch_interval = 1s;
+        input lines: String;
+        output counts: (String, u64) = lines
+            .flat_map(|line| line.split_whitespace())
+            .filter(|w| !spam.contains(AsRef::<str>::as_ref(w)))
+            .map(|w| (w, 1u64))
+            .reduce_by_key(|a, b| a + b)
+            .filter(|(_, n)| *n >= min_count);
+    }
 }
 
 fn stop_words() -> Arc<HashSet<String>> {
@@ -73,6 +88,12 @@ both! {
             capture.take_string(),
             [print_block(1000, &["\"the\"", "..."]), print_block(2000, &["\"y\"", "..."])].concat()
         );
+    }
+
+    fn a_closure_reading_a_parameter_keeps_words_borrowed_from_their_line() {
+        let job = m::Enrich::new(Arc::new(["buy", "now"].map(String::from).into_iter().collect()), 2);
+        let out = run_one(job, m::Enrich::inputs().lines(["buy a a b now", "a b c"]));
+        assert_eq!(out.counts.sorted(), [("a".to_owned(), 3), ("b".to_owned(), 2)]);
     }
 
     fn new_takes_the_parameters_in_order() {

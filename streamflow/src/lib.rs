@@ -98,10 +98,10 @@ pub mod __private {
     pub use streamflow_runtime::stage::*;
     pub use streamflow_runtime::state::*;
     pub use streamflow_runtime::typing::{
-        Stream, UncheckedByRef, UncheckedByValue, UncheckedFolds, UncheckedMapsWithState, UncheckedReduces,
-        UncheckedUpdates, UncheckedUpdatesAtTime, into_port, key_value, key_value_combine, key_value_group,
-        key_value_group_window, key_value_state, key_value_window, share, share_batch, union_batches, union_batches3,
-        union_batches4, union_batches5, union_batches6, union_batches7, union_batches8,
+        PortElement, Stream, UncheckedByRef, UncheckedByValue, UncheckedFolds, UncheckedMapsWithState,
+        UncheckedReduces, UncheckedUpdates, UncheckedUpdatesAtTime, into_port, key_value, key_value_combine,
+        key_value_group, key_value_group_window, key_value_state, key_value_window, share, share_batch, union_batches,
+        union_batches3, union_batches4, union_batches5, union_batches6, union_batches7, union_batches8,
     };
     pub use streamflow_runtime::windows::*;
     pub use streamflow_runtime::{

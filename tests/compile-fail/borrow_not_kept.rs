@@ -1,7 +1,8 @@
 use streamflow::prelude::*;
 
 // The joins read two streams and take their pairs owned: a word borrowed
-// from its line cannot reach them (map it `to_owned` first).
+// from its line cannot reach them (split the line into owned words). One
+// error, which says so; the port adds none.
 stream_job! {
     pub job Joined {
         batch_interval = 1s;

@@ -108,6 +108,20 @@ pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) 
         let value = quote_spanned!(at(ty.span())=> ::std::boxed::Box::new(::core::mem::take(&mut self.#field)));
         quote!(#index => ::core::option::Option::Some(#value),)
     });
+    // The structs hold every port's batch, and a driver moves them between
+    // threads, so they must be `Send`. An element type that is not `Send` is
+    // already the witness's error (at the port, or at the operator that
+    // produces it); these impls assume it rather than prove it, so that the
+    // structs' `Send` is not a second error and a third. The binder keeps
+    // the bound from being "trivial" (checked, and an error, where it is
+    // declared); a use of the impls still checks it.
+    let port_types: Vec<&syn::Type> = graph
+        .inputs
+        .iter()
+        .map(|p| &p.ty)
+        .chain(output_ports.iter().map(|(_, ty, _)| *ty))
+        .collect();
+    let ports_are_elements = quote!(where #(for<'port> #port_types: ::streamflow::__private::PortElement,)*);
     let name_text = name.to_string();
     let inputs_doc = format!("One batch of every input port of [`{name}`].");
     let outputs_doc = format!("One batch of every output port of [`{name}`].");
@@ -185,7 +199,7 @@ pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) 
             #(#output_fields,)*
         }
 
-        impl ::streamflow::OutputPorts for #outputs_ty {
+        impl ::streamflow::OutputPorts for #outputs_ty #ports_are_elements {
             const PORTS: &'static [::streamflow::PortInfo] = &[#(#output_infos),*];
 
             fn take_port(
@@ -240,7 +254,7 @@ pub fn job_items(job: &JobDef, graph: &Graph, timing: &Timing, parts: JobParts) 
 
         #default_impl
 
-        impl ::streamflow::Job for #name {
+        impl ::streamflow::Job for #name #ports_are_elements {
             type Inputs = #inputs_ty;
             type Outputs = #outputs_ty;
 

@@ -19,7 +19,7 @@ use crate::graph::{Graph, NodeId};
 use crate::ops::narrow::Loop;
 use crate::plan::{Access, Step};
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 
 /// The per-element closure applying `chain` and pushing into the collector of
 /// the operator at `end` (the boundary, or the chain's last operator). A
@@ -112,18 +112,13 @@ pub struct Inlined {
 }
 
 /// The fused sides of `plan` that are written as inlined loops: those whose
-/// operators are all closure literals of `map`,
+/// operators are all closure literals (or functions' paths) of `map`,
 /// `flat_map`, `filter_map`, `filter` or `inspect` that can be written into
 /// a loop (one parameter, no declared return type, no `return` or `?` of
 /// their own), and that end in a batch or a keyed collector (see
 /// [`keyed_end`]). Every other side calls its operators' bound functions.
-pub fn inlined_sides(
-    graph: &Graph,
-    plan: &crate::plan::Plan,
-    names: &Names,
-    params: &[crate::parse::Param],
-) -> Vec<Inlined> {
-    verdicts(graph, plan, names, params)
+pub fn inlined_sides(graph: &Graph, plan: &crate::plan::Plan, names: &Names) -> Vec<Inlined> {
+    verdicts(graph, plan, names)
         .into_iter()
         .filter_map(|(_, verdict)| verdict.ok())
         .collect()
@@ -136,25 +131,13 @@ type StepSide<'p> = (usize, &'p crate::plan::Side, Result<End, String>, Option<N
 /// For every stage that reads a batch and yields new elements (a `map`,
 /// `flat_map` or `filter_map` in its chain), its index among the plan's
 /// stages and its loop when it is inlined, or why its elements stay owned.
-fn verdicts(
-    graph: &Graph,
-    plan: &crate::plan::Plan,
-    names: &Names,
-    params: &[crate::parse::Param],
-) -> Vec<(usize, Result<Inlined, String>)> {
+fn verdicts(graph: &Graph, plan: &crate::plan::Plan, names: &Names) -> Vec<(usize, Result<Inlined, String>)> {
     // Only `map`, `flat_map` and `filter_map` yield new elements, which may
     // borrow; a chain of filters has nothing to gain.
     let yields = |node: NodeId| {
         graph.nodes[node]
             .call()
             .is_some_and(|c| c.desc.name != "filter" && c.desc.name != "inspect")
-    };
-    // A closure naming a job parameter gets its own clone of it where
-    // its function is bound (`params.rs`): it keeps that path.
-    let names_a_param = |node: NodeId| {
-        graph.nodes[node]
-            .call()
-            .is_some_and(|c| c.functions.iter().any(|f| super::params::names_any(f, params)))
     };
     let name_of = |node: NodeId| graph.nodes[node].call().map_or("an operator", |c| c.desc.name);
     let mut verdicts = Vec::new();
@@ -181,7 +164,7 @@ fn verdicts(
             if !side.chain.iter().any(|&node| yields(node)) {
                 continue;
             }
-            let unwritable = side.chain.iter().find(|&&node| inline_closure(graph, node).is_none());
+            let unwritable = side.chain.iter().find(|&&node| inline_function(graph, node).is_none());
             let verdict = match (end, unwritable) {
                 (Err(why), _) => Err(why),
                 (_, Some(&node)) => {
@@ -189,14 +172,13 @@ fn verdicts(
                     let name = name_of(node);
                     Err(
                         if matches!(name, "map" | "flat_map" | "filter_map" | "filter" | "inspect") {
-                            format!("`{name}` (line {line}) is not given a closure literal the loop can hold")
+                            format!(
+                                "`{name}` (line {line}) is not given a closure literal or function path the loop can hold"
+                            )
                         } else {
                             format!("`{name}` (line {line}) is not written into the loop")
                         },
                     )
-                }
-                _ if side.chain.iter().any(|&node| names_a_param(node)) => {
-                    Err("a closure reads a job parameter".to_owned())
                 }
                 (Ok(end), None) => {
                     let last = *side.chain.last().expect("not empty");
@@ -224,14 +206,9 @@ fn verdicts(
 /// elements: whether they are borrowed from the element being read, where
 /// they are made owned, or why they stay owned, in the role of the stage's
 /// last operator.
-pub fn described(
-    graph: &Graph,
-    plan: &crate::plan::Plan,
-    names: &Names,
-    params: &[crate::parse::Param],
-) -> crate::plan::Plan {
+pub fn described(graph: &Graph, plan: &crate::plan::Plan, names: &Names) -> crate::plan::Plan {
     let mut described = plan.clone();
-    for (stage, verdict) in verdicts(graph, plan, names, params) {
+    for (stage, verdict) in verdicts(graph, plan, names) {
         let note = match verdict {
             Ok(side) => match (side.end, side.keeps_references) {
                 (_, true) => "may borrow, references kept",
@@ -295,9 +272,11 @@ fn port_keeps_references(graph: &Graph, node: NodeId, end: End) -> bool {
     })
 }
 
-/// The parameter pattern and body of `node`'s function when it is a closure
-/// literal that can be written into the loop.
-fn inline_closure(graph: &Graph, node: NodeId) -> Option<(&syn::Pat, &syn::Expr)> {
+/// The parameter pattern and body of `node`'s function when it can be
+/// written into the loop: a closure literal, or the path of a function
+/// (`str::to_owned`), called in place on the element as `|element|
+/// path(element)` would (a path has nothing to evaluate once).
+fn inline_function(graph: &Graph, node: NodeId) -> Option<(TokenStream, TokenStream)> {
     let call = graph.nodes[node].call()?;
     if !matches!(call.desc.name, "map" | "flat_map" | "filter_map" | "filter" | "inspect") {
         return None;
@@ -311,6 +290,11 @@ fn inline_closure(graph: &Graph, node: NodeId) -> Option<(&syn::Pat, &syn::Expr)
     while let syn::Expr::Group(group) = function {
         function = &group.expr;
     }
+    if let syn::Expr::Path(path) = function {
+        let element = ident("element");
+        let span = syn::spanned::Spanned::span(path);
+        return Some((quote!(#element), quote_spanned!(span=> (#path)(#element))));
+    }
     let syn::Expr::Closure(closure) = function else {
         return None;
     };
@@ -320,7 +304,8 @@ fn inline_closure(graph: &Graph, node: NodeId) -> Option<(&syn::Pat, &syn::Expr)
         && closure.asyncness.is_none()
         && matches!(closure.output, syn::ReturnType::Default)
         && closure.inputs.len() == 1;
-    (plain && !leaves_early(&closure.body)).then(|| (&closure.inputs[0], &*closure.body))
+    (plain && !leaves_early(&closure.body))
+        .then(|| (closure.inputs[0].to_token_stream(), closure.body.to_token_stream()))
 }
 
 /// Whether a closure body returns from the closure before its end (`return`
@@ -406,7 +391,7 @@ pub fn inlined_loop(graph: &Graph, side: &Inlined) -> TokenStream {
     let mut body = push;
     for &node in side.chain.iter().rev() {
         let call = graph.nodes[node].call().expect("chains hold operators");
-        let (pat, expr) = inline_closure(graph, node).expect("checked by inlined_sides");
+        let (pat, expr) = inline_function(graph, node).expect("checked by inlined_sides");
         let span = at(call.method.span());
         let (items, keep) = (ident("items"), ident("keep"));
         body = match call.desc.name {
@@ -436,8 +421,9 @@ pub fn inlined_loop(graph: &Graph, side: &Inlined) -> TokenStream {
 }
 
 /// The typing chain's statement for an inlined side, at its last operator:
-/// the loop, built once, and the witness of what it collects.
-pub fn inlined_binding(graph: &Graph, names: &Names, side: &Inlined) -> TokenStream {
+/// the loop, built once (with a clone of each job parameter its closures
+/// name), and the witness of what it collects.
+pub fn inlined_binding(graph: &Graph, names: &Names, params: &[crate::parse::Param], side: &Inlined) -> TokenStream {
     let source = names.witness(side.source);
     let last = *side.chain.last().expect("inlined sides have operators");
     let witness = names.witness(last);
@@ -453,7 +439,12 @@ pub fn inlined_binding(graph: &Graph, names: &Names, side: &Inlined) -> TokenStr
         op_span(graph, last),
     );
     let name = &side.name;
-    let function = inlined_loop(graph, side);
+    let functions = side
+        .chain
+        .iter()
+        .filter_map(|&node| graph.nodes[node].call())
+        .flat_map(|call| call.functions.iter());
+    let function = super::params::capture_loop(functions, params, inlined_loop(graph, side));
     quote!(let (#name, #witness) = #source.#method(#function);)
 }
 

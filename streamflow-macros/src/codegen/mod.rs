@@ -26,11 +26,11 @@ use quote::{format_ident, quote};
 /// The code of a job that passed every check.
 pub fn generate(job: &JobDef, graph: &Graph, plan: &Plan) -> TokenStream {
     let names = Names::new(graph, job.name.span());
-    let inlined = chain::inlined_sides(graph, plan, &names, &job.params);
+    let inlined = chain::inlined_sides(graph, plan, &names);
     let typing = witness::typing_chain(graph, &names, &job.params, &[], &inlined);
     let interval_ms = graph.interval_ms.unwrap_or(1);
     // `explain()` says which stages borrow, as the loops were written.
-    let described = chain::described(graph, plan, &names, &job.params);
+    let described = chain::described(graph, plan, &names);
     let plan_expr = plan_const::plan_expr(&job.name.to_string(), interval_ms, job.fusion, graph, &described);
     let inputs_ty = format_ident!("{}Inputs", job.name);
     let outputs_ty = format_ident!("{}Outputs", job.name);

@@ -17,18 +17,38 @@ pub fn capture(expr: &Expr, params: &[Param]) -> TokenStream {
     if named.is_empty() {
         return tokens;
     }
-    let clones = named.iter().map(|Param { name, ty }| {
-        // A parameter whose type is not `Clone` is reported at its declaration.
-        quote_spanned!(ty.span()=> #[allow(unused_variables)] let #name = ::core::clone::Clone::clone(&#name);)
-    });
+    let clones = clones(&named);
     let expr = with_move(expr.clone());
-    quote!({ #(#clones)* #expr })
+    quote!({ #clones #expr })
 }
 
-/// Whether `expr` names any of the job's `params`.
-pub fn names_any(expr: &Expr, params: &[Param]) -> bool {
-    let tokens = expr.to_token_stream();
-    params.iter().any(|p| mentions(&tokens, &p.name))
+/// A loop written from the closures `functions` (`chain.rs`), bound as one
+/// closure `|x, out| ..`: like [`capture`], it gets one clone of each
+/// parameter any of them names, moved in, so that a closure reading a
+/// parameter is written into the loop like any other.
+pub fn capture_loop<'e>(
+    functions: impl IntoIterator<Item = &'e Expr>,
+    params: &[Param],
+    closure: TokenStream,
+) -> TokenStream {
+    let tokens: TokenStream = functions.into_iter().map(ToTokens::to_token_stream).collect();
+    let named: Vec<&Param> = params.iter().filter(|p| mentions(&tokens, &p.name)).collect();
+    if named.is_empty() {
+        return closure;
+    }
+    let clones = clones(&named);
+    quote!({ #clones move #closure })
+}
+
+/// A clone of each of `named`, under its own name.
+fn clones(named: &[&Param]) -> TokenStream {
+    named
+        .iter()
+        .map(|Param { name, ty }| {
+            // A parameter whose type is not `Clone` is reported at its declaration.
+            quote_spanned!(ty.span()=> #[allow(unused_variables)] let #name = ::core::clone::Clone::clone(&#name);)
+        })
+        .collect()
 }
 
 /// Whether `tokens` contain the identifier `name` anywhere (a field or method

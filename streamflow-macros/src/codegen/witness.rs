@@ -26,7 +26,7 @@ pub fn typing_chain(graph: &Graph, names: &Names, params: &[Param], skip: &[bool
         }
         if let Some(side) = inlined.iter().find(|side| side.chain.contains(&id)) {
             if side.chain.last() == Some(&id) {
-                out.extend(inlined_binding(graph, names, side));
+                out.extend(inlined_binding(graph, names, params, side));
             }
             continue;
         }

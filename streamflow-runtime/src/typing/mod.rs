@@ -134,6 +134,25 @@ where
     (key.into_key(), value)
 }
 
+/// The element of a keyed operator keeping its input's pairs, `(K, V)`,
+/// written as a projection of its key type `K` (a parameter of the
+/// witness). For an input that is not pairs, `K` is never known: the
+/// element stays unknown, and what reads the output (its port's declared
+/// type, `print`) adds no second error. A projection of the input type
+/// instead (`<T as ReduceByKeyInput>::Key`) would fail while rustc looks the
+/// method up, which then reports "method not found" (E0599) rather than the
+/// operator's message.
+pub type Keyed<K, V> = <K as KeyedElement<V>>::Pair;
+
+/// See [`Keyed`].
+pub trait KeyedElement<V> {
+    /// `(Self, V)`.
+    type Pair;
+}
+impl<K, V> KeyedElement<V> for K {
+    type Pair = (K, V);
+}
+
 fn next<U>() -> Stream<U> {
     Stream(PhantomData)
 }
@@ -206,7 +225,17 @@ macro_rules! join_witnesses {
     ($($(#[$doc:meta])* $name:ident -> $out:ty, [$($values:tt)+];)*) => {$(
         $(#[$doc])*
         #[allow(clippy::type_complexity)]
-        pub fn $name<K, V, K2, W, U>(&self, _other: &Stream<U>) -> (Stream<(K, $out)>, Pair<T, K, V>, Pair<U, K, W>)
+        pub fn $name<K, V, K2, W, U>(
+            &self,
+            _other: &Stream<U>,
+        ) -> (
+            // The key as a projection of `SameKey`: rustc's error type when
+            // the keys differ, so that the output's readers (its port) add
+            // no second error.
+            Stream<(<K2 as SameKey<K>>::Key, $out)>,
+            Pair<T, K, V>,
+            Pair<U, K, W>,
+        )
         where
             T: JoinInput<Key = K, Value = V>,
             U: JoinInput<Key = K2, Value = W>,
@@ -389,17 +418,7 @@ impl<T> Stream<T> {
     /// `reduce_by_key(f)`: its function [`Checked`] (called once per
     /// element, in the map-side combiner and the merge).
     #[allow(clippy::type_complexity)]
-    pub fn reduce_by_key<K, V, F>(
-        &self,
-        f: F,
-    ) -> (
-        Checked<F, Reduces<V>>,
-        // `(K, V)`, as projections: for an input that is not pairs rustc
-        // finds no type there (its error type), so that what reads the
-        // output (its port's declared type, `print`) adds no second error.
-        Stream<(<T as ReduceByKeyInput>::Key, <T as ReduceByKeyInput>::Value)>,
-        Pair<T, K, V>,
-    )
+    pub fn reduce_by_key<K, V, F>(&self, f: F) -> (Checked<F, Reduces<V>>, Stream<Keyed<K, V>>, Pair<T, K, V>)
     where
         T: ReduceByKeyInput<Key = K, Value = V>,
         K: Key,
@@ -411,7 +430,7 @@ impl<T> Stream<T> {
 
     /// `group_by_key()`.
     #[allow(clippy::type_complexity)]
-    pub fn group_by_key<K, V>(&self) -> (Stream<(<T as GroupByKeyInput>::Key, Vec<V>)>, Pair<T, K, V>)
+    pub fn group_by_key<K, V>(&self) -> (Stream<Keyed<K, Vec<V>>>, Pair<T, K, V>)
     where
         T: GroupByKeyInput<Key = K, Value = V>,
         K: Key,
@@ -520,11 +539,7 @@ impl<T> Stream<T> {
         f: F,
     ) -> (
         Checked<F, Reduces<V>>,
-        // As `reduce_by_key`'s output.
-        Stream<(
-            <T as ReduceByKeyAndWindowInput>::Key,
-            <T as ReduceByKeyAndWindowInput>::Value,
-        )>,
+        Stream<Keyed<K, V>>,
         Pair<T, K, V>,
         CodecProbe<KeyedWindow<K, V>>,
     )
@@ -556,11 +571,7 @@ impl<T> Stream<T> {
             Checked<I, Reduces<V>>,
             Checked<P, ByRef<(K, V), bool>>,
         ),
-        // As `reduce_by_key`'s output.
-        Stream<(
-            <T as ReduceByKeyAndWindowInput>::Key,
-            <T as ReduceByKeyAndWindowInput>::Value,
-        )>,
+        Stream<Keyed<K, V>>,
         Pair<T, K, V>,
         CodecProbe<InvertibleWindow<K, V>>,
     )
@@ -593,11 +604,7 @@ impl<T> Stream<T> {
     #[allow(clippy::type_complexity)]
     pub fn group_by_key_and_window<K, V>(
         &self,
-    ) -> (
-        Stream<(<T as GroupByKeyAndWindowInput>::Key, Vec<V>)>,
-        Pair<T, K, V>,
-        CodecProbe<GroupedWindow<K, V>>,
-    )
+    ) -> (Stream<Keyed<K, Vec<V>>>, Pair<T, K, V>, CodecProbe<GroupedWindow<K, V>>)
     where
         T: GroupByKeyAndWindowInput<Key = K, Value = V>,
         K: Key,

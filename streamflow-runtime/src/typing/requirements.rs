@@ -29,6 +29,20 @@ pub trait Data: Send + Sync + 'static {}
 #[diagnostic::do_not_recommend]
 impl<T: Send + Sync + 'static> Data for T {}
 
+/// What a job's generated `<Job>Inputs`/`<Job>Outputs` impls assume of every
+/// port's element type, so that the structs are `Send`: the element's own
+/// mistake (an `Rc`) is the witness's error, and this bound is not a second
+/// one where the job is declared. A use of such a job (running it) still
+/// checks it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the element of a port: elements must be `Send + Sync + 'static`",
+    label = "the job's ports hold `{Self}`",
+    note = "stream elements move between worker threads; use owned, thread-safe types (`String`, `Arc<T>`, not `&str` or `Rc<T>`)"
+)]
+pub trait PortElement: Send + Sync + 'static {}
+#[diagnostic::do_not_recommend]
+impl<T: Send + Sync + 'static> PortElement for T {}
+
 requirements! {
 
     /// What a shuffle key must be: hashable and comparable.
@@ -105,15 +119,66 @@ same_type_requirements! {
 #[diagnostic::on_unimplemented(
     message = "cannot join a stream keyed by `{K}` with a stream keyed by `{Self}`",
     label = "the right stream is keyed by `{Self}`, the left one by `{K}`",
-    note = "both streams of a join or cogroup must have the same key type; map one of them first"
+    note = "both streams of a join or cogroup must have the same key type; map one of them first (a key borrowed from its element, a `&str` split from a line, cannot reach a join: make the words owned where they are split, `.flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())`)"
 )]
 pub trait SameKey<K> {
+    /// The joined stream's key: the key type both streams share. For a
+    /// borrowed key against its owned form (which fails `KeptPastJoin`),
+    /// the owned one, so that what reads the join's output adds no second
+    /// error.
+    type Key;
     /// The key, as the other stream's key type (the same type).
     fn into_key(self) -> K;
 }
 impl<K> SameKey<K> for K {
+    type Key = K;
     fn into_key(self) -> K {
         self
+    }
+}
+
+// A left key borrowed from its element joined with its owned form (`&str`
+// with `String`, `&T` with `T`) is the commonest key mismatch of a join
+// (words split from lines): these impls name it as such. They hold only if
+// the borrowed key is `KeptPastJoin`, which none is. Their `Self` is generic
+// (`O: OwnedStr`), so that rustc does not list them ("`SameKey<&str>` is
+// implemented for `String`") under every other key mismatch; for the same
+// reason a borrowed right key has no such impl (`SameKey`'s note names it).
+impl<'a, O: sealed::OwnedStr> SameKey<&'a str> for O
+where
+    &'a str: sealed::KeptPastJoin<O>,
+{
+    type Key = O;
+    fn into_key(self) -> &'a str {
+        <&'a str as sealed::KeptPastJoin<O>>::key(self)
+    }
+}
+impl<'a, T> SameKey<&'a T> for T
+where
+    &'a T: sealed::KeptPastJoin<T>,
+{
+    type Key = T;
+    fn into_key(self) -> &'a T {
+        <&'a T as sealed::KeptPastJoin<T>>::key(self)
+    }
+}
+
+mod sealed {
+    /// `String`: the owned form of a `&str` key.
+    pub trait OwnedStr {}
+    impl OwnedStr for String {}
+
+    /// A borrowed key that a join could keep: none is (the trait has no
+    /// impls, and is out of reach), so a join of a borrowed key with its
+    /// owned form is this error.
+    #[diagnostic::on_unimplemented(
+        message = "a key borrowed from its element (`{Self}`) cannot be kept past a join with a stream keyed by `{O}`",
+        label = "this join needs keys of type `{O}` on both sides",
+        note = "a join's sides are not fused loops: nothing borrowed from an element (a word split from a line) reaches them; make the words owned where they are split: `.flat_map(|line| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>())`"
+    )]
+    pub trait KeptPastJoin<O> {
+        /// The borrowed key of an owned one.
+        fn key(owned: O) -> Self;
     }
 }
 
