@@ -357,12 +357,12 @@ pub(super) fn resume<J: Job>(
                 message: format!("input `{port}`: {e}"),
             })
         })?;
-        if share.is_some() && !combines(feed.positions_type()) {
+        if share.is_some() && !combines(feed.positions_type()) && !feed.on_first_process_only() {
             return Err(StartError::InvalidSetting {
                 setting: "cluster",
                 reason: format!(
                     "checkpointing input `{port}` on a cluster is not supported yet: its positions (`{}`) do not \
-                     combine across processes (a directory source's do)",
+                     combine across processes (a directory source's, a Kafka stream's and a receiver's do)",
                     feed.positions_type()
                 ),
             });

@@ -69,6 +69,11 @@ pub(crate) trait Feed: Send {
     /// Resumes after recovery, before the first cut, from the positions the
     /// checkpoint recorded (oldest first; `None`: that cut had failed).
     fn resume(&mut self, recorded: &[Option<&[u8]>]) -> Result<(), SourceError>;
+    /// Whether the source runs on process 0 of a cluster only (a receiver):
+    /// its positions are then process 0's alone.
+    fn on_first_process_only(&self) -> bool {
+        false
+    }
 }
 
 /// The driver's side of an input.

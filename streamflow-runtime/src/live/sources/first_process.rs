@@ -3,6 +3,11 @@
 //! spread over the job's partitions and exchanged to their owners, and the
 //! other processes take their share from the same exchange. Without a
 //! cluster the source runs as it is.
+//!
+//! With checkpointing on, its positions and its write-ahead log are process
+//! 0's alone (the log in the shared checkpoint directory): after a recovery,
+//! on any number of processes, process 0 delivers the recorded batches
+//! again from the log, and they are spread like live ones.
 
 use super::feed::{InputEnv, StartedInput};
 use crate::live::error::StartError;
@@ -29,6 +34,7 @@ where
 /// The cluster's side: the spread delivery, and the feed of the other processes.
 #[cfg(feature = "cluster")]
 mod cluster {
+    use super::super::blocks::BlockRange;
     use super::super::feed::{Delivered, Delivery, Feed, Pending, StartedInput};
     use crate::live::error::SourceError;
     use crate::{Batch, Time};
@@ -45,6 +51,7 @@ mod cluster {
     {
         match started {
             Some(started) => StartedInput {
+                feed: Box::new(First(started.feed)),
                 delivery: Box::new(Spread::<T> {
                     inner: Some(started.delivery),
                     mesh,
@@ -54,7 +61,9 @@ mod cluster {
                 ..started
             },
             None => StartedInput {
-                feed: Box::new(Elsewhere),
+                feed: Box::new(Elsewhere {
+                    positions_type: std::any::type_name::<BlockRange>(),
+                }),
                 delivery: Box::new(Spread::<T> {
                     inner: None,
                     mesh,
@@ -69,8 +78,37 @@ mod cluster {
         }
     }
 
+    /// Process 0's feed, as it is, saying where it runs.
+    struct First(Box<dyn Feed>);
+
+    impl Feed for First {
+        fn cut(&mut self, time: Time) -> Pending {
+            self.0.cut(time)
+        }
+
+        fn positions_type(&self) -> &'static str {
+            self.0.positions_type()
+        }
+
+        fn start_positions(&self) -> Result<Option<Vec<u8>>, SourceError> {
+            self.0.start_positions()
+        }
+
+        fn resume(&mut self, recorded: &[Option<&[u8]>]) -> Result<(), SourceError> {
+            self.0.resume(recorded)
+        }
+
+        fn on_first_process_only(&self) -> bool {
+            true
+        }
+    }
+
     /// The feed of a process other than 0: its batches read nothing here.
-    struct Elsewhere;
+    struct Elsewhere {
+        /// Process 0's (a receiver's: block ranges), as the checkpoint's
+        /// job record names it.
+        positions_type: &'static str,
+    }
 
     impl Feed for Elsewhere {
         fn cut(&mut self, _time: Time) -> Pending {
@@ -78,7 +116,11 @@ mod cluster {
         }
 
         fn positions_type(&self) -> &'static str {
-            "()"
+            self.positions_type
+        }
+
+        fn on_first_process_only(&self) -> bool {
+            true
         }
 
         fn start_positions(&self) -> Result<Option<Vec<u8>>, SourceError> {
