@@ -13,9 +13,7 @@
 //! each process reads only the topic partitions it owns, and the totals
 //! must be those of the lines produced, each counted once.
 //!
-//! Then: a queue stream on a cluster with a checkpoint is refused at start
-//! (receivers' and Kafka streams' checkpoints on a cluster:
-//! tests/cluster_source_recovery.rs).
+//! (Checkpoints of both on a cluster: tests/cluster_source_recovery.rs.)
 //!
 //! The processes are this very binary (`cluster_sources --child ...`);
 //! hence no test harness.
@@ -224,33 +222,6 @@ fn run_on(n: usize, source: &str, feed: impl FnOnce()) -> Result<(BTreeMap<Strin
     Ok((totals, per_process))
 }
 
-/// A queue stream on a cluster with a checkpoint: refused at start (only a
-/// directory source's, a Kafka stream's and a receiver's positions combine
-/// across processes).
-fn a_checkpointed_queue_on_a_cluster_is_refused() -> Result<(), String> {
-    let config = ClusterConfig::new(0, free_addresses(1)).map_err(|e| e.to_string())?;
-    let mesh = Mesh::connect(&config, RUN_LIMIT).map_err(|e| e.to_string())?;
-    let dir = std::env::temp_dir().join(format!("streamflow-cluster-sources-{}", std::process::id()));
-    let input = sources::queue_stream(Vec::<Vec<String>>::new());
-    let what = input.description().to_owned();
-    let job = SocketWords::with_config(JobConfig::new().partitions(PARTITIONS).cluster(mesh.clone()))
-        .map_err(|e| e.to_string())?;
-    let started = StreamingContext::new(job)
-        .checkpoint(&dir)
-        .input("lines", input)
-        .and_then(|c| c.output::<(String, u64)>("counts", sinks::discard()))
-        .map_err(|e| e.to_string())?
-        .start();
-    let _ = std::fs::remove_dir_all(&dir);
-    let wanted = "invalid setting `cluster`: checkpointing input `lines` on a cluster is not supported yet: its \
-                  positions";
-    match started {
-        Err(e) if e.to_string().contains(wanted) => Ok(()),
-        Err(e) => Err(format!("{what}: expected {wanted:?}, got {e}")),
-        Ok(_) => Err(format!("a checkpointed {what} on a cluster started")),
-    }
-}
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().is_some_and(|a| a == "--child") {
@@ -317,11 +288,6 @@ fn main() -> ExitCode {
                 }
             }
         }
-    }
-    if let Err(e) = a_checkpointed_queue_on_a_cluster_is_refused() {
-        failures.push(e);
-    } else {
-        println!("a checkpointed queue stream on a cluster is refused at start");
     }
     if failures.is_empty() {
         println!("test result: ok. cluster_sources");

@@ -96,7 +96,7 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
     };
     if let Some(lockstep) = &lockstep {
         // Every process runs the same batch times: process 0's zero time.
-        let zeros = (lockstep.lockstep.share)(zero.as_millis()).map_err(|reason| StartError::InvalidSetting {
+        let zeros = (lockstep.agree)(zero.as_millis()).map_err(|reason| StartError::InvalidSetting {
             setting: "cluster",
             reason: format!("cannot agree on the zero time: {reason}"),
         })?;
@@ -334,14 +334,19 @@ struct Placed {
     process: usize,
     processes: usize,
     lockstep: Lockstep,
+    /// The mesh's barrier at start (the zero time, the checkpoint to
+    /// resume), bounded by the cluster's answer timeout.
+    agree: Box<dyn Fn(u64) -> Result<Vec<u64>, String> + Send>,
 }
 
 #[cfg(feature = "cluster")]
 fn lockstep<J: Job>(job: &J) -> Option<Placed> {
     let mesh = job.config().cluster.clone()?;
+    let agreeing = mesh.clone();
     Some(Placed {
         process: mesh.process(),
         processes: mesh.processes(),
+        agree: Box::new(move |value| agreeing.agree_on(value).map_err(|e| e.to_string())),
         lockstep: Lockstep {
             process: mesh.process(),
             share: Box::new(move |value| mesh.share(value).map_err(|e| e.to_string())),
@@ -359,7 +364,7 @@ fn lockstep<J: Job>(_job: &J) -> Option<Placed> {
 fn on_cluster(placed: Option<&Placed>, share: Option<Share>) -> Option<recovery::OnCluster<'_>> {
     Some(recovery::OnCluster {
         share: share?,
-        barrier: &*placed?.lockstep.share,
+        barrier: &*placed?.agree,
     })
 }
 
