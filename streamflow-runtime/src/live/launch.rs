@@ -18,7 +18,7 @@ use super::sources::{Delivery, Feed, Input, InputEnv, MeshRef, StartedInput};
 use super::status_line::StatusDrawer;
 use super::sync::lock;
 use crate::cluster::Share;
-use crate::{InputPorts, Job, Time};
+use crate::{InputPartitions, InputPorts, Job, Time};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
@@ -138,7 +138,7 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
         &budget,
         &events,
         opened.as_ref(),
-        (share, mesh),
+        (share, mesh, &kept_ports(&job)),
     ) {
         Ok(started) => started,
         Err(e) => {
@@ -415,6 +415,15 @@ fn thread_error(name: &str) -> impl FnOnce(std::io::Error) -> StartError {
     move |source| StartError::Thread { name, source }
 }
 
+/// Which input ports keep a batch's partitions as they arrive
+/// (`partitions = keep`), in port order.
+fn kept_ports<J: Job>(job: &J) -> Vec<bool> {
+    let ports = job.input_partitions();
+    (0..job.plan().inputs.len())
+        .map(|port| ports.get(port) == Some(&InputPartitions::Kept))
+        .collect()
+}
+
 /// Starts every source in port order; on a failure, stops the receivers
 /// already started.
 fn start_inputs(
@@ -424,10 +433,12 @@ fn start_inputs(
     budget: &Arc<Budget>,
     events: &EventSender,
     checkpoint: Option<&Opened>,
-    (share, mesh): (Option<Share>, Option<MeshRef>),
+    // On a cluster: this process's share, the mesh, and which ports keep
+    // their batches' partitions (a receiver's batch is spread accordingly).
+    (share, mesh, kept): (Option<Share>, Option<MeshRef>, &[bool]),
 ) -> Result<Vec<(&'static str, StartedInput)>, StartError> {
     let mut started: Vec<(&'static str, StartedInput)> = Vec::with_capacity(sources.len());
-    for (port, input) in sources {
+    for (index, (port, input)) in sources.into_iter().enumerate() {
         let env = InputEnv {
             port,
             block_interval: settings.block_interval,
@@ -440,6 +451,7 @@ fn start_inputs(
             wal: checkpoint.map(|c| c.wal(port)),
             share,
             mesh: mesh.clone(),
+            kept: kept.get(index).copied().unwrap_or(false),
         };
         match input.start(env) {
             Ok(s) => started.push((port, s)),

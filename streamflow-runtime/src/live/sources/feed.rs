@@ -36,6 +36,10 @@ pub(crate) struct InputEnv {
     /// only spreads its batches (see `first_process`).
     #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     pub(crate) mesh: Option<MeshRef>,
+    /// The port keeps a batch's partitions as they arrive (`partitions =
+    /// keep`): on a cluster, a receiver's batch is spread block by block.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    pub(crate) kept: bool,
 }
 
 /// The mesh of a live job on a cluster, as its sources get it.

@@ -26,7 +26,7 @@ where
     #[cfg(feature = "cluster")]
     if let (Some(mesh), Some(share)) = (&env.mesh, env.share) {
         let started = if share.process == 0 { Some(start(env)?) } else { None };
-        return Ok(cluster::spread::<T>(started, mesh.clone(), share.partitions));
+        return Ok(cluster::spread::<T>(started, mesh.clone(), share.partitions, env.kept));
     }
     start(env)
 }
@@ -45,6 +45,7 @@ mod cluster {
         started: Option<StartedInput>,
         mesh: std::sync::Arc<crate::cluster::Mesh>,
         partitions: usize,
+        kept: bool,
     ) -> StartedInput
     where
         T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
@@ -56,6 +57,7 @@ mod cluster {
                     inner: Some(started.delivery),
                     mesh,
                     partitions,
+                    kept,
                     _records: std::marker::PhantomData,
                 }),
                 ..started
@@ -68,6 +70,7 @@ mod cluster {
                     inner: None,
                     mesh,
                     partitions,
+                    kept,
                     _records: std::marker::PhantomData,
                 }),
                 receiver: None,
@@ -138,6 +141,8 @@ mod cluster {
         inner: Option<Box<dyn Delivery>>,
         mesh: std::sync::Arc<crate::cluster::Mesh>,
         partitions: usize,
+        /// The port keeps a batch's partitions (`partitions = keep`).
+        kept: bool,
         _records: std::marker::PhantomData<fn() -> T>,
     }
 
@@ -145,10 +150,15 @@ mod cluster {
     where
         T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
     {
-        /// Process 0's delivery, cut in the job's partition count (its elements
-        /// in order, contiguous runs of near-equal size), each partition sent to
-        /// its owner. A failed delivery still takes part in the exchange (with
-        /// nothing), so the other processes do not wait for it.
+        /// Process 0's delivery, in the partitions one process would give the
+        /// job, each sent to its owner: block by block when there are
+        /// several blocks or the port keeps its partitions (`partitions =
+        /// keep`), as one process keeps them; else cut in the job's partition
+        /// count (its elements in order, contiguous runs of near-equal
+        /// size), as one process splits a batch of one partition. The other
+        /// processes learn the count from process 0 first (one round). A
+        /// failed delivery still takes part in both rounds (with nothing), so
+        /// the other processes do not wait for it.
         fn deliver(&mut self, time: Time, pending: &Pending) -> Result<Delivered, SourceError> {
             let delivered = match &mut self.inner {
                 Some(inner) => inner.deliver(time, pending).and_then(|d| {
@@ -164,13 +174,28 @@ mod cluster {
                 Ok((batch, records)) => (batch, Ok(records)),
                 Err(e) => (Batch::empty(), Err(e)),
             };
-            let n = self.partitions.max(1);
-            let elements = batch.collect();
-            let total = elements.len();
-            let mut rest = elements.into_iter();
-            let buckets: Vec<Vec<T>> = (0..n)
-                .map(|p| rest.by_ref().take(total * (p + 1) / n - total * p / n).collect())
-                .collect();
+            let blocks = batch.num_partitions();
+            let shared = self
+                .mesh
+                .share(blocks as u64)
+                .map_err(|e| format!("cannot spread the batch over the cluster: {e}"))?;
+            let blocks = shared.first().copied().unwrap_or(0) as usize;
+            let by_block = blocks > 1 || (blocks == 1 && self.kept);
+            let buckets: Vec<Vec<T>> = if by_block {
+                // Process 0 has the blocks; the others send empty ones.
+                let mut parts = batch.into_partitions();
+                parts.resize_with(blocks, Vec::new);
+                parts
+            } else {
+                let n = self.partitions.max(1);
+                let elements = batch.collect();
+                let total = elements.len();
+                let mut rest = elements.into_iter();
+                (0..n)
+                    .map(|p| rest.by_ref().take(total * (p + 1) / n - total * p / n).collect())
+                    .collect()
+            };
+            let n = buckets.len();
             let parts = crate::cluster::exchange(&self.mesh, std::iter::once(((0, 0), buckets)), n)
                 .map_err(|e| format!("cannot spread the batch over the cluster: {e}"))?;
             let records = failed?;
