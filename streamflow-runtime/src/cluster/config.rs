@@ -63,9 +63,12 @@ impl ClusterConfig {
     /// resume when it starts. A process that connected and then does not
     /// answer (stopped, hung, or in another step of its program) fails the
     /// others with an error naming it, instead of making them wait forever.
-    /// (The rounds of a running job have no such bound: a batch may take
-    /// longer on one process than on another; a process that dies there is
-    /// found by the mesh.)
+    /// The bound covers the work a process does before it answers: loading
+    /// a checkpoint and restoring its state, starting its sources (a Kafka
+    /// stream may wait for its topics); raise it if that takes longer. (The
+    /// rounds of a running job have no such bound: a batch may take longer
+    /// on one process than on another; a process that dies there is found
+    /// by the mesh.)
     pub fn with_answer_timeout(mut self, timeout: Duration) -> Self {
         self.answer_timeout = timeout;
         self

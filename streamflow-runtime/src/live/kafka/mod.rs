@@ -111,7 +111,7 @@ pub use options::{CommittedFallback, KafkaOptions, StartingOffsets};
 pub use partitioner::{Partitioner, default_partitioner};
 pub use record::KafkaRecord;
 // Recovery on a cluster combines the ranges every process recorded.
-pub(crate) use share::union;
+pub(crate) use share::{combine as combine_offsets, is_offsets};
 pub use sink::{KafkaSink, KafkaSinkOptions};
 
 use crate::live::sources::Input;

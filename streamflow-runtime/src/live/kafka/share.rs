@@ -8,6 +8,7 @@
 
 use super::offsets::{KafkaOffsets, TopicPartition};
 use crate::cluster::{Share, owner};
+use crate::live::sources::Positions;
 use std::collections::BTreeMap;
 
 /// This process's share of a Kafka stream's partitions.
@@ -71,6 +72,25 @@ pub(crate) fn union(parts: Vec<KafkaOffsets>) -> KafkaOffsets {
     KafkaOffsets {
         ranges: ranges.into_values().collect(),
     }
+}
+
+/// Whether positions of the Rust type `type_name` are a Kafka stream's.
+pub(crate) fn is_offsets(type_name: &str) -> bool {
+    type_name == std::any::type_name::<KafkaOffsets>()
+}
+
+/// The Kafka ranges every process recorded for one batch (by process;
+/// `None`: that cut failed), encoded, as one record ([`union`]).
+pub(crate) fn combine(parts: &[Option<&[u8]>]) -> Result<Option<Vec<u8>>, String> {
+    let parts = parts
+        .iter()
+        .flatten()
+        .map(|bytes| KafkaOffsets::from_bytes(bytes).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, String>>()?;
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    union(parts).to_bytes().map(Some).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

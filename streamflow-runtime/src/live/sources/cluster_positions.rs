@@ -10,7 +10,9 @@
 //! - a Kafka stream's: each process recorded the ranges of the topic
 //!   partitions it read; their union is given to every process, whose
 //!   source reads only its own partitions of it (which partitions are whose
-//!   depends on the topics' partition counts, which the source knows).
+//!   depends on the topics' partition counts, which the source knows). That
+//!   union is `kafka/share.rs`'s (recovery calls it first: `kafka` uses
+//!   this module, not the other way round).
 //!
 //! A receiver runs on process 0 of a cluster only: its block ranges are
 //! process 0's alone, and every process is given them (only process 0
@@ -21,35 +23,11 @@ use super::{DirectoryCut, Positions};
 use crate::cluster::Share;
 use std::collections::HashSet;
 
-/// Whether positions of the Rust type `type_name` combine across processes.
+/// Whether positions of the Rust type `type_name` combine here (a Kafka
+/// stream's combine in `kafka/share.rs`: `kafka` uses `sources`, not the
+/// other way round).
 pub(crate) fn combines(type_name: &str) -> bool {
-    type_name == std::any::type_name::<DirectoryCut>() || is_kafka(type_name)
-}
-
-/// Whether positions of the Rust type `type_name` are a Kafka stream's.
-fn is_kafka(type_name: &str) -> bool {
-    #[cfg(feature = "kafka")]
-    return type_name == std::any::type_name::<crate::live::kafka::KafkaOffsets>();
-    #[cfg(not(feature = "kafka"))]
-    return {
-        let _ = type_name;
-        false
-    };
-}
-
-/// The Kafka ranges every process recorded, as one record.
-#[cfg(feature = "kafka")]
-fn combine_kafka(parts: &[Option<&[u8]>]) -> Result<Option<Vec<u8>>, String> {
-    use crate::live::kafka::{KafkaOffsets, union};
-    let parts = parts
-        .iter()
-        .flatten()
-        .map(|bytes| KafkaOffsets::from_bytes(bytes).map_err(|e| e.to_string()))
-        .collect::<Result<Vec<_>, String>>()?;
-    if parts.is_empty() {
-        return Ok(None);
-    }
-    union(parts).to_bytes().map(Some).map_err(|e| e.to_string())
+    type_name == std::any::type_name::<DirectoryCut>()
 }
 
 /// The positions an input of type `type_name` recorded for one batch on
@@ -74,10 +52,6 @@ pub(crate) fn combine(
             parts.len(),
             share.map_or(1, |s| s.processes)
         ));
-    }
-    #[cfg(feature = "kafka")]
-    if is_kafka(type_name) {
-        return combine_kafka(parts);
     }
     let cuts = parts
         .iter()
