@@ -31,6 +31,6 @@ cargo test --workspace "$@"
 # The cluster feature is off by default (with it, every exchanged element
 # must be a serde type): its tests, 2 and 3 processes on 127.0.0.1 against
 # one, and the live example over a directory, 2 processes against one.
-cargo test --features cluster --test cluster --test cluster_connect --test cluster_files --test cluster_recovery --test cluster_sources --test cluster_stop
+cargo test --features cluster --test cluster --test cluster_agree --test cluster_connect --test cluster_files --test cluster_recovery --test cluster_source_recovery --test cluster_sources --test cluster_stop
 # The README's cluster snippet compiles only with the feature.
 cargo test -p streamflow --features cluster,status-page,kafka --doc ReadmeSnippets

@@ -13,8 +13,12 @@
 //! each process reads only the topic partitions it owns, and the totals
 //! must be those of the lines produced, each counted once.
 //!
-//! Then: a socket or Kafka stream on a cluster with a checkpoint is refused
-//! at start.
+//! (Checkpoints of both on a cluster: tests/cluster_source_recovery.rs.)
+//!
+//! First: a custom receiver's blocks (of 1 to 30 lines) on a `partitions =
+//! keep` port, on 1, 2 and 3 processes: over all processes, every block must
+//! be one partition of the batch, as in one process, and every process must
+//! have owned some.
 //!
 //! The processes are this very binary (`cluster_sources --child ...`);
 //! hence no test harness.
@@ -29,7 +33,7 @@ use streamflow::StreamingContext;
 use streamflow::cluster::{ClusterConfig, Mesh};
 use streamflow::live::kafka::{self, KafkaOptions, StartingOffsets};
 use streamflow::live::sinks::{self, Sink, SinkError};
-use streamflow::live::sources;
+use streamflow::live::{Receiver, ReceiverContext, ReceiverError, sources};
 use streamflow::prelude::*;
 use streamflow::{Batch, JobConfig, Time};
 use streamflow_workspace::free_addresses;
@@ -83,14 +87,96 @@ impl Sink<(String, u64)> for Totals {
     }
 }
 
+stream_job! {
+    /// The size of every partition of a batch kept as it arrives.
+    pub job KeptBlocks {
+        batch_interval = 250ms;
+        input lines: String, partitions = keep;
+        output sizes: u64 = lines.map_partitions(|part| if part.is_empty() { Vec::new() } else { vec![part.len() as u64] });
+    }
+}
+
+/// Blocks the receiver of the `keep` runs stores: block `i` holds `i` lines.
+const BLOCKS: u64 = 30;
+
+/// A receiver that stores blocks of 1, 2, ..., [`BLOCKS`] lines, one
+/// `store_reliably` each (one block each), 30 ms apart.
+struct Blocks;
+
+impl Receiver for Blocks {
+    type Item = String;
+
+    fn on_start(&mut self, ctx: &ReceiverContext<String>) -> Result<(), ReceiverError> {
+        for i in 1..=BLOCKS {
+            if ctx.is_stopped() || ctx.store_reliably((0..i).map(|j| format!("{i}.{j}"))).is_err() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        while !ctx.is_stopped() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(())
+    }
+}
+
+/// `--child <process> <addresses or -> keep`: the sizes of the partitions of
+/// a `partitions = keep` port fed by [`Blocks`], until 8 batches in a row
+/// have no input; prints `total size<n> <partitions of n lines>`.
+fn child_keep(process: &str, addresses: &str) -> Result<(), String> {
+    let mut config = JobConfig::new().partitions(PARTITIONS);
+    let mut mesh = None;
+    if addresses != "-" {
+        let process: usize = process.parse().map_err(|e| format!("process: {e}"))?;
+        let cluster =
+            ClusterConfig::new(process, addresses.split(',').map(String::from).collect()).map_err(|e| e.to_string())?;
+        let connected = Mesh::connect(&cluster, RUN_LIMIT).map_err(|e| e.to_string())?;
+        config = config.cluster(connected.clone());
+        mesh = Some(connected);
+    }
+    let sizes: Arc<Mutex<BTreeMap<u64, u64>>> = Arc::default();
+    let seen = sizes.clone();
+    let job = KeptBlocks::with_config(config).map_err(|e| e.to_string())?;
+    let handle = StreamingContext::new(job)
+        .input("lines", sources::receiver_stream(Blocks))
+        .and_then(|c| {
+            c.output::<u64>(
+                "sizes",
+                sinks::foreach(move |batch: &Batch<u64>, _| {
+                    let mut seen = seen.lock().unwrap();
+                    for size in batch.iter() {
+                        *seen.entry(*size).or_default() += 1;
+                    }
+                }),
+            )
+        })
+        .map_err(|e| e.to_string())?
+        .stop_after_idle_batches(8)
+        .start()
+        .map_err(|e| e.to_string())?;
+    let result = handle.await_termination().map_err(|e| e.to_string());
+    drop(handle);
+    if let Some(mesh) = mesh {
+        Mesh::close(mesh, Duration::from_secs(30));
+    }
+    result?;
+    for (size, partitions) in sizes.lock().unwrap().iter() {
+        println!("total size{size} {partitions}");
+    }
+    Ok(())
+}
+
 /// `--child <process> <addresses or -> socket:<port>|kafka:<brokers>`: runs
 /// the word count over the socket at 127.0.0.1:`port` (or the Kafka topic
 /// `words`, from its earliest offsets) until 8 batches in a row have no
 /// input, then prints `total <word> <count>` for every word it output.
 fn child(args: &[String]) -> Result<(), String> {
     let [process, addresses, source] = args else {
-        return Err("usage: cluster_sources --child <process> <addresses|-> socket:<port>|kafka:<brokers>".into());
+        return Err("usage: cluster_sources --child <process> <addresses|-> socket:<port>|kafka:<brokers>|keep".into());
     };
+    if source == "keep" {
+        return child_keep(process, addresses);
+    }
     let input = match source.split_once(':') {
         Some(("socket", port)) => {
             sources::socket_text_stream("127.0.0.1", port.parse().map_err(|e| format!("port: {e}"))?)
@@ -240,38 +326,6 @@ fn run_on(n: usize, source: &str, feed: impl FnOnce()) -> Result<(BTreeMap<Strin
     Ok((totals, per_process))
 }
 
-/// A socket or a Kafka stream on a cluster with a checkpoint: refused at
-/// start (only a directory source's positions combine across processes).
-fn a_checkpointed_socket_on_a_cluster_is_refused(brokers: &str) -> Result<(), String> {
-    let config = ClusterConfig::new(0, free_addresses(1)).map_err(|e| e.to_string())?;
-    let mesh = Mesh::connect(&config, RUN_LIMIT).map_err(|e| e.to_string())?;
-    let dir = std::env::temp_dir().join(format!("streamflow-cluster-sources-{}", std::process::id()));
-    let inputs = [
-        sources::socket_text_stream("127.0.0.1", 9),
-        kafka::kafka_text_stream(brokers, [TOPIC], KafkaOptions::new()),
-    ];
-    for input in inputs {
-        let what = input.description().to_owned();
-        let job = SocketWords::with_config(JobConfig::new().partitions(PARTITIONS).cluster(mesh.clone()))
-            .map_err(|e| e.to_string())?;
-        let started = StreamingContext::new(job)
-            .checkpoint(&dir)
-            .input("lines", input)
-            .and_then(|c| c.output::<(String, u64)>("counts", sinks::discard()))
-            .map_err(|e| e.to_string())?
-            .start();
-        let _ = std::fs::remove_dir_all(&dir);
-        let wanted = "invalid setting `cluster`: checkpointing input `lines` on a cluster is not supported yet: its \
-                      positions";
-        match started {
-            Err(e) if e.to_string().contains(wanted) => {}
-            Err(e) => return Err(format!("{what}: expected {wanted:?}, got {e}")),
-            Ok(_) => return Err(format!("a checkpointed {what} on a cluster started")),
-        }
-    }
-    Ok(())
-}
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().is_some_and(|a| a == "--child") {
@@ -284,6 +338,25 @@ fn main() -> ExitCode {
         };
     }
     let mut failures = Vec::new();
+    // A receiver's blocks on a `partitions = keep` port: every process
+    // together sees each block as one partition, as one process does.
+    let blocks: BTreeMap<String, u64> = (1..=BLOCKS).map(|i| (format!("size{i}"), 1)).collect();
+    for n in [1, 2, 3] {
+        match run_on(n, "keep", || {}) {
+            Err(e) => failures.push(e),
+            Ok((sizes, per_process)) if sizes != blocks => failures.push(format!(
+                "keep, {n} processes: partitions of {sizes:?} lines instead of one per block ({BLOCKS} blocks of 1 to \
+                 {BLOCKS} lines; per process: {per_process:?})"
+            )),
+            Ok((_, per_process)) if per_process.contains(&0) => failures.push(format!(
+                "keep, {n} processes: some process had no block: {per_process:?}"
+            )),
+            Ok((_, per_process)) => println!(
+                "keep, {n} processes: each of the {BLOCKS} blocks one partition (block sizes seen per process: \
+                 {per_process:?})"
+            ),
+        }
+    }
     let mut runs: Vec<(String, usize, Result<Ran, String>)> = Vec::new();
     for n in [1, 2, 3] {
         runs.push(("socket".into(), n, run(n)));
@@ -338,13 +411,6 @@ fn main() -> ExitCode {
                 }
             }
         }
-    }
-    // On the broker: a Kafka stream with no broker fails before its checkpoint is checked.
-    let brokers = broker.as_ref().map(|b| b.brokers()).unwrap_or_default();
-    if let Err(e) = a_checkpointed_socket_on_a_cluster_is_refused(&brokers) {
-        failures.push(e);
-    } else {
-        println!("a checkpointed socket or Kafka stream on a cluster is refused at start");
     }
     if failures.is_empty() {
         println!("test result: ok. cluster_sources");

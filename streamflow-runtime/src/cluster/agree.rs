@@ -87,7 +87,9 @@ impl Mesh {
     /// Every process sends `mine` to every other and compares: an error
     /// naming the first difference if any process's fingerprint is not the
     /// same (every process finds it, since every one compares with all).
-    /// One round of the mesh, so every process must call it in the same step.
+    /// One round of the mesh, so every process must call it in the same step;
+    /// a process that does not answer within the answer timeout fails it
+    /// with an error naming that process.
     pub(crate) fn agree(&self, mine: &Fingerprint) -> Result<(), ClusterError> {
         let bytes =
             postcard::to_allocvec(mine).map_err(|e| ClusterError::Lost(format!("cannot encode a fingerprint: {e}")))?;
@@ -102,7 +104,9 @@ impl Mesh {
                 bytes: bytes.clone(),
             })
             .collect();
-        let mut received = self.round(records)?;
+        // Bounded: a process that connected and then never answers must not
+        // hang the others.
+        let mut received = self.round_within(records, Some(self.answer_timeout()))?;
         received.sort_by_key(|record| record.source);
         for record in received {
             let process = record.source as usize;

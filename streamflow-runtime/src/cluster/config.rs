@@ -1,6 +1,11 @@
 //! Where the processes of a cluster are, and which one owns a partition.
 
 use std::path::Path;
+use std::time::Duration;
+
+/// How long a process waits for the others' answers when they agree
+/// (unless [`ClusterConfig::with_answer_timeout`] says otherwise).
+pub const DEFAULT_ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The processes a job runs on: every process's address (`host:port`, in
 /// process order, the same list on every process) and this process's index
@@ -9,6 +14,7 @@ use std::path::Path;
 pub struct ClusterConfig {
     process: usize,
     addresses: Vec<String>,
+    answer_timeout: Duration,
 }
 
 /// Why a cluster could not be set up or lost a process.
@@ -43,7 +49,34 @@ impl ClusterConfig {
                 addresses.len()
             )));
         }
-        Ok(ClusterConfig { process, addresses })
+        Ok(ClusterConfig {
+            process,
+            addresses,
+            answer_timeout: DEFAULT_ANSWER_TIMEOUT,
+        })
+    }
+
+    /// The same, waiting at most `timeout` (default
+    /// [`DEFAULT_ANSWER_TIMEOUT`], 30 s) for every other process's answer
+    /// when the processes agree: on the process list once connected, on the
+    /// job when it is built, and on the zero time and the checkpoint to
+    /// resume when it starts. A process that connected and then does not
+    /// answer (stopped, hung, or in another step of its program) fails the
+    /// others with an error naming it, instead of making them wait forever.
+    /// The bound covers the work a process does before it answers: loading
+    /// a checkpoint and restoring its state, starting its sources (a Kafka
+    /// stream may wait for its topics); raise it if that takes longer. (The
+    /// rounds of a running job have no such bound: a batch may take longer
+    /// on one process than on another; a process that dies there is found
+    /// by the mesh.)
+    pub fn with_answer_timeout(mut self, timeout: Duration) -> Self {
+        self.answer_timeout = timeout;
+        self
+    }
+
+    /// How long the processes wait for each other's answers when they agree.
+    pub fn answer_timeout(&self) -> Duration {
+        self.answer_timeout
     }
 
     /// Process `process` of the processes listed in a hosts file: one

@@ -64,10 +64,13 @@ pub(crate) struct Record {
 /// so an exchange that meets one fails instead of misreading it.
 const SHARE: u64 = u64::MAX;
 
-/// One round: the records to send, and where to answer with the ones received.
+/// One round: the records to send, where to answer with the ones received
+/// and, for a bounded round, when to give up waiting (then the answer is
+/// the processes whose records did arrive).
 struct Round {
     records: Vec<Record>,
-    reply: Sender<Vec<Record>>,
+    reply: Sender<Result<Vec<Record>, Vec<u64>>>,
+    deadline: Option<Instant>,
 }
 
 /// How long the worker parks between looks at the job's requests: short, as
@@ -87,6 +90,9 @@ pub struct Mesh {
     /// What this process sent to others: elements, and their encoded bytes.
     sent_elements: AtomicU64,
     sent_bytes: AtomicU64,
+    /// How long a bounded round waits for the others (see
+    /// [`ClusterConfig::with_answer_timeout`]).
+    answer_timeout: Duration,
 }
 
 /// What a process sent to the others through the mesh so far.
@@ -180,6 +186,7 @@ impl Mesh {
             runner: Mutex::new(Some(runner)),
             sent_elements: AtomicU64::new(0),
             sent_bytes: AtomicU64::new(0),
+            answer_timeout: config.answer_timeout(),
         });
         // Another process list would route records to the wrong processes.
         mesh.agree_on_addresses(config.addresses())?;
@@ -215,6 +222,28 @@ impl Mesh {
     /// by any process, once progress tracking says the round is complete
     /// everywhere. Every process must call it the same number of times.
     pub(crate) fn round(&self, records: Vec<Record>) -> Result<Vec<Record>, ClusterError> {
+        self.round_within(records, None)
+    }
+
+    /// How long the processes wait for each other's answers when they
+    /// agree (see [`ClusterConfig::with_answer_timeout`]).
+    pub(crate) fn answer_timeout(&self) -> Duration {
+        self.answer_timeout
+    }
+
+    /// [`round`](Self::round), waiting at most `bound` for the others (a
+    /// round in which every process sends to every other: an agreement).
+    /// A process whose records did not come in time is named in the error;
+    /// the mesh is then failed for good (its round never completed), so
+    /// every later round fails at once and dropping it does not wait.
+    pub(crate) fn round_within(
+        &self,
+        records: Vec<Record>,
+        bound: Option<Duration>,
+    ) -> Result<Vec<Record>, ClusterError> {
+        if let Some(why) = self.failure.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Err(ClusterError::Lost(why));
+        }
         let (reply_tx, reply_rx) = mpsc::channel();
         let sent = {
             let rounds = self.rounds.lock().unwrap_or_else(|e| e.into_inner());
@@ -223,12 +252,30 @@ impl Mesh {
                     .send(Round {
                         records,
                         reply: reply_tx,
+                        deadline: bound.map(|bound| Instant::now() + bound),
                     })
                     .is_ok()
             })
         };
         match sent.then(|| reply_rx.recv().ok()).flatten() {
-            Some(received) => Ok(received),
+            Some(Ok(received)) => Ok(received),
+            Some(Err(answered)) => {
+                let silent: Vec<String> = (0..self.processes)
+                    .filter(|&p| p != self.process && !answered.contains(&(p as u64)))
+                    .map(|p| p.to_string())
+                    .collect();
+                let who = match silent.as_slice() {
+                    [] => "every process answered, but the round did not complete".to_owned(),
+                    [one] => format!("process {one} did not answer"),
+                    many => format!("processes {} did not answer", many.join(", ")),
+                };
+                let why = format!(
+                    "{who} within {:?} (stopped, hung, or in another step of the program?)",
+                    bound.unwrap_or_default()
+                );
+                *self.failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(why.clone());
+                Err(ClusterError::Lost(why))
+            }
             None => Err(ClusterError::Lost(self.why_stopped())),
         }
     }
@@ -258,6 +305,16 @@ impl Mesh {
     /// the same order everywhere) to agree on the zero time, and after every
     /// batch's outputs.
     pub(crate) fn share(&self, value: u64) -> Result<Vec<u64>, ClusterError> {
+        self.share_within(value, None)
+    }
+
+    /// [`share`](Self::share) for an agreement at start (the zero time,
+    /// the checkpoint to resume): bounded by the answer timeout.
+    pub(crate) fn agree_on(&self, value: u64) -> Result<Vec<u64>, ClusterError> {
+        self.share_within(value, Some(self.answer_timeout))
+    }
+
+    fn share_within(&self, value: u64, bound: Option<Duration>) -> Result<Vec<u64>, ClusterError> {
         let records = (0..self.processes)
             .filter(|&p| p != self.process)
             .map(|p| Record {
@@ -270,7 +327,7 @@ impl Mesh {
             .collect();
         let mut values = vec![None; self.processes];
         values[self.process] = Some(value);
-        for record in self.round(records)? {
+        for record in self.round_within(records, bound)? {
             let bytes: Option<[u8; 8]> = record.bytes.as_slice().try_into().ok();
             match (record.partition, bytes, values.get_mut(record.source as usize)) {
                 (SHARE, Some(bytes), Some(slot @ None)) => *slot = Some(u64::from_le_bytes(bytes)),
@@ -367,17 +424,43 @@ fn serve(worker: &mut timely::worker::Worker, rounds: Receiver<Round>, ready: Se
                 Err(TryRecvError::Disconnected) => break None,
             }
         };
-        let Some(Round { records, reply }) = next else { break };
+        let Some(Round {
+            records,
+            reply,
+            deadline,
+        }) = next
+        else {
+            break;
+        };
         for record in records {
             input.send(record);
         }
         round += 1;
         input.advance_to(round);
+        let mut late = false;
         while probe.less_than(&round) {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                late = true;
+                break;
+            }
             worker.step_or_park(Some(PARK));
         }
+        if late {
+            // Who answered so far; the job fails, and asks for no more rounds.
+            let mut answered: Vec<u64> = received
+                .borrow()
+                .get(&(round - 1))
+                .into_iter()
+                .flatten()
+                .map(|r| r.source)
+                .collect();
+            answered.sort_unstable();
+            answered.dedup();
+            let _ = reply.send(Err(answered));
+            continue;
+        }
         let got = received.borrow_mut().remove(&(round - 1)).unwrap_or_default();
-        let _ = reply.send(got);
+        let _ = reply.send(Ok(got));
     }
     drop(input);
     while worker.step_or_park(Some(PARK)) {}

@@ -27,7 +27,7 @@ mod wire;
 #[cfg(feature = "cluster")]
 pub(crate) use agree::Fingerprint;
 pub(crate) use config::Share;
-pub use config::{ClusterConfig, ClusterError, owner};
+pub use config::{ClusterConfig, ClusterError, DEFAULT_ANSWER_TIMEOUT, owner};
 #[cfg(feature = "cluster")]
 pub(crate) use exchange::exchange;
 #[cfg(feature = "cluster")]

@@ -31,8 +31,9 @@ use std::time::Duration;
 /// every process. They agree on process 0's zero time, run every batch
 /// together (also empty ones, and each ends only once every process has
 /// ended it), read their share of each directory source, and file sinks
-/// write each partition where it was computed. Checkpoints, and sources
-/// other than directories, are refused at start there.
+/// write each partition where it was computed. Sockets and receivers run on
+/// process 0 only; queue streams are refused at start there. Checkpoints
+/// need one directory shared by every process.
 ///
 /// ```
 /// use std::time::Duration;

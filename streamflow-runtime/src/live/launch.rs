@@ -19,7 +19,7 @@ use super::sources::{Delivery, Feed, Input, InputEnv, MeshRef, StartedInput};
 use super::status_line::StatusDrawer;
 use super::sync::lock;
 use crate::cluster::Share;
-use crate::{InputPorts, Job, Time};
+use crate::{InputPartitions, InputPorts, Job, Time};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
@@ -97,7 +97,7 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
     };
     if let Some(lockstep) = &lockstep {
         // Every process runs the same batch times: process 0's zero time.
-        let zeros = (lockstep.lockstep.share)(zero.as_millis()).map_err(|reason| StartError::InvalidSetting {
+        let zeros = (lockstep.agree)(zero.as_millis()).map_err(|reason| StartError::InvalidSetting {
             setting: "cluster",
             reason: format!("cannot agree on the zero time: {reason}"),
         })?;
@@ -139,7 +139,7 @@ pub(super) fn launch<J: Job + 'static>(setup: Setup<J>) -> Result<StreamingHandl
         &budget,
         &events,
         opened.as_ref(),
-        (share, mesh),
+        (share, mesh, &kept_ports(&job)),
     ) {
         Ok(started) => started,
         Err(e) => {
@@ -336,14 +336,19 @@ struct Placed {
     process: usize,
     processes: usize,
     lockstep: Lockstep,
+    /// The mesh's barrier at start (the zero time, the checkpoint to
+    /// resume), bounded by the cluster's answer timeout.
+    agree: Box<dyn Fn(u64) -> Result<Vec<u64>, String> + Send>,
 }
 
 #[cfg(feature = "cluster")]
 fn lockstep<J: Job>(job: &J) -> Option<Placed> {
     let mesh = job.config().cluster.clone()?;
+    let agreeing = mesh.clone();
     Some(Placed {
         process: mesh.process(),
         processes: mesh.processes(),
+        agree: Box::new(move |value| agreeing.agree_on(value).map_err(|e| e.to_string())),
         lockstep: Lockstep {
             process: mesh.process(),
             share: Box::new(move |value| mesh.share(value).map_err(|e| e.to_string())),
@@ -361,7 +366,7 @@ fn lockstep<J: Job>(_job: &J) -> Option<Placed> {
 fn on_cluster(placed: Option<&Placed>, share: Option<Share>) -> Option<recovery::OnCluster<'_>> {
     Some(recovery::OnCluster {
         share: share?,
-        barrier: &*placed?.lockstep.share,
+        barrier: &*placed?.agree,
     })
 }
 
@@ -412,6 +417,15 @@ fn thread_error(name: &str) -> impl FnOnce(std::io::Error) -> StartError {
     move |source| StartError::Thread { name, source }
 }
 
+/// Which input ports keep a batch's partitions as they arrive
+/// (`partitions = keep`), in port order.
+fn kept_ports<J: Job>(job: &J) -> Vec<bool> {
+    let ports = job.input_partitions();
+    (0..job.plan().inputs.len())
+        .map(|port| ports.get(port) == Some(&InputPartitions::Kept))
+        .collect()
+}
+
 /// Starts every source in port order; on a failure, stops the receivers
 /// already started.
 fn start_inputs(
@@ -421,10 +435,12 @@ fn start_inputs(
     budget: &Arc<Budget>,
     events: &EventSender,
     checkpoint: Option<&Opened>,
-    (share, mesh): (Option<Share>, Option<MeshRef>),
+    // On a cluster: this process's share, the mesh, and which ports keep
+    // their batches' partitions (a receiver's batch is spread accordingly).
+    (share, mesh, kept): (Option<Share>, Option<MeshRef>, &[bool]),
 ) -> Result<Vec<(&'static str, StartedInput)>, StartError> {
     let mut started: Vec<(&'static str, StartedInput)> = Vec::with_capacity(sources.len());
-    for (port, input) in sources {
+    for (index, (port, input)) in sources.into_iter().enumerate() {
         let env = InputEnv {
             port,
             block_interval: settings.block_interval,
@@ -437,6 +453,7 @@ fn start_inputs(
             wal: checkpoint.map(|c| c.wal(port)),
             share,
             mesh: mesh.clone(),
+            kept: kept.get(index).copied().unwrap_or(false),
         };
         match input.start(env) {
             Ok(s) => started.push((port, s)),

@@ -357,12 +357,16 @@ pub(super) fn resume<J: Job>(
                 message: format!("input `{port}`: {e}"),
             })
         })?;
-        if share.is_some() && !combines(feed.positions_type()) {
+        if share.is_some()
+            && !combines(feed.positions_type())
+            && !kafka_offsets(feed.positions_type())
+            && !feed.on_first_process_only()
+        {
             return Err(StartError::InvalidSetting {
                 setting: "cluster",
                 reason: format!(
                     "checkpointing input `{port}` on a cluster is not supported yet: its positions (`{}`) do not \
-                     combine across processes (a directory source's do)",
+                     combine across processes (a directory source's, a Kafka stream's and a receiver's do)",
                     feed.positions_type()
                 ),
             });
@@ -421,7 +425,7 @@ pub(super) fn resume<J: Job>(
                 .iter()
                 .map(|p| p.inputs.get(index).and_then(|i| i.as_deref()))
                 .collect();
-            let combined = combine(&info.positions, &parts, share).map_err(|message| {
+            let combined = combine_positions(&info.positions, &parts, share).map_err(|message| {
                 fail(CheckpointError::Positions {
                     path: batch.path.clone(),
                     port: ports[index].to_owned(),
@@ -517,6 +521,31 @@ pub(super) fn resume<J: Job>(
         replays,
         info: Some(info),
     })
+}
+
+/// Whether positions of the Rust type `type_name` are a Kafka stream's.
+fn kafka_offsets(type_name: &str) -> bool {
+    #[cfg(feature = "kafka")]
+    return super::kafka::is_offsets(type_name);
+    #[cfg(not(feature = "kafka"))]
+    return {
+        let _ = type_name;
+        false
+    };
+}
+
+/// A batch's positions for one input as this process reads them now
+/// ([`combine`]; a Kafka stream's ranges, every process's united).
+fn combine_positions(
+    type_name: &str,
+    parts: &[Option<&[u8]>],
+    share: Option<Share>,
+) -> Result<Option<Vec<u8>>, String> {
+    #[cfg(feature = "kafka")]
+    if kafka_offsets(type_name) && (parts.len() > 1 || share.is_some_and(|s| s.processes > 1)) {
+        return super::kafka::combine_offsets(parts);
+    }
+    combine(type_name, parts, share)
 }
 
 fn describe(inputs: &[InputRecordInfo]) -> String {

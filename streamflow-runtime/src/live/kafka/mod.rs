@@ -100,6 +100,7 @@ mod options;
 mod partitioner;
 mod reader;
 mod record;
+mod share;
 mod sink;
 mod source;
 mod watcher;
@@ -109,6 +110,8 @@ pub use offsets::{KafkaOffsets, OffsetRange, TopicPartition};
 pub use options::{CommittedFallback, KafkaOptions, StartingOffsets};
 pub use partitioner::{Partitioner, default_partitioner};
 pub use record::KafkaRecord;
+// Recovery on a cluster combines the ranges every process recorded.
+pub(crate) use share::{combine as combine_offsets, is_offsets};
 pub use sink::{KafkaSink, KafkaSinkOptions};
 
 use crate::live::sources::Input;

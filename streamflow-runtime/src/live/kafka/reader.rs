@@ -6,7 +6,7 @@ use super::decode::Decode;
 use super::fetcher::Fetcher;
 use super::offsets::{KafkaOffsets, OffsetRange};
 use super::options::KafkaOptions;
-use crate::cluster::Share;
+use super::share::KafkaShare;
 use crate::live::error::SourceError;
 use crate::live::sources::{Reader, SourceContext};
 use crate::{Batch, Time};
@@ -16,8 +16,9 @@ pub(crate) struct KafkaReader<T> {
     commit: bool,
     decode: Decode<T>,
     ctx: SourceContext,
-    /// On a cluster: where this process's records go in the batch.
-    share: Option<Share>,
+    /// On a cluster: the partitions this process reads, and where their
+    /// records go in the batch.
+    share: Option<KafkaShare>,
 }
 
 impl<T> KafkaReader<T> {
@@ -26,7 +27,7 @@ impl<T> KafkaReader<T> {
         options: &KafkaOptions,
         decode: Decode<T>,
         ctx: SourceContext,
-        share: Option<Share>,
+        share: Option<KafkaShare>,
     ) -> Result<Self, SourceError> {
         Ok(KafkaReader {
             fetcher: Fetcher::new(brokers, options)?,
@@ -43,19 +44,31 @@ impl<T: Send + 'static> Reader for KafkaReader<T> {
     type Positions = KafkaOffsets;
 
     fn deliver(&mut self, time: Time, offsets: &KafkaOffsets) -> Result<Batch<T>, SourceError> {
-        let parts = self.fetcher.read(&offsets.ranges, self.decode, &self.ctx, time)?;
-        // On a cluster, over the job's partitions this process owns.
-        Ok(Batch::from_partitions(match &self.share {
-            Some(share) => share.place(parts),
-            None => parts,
-        }))
+        let Some(share) = &self.share else {
+            return Ok(Batch::from_partitions(self.fetcher.read(
+                &offsets.ranges,
+                self.decode,
+                &self.ctx,
+                time,
+            )?));
+        };
+        // On a cluster: this process's partitions only (a batch recovered
+        // from a checkpoint holds every process's), over the job's
+        // partitions this process owns.
+        let mine = share.mine(offsets);
+        let parts = self.fetcher.read(&mine.ranges, self.decode, &self.ctx, time)?;
+        Ok(Batch::from_partitions(share.share.place(parts)))
     }
 
     fn commit(&mut self, _time: Time, offsets: &KafkaOffsets) -> Result<(), SourceError> {
-        if !self.commit || offsets.ranges.iter().all(OffsetRange::is_empty) {
+        let mine = match &self.share {
+            Some(share) => std::borrow::Cow::Owned(share.mine(offsets)),
+            None => std::borrow::Cow::Borrowed(offsets),
+        };
+        if !self.commit || mine.ranges.iter().all(OffsetRange::is_empty) {
             return Ok(());
         }
-        self.fetcher.commit(&offsets.ranges)?;
+        self.fetcher.commit(&mine.ranges)?;
         Ok(())
     }
 }

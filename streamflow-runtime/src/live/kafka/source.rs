@@ -8,9 +8,10 @@ use super::decode::Decode;
 use super::offsets::{KafkaOffsets, OffsetRange, TopicPartition};
 use super::options::{CommittedFallback, KafkaOptions, StartingOffsets};
 use super::reader::KafkaReader;
+use super::share::KafkaShare;
 use super::watcher::{self, Snapshot, Watcher};
 use crate::Time;
-use crate::cluster::{Share, owner};
+use crate::cluster::Share;
 use crate::live::error::SourceError;
 use crate::live::listener::PartitionProgress;
 use crate::live::sources::{Cut, Source, SourceContext};
@@ -28,14 +29,18 @@ pub(crate) struct KafkaSource<T> {
     watcher: Option<Watcher>,
     /// Where each known partition's next batch starts.
     next: BTreeMap<TopicPartition, i64>,
-    /// The offsets resolved at start (empty ranges), recorded in checkpoints.
+    /// The offsets resolved at start (empty ranges), recorded in checkpoints:
+    /// of every partition, also those other processes of a cluster read
+    /// (only process 0's start is recorded).
     start: KafkaOffsets,
     ctx: Option<SourceContext>,
     /// While the broker is away: when to try again, and the wait after that.
     retry: Option<(Instant, Duration)>,
-    /// On a cluster: this process's share, and each topic's partition count
-    /// at start (see [`KafkaSource::reads`]).
-    share: Option<(Share, BTreeMap<String, usize>)>,
+    /// On a cluster: this process's share (before start, without the
+    /// topics' partition counts).
+    cluster: Option<Share>,
+    /// On a cluster: the partitions this process reads, once started.
+    share: Option<KafkaShare>,
 }
 
 impl<T> KafkaSource<T> {
@@ -50,29 +55,20 @@ impl<T> KafkaSource<T> {
             start: KafkaOffsets::default(),
             ctx: None,
             retry: None,
+            cluster: None,
             share: None,
         }
     }
 
     /// Reads only this process's share of the partitions on a cluster.
     pub(crate) fn share(&mut self, share: Option<Share>) {
-        self.share = share.map(|share| (share, BTreeMap::new()));
+        self.cluster = share;
     }
 
     /// Whether this process reads `tp`: always in one process; on a cluster,
-    /// partition `p` of a topic that had `n` partitions at start is read by
-    /// process `owner(p, n, N)` (contiguous blocks, as a batch's partitions),
-    /// and a partition added later by process `p mod N`.
+    /// as [`KafkaShare::reads`] says.
     fn reads(&self, tp: &TopicPartition) -> bool {
-        let Some((share, counts)) = &self.share else {
-            return true;
-        };
-        let p = tp.partition.max(0) as usize;
-        let reader = match counts.get(&tp.topic) {
-            Some(&n) if p < n => owner(p, n, share.processes),
-            _ => p % share.processes.max(1),
-        };
-        reader == share.process
+        self.share.as_ref().is_none_or(|share| share.reads(tp))
     }
 
     /// Where each partition starts when there is no checkpoint, from the
@@ -207,15 +203,14 @@ impl<T: Send + 'static> Source for KafkaSource<T> {
         let mut partitions = client.all_partitions(&self.topics, self.options.wait_for_topics)?;
         let first = watcher::round(&client, &self.topics, &mut partitions, true)?;
         let offsets = self.starting_offsets(&partitions, &first)?;
-        if let Some((_, counts)) = &mut self.share {
-            for tp in &partitions {
-                *counts.entry(tp.topic.clone()).or_default() += 1;
-            }
-        }
+        self.share = self.cluster.map(|share| KafkaShare::new(share, &partitions));
         self.next = partitions.iter().cloned().zip(offsets).collect();
+        // Every partition's start is recorded: the processes that read the
+        // others record nothing at start, and a cluster may be restored on
+        // another number of processes.
+        self.start = self.idle_cut().positions().clone();
         let next = std::mem::take(&mut self.next);
         self.next = next.into_iter().filter(|(tp, _)| self.reads(tp)).collect();
-        self.start = self.idle_cut().positions().clone();
         self.ctx = Some(ctx.clone());
         // A round every quarter batch: a cut finds ends at most that old
         // when the broker answers at once.
@@ -223,8 +218,13 @@ impl<T: Send + 'static> Source for KafkaSource<T> {
         let watcher = Watcher::start(client, self.topics.clone(), partitions, first, pause)
             .map_err(|e| format!("cannot start the thread that asks Kafka for offsets: {e}"))?;
         self.watcher = Some(watcher);
-        let share = self.share.as_ref().map(|(share, _)| *share);
-        KafkaReader::new(&self.brokers, &self.options, self.decode, ctx.clone(), share)
+        KafkaReader::new(
+            &self.brokers,
+            &self.options,
+            self.decode,
+            ctx.clone(),
+            self.share.clone(),
+        )
     }
 
     fn start_positions(&self) -> Option<KafkaOffsets> {
@@ -233,10 +233,14 @@ impl<T: Send + 'static> Source for KafkaSource<T> {
 
     fn resume(&mut self, recorded: &[KafkaOffsets]) -> Result<(), SourceError> {
         // Later batches supersede earlier ones; a partition only some of
-        // them know keeps the newest position any of them gave it.
+        // them know keeps the newest position any of them gave it. On a
+        // cluster, the records hold every process's partitions: this
+        // process goes on with its own.
         for positions in recorded {
             for (tp, end) in positions.ends() {
-                self.next.insert(tp.clone(), end);
+                if self.reads(tp) {
+                    self.next.insert(tp.clone(), end);
+                }
             }
         }
         Ok(())

@@ -3,16 +3,29 @@
 //! down to the share of the process reading them now (which may be one of
 //! another number of processes than the ones that recorded them).
 //!
-//! Only the directory source's positions combine today: its cut's ranges,
-//! listing and queue are each per file, and a file belongs to exactly one
-//! process's share. (A Kafka stream splits between processes too, but its
-//! offset ranges do not combine yet.)
+//! Two sources' positions combine:
+//! - the directory source's: its cut's ranges, listing and queue are each
+//!   per file, and a file belongs to exactly one process's share; they are
+//!   cut here to the share of the process reading them;
+//! - a Kafka stream's: each process recorded the ranges of the topic
+//!   partitions it read; their union is given to every process, whose
+//!   source reads only its own partitions of it (which partitions are whose
+//!   depends on the topics' partition counts, which the source knows). That
+//!   union is `kafka/share.rs`'s (recovery calls it first: `kafka` uses
+//!   this module, not the other way round).
+//!
+//! A receiver runs on process 0 of a cluster only: its block ranges are
+//! process 0's alone, and every process is given them (only process 0
+//! reads them: the others' feed ignores them).
 
+use super::blocks::BlockRange;
 use super::{DirectoryCut, Positions};
 use crate::cluster::Share;
 use std::collections::HashSet;
 
-/// Whether positions of the Rust type `type_name` combine across processes.
+/// Whether positions of the Rust type `type_name` combine here (a Kafka
+/// stream's combine in `kafka/share.rs`: `kafka` uses `sources`, not the
+/// other way round).
 pub(crate) fn combines(type_name: &str) -> bool {
     type_name == std::any::type_name::<DirectoryCut>()
 }
@@ -20,20 +33,22 @@ pub(crate) fn combines(type_name: &str) -> bool {
 /// The positions an input of type `type_name` recorded for one batch on
 /// every process (by process index; `None`: that cut failed), as the process
 /// with `share` (`None`: the only one) reads them now. One part read by one
-/// process is given as it is.
+/// process is given as it is, and so is process 0's part of block ranges
+/// (a receiver's, which runs on process 0 only: the other processes record
+/// nothing).
 pub(crate) fn combine(
     type_name: &str,
     parts: &[Option<&[u8]>],
     share: Option<Share>,
 ) -> Result<Option<Vec<u8>>, String> {
     let alone = share.is_none_or(|s| s.processes == 1);
-    if parts.len() == 1 && alone {
-        return Ok(parts[0].map(<[u8]>::to_vec));
+    if (parts.len() == 1 && alone) || type_name == std::any::type_name::<BlockRange>() {
+        return Ok(parts.first().copied().flatten().map(<[u8]>::to_vec));
     }
     if !combines(type_name) {
         return Err(format!(
             "its positions (`{type_name}`) were recorded by {} processes and are read by {}: only a directory \
-             source's positions combine across processes",
+             source's and a Kafka stream's positions combine across processes",
             parts.len(),
             share.map_or(1, |s| s.processes)
         ));
@@ -157,8 +172,17 @@ mod tests {
         let err = combine("u64", &parts, share(0, 2)).unwrap_err();
         assert_eq!(
             err,
-            "its positions (`u64`) were recorded by 2 processes and are read by 2: only a directory source's \
-             positions combine across processes"
+            "its positions (`u64`) were recorded by 2 processes and are read by 2: only a directory source's and a \
+             Kafka stream's positions combine across processes"
+        );
+        // Process 0's block ranges (a receiver's), whoever reads them.
+        let range = BlockRange { first: 3, end: 5 }.to_bytes().unwrap();
+        let type_name = std::any::type_name::<BlockRange>();
+        let read = combine(type_name, &[Some(range.as_slice()), None], share(2, 3)).unwrap();
+        assert_eq!(read, Some(range.clone()));
+        assert_eq!(
+            combine(type_name, &[Some(range.as_slice()), None], None).unwrap(),
+            Some(range)
         );
         // One process's record read by one process is given as it is.
         assert_eq!(combine("u64", &parts[..1], None).unwrap(), Some(one.clone()));

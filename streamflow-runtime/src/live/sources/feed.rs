@@ -36,6 +36,10 @@ pub(crate) struct InputEnv {
     /// only spreads its batches (see `first_process`).
     #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     pub(crate) mesh: Option<MeshRef>,
+    /// The port keeps a batch's partitions as they arrive (`partitions =
+    /// keep`): on a cluster, a receiver's batch is spread block by block.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    pub(crate) kept: bool,
 }
 
 /// The mesh of a live job on a cluster, as its sources get it.
@@ -69,6 +73,11 @@ pub(crate) trait Feed: Send {
     /// Resumes after recovery, before the first cut, from the positions the
     /// checkpoint recorded (oldest first; `None`: that cut had failed).
     fn resume(&mut self, recorded: &[Option<&[u8]>]) -> Result<(), SourceError>;
+    /// Whether the source runs on process 0 of a cluster only (a receiver):
+    /// its positions are then process 0's alone.
+    fn on_first_process_only(&self) -> bool {
+        false
+    }
 }
 
 /// The driver's side of an input.

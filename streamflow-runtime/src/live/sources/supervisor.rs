@@ -253,6 +253,7 @@ mod tests {
             restart_backoff: (Duration::from_millis(1), Duration::from_millis(4)),
             record: false,
             wal: None,
+            kept: false,
         }
     }
 
