@@ -96,6 +96,31 @@ stream_job! {
     }
 }
 
+/// Counts the partition sizes of every batch on every process over its own
+/// partitions (it writes in place, as [`Totals`] does): so each process's
+/// counts show the blocks that reached it.
+struct Sizes {
+    seen: Arc<Mutex<BTreeMap<u64, u64>>>,
+}
+
+impl Sink<u64> for Sizes {
+    fn name(&self) -> String {
+        "sizes".to_owned()
+    }
+
+    fn write(&mut self, _time: Time, batch: &Batch<u64>) -> Result<(), SinkError> {
+        let mut seen = self.seen.lock().unwrap();
+        for size in batch.iter() {
+            *seen.entry(*size).or_default() += 1;
+        }
+        Ok(())
+    }
+
+    fn writes_in_place(&self) -> bool {
+        true
+    }
+}
+
 /// Blocks the receiver of the `keep` runs stores: block `i` holds `i` lines.
 const BLOCKS: u64 = 30;
 
@@ -139,17 +164,7 @@ fn child_keep(process: &str, addresses: &str) -> Result<(), String> {
     let job = KeptBlocks::with_config(config).map_err(|e| e.to_string())?;
     let handle = StreamingContext::new(job)
         .input("lines", sources::receiver_stream(Blocks))
-        .and_then(|c| {
-            c.output::<u64>(
-                "sizes",
-                sinks::foreach(move |batch: &Batch<u64>, _| {
-                    let mut seen = seen.lock().unwrap();
-                    for size in batch.iter() {
-                        *seen.entry(*size).or_default() += 1;
-                    }
-                }),
-            )
-        })
+        .and_then(|c| c.output::<u64>("sizes", Sizes { seen }))
         .map_err(|e| e.to_string())?
         .stop_after_idle_batches(8)
         .start()
