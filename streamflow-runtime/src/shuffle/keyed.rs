@@ -11,6 +11,7 @@ use crate::runner::{Moves, Runner};
 use crate::stage::bounds::{Element, MapSide, ReduceFn, ReduceSide, ShuffleKey};
 use crate::stage::{StageInput, feed, run_part};
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Elements a map task collects into one collector at most: a task's hash
 /// table stays small enough for the cache whatever the partitions are (the
@@ -19,16 +20,46 @@ use std::hash::Hash;
 /// ran 1.3x faster than 8 partitions of 125 k).
 pub(crate) const CHUNK: usize = 16 * 1024;
 
+/// How many distinct keys the chunks of one keyed shuffle collected, for the
+/// next chunk's table to start at about its final size: growing a table from
+/// empty rehashes every key it holds at each doubling (on word count, a
+/// chunk's table grows to ~30 k keys). Shared by the map tasks of one call:
+/// the tasks running first start empty, the others from their predecessors.
+#[derive(Default)]
+struct KeysSeen {
+    /// The last chunk's distinct keys (high 32 bits) and elements (low 32).
+    last: AtomicU64,
+}
+
+impl KeysSeen {
+    /// The keys to expect in a chunk of `elements` elements: the last chunk's
+    /// keys per element, never more than it had.
+    fn expected(&self, elements: usize) -> usize {
+        let last = self.last.load(Ordering::Relaxed);
+        let (keys, seen) = ((last >> 32) as usize, (last & u64::from(u32::MAX)) as usize);
+        if seen == 0 {
+            return 0;
+        }
+        keys.min(keys * elements.min(seen) / seen)
+    }
+
+    /// Records a chunk of `elements` elements that made `keys` keys.
+    fn record(&self, elements: usize, keys: usize) {
+        let clamp = |n: usize| u64::try_from(n).unwrap_or(u64::MAX).min(u64::from(u32::MAX));
+        self.last.store(clamp(keys) << 32 | clamp(elements), Ordering::Relaxed);
+    }
+}
+
 /// The body of every keyed shuffle: each map task collects its partition,
 /// in chunks of at most [`CHUNK`] elements, each into a `collector(n,
-/// expected elements)`; the exchange moves every chunk's buckets (in
-/// partition and chunk order, as if the chunks were partitions), and each
-/// reduce task makes its output with `merge(buckets, reduce_side)`.
+/// expected elements, expected keys)`; the exchange moves every chunk's
+/// buckets (in partition and chunk order, as if the chunks were partitions),
+/// and each reduce task makes its output with `merge(buckets, reduce_side)`.
 fn keyed<Rn, S, Co, U, Rs>(
     runner: &Rn,
     stage: usize,
     input: S,
-    collector: impl Fn(usize, usize) -> Co + Sync,
+    collector: impl Fn(usize, usize, usize) -> Co + Sync,
     map_side: impl MapSide<S::Item, Co>,
     partitions: Option<usize>,
     merge: impl Fn(Vec<Vec<Co::Bucket>>, &Rs) -> Vec<U> + Sync,
@@ -44,12 +75,15 @@ where
     Rs: Sync,
 {
     let n = runner.partitions(partitions);
+    let seen = KeysSeen::default();
     let chunks = runner.tasks(stage, input.into_parts(), |part| {
         let mut elements = part.into_iter();
         let mut chunks = Vec::new();
         loop {
             let expected = elements.size_hint().0.min(CHUNK);
-            let chunk = feed(elements.by_ref().take(CHUNK), collector(n, expected), &map_side);
+            let room = collector(n, expected, seen.expected(expected));
+            let chunk = feed(elements.by_ref().take(CHUNK), room, &map_side);
+            seen.record(expected, chunk.keys());
             chunks.push(chunk.into_buckets(n));
             if elements.size_hint().1 == Some(0) || expected < CHUNK {
                 break;
@@ -78,7 +112,7 @@ pub fn reduce_by_key<'f, Rn, S: StageInput, K: ShuffleKey, V: Element, R: Reduce
 where
     Rn: Moves<(K, V)>,
 {
-    let combiner = |_, _| KeyCombiner::new(f);
+    let combiner = |_, _, keys| KeyCombiner::with_capacity(f, keys);
     let merge = |buckets, out: &_| merge_by_key(buckets, f).emit(out);
     keyed(runner, stage, input, combiner, map_side, partitions, merge, reduce_side)
 }
@@ -102,7 +136,7 @@ where
     Mv: Fn(Cb, V) -> Cb + Sync,
     Rn: Moves<(K, Cb)>,
 {
-    let combiner = |_, _| ByKeyCombiner::new(create, merge_value);
+    let combiner = |_, _, keys| ByKeyCombiner::with_capacity(create, merge_value, keys);
     let merge = |buckets, out: &_| merge_by_key(buckets, merge_combiners).emit(out);
     keyed(runner, stage, input, combiner, map_side, partitions, merge, reduce_side)
 }
@@ -139,14 +173,14 @@ macro_rules! keyed_shuffles {
 keyed_shuffles! {
     /// `count_by_value()`: (value, number of occurrences) pairs, counted per
     /// value on the map side, counts added after the exchange.
-    count_by_value<T: ShuffleKey>: ValueCounter<T> [(T, u64)] = |_, _| ValueCounter::new()
+    count_by_value<T: ShuffleKey>: ValueCounter<T> [(T, u64)] = |_, _, keys| ValueCounter::with_capacity(keys)
         => (T, u64) = |buckets, out| merge_by_key(buckets, |a, b| a + b).emit(out);
     /// `distinct()`: each value once, deduplicated per partition on the map
     /// side and across partitions after the exchange.
-    distinct<T: ShuffleKey>: Distinct<T> [T] = |_, _| Distinct::new() => T = union_of;
+    distinct<T: ShuffleKey>: Distinct<T> [T] = |_, _, keys| Distinct::with_capacity(keys) => T = union_of;
     /// `group_by_key()`: every value of a key, in arrival order (map
     /// partitions in order, elements in order within each).
-    group_by_key<K: ShuffleKey, V: Element>: Grouper<K, V> [(K, V)] = Grouper::new
+    group_by_key<K: ShuffleKey, V: Element>: Grouper<K, V> [(K, V)] = |n, expected, _| Grouper::new(n, expected)
         => (K, Vec<V>) = |buckets, out| run_part(group_in_order(buckets), out);
 }
 
@@ -258,6 +292,35 @@ mod tests {
         );
         let out = combine_by_key(&ctx, 0, input, |p, c| c.push(p), &functions, None, |p, out| out.push(p)).unwrap();
         assert_eq!(out.sorted(), vec![("a", (4, 2)), ("b", (2, 1))]);
+    }
+
+    #[test]
+    fn a_chunk_starts_at_the_size_its_predecessor_reached() {
+        let seen = KeysSeen::default();
+        assert_eq!(seen.expected(CHUNK), 0, "nothing seen yet");
+        seen.record(1000, 300);
+        assert_eq!(seen.expected(1000), 300);
+        assert_eq!(seen.expected(500), 150);
+        assert_eq!(seen.expected(5000), 300, "never more than it had");
+        seen.record(usize::MAX, usize::MAX);
+        assert_eq!(seen.expected(CHUNK), CHUNK);
+    }
+
+    #[test]
+    fn partitions_of_many_chunks_count_exactly() {
+        let ctx = test_ctx(3);
+        // Two partitions, the first of 3 chunks and a bit: every chunk after
+        // the first starts from its predecessor's size.
+        let first: Vec<u32> = (0..3 * CHUNK as u32 + 5).map(|i| i % 1000).collect();
+        let second: Vec<u32> = (0..100).collect();
+        let input = Batch::from_partitions(vec![first.clone(), second.clone()]);
+        let add = |a: u64, b: u64| a + b;
+        let counts = reduce_by_key(&ctx, 0, input, |k, c| c.push((k, 1u64)), &add, None, |p, out| out.push(p)).unwrap();
+        let mut expected = std::collections::BTreeMap::new();
+        for k in first.into_iter().chain(second) {
+            *expected.entry(k).or_insert(0u64) += 1;
+        }
+        assert_eq!(counts.sorted(), expected.into_iter().collect::<Vec<_>>());
     }
 
     #[test]
