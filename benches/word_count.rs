@@ -291,7 +291,10 @@ fn perf(command: &str) {
     static FIFOS: OnceLock<Option<Mutex<Fifos>>> = OnceLock::new();
     let fifos = FIFOS.get_or_init(|| {
         let (ctl, ack) = (std::env::var_os("PERF_CTL")?, std::env::var_os("PERF_ACK")?);
-        let ctl = std::fs::OpenOptions::new().write(true).open(ctl).expect("PERF_CTL opens");
+        let ctl = std::fs::OpenOptions::new()
+            .write(true)
+            .open(ctl)
+            .expect("PERF_CTL opens");
         let ack = std::fs::File::open(ack).expect("PERF_ACK opens");
         Some(Mutex::new((ctl, std::io::BufReader::new(ack))))
     });

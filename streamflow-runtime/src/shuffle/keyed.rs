@@ -315,7 +315,16 @@ mod tests {
         let second: Vec<u32> = (0..100).collect();
         let input = Batch::from_partitions(vec![first.clone(), second.clone()]);
         let add = |a: u64, b: u64| a + b;
-        let counts = reduce_by_key(&ctx, 0, input, |k, c| c.push((k, 1u64)), &add, None, |p, out| out.push(p)).unwrap();
+        let counts = reduce_by_key(
+            &ctx,
+            0,
+            input,
+            |k, c| c.push((k, 1u64)),
+            &add,
+            None,
+            |p, out| out.push(p),
+        )
+        .unwrap();
         let mut expected = std::collections::BTreeMap::new();
         for k in first.into_iter().chain(second) {
             *expected.entry(k).or_insert(0u64) += 1;

@@ -62,9 +62,7 @@ where
         runner,
         stage + 1,
         batch,
-        |parts| {
-            reduce_held(parts, f).into_iter().collect::<Vec<_>>()
-        },
+        |parts| reduce_held(parts, f).into_iter().collect::<Vec<_>>(),
         reduce_side,
     )
 }
