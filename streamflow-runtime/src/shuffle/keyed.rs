@@ -11,7 +11,6 @@ use crate::runner::{Moves, Runner};
 use crate::stage::bounds::{Element, MapSide, ReduceFn, ReduceSide, ShuffleKey};
 use crate::stage::{StageInput, feed, run_part};
 use std::hash::Hash;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Elements a map task collects into one collector at most: a task's hash
 /// table stays small enough for the cache whatever the partitions are (the
@@ -20,33 +19,39 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// ran 1.3x faster than 8 partitions of 125 k).
 pub(crate) const CHUNK: usize = 16 * 1024;
 
-/// How many distinct keys the chunks of one keyed shuffle collected, for the
-/// next chunk's table to start at about its final size: growing a table from
+/// How many distinct keys a map task's last chunk collected, for its next
+/// chunk's table to start at about its final size: growing a table from
 /// empty rehashes every key it holds at each doubling (on word count, a
-/// chunk's table grows to ~30 k keys). Shared by the map tasks of one call:
-/// the tasks running first start empty, the others from their predecessors.
+/// chunk's table grows to ~35 k keys).
+///
+/// Per task, never shared between tasks or kept across batches: a table's
+/// iteration order (which is the order of its buckets, and so of the output)
+/// depends on its capacity history, and the output order must be a function
+/// of the batch alone, so that a job restored from a snapshot emits what the
+/// uninterrupted job emits (`tests/restore_order.rs`). A hint shared between
+/// parallel tasks would depend on which task finished first. The first chunk
+/// of each task starts empty.
 #[derive(Default)]
 struct KeysSeen {
-    /// The last chunk's distinct keys (high 32 bits) and elements (low 32).
-    last: AtomicU64,
+    /// The last chunk's distinct keys and elements.
+    last: (usize, usize),
 }
 
 impl KeysSeen {
     /// The keys to expect in a chunk of `elements` elements: the last chunk's
     /// keys per element, never more than it had.
     fn expected(&self, elements: usize) -> usize {
-        let last = self.last.load(Ordering::Relaxed);
-        let (keys, seen) = ((last >> 32) as usize, (last & u64::from(u32::MAX)) as usize);
+        let (keys, seen) = self.last;
         if seen == 0 {
             return 0;
         }
-        keys.min(keys * elements.min(seen) / seen)
+        // In u128: no overflow, and the result is at most `keys`.
+        (keys as u128 * elements.min(seen) as u128 / seen as u128) as usize
     }
 
     /// Records a chunk of `elements` elements that made `keys` keys.
-    fn record(&self, elements: usize, keys: usize) {
-        let clamp = |n: usize| u64::try_from(n).unwrap_or(u64::MAX).min(u64::from(u32::MAX));
-        self.last.store(clamp(keys) << 32 | clamp(elements), Ordering::Relaxed);
+    fn record(&mut self, elements: usize, keys: usize) {
+        self.last = (keys, elements);
     }
 }
 
@@ -75,10 +80,10 @@ where
     Rs: Sync,
 {
     let n = runner.partitions(partitions);
-    let seen = KeysSeen::default();
     let chunks = runner.tasks(stage, input.into_parts(), |part| {
         let mut elements = part.into_iter();
         let mut chunks = Vec::new();
+        let mut seen = KeysSeen::default();
         loop {
             let expected = elements.size_hint().0.min(CHUNK);
             let room = collector(n, expected, seen.expected(expected));
@@ -296,7 +301,7 @@ mod tests {
 
     #[test]
     fn a_chunk_starts_at_the_size_its_predecessor_reached() {
-        let seen = KeysSeen::default();
+        let mut seen = KeysSeen::default();
         assert_eq!(seen.expected(CHUNK), 0, "nothing seen yet");
         seen.record(1000, 300);
         assert_eq!(seen.expected(1000), 300);
