@@ -10,10 +10,11 @@
 //! ONLY=1 cargo bench --bench word_count -- fused  # the variants named, no reference
 //! ```
 //!
-//! For a profile of the timed runs only: `mkfifo ctl ack; PERF_CTL=ctl
-//! PERF_ACK=ack perf record -g -D -1 --control fifo:ctl,ack -- <bench binary>
-//! <variant>` (with `ONLY=1`); sampling is enabled just before each timed run
-//! and disabled once what it left to free in the background is freed.
+//! For a profile of the timed runs only: `mkfifo ctl ack; ONLY=1 PERF_CTL=ctl
+//! PERF_ACK=ack perf record --call-graph dwarf -D -1 --control fifo:ctl,ack --
+//! <bench binary> <variant>`; sampling is enabled just before each timed run
+//! and disabled once what it left to free in the background is freed (the
+//! release build keeps no frame pointers: `-g` alone gives broken chains).
 //!
 //! The "keyed" variants run `combine_by_key`, `reduce_by_key_and_window` and
 //! `group_by_key` on the same words, natural (borrowed from the line) and
