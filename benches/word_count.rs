@@ -7,7 +7,14 @@
 //! ROUNDS=11 cargo bench --bench word_count
 //! cargo bench --bench word_count -- grep  # the variants named, and their reference
 //! cargo bench --bench word_count -- keyed # the other keyed operators (only when named)
+//! ONLY=1 cargo bench --bench word_count -- fused  # the variants named, no reference
 //! ```
+//!
+//! For a profile of the timed runs only: `mkfifo ctl ack; ONLY=1 PERF_CTL=ctl
+//! PERF_ACK=ack perf record --call-graph dwarf -D -1 --control fifo:ctl,ack --
+//! <bench binary> <variant>`; sampling is enabled just before each timed run
+//! and disabled once what it left to free in the background is freed (the
+//! release build keeps no frame pointers: `-g` alone gives broken chains).
 //!
 //! The "keyed" variants run `combine_by_key`, `reduce_by_key_and_window` and
 //! `group_by_key` on the same words, natural (borrowed from the line) and
@@ -27,6 +34,8 @@
 
 use rayon::prelude::*;
 use std::hash::BuildHasher;
+use std::io::{BufRead, Write};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use streamflow::prelude::*;
 
@@ -276,6 +285,28 @@ fn grep_by_hand(parts: &[Vec<String>]) -> u64 {
         .sum()
 }
 
+/// Sends `command` (`enable`, `disable`) to a `perf record --control
+/// fifo:$PERF_CTL,$PERF_ACK` and waits for its ack; nothing without them.
+fn perf(command: &str) {
+    type Fifos = (std::fs::File, std::io::BufReader<std::fs::File>);
+    static FIFOS: OnceLock<Option<Mutex<Fifos>>> = OnceLock::new();
+    let fifos = FIFOS.get_or_init(|| {
+        let (ctl, ack) = (std::env::var_os("PERF_CTL")?, std::env::var_os("PERF_ACK")?);
+        let ctl = std::fs::OpenOptions::new()
+            .write(true)
+            .open(ctl)
+            .expect("PERF_CTL opens");
+        let ack = std::fs::File::open(ack).expect("PERF_ACK opens");
+        Some(Mutex::new((ctl, std::io::BufReader::new(ack))))
+    });
+    if let Some(fifos) = fifos {
+        let mut fifos = fifos.lock().expect("one caller at a time");
+        writeln!(fifos.0, "{command}").expect("perf reads its control fifo");
+        let mut ack = String::new();
+        fifos.1.read_line(&mut ack).expect("perf acks");
+    }
+}
+
 /// One variant of the table: runs once on a fresh input and says how long
 /// its timed region took.
 struct Variant {
@@ -298,6 +329,7 @@ fn job_variant<J: Job + 'static>(
         grep,
         run: Box::new(move |k| {
             let input = inputs();
+            perf("enable");
             let start = Instant::now();
             let out = job
                 .run_batch(Time::from_secs(k), input)
@@ -465,6 +497,7 @@ fn main() {
                 let (pool, parts) = (pool.clone(), parts.clone());
                 move |_| {
                     let input = (*parts).clone();
+                    perf("enable");
                     let start = Instant::now();
                     let out = pool.install(|| tuned_word_count(&input));
                     let elapsed = start.elapsed();
@@ -572,6 +605,7 @@ fn main() {
                 let (pool, parts) = (pool.clone(), parts.clone());
                 move |_| {
                     let input = (*parts).clone();
+                    perf("enable");
                     let start = Instant::now();
                     let out = pool.install(|| grep_by_hand(&input));
                     let elapsed = start.elapsed();
@@ -603,9 +637,11 @@ fn main() {
             .filter(|v| v.name.contains(filter.as_str()))
             .map(|v| v.grep)
             .collect();
+        // `ONLY=1`: without the references (to profile one variant).
+        let only = std::env::var_os("ONLY").is_some();
         variants.retain(|v| {
             let reference = v.name == "hand-written rayon loop, tuned" || v.name == "grep, hand-written";
-            v.name.contains(filter.as_str()) || (reference && kinds.contains(&v.grep))
+            v.name.contains(filter.as_str()) || (reference && !only && kinds.contains(&v.grep))
         });
     }
 
@@ -618,6 +654,7 @@ fn main() {
             // Untimed: what a variant left to free in the background (the
             // job's freeing thread) is freed before the next one runs.
             std::thread::sleep(Duration::from_millis(150));
+            perf("disable");
             if round > 0 {
                 times[v].push(elapsed);
             }

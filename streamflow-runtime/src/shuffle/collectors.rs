@@ -20,6 +20,11 @@ pub(crate) trait Collector {
     type Bucket;
     /// The collected elements in `n` buckets.
     fn into_buckets(self, n: usize) -> Vec<Vec<Self::Bucket>>;
+    /// How many distinct keys it holds (0 for a collector that keeps every
+    /// element): what the next chunk's table is sized from.
+    fn keys(&self) -> usize {
+        0
+    }
 }
 
 /// A map-side collector of (key, value) pairs that a fused loop may give a
@@ -102,9 +107,11 @@ impl<K: Hash + Eq, V, R: Fn(V, V) -> V> KeyedCollector<K, V> for KeyCombiner<'_,
 /// cloned or wrapped in an `Option` (measured: the `Option` slot cost 10–20%
 /// on word count). `poisoned` is true exactly while `reduce` runs: if it
 /// panics the slot holds a moved-out value, and the table that owns it is
-/// leaked instead of dropped (see `Drop for KeyCombiner`).
+/// leaked instead of dropped (see `Drop for KeyCombiner`). `reduce` may take
+/// another type than it returns the value of (`combine_by_key`'s
+/// `merge_value`).
 #[inline]
-fn reduce_in_place<V>(slot: &mut V, value: V, reduce: impl FnOnce(V, V) -> V, poisoned: &mut bool) {
+fn reduce_in_place<C, V>(slot: &mut C, value: V, reduce: impl FnOnce(C, V) -> C, poisoned: &mut bool) {
     *poisoned = true;
     // SAFETY: the value read out of `slot` is written back (combined) before
     // the slot is used again; should `reduce` panic instead, `poisoned` stays
@@ -127,6 +134,7 @@ impl<K, V, R> Drop for KeyCombiner<'_, K, V, R> {
 }
 
 impl<'r, K, V, R> KeyCombiner<'r, K, V, R> {
+    #[cfg(test)]
     pub(crate) fn new(reduce: &'r R) -> Self {
         Self::with_capacity(reduce, 0)
     }
@@ -148,63 +156,25 @@ impl<'r, K, V, R> KeyCombiner<'r, K, V, R> {
 
 impl<K: Hash, V, R> Collector for KeyCombiner<'_, K, V, R> {
     type Bucket = (K, V);
+    fn keys(&self) -> usize {
+        self.map.len()
+    }
     fn into_buckets(self, n: usize) -> Vec<Vec<(K, V)>> {
-        bucketize(self.into_map(), n, |map, n| partitions_of(map.keys(), n), Some)
+        bucketize(self.into_map(), n, |map, n| partitions_of(map.keys(), n))
     }
-}
-
-/// Reduces `value` into `key`'s entry with one hash lookup, in place.
-///
-/// Panic-safe without `unsafe`: the old value is taken out of its slot while
-/// `reduce` runs, so a panic leaves `None` behind (and the task's map is
-/// discarded). Measured against `OccupiedEntry::replace_entry_with`, which
-/// erases and re-inserts the entry, this is about 1.4x faster on word count.
-#[inline]
-pub(crate) fn combine_into<K: Hash + Eq, V>(
-    map: &mut FixedHashMap<K, Option<V>>,
-    key: K,
-    value: V,
-    reduce: impl FnOnce(V, V) -> V,
-) {
-    match map.entry(key) {
-        Entry::Occupied(mut entry) => {
-            let slot = entry.get_mut();
-            *slot = Some(match slot.take() {
-                Some(old) => reduce(old, value),
-                None => value,
-            });
-        }
-        Entry::Vacant(entry) => {
-            entry.insert(Some(value));
-        }
-    }
-}
-
-/// Moves a combined map's entries into `n` buckets by [`partition_of`] their
-/// key.
-fn bucketize_map<K: Hash, V>(map: FixedHashMap<K, Option<V>>, n: usize) -> Vec<Vec<(K, V)>> {
-    bucketize(map, n, |map, n| partitions_of(map.keys(), n), present)
 }
 
 /// Moves a hash table's entries into `n` buckets, entry `i` into bucket
-/// `targets(table, n)[i]`, each bucket allocated to its exact size; what
-/// `present` drops is skipped. With one bucket nothing is hashed.
-fn bucketize<T, X>(
-    table: T,
-    n: usize,
-    targets: impl FnOnce(&T, usize) -> Vec<u32>,
-    present: impl Fn(T::Item) -> Option<X>,
-) -> Vec<Vec<X>>
+/// `targets(table, n)[i]`, each bucket allocated to its exact size. With one
+/// bucket nothing is hashed.
+fn bucketize<T>(table: T, n: usize, targets: impl FnOnce(&T, usize) -> Vec<u32>) -> Vec<Vec<T::Item>>
 where
     T: IntoIterator,
     T::IntoIter: ExactSizeIterator,
 {
     let n = n.max(1);
     if n == 1 {
-        let entries = table.into_iter();
-        let mut bucket = Vec::with_capacity(entries.len());
-        bucket.extend(entries.filter_map(present));
-        return vec![bucket];
+        return vec![table.into_iter().collect()];
     }
     // Hash each key once: remember its partition, count, then move.
     let targets = targets(&table, n);
@@ -212,11 +182,9 @@ where
     for &t in &targets {
         counts[t as usize] += 1;
     }
-    let mut buckets: Vec<Vec<X>> = counts.into_iter().map(Vec::with_capacity).collect();
+    let mut buckets: Vec<Vec<T::Item>> = counts.into_iter().map(Vec::with_capacity).collect();
     for (entry, target) in table.into_iter().zip(targets) {
-        if let Some(x) = present(entry) {
-            buckets[target as usize].push(x);
-        }
+        buckets[target as usize].push(entry);
     }
     buckets
 }
@@ -224,12 +192,6 @@ where
 /// The partitions of `keys` among `n`, in order.
 fn partitions_of<'k, K: Hash + 'k>(keys: impl Iterator<Item = &'k K>, n: usize) -> Vec<u32> {
     keys.map(|k| partition_of(k, n) as u32).collect()
-}
-
-/// A combined entry; `None` cannot remain once a map is complete.
-#[inline]
-pub(crate) fn present<K, V>((key, value): (K, Option<V>)) -> Option<(K, V)> {
-    Some((key, value?))
 }
 
 /// Map side of `count_by_value`: counts occurrences per value.
@@ -262,15 +224,24 @@ impl<T: Hash + Eq> ValueCounter<T> {
 }
 
 impl<T> ValueCounter<T> {
+    #[cfg(test)]
     pub(crate) fn new() -> Self {
-        ValueCounter { map: new_map(0) }
+        Self::with_capacity(0)
+    }
+
+    /// A counter with room for `capacity` values.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        ValueCounter { map: new_map(capacity) }
     }
 }
 
 impl<T: Hash> Collector for ValueCounter<T> {
     type Bucket = (T, u64);
+    fn keys(&self) -> usize {
+        self.map.len()
+    }
     fn into_buckets(self, n: usize) -> Vec<Vec<(T, u64)>> {
-        bucketize(self.map, n, |map, n| partitions_of(map.keys(), n), Some)
+        bucketize(self.map, n, |map, n| partitions_of(map.keys(), n))
     }
 }
 
@@ -289,17 +260,26 @@ impl<T: Hash + Eq> Distinct<T> {
 }
 
 impl<T> Distinct<T> {
+    #[cfg(test)]
     pub(crate) fn new() -> Self {
+        Self::with_capacity(0)
+    }
+
+    /// A set with room for `capacity` values.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
         Distinct {
-            set: hashbrown::HashSet::with_hasher(table_state()),
+            set: hashbrown::HashSet::with_capacity_and_hasher(capacity, table_state()),
         }
     }
 }
 
 impl<T: Hash> Collector for Distinct<T> {
     type Bucket = T;
+    fn keys(&self) -> usize {
+        self.set.len()
+    }
     fn into_buckets(self, n: usize) -> Vec<Vec<T>> {
-        bucketize(self.set, n, |set, n| partitions_of(set.iter(), n), Some)
+        bucketize(self.set, n, |set, n| partitions_of(set.iter(), n))
     }
 }
 
@@ -360,11 +340,17 @@ impl<K, V> Collector for Grouper<K, V> {
 
 /// Map side of `combine_by_key`: creates a combiner for a key's first value and
 /// merges later values into it.
+///
+/// Each key's combiner is stored as it is (no `Option` around it, as in
+/// [`KeyCombiner`]) and merged in place; a borrowed key is made owned only
+/// when it is new to this task.
 pub struct ByKeyCombiner<'f, K, V, C, Cr, Mv> {
-    /// `None` only while a value is being merged (see [`combine_into`]).
-    pub(crate) map: FixedHashMap<K, Option<C>>,
+    pub(crate) map: FixedHashMap<K, C>,
     pub(crate) create: &'f Cr,
     pub(crate) merge_value: &'f Mv,
+    /// Set while `merge_value` runs on a combiner moved out of its slot (see
+    /// [`reduce_in_place`] and `Drop for ByKeyCombiner`).
+    poisoned: bool,
     pub(crate) _value: std::marker::PhantomData<fn(V)>,
 }
 
@@ -374,16 +360,9 @@ impl<K: Hash + Eq, V, C, Cr: Fn(V) -> C, Mv: Fn(C, V) -> C> ByKeyCombiner<'_, K,
     pub fn push(&mut self, pair: (K, V)) {
         let (key, value) = pair;
         match self.map.entry(key) {
-            Entry::Occupied(mut entry) => {
-                // Taken out while `merge_value` runs: see `combine_into`.
-                let slot = entry.get_mut();
-                *slot = Some(match slot.take() {
-                    Some(combiner) => (self.merge_value)(combiner, value),
-                    None => (self.create)(value),
-                });
-            }
+            Entry::Occupied(entry) => reduce_in_place(entry.into_mut(), value, self.merge_value, &mut self.poisoned),
             Entry::Vacant(entry) => {
-                entry.insert(Some((self.create)(value)));
+                entry.insert((self.create)(value));
             }
         }
     }
@@ -399,33 +378,46 @@ impl<K: Hash + Eq, V, C, Cr: Fn(V) -> C, Mv: Fn(C, V) -> C> KeyedCollector<K, V>
 
     /// Found by reference; the key is made owned only when this task has not
     /// seen it before.
-    #[inline]
+    #[inline(always)]
     fn push_borrowed_pair<Q>(&mut self, key: &Q, value: V)
     where
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
         K: Borrow<Q>,
     {
         match self.map.get_mut(key) {
-            Some(slot) => {
-                // Taken out while `merge_value` runs: see `combine_into`.
-                *slot = Some(match slot.take() {
-                    Some(combiner) => (self.merge_value)(combiner, value),
-                    None => (self.create)(value),
-                });
-            }
+            Some(slot) => reduce_in_place(slot, value, self.merge_value, &mut self.poisoned),
             None => {
-                self.map.insert(key.to_owned(), Some((self.create)(value)));
+                let combiner = (self.create)(value);
+                self.map.insert(key.to_owned(), combiner);
             }
         }
     }
 }
 
+impl<K, V, C, Cr, Mv> Drop for ByKeyCombiner<'_, K, V, C, Cr, Mv> {
+    fn drop(&mut self) {
+        if self.poisoned {
+            // As for `KeyCombiner`: a combiner was moved out when
+            // `merge_value` panicked; the task's table is leaked, not
+            // dropped twice.
+            std::mem::forget(std::mem::take(&mut self.map));
+        }
+    }
+}
+
 impl<'f, K, V, C, Cr, Mv> ByKeyCombiner<'f, K, V, C, Cr, Mv> {
+    #[cfg(test)]
     pub(crate) fn new(create: &'f Cr, merge_value: &'f Mv) -> Self {
+        Self::with_capacity(create, merge_value, 0)
+    }
+
+    /// A combiner with room for `capacity` keys.
+    pub(crate) fn with_capacity(create: &'f Cr, merge_value: &'f Mv, capacity: usize) -> Self {
         ByKeyCombiner {
-            map: new_map(0),
+            map: new_map(capacity),
             create,
             merge_value,
+            poisoned: false,
             _value: std::marker::PhantomData,
         }
     }
@@ -433,8 +425,12 @@ impl<'f, K, V, C, Cr, Mv> ByKeyCombiner<'f, K, V, C, Cr, Mv> {
 
 impl<K: Hash, V, C, Cr, Mv> Collector for ByKeyCombiner<'_, K, V, C, Cr, Mv> {
     type Bucket = (K, C);
-    fn into_buckets(self, n: usize) -> Vec<Vec<(K, C)>> {
-        bucketize_map(self.map, n)
+    fn keys(&self) -> usize {
+        self.map.len()
+    }
+    fn into_buckets(mut self, n: usize) -> Vec<Vec<(K, C)>> {
+        let map = std::mem::take(&mut self.map);
+        bucketize(map, n, |map, n| partitions_of(map.keys(), n))
     }
 }
 
@@ -550,6 +546,26 @@ mod tests {
         }
         let all = sorted(c.into_buckets(2).into_iter().flatten().collect());
         assert_eq!(all, vec![("a", vec![1, 3]), ("b", vec![2])]);
+    }
+
+    #[test]
+    fn a_panicking_merge_value_fails_without_a_double_drop() {
+        let create = |v: String| vec![v];
+        let boom = |_: Vec<String>, _: String| -> Vec<String> { panic!("no") };
+        for borrowed in [false, true] {
+            let result = std::panic::catch_unwind(|| {
+                let mut c = ByKeyCombiner::new(&create, &boom);
+                c.push(("k".to_owned(), "first".to_owned()));
+                if borrowed {
+                    c.push_borrowed_pair("k", "second".to_owned());
+                } else {
+                    c.push(("k".to_owned(), "second".to_owned()));
+                }
+            });
+            // Dropped during the unwind without dropping the moved-out
+            // combiner (a double free would abort the test process).
+            assert!(result.is_err());
+        }
     }
 
     #[test]

@@ -19,16 +19,52 @@ use std::hash::Hash;
 /// ran 1.3x faster than 8 partitions of 125 k).
 pub(crate) const CHUNK: usize = 16 * 1024;
 
+/// How many distinct keys a map task's last chunk collected, for its next
+/// chunk's table to start at about its final size: growing a table from
+/// empty rehashes every key it holds at each doubling (on word count, a
+/// chunk's table grows to ~35 k keys).
+///
+/// Per task, never shared between tasks or kept across batches: a table's
+/// iteration order (which is the order of its buckets, and so of the output)
+/// depends on its capacity history, and the output order must be a function
+/// of the batch alone, so that a job restored from a snapshot emits what the
+/// uninterrupted job emits (`tests/restore_order.rs`). A hint shared between
+/// parallel tasks would depend on which task finished first. The first chunk
+/// of each task starts empty.
+#[derive(Default)]
+struct KeysSeen {
+    /// The last chunk's distinct keys and elements.
+    last: (usize, usize),
+}
+
+impl KeysSeen {
+    /// The keys to expect in a chunk of `elements` elements: the last chunk's
+    /// keys per element, never more than it had.
+    fn expected(&self, elements: usize) -> usize {
+        let (keys, seen) = self.last;
+        if seen == 0 {
+            return 0;
+        }
+        // In u128: no overflow, and the result is at most `keys`.
+        (keys as u128 * elements.min(seen) as u128 / seen as u128) as usize
+    }
+
+    /// Records a chunk of `elements` elements that made `keys` keys.
+    fn record(&mut self, elements: usize, keys: usize) {
+        self.last = (keys, elements);
+    }
+}
+
 /// The body of every keyed shuffle: each map task collects its partition,
 /// in chunks of at most [`CHUNK`] elements, each into a `collector(n,
-/// expected elements)`; the exchange moves every chunk's buckets (in
-/// partition and chunk order, as if the chunks were partitions), and each
-/// reduce task makes its output with `merge(buckets, reduce_side)`.
+/// expected elements, expected keys)`; the exchange moves every chunk's
+/// buckets (in partition and chunk order, as if the chunks were partitions),
+/// and each reduce task makes its output with `merge(buckets, reduce_side)`.
 fn keyed<Rn, S, Co, U, Rs>(
     runner: &Rn,
     stage: usize,
     input: S,
-    collector: impl Fn(usize, usize) -> Co + Sync,
+    collector: impl Fn(usize, usize, usize) -> Co + Sync,
     map_side: impl MapSide<S::Item, Co>,
     partitions: Option<usize>,
     merge: impl Fn(Vec<Vec<Co::Bucket>>, &Rs) -> Vec<U> + Sync,
@@ -47,9 +83,12 @@ where
     let chunks = runner.tasks(stage, input.into_parts(), |part| {
         let mut elements = part.into_iter();
         let mut chunks = Vec::new();
+        let mut seen = KeysSeen::default();
         loop {
             let expected = elements.size_hint().0.min(CHUNK);
-            let chunk = feed(elements.by_ref().take(CHUNK), collector(n, expected), &map_side);
+            let room = collector(n, expected, seen.expected(expected));
+            let chunk = feed(elements.by_ref().take(CHUNK), room, &map_side);
+            seen.record(expected, chunk.keys());
             chunks.push(chunk.into_buckets(n));
             if elements.size_hint().1 == Some(0) || expected < CHUNK {
                 break;
@@ -78,7 +117,7 @@ pub fn reduce_by_key<'f, Rn, S: StageInput, K: ShuffleKey, V: Element, R: Reduce
 where
     Rn: Moves<(K, V)>,
 {
-    let combiner = |_, _| KeyCombiner::new(f);
+    let combiner = |_, _, keys| KeyCombiner::with_capacity(f, keys);
     let merge = |buckets, out: &_| merge_by_key(buckets, f).emit(out);
     keyed(runner, stage, input, combiner, map_side, partitions, merge, reduce_side)
 }
@@ -102,7 +141,7 @@ where
     Mv: Fn(Cb, V) -> Cb + Sync,
     Rn: Moves<(K, Cb)>,
 {
-    let combiner = |_, _| ByKeyCombiner::new(create, merge_value);
+    let combiner = |_, _, keys| ByKeyCombiner::with_capacity(create, merge_value, keys);
     let merge = |buckets, out: &_| merge_by_key(buckets, merge_combiners).emit(out);
     keyed(runner, stage, input, combiner, map_side, partitions, merge, reduce_side)
 }
@@ -139,14 +178,14 @@ macro_rules! keyed_shuffles {
 keyed_shuffles! {
     /// `count_by_value()`: (value, number of occurrences) pairs, counted per
     /// value on the map side, counts added after the exchange.
-    count_by_value<T: ShuffleKey>: ValueCounter<T> [(T, u64)] = |_, _| ValueCounter::new()
+    count_by_value<T: ShuffleKey>: ValueCounter<T> [(T, u64)] = |_, _, keys| ValueCounter::with_capacity(keys)
         => (T, u64) = |buckets, out| merge_by_key(buckets, |a, b| a + b).emit(out);
     /// `distinct()`: each value once, deduplicated per partition on the map
     /// side and across partitions after the exchange.
-    distinct<T: ShuffleKey>: Distinct<T> [T] = |_, _| Distinct::new() => T = union_of;
+    distinct<T: ShuffleKey>: Distinct<T> [T] = |_, _, keys| Distinct::with_capacity(keys) => T = union_of;
     /// `group_by_key()`: every value of a key, in arrival order (map
     /// partitions in order, elements in order within each).
-    group_by_key<K: ShuffleKey, V: Element>: Grouper<K, V> [(K, V)] = Grouper::new
+    group_by_key<K: ShuffleKey, V: Element>: Grouper<K, V> [(K, V)] = |n, expected, _| Grouper::new(n, expected)
         => (K, Vec<V>) = |buckets, out| run_part(group_in_order(buckets), out);
 }
 
@@ -258,6 +297,44 @@ mod tests {
         );
         let out = combine_by_key(&ctx, 0, input, |p, c| c.push(p), &functions, None, |p, out| out.push(p)).unwrap();
         assert_eq!(out.sorted(), vec![("a", (4, 2)), ("b", (2, 1))]);
+    }
+
+    #[test]
+    fn a_chunk_starts_at_the_size_its_predecessor_reached() {
+        let mut seen = KeysSeen::default();
+        assert_eq!(seen.expected(CHUNK), 0, "nothing seen yet");
+        seen.record(1000, 300);
+        assert_eq!(seen.expected(1000), 300);
+        assert_eq!(seen.expected(500), 150);
+        assert_eq!(seen.expected(5000), 300, "never more than it had");
+        seen.record(usize::MAX, usize::MAX);
+        assert_eq!(seen.expected(CHUNK), CHUNK);
+    }
+
+    #[test]
+    fn partitions_of_many_chunks_count_exactly() {
+        let ctx = test_ctx(3);
+        // Two partitions, the first of 3 chunks and a bit: every chunk after
+        // the first starts from its predecessor's size.
+        let first: Vec<u32> = (0..3 * CHUNK as u32 + 5).map(|i| i % 1000).collect();
+        let second: Vec<u32> = (0..100).collect();
+        let input = Batch::from_partitions(vec![first.clone(), second.clone()]);
+        let add = |a: u64, b: u64| a + b;
+        let counts = reduce_by_key(
+            &ctx,
+            0,
+            input,
+            |k, c| c.push((k, 1u64)),
+            &add,
+            None,
+            |p, out| out.push(p),
+        )
+        .unwrap();
+        let mut expected = std::collections::BTreeMap::new();
+        for k in first.into_iter().chain(second) {
+            *expected.entry(k).or_insert(0u64) += 1;
+        }
+        assert_eq!(counts.sorted(), expected.into_iter().collect::<Vec<_>>());
     }
 
     #[test]

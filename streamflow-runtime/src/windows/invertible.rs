@@ -14,7 +14,7 @@ use super::keep_all;
 use super::keyed::reduce_held;
 use super::timeline::{Covered, Held, Timeline};
 use crate::runner::{Moves, Runner};
-use crate::shuffle::collectors::{Counter, KeyCombiner, Reducer, ValueCounter, present};
+use crate::shuffle::collectors::{Counter, KeyCombiner, Reducer, ValueCounter};
 use crate::shuffle::key_tables::{Found, KeyTable, fix_partitions};
 use crate::shuffle::{count, count_by_value, reduce, reduce_by_key};
 use crate::stage::StageInput;
@@ -129,7 +129,7 @@ fn slide<Rn: Runner, K: RetainedKey, V: Retained, U: Element>(
     runner
         .tasks(stage, tasks, |(table, held)| {
             let (left, entered): (Vec<_>, Vec<_>) = held.into_iter().partition(|h| matches!(h, Held::Owned(_)));
-            for (k, v) in reduce_held(left, reduce).into_iter().filter_map(present) {
+            for (k, v) in reduce_held(left, reduce) {
                 // A key without a previous result (dropped by the filter)
                 // takes the reduce of its new values alone, as in Spark.
                 if let Found::At(i) = table.find(&k) {
@@ -137,7 +137,7 @@ fn slide<Rn: Runner, K: RetainedKey, V: Retained, U: Element>(
                     table.replace_with(i, |prev| inverse(prev, v));
                 }
             }
-            for (k, v) in reduce_held(entered, reduce).into_iter().filter_map(present) {
+            for (k, v) in reduce_held(entered, reduce) {
                 match table.find(&k) {
                     Found::At(i) => table.replace_with(i, |prev| reduce(prev, v)),
                     Found::Absent(hash) => table.push(hash, k, v),

@@ -6,60 +6,35 @@ use super::KeyedWindow;
 use super::timeline::Held;
 use crate::Batch;
 use crate::runner::Moves;
-use crate::shuffle::collectors::{KeyCombiner, combine_into, present};
-use crate::shuffle::partitioner::{FixedHashMap, new_map};
+use crate::shuffle::collectors::KeyCombiner;
+use crate::shuffle::partitioner::FixedHashMap;
 use crate::shuffle::reduce_by_key;
 use crate::stage::StageInput;
 use crate::stage::bounds::{Element, MapSide, ReduceFn, ReduceSide, Retained, RetainedKey};
 use std::hash::Hash;
 
-/// Reduces a shared value into `key`'s entry, cloning the key only when it is new.
-#[inline]
-pub(crate) fn combine_shared<K: Hash + Eq + Clone, V: Clone>(
-    map: &mut FixedHashMap<K, Option<V>>,
-    key: &K,
-    value: &V,
-    reduce: impl FnOnce(V, V) -> V,
-) {
-    match map.get_mut(key) {
-        Some(slot) => {
-            // Taken out while `reduce` runs: see `combine_into`.
-            *slot = Some(match slot.take() {
-                Some(old) => reduce(old, value.clone()),
-                None => value.clone(),
-            });
-        }
-        None => {
-            map.insert(key.clone(), Some(value.clone()));
-        }
-    }
-}
-
 /// Reduces one key partition of several batches per key, oldest batch first:
-/// owned pairs are moved in, shared ones cloned.
-pub(crate) fn reduce_held<K, V, R>(parts: Vec<Held<'_, Vec<(K, V)>>>, reduce: &R) -> FixedHashMap<K, Option<V>>
+/// owned pairs are moved in, shared ones cloned (a key only when it is new).
+/// Values are stored as they are and reduced in place (see [`KeyCombiner`]).
+pub(crate) fn reduce_held<K, V, R>(parts: Vec<Held<'_, Vec<(K, V)>>>, reduce: &R) -> FixedHashMap<K, V>
 where
     K: Hash + Eq + Clone,
     V: Clone,
     R: Fn(V, V) -> V,
 {
     let largest = parts.iter().map(|h| h.get().len()).max().unwrap_or(0);
-    let mut map = new_map(largest);
+    let mut combiner = KeyCombiner::with_capacity(reduce, largest);
     for held in parts {
         match held {
-            Held::Owned(pairs) => {
-                for (k, v) in pairs {
-                    combine_into(&mut map, k, v, reduce);
-                }
-            }
+            Held::Owned(pairs) => pairs.into_iter().for_each(|pair| combiner.push(pair)),
             Held::Shared(pairs) => {
                 for (k, v) in pairs {
-                    combine_shared(&mut map, k, v, reduce);
+                    combiner.push_borrowed(k, v.clone());
                 }
             }
         }
     }
-    map
+    combiner.into_map()
 }
 
 /// `reduce_by_key_and_window(f, W, s)`: per key, the reduce of its values in
@@ -87,12 +62,7 @@ where
         runner,
         stage + 1,
         batch,
-        |parts| {
-            reduce_held(parts, f)
-                .into_iter()
-                .filter_map(present)
-                .collect::<Vec<_>>()
-        },
+        |parts| reduce_held(parts, f).into_iter().collect::<Vec<_>>(),
         reduce_side,
     )
 }
