@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use streamflow::StreamingContext;
 use streamflow::cluster::{ClusterConfig, Mesh};
 use streamflow::live::kafka::{self, KafkaOptions, StartingOffsets};
-use streamflow::live::sinks::{self, Sink, SinkError};
+use streamflow::live::sinks::{Sink, SinkError};
 use streamflow::live::{Receiver, ReceiverContext, ReceiverError, sources};
 use streamflow::prelude::*;
 use streamflow::{Batch, JobConfig, Time};
