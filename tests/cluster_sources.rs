@@ -36,7 +36,7 @@ use streamflow::live::sinks::{Sink, SinkError};
 use streamflow::live::{Receiver, ReceiverContext, ReceiverError, sources};
 use streamflow::prelude::*;
 use streamflow::{Batch, JobConfig, Time};
-use streamflow_workspace::free_addresses;
+use streamflow_workspace::{free_addresses, paced_word_totals};
 
 /// The same partition count on every process.
 const PARTITIONS: usize = 4;
@@ -145,20 +145,25 @@ impl Receiver for Blocks {
     }
 }
 
+/// The job's configuration in a child: on the cluster of `addresses` as
+/// process `process`, or alone when `addresses` is `-`; and its mesh.
+fn job_config(process: &str, addresses: &str) -> Result<(JobConfig, Option<Arc<Mesh>>), String> {
+    let config = JobConfig::new().partitions(PARTITIONS);
+    if addresses == "-" {
+        return Ok((config, None));
+    }
+    let process: usize = process.parse().map_err(|e| format!("process: {e}"))?;
+    let cluster =
+        ClusterConfig::new(process, addresses.split(',').map(String::from).collect()).map_err(|e| e.to_string())?;
+    let mesh = Mesh::connect(&cluster, RUN_LIMIT).map_err(|e| e.to_string())?;
+    Ok((config.cluster(mesh.clone()), Some(mesh)))
+}
+
 /// `--child <process> <addresses or -> keep`: the sizes of the partitions of
 /// a `partitions = keep` port fed by [`Blocks`], until 8 batches in a row
 /// have no input; prints `total size<n> <partitions of n lines>`.
 fn child_keep(process: &str, addresses: &str) -> Result<(), String> {
-    let mut config = JobConfig::new().partitions(PARTITIONS);
-    let mut mesh = None;
-    if addresses != "-" {
-        let process: usize = process.parse().map_err(|e| format!("process: {e}"))?;
-        let cluster =
-            ClusterConfig::new(process, addresses.split(',').map(String::from).collect()).map_err(|e| e.to_string())?;
-        let connected = Mesh::connect(&cluster, RUN_LIMIT).map_err(|e| e.to_string())?;
-        config = config.cluster(connected.clone());
-        mesh = Some(connected);
-    }
+    let (config, mesh) = job_config(process, addresses)?;
     let sizes: Arc<Mutex<BTreeMap<u64, u64>>> = Arc::default();
     let seen = sizes.clone();
     let job = KeptBlocks::with_config(config).map_err(|e| e.to_string())?;
@@ -203,16 +208,7 @@ fn child(args: &[String]) -> Result<(), String> {
         ),
         _ => return Err(format!("unknown source {source}")),
     };
-    let mut config = JobConfig::new().partitions(PARTITIONS);
-    let mut mesh = None;
-    if addresses != "-" {
-        let process: usize = process.parse().map_err(|e| format!("process: {e}"))?;
-        let cluster =
-            ClusterConfig::new(process, addresses.split(',').map(String::from).collect()).map_err(|e| e.to_string())?;
-        let connected = Mesh::connect(&cluster, RUN_LIMIT).map_err(|e| e.to_string())?;
-        config = config.cluster(connected.clone());
-        mesh = Some(connected);
-    }
+    let (config, mesh) = job_config(process, addresses)?;
     let totals: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
     let sink_totals = totals.clone();
     let job = SocketWords::with_config(config).map_err(|e| e.to_string())?;
@@ -233,19 +229,6 @@ fn child(args: &[String]) -> Result<(), String> {
         println!("total {word} {count}");
     }
     Ok(())
-}
-
-/// The word totals of the first `sent` lines the paced server sends (it
-/// cycles over the same generated lines).
-fn expected(sent: u64) -> BTreeMap<String, u64> {
-    let lines = streamflow_workspace::generated_lines(10 * 10_000, 1_000);
-    let mut totals = BTreeMap::new();
-    for line in lines.iter().cycle().take(sent as usize) {
-        for word in line.split_whitespace() {
-            *totals.entry(word.to_owned()).or_insert(0u64) += 1;
-        }
-    }
-    totals
 }
 
 /// What one run gave: the lines sent, the totals summed over the processes,
@@ -408,7 +391,7 @@ fn main() -> ExitCode {
                 totals,
                 per_process,
             }) => {
-                let want = expected(sent);
+                let want = paced_word_totals(sent);
                 let words: u64 = totals.values().sum();
                 if totals != want {
                     failures.push(format!(
