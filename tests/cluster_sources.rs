@@ -61,23 +61,26 @@ stream_job! {
     }
 }
 
-/// Adds every batch's counts to the totals, on every process over its own
-/// partitions (it writes in place, as a file sink does; a `sinks::foreach`
-/// would run on process 0 only, over the whole batch): so each process's
-/// totals show what reached it through the exchange.
-struct Totals {
-    totals: Arc<Mutex<BTreeMap<String, u64>>>,
+/// Tallies every batch's elements (`add` gives each one's key and count) on
+/// every process over its own partitions: it writes in place, as a file
+/// sink does (a `sinks::foreach` would run on process 0 only, over the whole
+/// batch), so each process's tallies show what reached it through the
+/// exchange.
+struct Tally<T, K> {
+    tallies: Arc<Mutex<BTreeMap<K, u64>>>,
+    add: fn(&T) -> (K, u64),
 }
 
-impl Sink<(String, u64)> for Totals {
+impl<T: Send + 'static, K: Ord + Send + 'static> Sink<T> for Tally<T, K> {
     fn name(&self) -> String {
-        "totals".to_owned()
+        "tally".to_owned()
     }
 
-    fn write(&mut self, _time: Time, batch: &Batch<(String, u64)>) -> Result<(), SinkError> {
-        let mut totals = self.totals.lock().unwrap();
-        for (word, count) in batch.iter() {
-            *totals.entry(word.clone()).or_default() += count;
+    fn write(&mut self, _time: Time, batch: &Batch<T>) -> Result<(), SinkError> {
+        let mut tallies = self.tallies.lock().unwrap();
+        for element in batch.iter() {
+            let (key, count) = (self.add)(element);
+            *tallies.entry(key).or_default() += count;
         }
         Ok(())
     }
@@ -85,6 +88,18 @@ impl Sink<(String, u64)> for Totals {
     fn writes_in_place(&self) -> bool {
         true
     }
+}
+
+/// Runs a child's job until 8 batches in a row have no input, then closes
+/// its mesh.
+fn run_until_idle<J: Job + 'static>(context: StreamingContext<J>, mesh: Option<Arc<Mesh>>) -> Result<(), String> {
+    let handle = context.stop_after_idle_batches(8).start().map_err(|e| e.to_string())?;
+    let result = handle.await_termination().map_err(|e| e.to_string());
+    drop(handle);
+    if let Some(mesh) = mesh {
+        Mesh::close(mesh, Duration::from_secs(30));
+    }
+    result
 }
 
 stream_job! {
@@ -93,31 +108,6 @@ stream_job! {
         batch_interval = 250ms;
         input lines: String, partitions = keep;
         output sizes: u64 = lines.map_partitions(|part| if part.is_empty() { Vec::new() } else { vec![part.len() as u64] });
-    }
-}
-
-/// Counts the partition sizes of every batch on every process over its own
-/// partitions (it writes in place, as [`Totals`] does): so each process's
-/// counts show the blocks that reached it.
-struct Sizes {
-    seen: Arc<Mutex<BTreeMap<u64, u64>>>,
-}
-
-impl Sink<u64> for Sizes {
-    fn name(&self) -> String {
-        "sizes".to_owned()
-    }
-
-    fn write(&mut self, _time: Time, batch: &Batch<u64>) -> Result<(), SinkError> {
-        let mut seen = self.seen.lock().unwrap();
-        for size in batch.iter() {
-            *seen.entry(*size).or_default() += 1;
-        }
-        Ok(())
-    }
-
-    fn writes_in_place(&self) -> bool {
-        true
     }
 }
 
@@ -165,21 +155,16 @@ fn job_config(process: &str, addresses: &str) -> Result<(JobConfig, Option<Arc<M
 fn child_keep(process: &str, addresses: &str) -> Result<(), String> {
     let (config, mesh) = job_config(process, addresses)?;
     let sizes: Arc<Mutex<BTreeMap<u64, u64>>> = Arc::default();
-    let seen = sizes.clone();
+    let tally = Tally {
+        tallies: sizes.clone(),
+        add: |size: &u64| (*size, 1),
+    };
     let job = KeptBlocks::with_config(config).map_err(|e| e.to_string())?;
-    let handle = StreamingContext::new(job)
+    let context = StreamingContext::new(job)
         .input("lines", sources::receiver_stream(Blocks))
-        .and_then(|c| c.output::<u64>("sizes", Sizes { seen }))
-        .map_err(|e| e.to_string())?
-        .stop_after_idle_batches(8)
-        .start()
+        .and_then(|c| c.output::<u64>("sizes", tally))
         .map_err(|e| e.to_string())?;
-    let result = handle.await_termination().map_err(|e| e.to_string());
-    drop(handle);
-    if let Some(mesh) = mesh {
-        Mesh::close(mesh, Duration::from_secs(30));
-    }
-    result?;
+    run_until_idle(context, mesh)?;
     for (size, partitions) in sizes.lock().unwrap().iter() {
         println!("total size{size} {partitions}");
     }
@@ -210,21 +195,16 @@ fn child(args: &[String]) -> Result<(), String> {
     };
     let (config, mesh) = job_config(process, addresses)?;
     let totals: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
-    let sink_totals = totals.clone();
+    let tally = Tally {
+        tallies: totals.clone(),
+        add: |(word, count): &(String, u64)| (word.clone(), *count),
+    };
     let job = SocketWords::with_config(config).map_err(|e| e.to_string())?;
-    let handle = StreamingContext::new(job)
+    let context = StreamingContext::new(job)
         .input("lines", input)
-        .and_then(|c| c.output::<(String, u64)>("counts", Totals { totals: sink_totals }))
-        .map_err(|e| e.to_string())?
-        .stop_after_idle_batches(8)
-        .start()
+        .and_then(|c| c.output::<(String, u64)>("counts", tally))
         .map_err(|e| e.to_string())?;
-    let result = handle.await_termination().map_err(|e| e.to_string());
-    drop(handle);
-    if let Some(mesh) = mesh {
-        Mesh::close(mesh, Duration::from_secs(30));
-    }
-    result?;
+    run_until_idle(context, mesh)?;
     for (word, count) in totals.lock().unwrap().iter() {
         println!("total {word} {count}");
     }
