@@ -261,6 +261,37 @@ jobs! {
         output counts: (&'static str, u64) = words.map(|w| (w, 1)).reduce_by_key(|a, b| a + b);
         output same: &'static str = words.filter(|w| !w.is_empty()).map(|w| w);
     }
+
+    /// Ports each read once, whose first closure only calls `str` methods on
+    /// its line: the lines are read where they are and freed after the
+    /// stage. `taken` moves its line, so it takes each one.
+    pub job InPlace {
+        batch_interval = 1s;
+        input counted: String;
+        input grouped: String;
+        input split: String;
+        input measured: String;
+        input firsts: String;
+        input taken: String;
+        output counts: (String, u64) = counted
+            .flat_map(|line| line.split_whitespace())
+            .map(|w| (w, 1u64))
+            .reduce_by_key(|a, b| a + b);
+        output groups: (String, Vec<usize>) = grouped
+            .flat_map(|line| line.split_whitespace())
+            .map(|w| {
+                let n = w.len();
+                (w, n)
+            })
+            .group_by_key();
+        output words: String = split.flat_map(|line| line.split_whitespace());
+        output lengths: usize = measured.map(|line| line.trim().len());
+        output first_words: String = firsts.filter_map(|line| line.split_whitespace().next());
+        output pairs: (String, usize) = taken.map(|line| {
+            let n = line.len();
+            (line, n)
+        });
+    }
 }
 
 both! {
@@ -339,6 +370,39 @@ both! {
         assert_eq!(none.matches.collect(), vec![0]);
     }
 
+    fn lines_read_in_place_give_what_taken_lines_give() {
+        let mut run = TestRun::new(m::InPlace::new());
+        let inputs = m::InPlace::inputs()
+            .counted(LINES)
+            .grouped(LINES)
+            .split(LINES)
+            .measured(LINES)
+            .firsts(LINES)
+            .taken(LINES);
+        let out = run.run_batch(inputs).unwrap().outputs;
+        assert_eq!(out.counts.sorted(), expected_counts());
+        assert_eq!(
+            out.groups.sorted(),
+            vec![
+                ("be".to_owned(), vec![2, 2, 2]),
+                ("not".to_owned(), vec![3, 3]),
+                ("or".to_owned(), vec![2, 2]),
+                ("quick".to_owned(), vec![5]),
+                ("to".to_owned(), vec![2, 2]),
+            ]
+        );
+        assert_eq!(
+            out.words.collect(),
+            ["to", "be", "or", "not", "to", "be", "be", "quick", "or", "not"]
+        );
+        assert_eq!(out.lengths.collect(), vec![18, 0, 10, 6]);
+        assert_eq!(out.first_words.collect(), ["to", "be", "or"]);
+        assert_eq!(
+            out.pairs.collect(),
+            LINES.iter().map(|l| (l.to_string(), l.len())).collect::<Vec<_>>()
+        );
+    }
+
     fn static_keys_stay_references_when_declared_so() {
         let mut run = TestRun::new(m::StaticKeys::new());
         let out = run.run_batch(m::StaticKeys::inputs().words(["a", "b", "a", ""])).unwrap().outputs;
@@ -359,7 +423,7 @@ fn explain_says_which_stages_borrow() {
         "group_by_key (bucket by key; keys may borrow, owned per pair)",
         "group_by_key_and_window (bucket by key; keys may borrow, owned per pair)",
         "update_state_by_key (bucket by key; keys may borrow, owned per pair)",
-        "map_with_state (bucket by key; keys may borrow, owned per pair)",
+        "map_with_state (bucket by key; keys may borrow, owned per pair; input read in place, freed after the stage)",
     ] {
         assert!(keyed.contains(line), "{line:?} not in\n{keyed}");
     }
@@ -384,6 +448,29 @@ fn explain_says_which_stages_borrow() {
         ),
         "{owned}"
     );
+}
+
+/// `explain()` names the stages that read their lines in place, fused and
+/// unfused, and only those.
+#[test]
+fn explain_says_which_stages_read_their_lines_in_place() {
+    const IN_PLACE: &str = "input read in place, freed after the stage";
+    for plan in [fused::InPlace::explain(), unfused::InPlace::explain()] {
+        // Each stage's text, from its "stage" line to the next.
+        let stages: Vec<&str> = plan.split("\nstage ").skip(1).collect();
+        for port in ["counted", "grouped", "split", "measured", "firsts", "taken"] {
+            let reads = format!("reads input `{port}`");
+            let stage = stages
+                .iter()
+                .find(|s| s.contains(&reads))
+                .unwrap_or_else(|| panic!("{reads}: {plan}"));
+            assert_eq!(stage.contains(IN_PLACE), port != "taken", "{port}:\n{plan}");
+        }
+    }
+    // Of a branch's readers, the last takes the batch: it reads it in place,
+    // the others copy what they read.
+    let branch = fused::Borrowed::explain();
+    assert_eq!(branch.matches(IN_PLACE).count(), 1, "{branch}");
 }
 
 /// A job whose closure arrives through a `macro_rules!` `$f:expr` (wrapped
@@ -418,7 +505,7 @@ fn a_closure_passed_through_a_macro_may_borrow() {
     assert_eq!(out.counts.sorted(), expected_counts());
     assert!(
         via_macro::ViaMacro::explain()
-            .contains("combine_by_key (map-side combine; keys may borrow, owned once per new key)")
+            .contains("combine_by_key (map-side combine; keys may borrow, owned once per new key; input read in place")
     );
 }
 

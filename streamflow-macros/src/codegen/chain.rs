@@ -109,6 +109,9 @@ pub struct Inlined {
     /// The element (or key) stays a reference, unconverted: the output port
     /// it reaches is declared with a reference type.
     pub keeps_references: bool,
+    /// It reads its owned batch by reference, which is freed after the
+    /// stage, off the critical path (see `in_place`).
+    pub in_place: bool,
 }
 
 /// The fused sides of `plan` that are written as inlined loops: those whose
@@ -185,6 +188,10 @@ fn verdicts(graph: &Graph, plan: &crate::plan::Plan, names: &Names) -> Vec<(usiz
                     // Named after its last operator's function, which it replaces.
                     let name = ident(&format!("{}_loop", names.function(last)));
                     let reaches = boundary.unwrap_or(last);
+                    let keeps_references = port_keeps_references(graph, reaches, end);
+                    let in_place = side.access == Access::Move
+                        && !keeps_references
+                        && super::in_place::reads_in_place(graph, side.source, &side.chain);
                     Ok(Inlined {
                         source: side.source,
                         chain: side.chain.clone(),
@@ -192,7 +199,8 @@ fn verdicts(graph: &Graph, plan: &crate::plan::Plan, names: &Names) -> Vec<(usiz
                         boundary,
                         shared: side.access == Access::Borrow,
                         name,
-                        keeps_references: port_keeps_references(graph, reaches, end),
+                        keeps_references,
+                        in_place,
                     })
                 }
             };
@@ -210,19 +218,26 @@ pub fn described(graph: &Graph, plan: &crate::plan::Plan, names: &Names) -> crat
     let mut described = plan.clone();
     for (stage, verdict) in verdicts(graph, plan, names) {
         let note = match verdict {
-            Ok(side) => match (side.end, side.keeps_references) {
-                (_, true) => "may borrow, references kept",
-                (End::Batch, false) => "may borrow from its input, stored owned",
-                (
-                    End::ByKey {
-                        witness: "map_side_group",
-                        ..
-                    },
-                    false,
-                ) => "keys may borrow, owned per pair",
-                (End::ByKey { .. } | End::ByValue, false) => "keys may borrow, owned once per new key",
+            Ok(side) => {
+                match (side.end, side.keeps_references) {
+                    (_, true) => "may borrow, references kept",
+                    (End::Batch, false) => "may borrow from its input, stored owned",
+                    (
+                        End::ByKey {
+                            witness: "map_side_group",
+                            ..
+                        },
+                        false,
+                    ) => "keys may borrow, owned per pair",
+                    (End::ByKey { .. } | End::ByValue, false) => "keys may borrow, owned once per new key",
+                }
+                .to_owned()
+                    + if side.in_place {
+                        "; input read in place, freed after the stage"
+                    } else {
+                        ""
+                    }
             }
-            .to_owned(),
             Err(why) => format!("no borrowing: {why}"),
         };
         if let Some((_, role)) = described.stages[stage].ops.last_mut() {
@@ -416,7 +431,13 @@ pub fn inlined_loop(graph: &Graph, side: &Inlined) -> TokenStream {
         let here = Ident::new("x", Span::mixed_site().located_at(at));
         quote_spanned!(at=> let #x = ::streamflow::__private::share(#here);)
     });
-    let source_of = (!side.keeps_references).then(|| quote!(let #source = ::streamflow::__private::Source::of(&#x);));
+    // A loop reading its lines in place gets `&String`: what it makes of
+    // them is stored owned, as if it held the `String`.
+    let source_of = match (side.keeps_references, side.in_place) {
+        (true, _) => None,
+        (false, false) => Some(quote!(let #source = ::streamflow::__private::Source::of(&#x);)),
+        (false, true) => Some(quote!(let #source = ::streamflow::__private::Source::of(#x);)),
+    };
     quote!(|#x, #out| { #import #own #source_of #body })
 }
 
@@ -435,7 +456,7 @@ pub fn inlined_binding(graph: &Graph, names: &Names, params: &[crate::parse::Par
     // At the chain's last operator, which produces what the loop keeps: an
     // element it refuses is reported there, once (see `witness::witness_call`).
     let method = Ident::new(
-        &format!("{method}{}", if side.shared { "_shared" } else { "" }),
+        &format!("{method}{}", if side.shared || side.in_place { "_shared" } else { "" }),
         op_span(graph, last),
     );
     let name = &side.name;

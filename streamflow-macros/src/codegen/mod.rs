@@ -8,6 +8,7 @@
 
 mod api;
 mod chain;
+mod in_place;
 mod names;
 mod outputs;
 mod params;

@@ -46,9 +46,13 @@ pub fn body(graph: &Graph, plan: &Plan, names: &Names, timing: &Timing, inlined:
                 let last = *side.chain.last().expect("a narrow step has operators");
                 let span = op_span(graph, last);
                 let f = match inlined_side(inlined, side) {
-                    Some(loop_fn) => quote!(&#loop_fn),
+                    Some(inlined) => {
+                        let loop_fn = &inlined.name;
+                        quote!(&#loop_fn)
+                    }
                     None => element_fn(graph, names, &side.chain, side.access, span, None),
                 };
+                let (read, freed) = in_place(inlined, side, names);
                 // Every narrow operator's signature names `narrow`, which runs the fused chain.
                 let runtime = graph.nodes[last]
                     .call()
@@ -61,8 +65,8 @@ pub fn body(graph: &Graph, plan: &Plan, names: &Names, timing: &Timing, inlined:
                     quote_spanned!(span=> ::streamflow::__private::#runtime_fn(ctx, #stage, #source, #f)?)
                 };
                 let result = names.batch(last);
-                let value = guarded(names, timing, std::slice::from_ref(side), false, call);
-                quote_spanned!(span=> let #result = #value;)
+                let value = guarded(names, timing, std::slice::from_ref(&read), false, call);
+                quote_spanned!(span=> let #result = #value; #freed)
             }
             Step::Boundary {
                 node,
@@ -93,11 +97,25 @@ struct Code<'a> {
 
 /// The loop built with the typing chain for `side`, when its closures are
 /// written into it.
-fn inlined_side<'a>(inlined: &'a [Inlined], side: &Side) -> Option<&'a Ident> {
+fn inlined_side<'a>(inlined: &'a [Inlined], side: &Side) -> Option<&'a Inlined> {
     inlined
         .iter()
         .find(|candidate| candidate.source == side.source && candidate.chain == side.chain)
-        .map(|candidate| &candidate.name)
+}
+
+/// How `side` is read: as the plan says, or, for a loop that reads its
+/// lines in place, by reference, with the statement that frees the batch
+/// after the step, off the critical path.
+fn in_place(inlined: &[Inlined], side: &Side, names: &Names) -> (Side, Option<TokenStream>) {
+    if !inlined_side(inlined, side).is_some_and(|inlined| inlined.in_place) {
+        return (side.clone(), None);
+    }
+    let batch = names.batch(side.source);
+    let read = Side {
+        access: Access::Borrow,
+        ..side.clone()
+    };
+    (read, Some(quote!(::streamflow::__private::free_later(#batch);)))
 }
 
 /// The batch `access` reads: the variable, a reference, or a clone.
@@ -182,10 +200,16 @@ fn boundary_step(code: &Code<'_>, node: NodeId, sides: &[Side], reduce_chain: &[
         .iter()
         .enumerate()
         .map(|(i, side)| match inlined_side(inlined, side) {
-            Some(loop_fn) => quote!(&#loop_fn),
+            Some(inlined) => {
+                let loop_fn = &inlined.name;
+                quote!(&#loop_fn)
+            }
             None => element_fn(graph, names, &side.chain, side.access, span, names.pairs(node).get(i)),
         })
         .collect();
+    let (read, freed): (Vec<Side>, Vec<Option<TokenStream>>) =
+        sides.iter().map(|side| in_place(inlined, side, names)).unzip();
+    let sides = read.as_slice();
     let reduce_end = reduce_chain.last().map_or(span, |&last| op_span(graph, last));
     let reduce_side = element_fn(graph, names, reduce_chain, Access::Move, reduce_end, None);
     let runtime_fn = Ident::new(call.signature.runtime, call_span);
@@ -214,7 +238,8 @@ fn boundary_step(code: &Code<'_>, node: NodeId, sides: &[Side], reduce_chain: &[
         quote_spanned!(span=> #value?)
     };
     if yields_snapshots {
-        return snapshots_step(graph, names, timing, node, sides, result, make_call);
+        let step = snapshots_step(graph, names, timing, node, sides, result, make_call);
+        return quote!(#step #(#freed)*);
     }
     let returns_option = call.desc.is_window();
     let value = guarded(names, timing, sides, returns_option, make_call);
@@ -224,7 +249,7 @@ fn boundary_step(code: &Code<'_>, node: NodeId, sides: &[Side], reduce_chain: &[
     } else {
         value
     };
-    quote_spanned!(span=> let #result = #value;)
+    quote_spanned!(span=> let #result = #value; #(#freed)*)
 }
 
 /// Where a boundary's runtime call is placed when one narrow operator

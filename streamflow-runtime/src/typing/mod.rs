@@ -196,7 +196,8 @@ macro_rules! map_side_witnesses {
 
         $(#[$doc])*
         ///
-        /// For a stage reading a shared batch.
+        /// For a stage reading its batch by reference: a branch, or lines
+        /// read in place (freed after the stage).
         pub fn $shared<$($g,)* F>(&self, f: F) -> (F, Stream<$out>)
         where
             F: for<'e, 'r> Fn(&'e T, &mut $collector) + Send + Sync + 'static,
