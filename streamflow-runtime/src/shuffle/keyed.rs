@@ -3,7 +3,8 @@
 //! (combining where it can) in stage `stage`, exchanges the buckets by key as
 //! part of that stage, and merges per output partition in stage `stage + 1`.
 
-use super::collectors::{ByKeyCombiner, Collector, Distinct, Grouper, KeyCombiner, ValueCounter};
+use super::collectors::{ByKeyCombiner, Collector, Distinct, KeyCombiner, ValueCounter};
+use super::grouper::Grouper;
 use super::merge::{group_in_order, merge_by_key};
 use super::partitioner::table_state;
 use crate::Batch;
@@ -184,8 +185,9 @@ keyed_shuffles! {
     /// side and across partitions after the exchange.
     distinct<T: ShuffleKey>: Distinct<T> [T] = |_, _, keys| Distinct::with_capacity(keys) => T = union_of;
     /// `group_by_key()`: every value of a key, in arrival order (map
-    /// partitions in order, elements in order within each).
-    group_by_key<K: ShuffleKey, V: Element>: Grouper<K, V> [(K, V)] = |n, expected, _| Grouper::new(n, expected)
+    /// partitions in order, elements in order within each), grouped per key
+    /// on the map side, each key's lists concatenated after the exchange.
+    group_by_key<K: ShuffleKey, V: Element>: Grouper<K, V> [(K, Vec<V>)] = |_, _, keys| Grouper::with_capacity(keys)
         => (K, Vec<V>) = |buckets, out| run_part(group_in_order(buckets), out);
 }
 
