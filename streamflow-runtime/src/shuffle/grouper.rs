@@ -204,11 +204,20 @@ mod tests {
         for (i, w) in words.iter().enumerate() {
             g.push_borrowed_pair(w, i);
         }
-        assert_eq!(MADE_OWNED.with(Cell::get), 4, "one owned key per distinct word, not per word");
+        assert_eq!(
+            MADE_OWNED.with(Cell::get),
+            4,
+            "one owned key per distinct word, not per word"
+        );
         let groups: Vec<(&str, &[usize])> = g.groups().iter().map(|(k, v)| (k.0.0, &v[..])).collect();
         assert_eq!(
             groups,
-            vec![("to", &[0, 4, 6][..]), ("be", &[1, 5][..]), ("or", &[2][..]), ("not", &[3][..])]
+            vec![
+                ("to", &[0, 4, 6][..]),
+                ("be", &[1, 5][..]),
+                ("or", &[2][..]),
+                ("not", &[3][..])
+            ]
         );
     }
 

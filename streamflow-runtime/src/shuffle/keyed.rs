@@ -298,7 +298,9 @@ mod tests {
         let parts: Vec<Vec<(u32, u32)>> = (0..3u32)
             .map(|p| {
                 let len = 2 * CHUNK as u32 + 777 * p;
-                (0..len).map(|i| ((i ^ p).wrapping_mul(2_654_435_761) % 5003, p * 1_000_000 + i)).collect()
+                (0..len)
+                    .map(|i| ((i ^ p).wrapping_mul(2_654_435_761) % 5003, p * 1_000_000 + i))
+                    .collect()
             })
             .collect();
         let out = group_by_key(

@@ -201,7 +201,10 @@ mod tests {
             vec![("c", vec![5]), ("b", vec![3])],
         ]);
         assert_eq!(g, vec![("b", vec![1, 4, 3]), ("a", vec![2]), ("c", vec![5])]);
-        assert_eq!(group_in_order(vec![vec![("z", vec![1]), ("y", vec![2])]]), [("z", vec![1]), ("y", vec![2])]);
+        assert_eq!(
+            group_in_order(vec![vec![("z", vec![1]), ("y", vec![2])]]),
+            [("z", vec![1]), ("y", vec![2])]
+        );
         assert!(group_in_order::<u8, u8>(Vec::new()).is_empty());
     }
 
