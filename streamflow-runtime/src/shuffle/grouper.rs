@@ -14,8 +14,14 @@
 use super::collectors::{Collector, KeyedCollector};
 use super::partitioner::{partition_of, table_state};
 use hashbrown::HashTable;
+use smallvec::SmallVec;
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
+
+/// One key's values in a map task, in arrival order: a single value (what
+/// most keys of a task have when keys outnumber records) is held inline, not
+/// in a heap allocation of its own.
+pub type Values<V> = SmallVec<[V; 1]>;
 
 /// Map side of `group_by_key`, the keyed windows and state, the joins and
 /// `cogroup`: every value of a map task grouped by key, keys in order of
@@ -24,7 +30,7 @@ pub struct Grouper<K, V> {
     /// Positions in `groups`, found by their key's hash.
     index: HashTable<u32>,
     /// The groups in first-arrival order.
-    groups: Vec<(K, Vec<V>)>,
+    groups: Vec<(K, Values<V>)>,
 }
 
 impl<K: Hash + Eq, V> Grouper<K, V> {
@@ -41,7 +47,7 @@ impl<K: Hash + Eq, V> Grouper<K, V> {
 
     /// The values of the key `key` (whose hash is `hash`), if it has a group.
     #[inline(always)]
-    fn find<Q>(&mut self, hash: u64, key: &Q) -> Option<&mut Vec<V>>
+    fn find<Q>(&mut self, hash: u64, key: &Q) -> Option<&mut Values<V>>
     where
         Q: Eq + ?Sized,
         K: Borrow<Q>,
@@ -58,7 +64,7 @@ impl<K: Hash + Eq, V> Grouper<K, V> {
         // most `keyed::CHUNK` elements or one partition, and 2^32 keys of
         // one task would be hundreds of GB.
         let i = u32::try_from(self.groups.len()).expect("more than 2^32 keys in one map task");
-        self.groups.push((key, vec![value]));
+        self.groups.push((key, smallvec::smallvec![value]));
         let groups = &self.groups;
         self.index
             .insert_unique(hash, i, |&j| table_state().hash_one(&groups[j as usize].0));
@@ -104,13 +110,13 @@ impl<K, V> Grouper<K, V> {
 
     /// The groups so far, in first-arrival order.
     #[cfg(test)]
-    pub(crate) fn groups(&self) -> &[(K, Vec<V>)] {
+    pub(crate) fn groups(&self) -> &[(K, Values<V>)] {
         &self.groups
     }
 }
 
 impl<K: Hash, V> Collector for Grouper<K, V> {
-    type Bucket = (K, Vec<V>);
+    type Bucket = (K, Values<V>);
 
     fn keys(&self) -> usize {
         self.groups.len()
@@ -118,7 +124,7 @@ impl<K: Hash, V> Collector for Grouper<K, V> {
 
     /// The groups in `n` buckets by [`partition_of`] their key, each bucket
     /// in first-arrival order.
-    fn into_buckets(self, n: usize) -> Vec<Vec<(K, Vec<V>)>> {
+    fn into_buckets(self, n: usize) -> Vec<Vec<(K, Values<V>)>> {
         let n = n.max(1);
         if n == 1 {
             return vec![self.groups];
@@ -160,7 +166,7 @@ mod tests {
             // Within a bucket, first-arrival order.
             let firsts: Vec<usize> = bucket.iter().map(|(_, vs)| vs[0]).collect();
             assert!(firsts.is_sorted(), "{firsts:?}");
-            all.extend(bucket.iter().cloned());
+            all.extend(bucket.iter().map(|(k, vs)| (*k, vs.to_vec())));
         }
         all.sort();
         assert_eq!(
@@ -230,7 +236,7 @@ mod tests {
         for n in [1usize, 2, 5] {
             for tasks in [1usize, 3, 8] {
                 let per_task = pairs.len().div_ceil(tasks);
-                let mut per_reduce: Vec<Vec<Vec<(u32, Vec<u32>)>>> = (0..n).map(|_| Vec::new()).collect();
+                let mut per_reduce: Vec<Vec<Vec<(u32, Values<u32>)>>> = (0..n).map(|_| Vec::new()).collect();
                 for chunk in pairs.chunks(per_task) {
                     let mut g = Grouper::new(chunk.len());
                     chunk.iter().for_each(|&p| g.push(p));
@@ -239,11 +245,11 @@ mod tests {
                     }
                 }
                 for (r, buckets) in per_reduce.into_iter().enumerate() {
-                    let mut expected: Vec<(u32, Vec<u32>)> = Vec::new();
+                    let mut expected: Vec<(u32, Values<u32>)> = Vec::new();
                     for &(k, v) in pairs.iter().filter(|(k, _)| partition_of(k, n) == r) {
                         match expected.iter_mut().find(|(e, _)| *e == k) {
                             Some((_, vs)) => vs.push(v),
-                            None => expected.push((k, vec![v])),
+                            None => expected.push((k, smallvec::smallvec![v])),
                         }
                     }
                     assert_eq!(group_in_order(buckets), expected, "n {n}, tasks {tasks}, partition {r}");

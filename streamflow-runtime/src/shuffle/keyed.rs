@@ -4,7 +4,7 @@
 //! part of that stage, and merges per output partition in stage `stage + 1`.
 
 use super::collectors::{ByKeyCombiner, Collector, Distinct, KeyCombiner, ValueCounter};
-use super::grouper::Grouper;
+use super::grouper::{Grouper, Values};
 use super::merge::{group_in_order, merge_by_key};
 use super::partitioner::table_state;
 use crate::Batch;
@@ -187,8 +187,8 @@ keyed_shuffles! {
     /// `group_by_key()`: every value of a key, in arrival order (map
     /// partitions in order, elements in order within each), grouped per key
     /// on the map side, each key's lists concatenated after the exchange.
-    group_by_key<K: ShuffleKey, V: Element>: Grouper<K, V> [(K, Vec<V>)] = |_, _, keys| Grouper::with_capacity(keys)
-        => (K, Vec<V>) = |buckets, out| run_part(group_in_order(buckets), out);
+    group_by_key<K: ShuffleKey, V: Element>: Grouper<K, V> [(K, Values<V>)] = |_, _, keys| Grouper::with_capacity(keys)
+        => (K, Vec<V>) = |buckets, out| run_part(group_in_order(buckets).into_iter().map(|(k, vs)| (k, vs.into_vec())), out);
 }
 
 /// The distinct values of one reduce partition's buckets.

@@ -2,6 +2,7 @@
 //! received from the exchange, per key, in map-task order.
 
 use crate::shuffle::collectors::KeyCombiner;
+use crate::shuffle::grouper::Values;
 use crate::shuffle::partitioner::{FixedHashMap, table_state};
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
@@ -53,20 +54,23 @@ pub(crate) fn merge_by_key<K: Hash + Eq, C>(mut buckets: Vec<Vec<(K, C)>>, merge
     Merged::Many(combiner.into_map())
 }
 
-/// Merges map-side groups (`grouper::Grouper`'s buckets) by key: each key's
-/// value lists concatenated in bucket (map-task) order, keys in order of
-/// first arrival.
+/// Merges groups by key (`grouper::Grouper`'s buckets, or the per-batch
+/// groups of a window): each key's value lists concatenated in bucket
+/// (map-task) order, keys in order of first arrival.
 ///
 /// This is the grouping of every pair listed in bucket order: a bucket holds
 /// its keys in their first-arrival order and each key's values in arrival
 /// order, so a key first arrives in the first bucket that has it, after the
 /// keys that bucket had first, and its values are its lists in bucket order.
 /// One bucket's keys are distinct already: it is the result as it is.
-pub(crate) fn group_in_order<K: Hash + Eq, V>(mut buckets: Vec<Vec<(K, Vec<V>)>>) -> Vec<(K, Vec<V>)> {
+pub(crate) fn group_in_order<K: Hash + Eq, C>(mut buckets: Vec<Vec<(K, C)>>) -> Vec<(K, C)>
+where
+    C: IntoIterator + Extend<C::Item>,
+{
     if buckets.len() <= 1 {
         return buckets.pop().unwrap_or_default();
     }
-    let mut grouping: Grouping<(K, Vec<V>)> = Grouping::new(buckets.iter().map(Vec::len).sum());
+    let mut grouping: Grouping<(K, C)> = Grouping::new(buckets.iter().map(Vec::len).sum());
     grouping.add(buckets, |g| &g.0, |g, vs| g.1.extend(vs), |k, vs| (k, vs));
     grouping.groups
 }
@@ -78,13 +82,13 @@ pub(crate) type CoGroup<K, V, W> = (K, Vec<V>, Vec<W>);
 /// in order of first arrival (left side first), values in arrival order.
 #[allow(clippy::type_complexity)]
 pub(crate) fn cogroup_in_order<K: Hash + Eq, V, W>(
-    left: Vec<Vec<(K, Vec<V>)>>,
-    right: Vec<Vec<(K, Vec<W>)>>,
+    left: Vec<Vec<(K, Values<V>)>>,
+    right: Vec<Vec<(K, Values<W>)>>,
 ) -> Vec<CoGroup<K, V, W>> {
     let total = left.iter().map(Vec::len).sum::<usize>() + right.iter().map(Vec::len).sum::<usize>();
     let mut grouping: Grouping<CoGroup<K, V, W>> = Grouping::new(total);
-    grouping.add(left, |g| &g.0, |g, vs| g.1.extend(vs), |k, vs| (k, vs, Vec::new()));
-    grouping.add(right, |g| &g.0, |g, ws| g.2.extend(ws), |k, ws| (k, Vec::new(), ws));
+    grouping.add(left, |g| &g.0, |g, vs| g.1.extend(vs), |k, vs| (k, vs.into_vec(), Vec::new()));
+    grouping.add(right, |g| &g.0, |g, ws| g.2.extend(ws), |k, ws| (k, Vec::new(), ws.into_vec()));
     grouping.groups
 }
 
@@ -205,14 +209,14 @@ mod tests {
             group_in_order(vec![vec![("z", vec![1]), ("y", vec![2])]]),
             [("z", vec![1]), ("y", vec![2])]
         );
-        assert!(group_in_order::<u8, u8>(Vec::new()).is_empty());
+        assert!(group_in_order::<u8, Vec<u8>>(Vec::new()).is_empty());
     }
 
     #[test]
     fn cogroups_both_sides() {
         let g = cogroup_in_order(
-            vec![vec![("a", vec![1])], vec![("a", vec![2])]],
-            vec![vec![("b", vec!['x']), ("a", vec!['y'])]],
+            vec![vec![("a", smallvec::smallvec![1])], vec![("a", smallvec::smallvec![2])]],
+            vec![vec![("b", smallvec::smallvec!['x']), ("a", smallvec::smallvec!['y'])]],
         );
         assert_eq!(g, vec![("a", vec![1, 2], vec!['y']), ("b", vec![], vec!['x'])]);
     }

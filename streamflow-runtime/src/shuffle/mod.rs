@@ -32,7 +32,7 @@ pub use repartition::repartition;
 use crate::Batch;
 use crate::runner::Moves;
 use crate::shuffle::collectors::Collector;
-use crate::shuffle::grouper::Grouper;
+use crate::shuffle::grouper::{Grouper, Values};
 use crate::stage::feed;
 use std::hash::Hash;
 
@@ -99,7 +99,7 @@ pub(crate) fn group_part<P, K, V>(
     part: P,
     n: usize,
     map_side: impl Fn(P::Item, &mut Grouper<K, V>),
-) -> Vec<Vec<(K, Vec<V>)>>
+) -> Vec<Vec<(K, Values<V>)>>
 where
     P: IntoIterator,
     K: Hash + Eq,

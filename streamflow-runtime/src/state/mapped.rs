@@ -4,7 +4,7 @@
 use super::State;
 use crate::Batch;
 use crate::runner::Moves;
-use crate::shuffle::grouper::Grouper;
+use crate::shuffle::grouper::{Grouper, Values};
 use crate::shuffle::key_tables::{Found, KeyTable, fix_partitions};
 use crate::shuffle::{exchange_parts, group_part};
 use crate::stage::StageInput;
@@ -124,7 +124,7 @@ pub fn map_with_state<Rn, In: StageInput, K: RetainedKey, V: Element, S: Replica
     reduce_side: impl ReduceSide<T, U>,
 ) -> Result<(Batch<U>, Option<Batch<(K, S)>>), Rn::Error>
 where
-    Rn: Moves<(K, Vec<V>)> + Moves<(K, Tracked<S>)>,
+    Rn: Moves<(K, Values<V>)> + Moves<(K, Tracked<S>)>,
 {
     let n = fix_partitions(&mut state.partitions, runner, partitions);
     KeyTable::ensure_partitions(runner, stage + 1, &mut state.parts, n)?;
