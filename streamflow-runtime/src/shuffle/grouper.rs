@@ -94,10 +94,12 @@ impl<K: Hash + Eq, V> KeyedCollector<K, V> for Grouper<K, V> {
 }
 
 impl<K, V> Grouper<K, V> {
-    /// A grouper for a map task of about `expected` pairs. Its table starts
-    /// small: most tasks have far fewer keys than pairs.
+    /// A grouper for a map task of about `expected` pairs, with room for as
+    /// many keys up to a cache-sized table's (`keyed::CHUNK`): growing from
+    /// small rehashes every key at each doubling, which a task of mostly
+    /// distinct keys (keyed state at a record or less per key) pays in full.
     pub(crate) fn new(expected: usize) -> Self {
-        Self::with_capacity(expected.min(1024))
+        Self::with_capacity(expected.min(super::keyed::CHUNK))
     }
 
     /// A grouper with room for `keys` keys.

@@ -70,7 +70,7 @@ where
     if buckets.len() <= 1 {
         return buckets.pop().unwrap_or_default();
     }
-    let mut grouping: Grouping<(K, C)> = Grouping::new(buckets.iter().map(Vec::len).sum());
+    let mut grouping: Grouping<(K, C)> = Grouping::new(buckets.iter().map(Vec::len).max().unwrap_or(0));
     grouping.add(buckets, |g| &g.0, |g, vs| g.1.extend(vs), |k, vs| (k, vs));
     grouping.groups
 }
@@ -85,8 +85,8 @@ pub(crate) fn cogroup_in_order<K: Hash + Eq, V, W>(
     left: Vec<Vec<(K, Values<V>)>>,
     right: Vec<Vec<(K, Values<W>)>>,
 ) -> Vec<CoGroup<K, V, W>> {
-    let total = left.iter().map(Vec::len).sum::<usize>() + right.iter().map(Vec::len).sum::<usize>();
-    let mut grouping: Grouping<CoGroup<K, V, W>> = Grouping::new(total);
+    let largest = left.iter().map(Vec::len).chain(right.iter().map(Vec::len)).max().unwrap_or(0);
+    let mut grouping: Grouping<CoGroup<K, V, W>> = Grouping::new(largest);
     grouping.add(left, |g| &g.0, |g, vs| g.1.extend(vs), |k, vs| (k, vs.into_vec(), Vec::new()));
     grouping.add(right, |g| &g.0, |g, ws| g.2.extend(ws), |k, ws| (k, Vec::new(), ws.into_vec()));
     grouping.groups
@@ -100,12 +100,12 @@ struct Grouping<G> {
 }
 
 impl<G> Grouping<G> {
-    /// Room for about `total` groups (the index is capped: it grows as
-    /// needed).
-    fn new(total: usize) -> Self {
+    /// Room for `keys` groups: the largest bucket's, which has distinct keys
+    /// (the others' may repeat them), so that the index rarely grows.
+    fn new(keys: usize) -> Self {
         Grouping {
-            index: Index::with_capacity(total.min(1024)),
-            groups: Vec::new(),
+            index: Index::with_capacity(keys),
+            groups: Vec::with_capacity(keys),
         }
     }
 
