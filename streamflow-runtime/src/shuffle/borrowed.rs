@@ -261,8 +261,14 @@ mod tests {
         );
         // So did the grouper, which keeps every value, in arrival order.
         assert_eq!(grouper.keys(), 3);
-        let grouped: Vec<(String, Vec<u32>)> =
-            sorted(grouper.into_buckets(2).concat().into_iter().map(|(k, vs)| (k, vs.into_vec())).collect());
+        let grouped: Vec<(String, Vec<u32>)> = sorted(
+            grouper
+                .into_buckets(2)
+                .concat()
+                .into_iter()
+                .map(|(k, vs)| (k, vs.into_vec()))
+                .collect(),
+        );
         assert_eq!(
             grouped,
             vec![

@@ -238,7 +238,9 @@ mod tests {
         for n in [1usize, 2, 5] {
             for tasks in [1usize, 3, 8] {
                 let per_task = pairs.len().div_ceil(tasks);
-                let mut per_reduce: Vec<Vec<Vec<(u32, Values<u32>)>>> = (0..n).map(|_| Vec::new()).collect();
+                // Per reduce partition, every task's bucket for it, in order.
+                type Buckets = Vec<Vec<(u32, Values<u32>)>>;
+                let mut per_reduce: Vec<Buckets> = (0..n).map(|_| Vec::new()).collect();
                 for chunk in pairs.chunks(per_task) {
                     let mut g = Grouper::new(chunk.len());
                     chunk.iter().for_each(|&p| g.push(p));

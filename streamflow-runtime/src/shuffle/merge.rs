@@ -85,10 +85,25 @@ pub(crate) fn cogroup_in_order<K: Hash + Eq, V, W>(
     left: Vec<Vec<(K, Values<V>)>>,
     right: Vec<Vec<(K, Values<W>)>>,
 ) -> Vec<CoGroup<K, V, W>> {
-    let largest = left.iter().map(Vec::len).chain(right.iter().map(Vec::len)).max().unwrap_or(0);
+    let largest = left
+        .iter()
+        .map(Vec::len)
+        .chain(right.iter().map(Vec::len))
+        .max()
+        .unwrap_or(0);
     let mut grouping: Grouping<CoGroup<K, V, W>> = Grouping::new(largest);
-    grouping.add(left, |g| &g.0, |g, vs| g.1.extend(vs), |k, vs| (k, vs.into_vec(), Vec::new()));
-    grouping.add(right, |g| &g.0, |g, ws| g.2.extend(ws), |k, ws| (k, Vec::new(), ws.into_vec()));
+    grouping.add(
+        left,
+        |g| &g.0,
+        |g, vs| g.1.extend(vs),
+        |k, vs| (k, vs.into_vec(), Vec::new()),
+    );
+    grouping.add(
+        right,
+        |g| &g.0,
+        |g, ws| g.2.extend(ws),
+        |k, ws| (k, Vec::new(), ws.into_vec()),
+    );
     grouping.groups
 }
 
