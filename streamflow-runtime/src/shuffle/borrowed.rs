@@ -11,7 +11,7 @@
 //!   `group_by_key_and_window`, `update_state_by_key`, `map_with_state`,
 //!   which group the values per key on the map side) is looked up borrowed;
 //!   its owned form (`ToOwned`) is made only for a key the task has not
-//!   seen, and stored once: a grouper's exchange carries one `(K, Vec<V>)`
+//!   seen, and stored once: a grouper's exchange carries one `(K, Values<V>)`
 //!   per key and map task.
 //! - An element materialized into a `Vec` is made owned when it is a
 //!   reference (`&str` becomes `String`), and moved otherwise.
@@ -243,7 +243,7 @@ mod tests {
             },
         );
         let mut combiner = ByKeyCombiner::new(&create, &merge);
-        let mut grouper = Grouper::new(0);
+        let mut grouper = Grouper::with_capacity(0);
         for (i, word) in line.split(' ').enumerate() {
             (&&&Ends::of(source, &word)).push_key(&mut combiner, word, i as u32);
             (&&&Ends::of(source, &word)).push_key(&mut grouper, word, i as u32);

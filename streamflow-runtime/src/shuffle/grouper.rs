@@ -94,14 +94,6 @@ impl<K: Hash + Eq, V> KeyedCollector<K, V> for Grouper<K, V> {
 }
 
 impl<K, V> Grouper<K, V> {
-    /// A grouper for a map task of about `expected` pairs, with room for as
-    /// many keys up to a cache-sized table's (`keyed::CHUNK`): growing from
-    /// small rehashes every key at each doubling, which a task of mostly
-    /// distinct keys (keyed state at a record or less per key) pays in full.
-    pub(crate) fn new(expected: usize) -> Self {
-        Self::with_capacity(expected.min(super::keyed::CHUNK))
-    }
-
     /// A grouper with room for `keys` keys.
     pub(crate) fn with_capacity(keys: usize) -> Self {
         Grouper {
@@ -153,7 +145,7 @@ mod tests {
 
     #[test]
     fn groups_keep_first_arrival_and_arrival_order_in_each_bucket() {
-        let mut g = Grouper::new(6);
+        let mut g = Grouper::with_capacity(6);
         for (i, k) in ["b", "a", "c", "b", "d", "a", "b"].into_iter().enumerate() {
             g.push((k, i));
         }
@@ -208,7 +200,7 @@ mod tests {
     fn a_borrowed_key_is_made_owned_once_per_distinct_key() {
         MADE_OWNED.with(|n| n.set(0));
         let words: Vec<Word> = "to be or not to be to".split(' ').map(Word).collect();
-        let mut g: Grouper<OwnedWord, usize> = Grouper::new(0);
+        let mut g: Grouper<OwnedWord, usize> = Grouper::with_capacity(0);
         for (i, w) in words.iter().enumerate() {
             g.push_borrowed_pair(w, i);
         }
@@ -242,7 +234,7 @@ mod tests {
                 type Buckets = Vec<Vec<(u32, Values<u32>)>>;
                 let mut per_reduce: Vec<Buckets> = (0..n).map(|_| Vec::new()).collect();
                 for chunk in pairs.chunks(per_task) {
-                    let mut g = Grouper::new(chunk.len());
+                    let mut g = Grouper::with_capacity(chunk.len());
                     chunk.iter().for_each(|&p| g.push(p));
                     for (r, bucket) in g.into_buckets(n).into_iter().enumerate() {
                         per_reduce[r].push(bucket);

@@ -104,5 +104,9 @@ where
     P: IntoIterator,
     K: Hash + Eq,
 {
-    collect_part(part, n, |_, expected| Grouper::new(expected), map_side)
+    // Room for as many keys as pairs, up to a chunk's: growing from small
+    // rehashes every key at each doubling, which a task of mostly distinct
+    // keys (keyed state at a record or less per key) pays in full.
+    let room = |_, expected: usize| Grouper::with_capacity(expected.min(keyed::CHUNK));
+    collect_part(part, n, room, map_side)
 }
