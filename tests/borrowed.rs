@@ -84,8 +84,8 @@ jobs! {
     }
 
     /// Every other keyed operator on words borrowed from their line (its
-    /// key made owned once per key new to a task, or per pair where every
-    /// pair is kept), each beside `KeyedOwned`'s form with a `String` per word.
+    /// key made owned once per key new to a task, also where every value is
+    /// kept), each beside `KeyedOwned`'s form with a `String` per word.
     pub job KeyedNatural {
         batch_interval = 1s;
         input lines: String;
@@ -332,21 +332,29 @@ both! {
     fn every_keyed_operator_on_borrowed_keys_gives_the_owned_outputs() {
         let mut natural = TestRun::new(m::KeyedNatural::new());
         let mut owned = TestRun::new(m::KeyedOwned::new());
-        let batches: [&[&str]; 4] = [&LINES, &["be quick", "to be"], &[], &["or not", "not"]];
+        // The last batch: 3000 lines over 500 words, cut into the job's
+        // partitions, so that a key's values come from several map tasks.
+        let many: Vec<String> = (0..3000u64)
+            .map(|i| (0..6).map(|j| format!("w{}", (i * 7 + j * 131 + i * j) % 500)).collect::<Vec<_>>().join(" "))
+            .collect();
+        let as_strs = |lines: &[&str]| lines.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+        let batches = [as_strs(&LINES), as_strs(&["be quick", "to be"]), vec![], as_strs(&["or not", "not"]), many];
         for (i, lines) in batches.into_iter().enumerate() {
-            let got = natural.run_batch(m::KeyedNatural::inputs().lines(lines.iter().copied())).unwrap().outputs;
-            let want = owned.run_batch(m::KeyedOwned::inputs().lines(lines.iter().copied())).unwrap().outputs;
+            let got = natural.run_batch(m::KeyedNatural::inputs().lines(lines.clone())).unwrap().outputs;
+            let want = owned.run_batch(m::KeyedOwned::inputs().lines(lines)).unwrap().outputs;
             let at = format!("batch {i}");
             assert_eq!(got.combined.sorted(), want.combined.sorted(), "combine_by_key, {at}");
             assert_eq!(got.windowed.sorted(), want.windowed.sorted(), "reduce_by_key_and_window, {at}");
             assert_eq!(got.inverse.sorted(), want.inverse.sorted(), "with an inverse, {at}");
             assert_eq!(got.kept.sorted(), want.kept.sorted(), "with an inverse and a filter, {at}");
             assert_eq!(got.counted.sorted(), want.counted.sorted(), "count_by_value_and_window, {at}");
-            assert_eq!(got.grouped.sorted(), want.grouped.sorted(), "group_by_key, {at}");
-            assert_eq!(got.grouped_window.sorted(), want.grouped_window.sorted(), "group_by_key_and_window, {at}");
-            assert_eq!(got.totals.sorted(), want.totals.sorted(), "update_state_by_key, {at}");
-            assert_eq!(got.timed.sorted(), want.timed.sorted(), "update_state_by_key_with_time, {at}");
-            assert_eq!(got.seen.sorted(), want.seen.sorted(), "map_with_state, {at}");
+            // The grouping operators: the same batches, partitions and
+            // element order included.
+            assert_eq!(got.grouped, want.grouped, "group_by_key, {at}");
+            assert_eq!(got.grouped_window, want.grouped_window, "group_by_key_and_window, {at}");
+            assert_eq!(got.totals, want.totals, "update_state_by_key, {at}");
+            assert_eq!(got.timed, want.timed, "update_state_by_key_with_time, {at}");
+            assert_eq!(got.seen, want.seen, "map_with_state, {at}");
             if i == 0 {
                 // The first batch by hand: each word's total length.
                 let lengths: Vec<(String, u64)> =
@@ -420,10 +428,10 @@ fn explain_says_which_stages_borrow() {
         "combine_by_key (map-side combine; keys may borrow, owned once per new key)",
         "reduce_by_key_and_window (map-side combine; keys may borrow, owned once per new key)",
         "count_by_value_and_window (map-side count; keys may borrow, owned once per new key)",
-        "group_by_key (bucket by key; keys may borrow, owned per pair)",
-        "group_by_key_and_window (bucket by key; keys may borrow, owned per pair)",
-        "update_state_by_key (bucket by key; keys may borrow, owned per pair)",
-        "map_with_state (bucket by key; keys may borrow, owned per pair; input read in place, freed after the stage)",
+        "group_by_key (map-side group; keys may borrow, owned once per new key)",
+        "group_by_key_and_window (map-side group; keys may borrow, owned once per new key)",
+        "update_state_by_key (map-side group; keys may borrow, owned once per new key)",
+        "map_with_state (map-side group; keys may borrow, owned once per new key; input read in place, freed after the stage)",
     ] {
         assert!(keyed.contains(line), "{line:?} not in\n{keyed}");
     }
@@ -439,7 +447,7 @@ fn explain_says_which_stages_borrow() {
     );
     let owned = fused::NoBorrowing::explain();
     assert!(
-        owned.contains("join (bucket by key; no borrowing: `join` reads several streams)"),
+        owned.contains("join (map-side group; no borrowing: `join` reads several streams)"),
         "{owned}"
     );
     assert!(

@@ -93,6 +93,7 @@ pub mod __private {
     pub use streamflow_runtime::outputs::*;
     pub use streamflow_runtime::shuffle::borrowed::*;
     pub use streamflow_runtime::shuffle::collectors::*;
+    pub use streamflow_runtime::shuffle::grouper::*;
     pub use streamflow_runtime::shuffle::join::*;
     pub use streamflow_runtime::shuffle::*;
     pub use streamflow_runtime::stage::*;

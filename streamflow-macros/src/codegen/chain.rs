@@ -222,13 +222,6 @@ pub fn described(graph: &Graph, plan: &crate::plan::Plan, names: &Names) -> crat
                 match (side.end, side.keeps_references) {
                     (_, true) => "may borrow, references kept",
                     (End::Batch, false) => "may borrow from its input, stored owned",
-                    (
-                        End::ByKey {
-                            witness: "map_side_group",
-                            ..
-                        },
-                        false,
-                    ) => "keys may borrow, owned per pair",
                     (End::ByKey { .. } | End::ByValue, false) => "keys may borrow, owned once per new key",
                 }
                 .to_owned()

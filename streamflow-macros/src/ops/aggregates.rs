@@ -56,7 +56,7 @@ pub const OPS: &[OpDesc] = &[
     )
     .partitions()
     .pairs()
-    .roles("bucket by key", "group")
+    .roles("map-side group", "merge groups")
     .shuffles(),
     OpDesc::new(
         "combine_by_key",

@@ -12,7 +12,7 @@ const fn join(
     OpDesc::new(name, Kind::Boundary, signatures, doc)
         .pairs()
         .partitions()
-        .roles("bucket by key", reduce_role)
+        .roles("map-side group", reduce_role)
         .shuffles()
 }
 

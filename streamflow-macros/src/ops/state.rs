@@ -20,7 +20,7 @@ const fn stateful(name: &'static str, signatures: &'static [Signature], doc: &'s
         .pairs()
         .keeps(Keeps::Keys)
         .partitions()
-        .roles("bucket by key", "update state")
+        .roles("map-side group", "update state")
         .shuffles()
 }
 
@@ -80,7 +80,7 @@ pub const OPS: &[OpDesc] = &[
             ],
             "`map_with_state(f, [timeout], [initial, [partitions]])`: per record, `f(&key, Some(value), &mut state) -> Option<out>`; idle keys time out.",
         )
-        .roles("bucket by key", "map with state")
+        .roles("map-side group", "map with state")
     },
     OpDesc {
         snapshots: Snapshots::Reads,

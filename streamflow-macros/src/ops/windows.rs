@@ -112,5 +112,5 @@ pub const OPS: &[OpDesc] = &[
     )
     .partitions()
     .pairs()
-    .roles("bucket by key", "group window by key"),
+    .roles("map-side group", "group window by key"),
 ];

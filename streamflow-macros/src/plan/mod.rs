@@ -234,8 +234,8 @@ mod tests {
         assert_eq!(
             stage_ops(&g, &p),
             [
-                "input `a` | map_values > join[bucket by key] | Shuffle(\"join\")",
-                "input `b` | filter > join[bucket by key] | Shuffle(\"join\")",
+                "input `a` | map_values > join[map-side group] | Shuffle(\"join\")",
+                "input `b` | filter > join[map-side group] | Shuffle(\"join\")",
                 "shuffles of stages 1 and 2 | join[join] > map | Output(\"port `j`\")",
             ]
         );

@@ -6,7 +6,7 @@
 //! (and, inside a job, fails the batch naming the operator).
 
 use crate::runner::{LocalRunner, infallible};
-use crate::shuffle::collectors::Grouper;
+use crate::shuffle::grouper::Grouper;
 use crate::shuffle::join::{CoGroupKind, FullOuter, Inner, JoinKind, LeftOuter, RightOuter, join_by};
 use crate::shuffle::{count_by_value, distinct, group_by_key, reduce, reduce_by_key, repartition};
 use crate::stage::narrow;

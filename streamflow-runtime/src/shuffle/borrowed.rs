@@ -6,12 +6,13 @@
 //! - A key pushed into a map-side combiner (`reduce_by_key`,
 //!   `combine_by_key`, `count_by_value`, and the windows that combine like
 //!   them: `reduce_by_key_and_window` with or without an inverse,
-//!   `count_by_value_and_window`) is looked up borrowed; its owned form
-//!   (`ToOwned`) is made only for a key the task has not seen, and stored.
-//! - A key pushed into a [`Grouper`](super::collectors::Grouper), which keeps
-//!   every pair (`group_by_key`, `group_by_key_and_window`,
-//!   `update_state_by_key`, `map_with_state`), is made owned for each pair:
-//!   the exchange carries one `(K, V)` per pair.
+//!   `count_by_value_and_window`) or into a
+//!   [`Grouper`](super::grouper::Grouper) (`group_by_key`,
+//!   `group_by_key_and_window`, `update_state_by_key`, `map_with_state`,
+//!   which group the values per key on the map side) is looked up borrowed;
+//!   its owned form (`ToOwned`) is made only for a key the task has not
+//!   seen, and stored once: a grouper's exchange carries one `(K, Values<V>)`
+//!   per key and map task.
 //! - An element materialized into a `Vec` is made owned when it is a
 //!   reference (`&str` becomes `String`), and moved otherwise.
 //!
@@ -194,7 +195,8 @@ impl<S, T> PushElement for Ends<S, T> {
 #[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
-    use crate::shuffle::collectors::{ByKeyCombiner, Collector, Grouper, KeyCombiner};
+    use crate::shuffle::collectors::{ByKeyCombiner, Collector, KeyCombiner};
+    use crate::shuffle::grouper::Grouper;
 
     fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
         v.sort();
@@ -241,7 +243,7 @@ mod tests {
             },
         );
         let mut combiner = ByKeyCombiner::new(&create, &merge);
-        let mut grouper = Grouper::new(2, 0);
+        let mut grouper = Grouper::with_capacity(0);
         for (i, word) in line.split(' ').enumerate() {
             (&&&Ends::of(source, &word)).push_key(&mut combiner, word, i as u32);
             (&&&Ends::of(source, &word)).push_key(&mut grouper, word, i as u32);
@@ -257,11 +259,24 @@ mod tests {
                 ("c".to_owned(), vec![3])
             ]
         );
-        // The grouper keeps every pair, each with its owned key, in order.
-        let grouped: Vec<(String, u32)> = grouper.into_buckets(2).concat();
-        let bs: Vec<u32> = grouped.iter().filter(|(k, _)| k == "b").map(|(_, v)| *v).collect();
-        assert_eq!(grouped.len(), 5);
-        assert_eq!(bs, vec![0, 2, 4]);
+        // So did the grouper, which keeps every value, in arrival order.
+        assert_eq!(grouper.keys(), 3);
+        let grouped: Vec<(String, Vec<u32>)> = sorted(
+            grouper
+                .into_buckets(2)
+                .concat()
+                .into_iter()
+                .map(|(k, vs)| (k, vs.into_vec()))
+                .collect(),
+        );
+        assert_eq!(
+            grouped,
+            vec![
+                ("a".to_owned(), vec![1]),
+                ("b".to_owned(), vec![0, 2, 4]),
+                ("c".to_owned(), vec![3])
+            ]
+        );
     }
 
     #[test]

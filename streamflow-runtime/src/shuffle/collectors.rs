@@ -29,9 +29,8 @@ pub(crate) trait Collector {
 
 /// A map-side collector of (key, value) pairs that a fused loop may give a
 /// borrowed key (see `shuffle::borrowed`): [`KeyCombiner`] and
-/// [`ByKeyCombiner`] look it up borrowed and make it owned only for a key the
-/// task has not seen; [`Grouper`], which keeps every pair, makes it owned for
-/// each pair.
+/// [`ByKeyCombiner`] (and the grouper, `shuffle::grouper`) look it up
+/// borrowed and make it owned only for a key the task has not seen.
 pub trait KeyedCollector<K, V> {
     /// Adds one pair whose key is owned.
     fn push_pair(&mut self, key: K, value: V);
@@ -283,61 +282,6 @@ impl<T: Hash> Collector for Distinct<T> {
     }
 }
 
-/// Map side of `group_by_key`, the joins and `cogroup`: keeps every pair, in
-/// arrival order, bucketed by target partition.
-pub struct Grouper<K, V> {
-    pub(crate) buckets: Vec<Vec<(K, V)>>,
-}
-
-impl<K: Hash, V> Grouper<K, V> {
-    /// Adds one (key, value) pair.
-    #[inline]
-    pub fn push(&mut self, pair: (K, V)) {
-        let n = self.buckets.len();
-        let target = if n == 1 { 0 } else { partition_of(&pair.0, n) };
-        // `new` makes at least one bucket and `partition_of` is below `n`.
-        self.buckets[target].push(pair);
-    }
-}
-
-impl<K: Hash, V> KeyedCollector<K, V> for Grouper<K, V> {
-    #[inline(always)]
-    fn push_pair(&mut self, key: K, value: V) {
-        self.push((key, value));
-    }
-
-    /// Every pair is kept, so every pair needs its key owned.
-    #[inline(always)]
-    fn push_borrowed_pair<Q>(&mut self, key: &Q, value: V)
-    where
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
-        K: Borrow<Q>,
-    {
-        self.push((key.to_owned(), value));
-    }
-}
-
-impl<K, V> Grouper<K, V> {
-    /// A grouper for `n` reduce partitions (at least one), expecting about
-    /// `expected` pairs in all.
-    pub(crate) fn new(n: usize, expected: usize) -> Self {
-        let n = n.max(1);
-        let per_bucket = expected / n;
-        Grouper {
-            buckets: (0..n).map(|_| Vec::with_capacity(per_bucket)).collect(),
-        }
-    }
-}
-
-impl<K, V> Collector for Grouper<K, V> {
-    type Bucket = (K, V);
-    /// The pairs in arrival order, bucketed when they arrived (for the `n`
-    /// the grouper was made for).
-    fn into_buckets(self, _n: usize) -> Vec<Vec<(K, V)>> {
-        self.buckets
-    }
-}
-
 /// Map side of `combine_by_key`: creates a combiner for a key's first value and
 /// merges later values into it.
 ///
@@ -519,18 +463,6 @@ mod tests {
         assert_eq!(counts, vec![(1, 1), (2, 1), (3, 3)]);
         let values = sorted(d.into_buckets(1).into_iter().flatten().collect());
         assert_eq!(values, vec![1, 2, 3]);
-    }
-
-    #[test]
-    fn grouper_keeps_arrival_order_per_bucket() {
-        let mut g = Grouper::new(3, 6);
-        for (i, k) in ["x", "y", "x", "z", "x"].into_iter().enumerate() {
-            g.push((k, i));
-        }
-        let buckets = g.into_buckets(3);
-        let x = &buckets[partition_of("x", 3)];
-        let xs: Vec<usize> = x.iter().filter(|(k, _)| *k == "x").map(|(_, v)| *v).collect();
-        assert_eq!(xs, vec![0, 2, 4]);
     }
 
     #[test]

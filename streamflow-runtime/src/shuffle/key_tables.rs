@@ -11,8 +11,7 @@
 //! pairs, and read back into the same order (with the runtime's fixed hasher).
 
 use crate::runner::{Moves, Runner};
-use crate::shuffle::collectors::{Collector, Grouper};
-use crate::shuffle::partitioner::table_state;
+use crate::shuffle::partitioner::{partition_of, table_state};
 use hashbrown::HashTable;
 use serde::Deserialize;
 use serde::ser::{Serialize, Serializer};
@@ -293,9 +292,13 @@ impl<K: Hash + Eq + Send, V: Send> KeyTable<K, V> {
                 }
             })
             .map(|table| {
-                let mut grouper = Grouper::new(n, table.len());
-                table.into_pairs().for_each(|pair| grouper.push(pair));
-                grouper.into_buckets(n)
+                // A table's keys are distinct: its pairs are split by
+                // partition as they are, in order.
+                let mut buckets: Vec<Vec<(K, V)>> = (0..n.max(1)).map(|_| Vec::new()).collect();
+                for pair in table.into_pairs() {
+                    buckets[partition_of(&pair.0, n)].push(pair);
+                }
+                buckets
             })
             .collect();
         *tables = runner
@@ -322,7 +325,6 @@ impl<K: std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for KeyTable<K, V> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shuffle::partitioner::partition_of;
 
     #[test]
     fn repartition_puts_every_key_in_its_partition() {

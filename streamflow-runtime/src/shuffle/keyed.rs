@@ -3,7 +3,8 @@
 //! (combining where it can) in stage `stage`, exchanges the buckets by key as
 //! part of that stage, and merges per output partition in stage `stage + 1`.
 
-use super::collectors::{ByKeyCombiner, Collector, Distinct, Grouper, KeyCombiner, ValueCounter};
+use super::collectors::{ByKeyCombiner, Collector, Distinct, KeyCombiner, ValueCounter};
+use super::grouper::{Grouper, Values};
 use super::merge::{group_in_order, merge_by_key};
 use super::partitioner::table_state;
 use crate::Batch;
@@ -184,9 +185,10 @@ keyed_shuffles! {
     /// side and across partitions after the exchange.
     distinct<T: ShuffleKey>: Distinct<T> [T] = |_, _, keys| Distinct::with_capacity(keys) => T = union_of;
     /// `group_by_key()`: every value of a key, in arrival order (map
-    /// partitions in order, elements in order within each).
-    group_by_key<K: ShuffleKey, V: Element>: Grouper<K, V> [(K, V)] = |n, expected, _| Grouper::new(n, expected)
-        => (K, Vec<V>) = |buckets, out| run_part(group_in_order(buckets), out);
+    /// partitions in order, elements in order within each), grouped per key
+    /// on the map side, each key's lists concatenated after the exchange.
+    group_by_key<K: ShuffleKey, V: Element>: Grouper<K, V> [(K, Values<V>)] = |_, _, keys| Grouper::with_capacity(keys)
+        => (K, Vec<V>) = |buckets, out| run_part(group_in_order(buckets).into_iter().map(|(k, vs)| (k, vs.into_vec())), out);
 }
 
 /// The distinct values of one reduce partition's buckets.
@@ -284,6 +286,45 @@ mod tests {
         ]);
         let out = group_by_key(&ctx, 0, input, |p, g| g.push(p), None, |g, out| out.push(g)).unwrap();
         assert_eq!(out.sorted(), vec![("j", vec![10, 11]), ("k", vec![1, 2, 3, 4, 5])]);
+    }
+
+    /// The output, partitions and element order included, is that of every
+    /// pair listed in map-task order and grouped in first-arrival order (what
+    /// a map side that kept every pair gave): over several partitions of
+    /// several chunks each, with many keys in every chunk.
+    #[test]
+    fn group_by_key_output_is_every_pair_grouped_in_arrival_order() {
+        let ctx = test_ctx(4);
+        let parts: Vec<Vec<(u32, u32)>> = (0..3u32)
+            .map(|p| {
+                let len = 2 * CHUNK as u32 + 777 * p;
+                (0..len)
+                    .map(|i| ((i ^ p).wrapping_mul(2_654_435_761) % 5003, p * 1_000_000 + i))
+                    .collect()
+            })
+            .collect();
+        let out = group_by_key(
+            &ctx,
+            0,
+            Batch::from_partitions(parts.clone()),
+            |p, g| g.push(p),
+            Some(4),
+            |g, out| out.push(g),
+        )
+        .unwrap();
+        let mut expected: Vec<Vec<(u32, Vec<u32>)>> = vec![Vec::new(); 4];
+        let mut at: Vec<std::collections::HashMap<u32, usize>> = vec![Default::default(); 4];
+        for (k, v) in parts.into_iter().flatten() {
+            let r = crate::shuffle::partitioner::partition_of(&k, 4);
+            match at[r].get(&k) {
+                Some(&i) => expected[r][i].1.push(v),
+                None => {
+                    at[r].insert(k, expected[r].len());
+                    expected[r].push((k, vec![v]));
+                }
+            }
+        }
+        assert_eq!(out.partitions(), &expected[..]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! received from the exchange, per key, in map-task order.
 
 use crate::shuffle::collectors::KeyCombiner;
+use crate::shuffle::grouper::Values;
 use crate::shuffle::partitioner::{FixedHashMap, table_state};
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
@@ -53,26 +54,56 @@ pub(crate) fn merge_by_key<K: Hash + Eq, C>(mut buckets: Vec<Vec<(K, C)>>, merge
     Merged::Many(combiner.into_map())
 }
 
-/// Groups pairs by key: keys in order of first arrival, values in arrival order.
-pub(crate) fn group_in_order<K: Hash + Eq, V>(buckets: Vec<Vec<(K, V)>>) -> Vec<(K, Vec<V>)> {
-    let mut grouping: Grouping<(K, Vec<V>)> = Grouping::new(buckets.iter().map(Vec::len).sum());
-    grouping.add(buckets, |g| &g.0, |g, v| g.1.push(v), |k, v| (k, vec![v]));
+/// Merges groups by key (`grouper::Grouper`'s buckets, or the per-batch
+/// groups of a window): each key's value lists concatenated in bucket
+/// (map-task) order, keys in order of first arrival.
+///
+/// This is the grouping of every pair listed in bucket order: a bucket holds
+/// its keys in their first-arrival order and each key's values in arrival
+/// order, so a key first arrives in the first bucket that has it, after the
+/// keys that bucket had first, and its values are its lists in bucket order.
+/// One bucket's keys are distinct already: it is the result as it is.
+pub(crate) fn group_in_order<K: Hash + Eq, C>(mut buckets: Vec<Vec<(K, C)>>) -> Vec<(K, C)>
+where
+    C: IntoIterator + Extend<C::Item>,
+{
+    if buckets.len() <= 1 {
+        return buckets.pop().unwrap_or_default();
+    }
+    let mut grouping: Grouping<(K, C)> = Grouping::new(buckets.iter().map(Vec::len).max().unwrap_or(0));
+    grouping.add(buckets, |g| &g.0, |g, vs| g.1.extend(vs), |k, vs| (k, vs));
     grouping.groups
 }
 
 /// One key's values on both sides of a join or cogroup.
 pub(crate) type CoGroup<K, V, W> = (K, Vec<V>, Vec<W>);
 
-/// Groups both sides by key: keys in order of first arrival (left side first),
-/// values in arrival order.
+/// Merges both sides' map-side groups by key (as [`group_in_order`]): keys
+/// in order of first arrival (left side first), values in arrival order.
+#[allow(clippy::type_complexity)]
 pub(crate) fn cogroup_in_order<K: Hash + Eq, V, W>(
-    left: Vec<Vec<(K, V)>>,
-    right: Vec<Vec<(K, W)>>,
+    left: Vec<Vec<(K, Values<V>)>>,
+    right: Vec<Vec<(K, Values<W>)>>,
 ) -> Vec<CoGroup<K, V, W>> {
-    let total = left.iter().map(Vec::len).sum::<usize>() + right.iter().map(Vec::len).sum::<usize>();
-    let mut grouping: Grouping<CoGroup<K, V, W>> = Grouping::new(total);
-    grouping.add(left, |g| &g.0, |g, v| g.1.push(v), |k, v| (k, vec![v], Vec::new()));
-    grouping.add(right, |g| &g.0, |g, w| g.2.push(w), |k, w| (k, Vec::new(), vec![w]));
+    let largest = left
+        .iter()
+        .map(Vec::len)
+        .chain(right.iter().map(Vec::len))
+        .max()
+        .unwrap_or(0);
+    let mut grouping: Grouping<CoGroup<K, V, W>> = Grouping::new(largest);
+    grouping.add(
+        left,
+        |g| &g.0,
+        |g, vs| g.1.extend(vs),
+        |k, vs| (k, vs.into_vec(), Vec::new()),
+    );
+    grouping.add(
+        right,
+        |g| &g.0,
+        |g, ws| g.2.extend(ws),
+        |k, ws| (k, Vec::new(), ws.into_vec()),
+    );
     grouping.groups
 }
 
@@ -84,17 +115,17 @@ struct Grouping<G> {
 }
 
 impl<G> Grouping<G> {
-    /// Room for about `total` pairs (the index is capped: most batches have
-    /// far fewer keys than pairs).
-    fn new(total: usize) -> Self {
+    /// Room for `keys` groups: the largest bucket's, which has distinct keys
+    /// (the others' may repeat them), so that the index rarely grows.
+    fn new(keys: usize) -> Self {
         Grouping {
-            index: Index::with_capacity(total.min(1024)),
-            groups: Vec::new(),
+            index: Index::with_capacity(keys),
+            groups: Vec::with_capacity(keys),
         }
     }
 
-    /// Adds every pair of `buckets`, in order: `add` to its key's group, or
-    /// `start` of a new group.
+    /// Adds every (key, values) of `buckets`, in order: `add` to its key's
+    /// group, or `start` of a new group.
     #[inline]
     fn add<K: Hash + Eq, X>(
         &mut self,
@@ -183,14 +214,26 @@ mod tests {
 
     #[test]
     fn groups_in_first_arrival_order() {
-        let g = group_in_order(vec![vec![("b", 1), ("a", 2)], vec![("b", 3)]]);
-        assert_eq!(g, vec![("b", vec![1, 3]), ("a", vec![2])]);
+        let g = group_in_order(vec![
+            vec![("b", vec![1, 4]), ("a", vec![2])],
+            vec![],
+            vec![("c", vec![5]), ("b", vec![3])],
+        ]);
+        assert_eq!(g, vec![("b", vec![1, 4, 3]), ("a", vec![2]), ("c", vec![5])]);
+        assert_eq!(
+            group_in_order(vec![vec![("z", vec![1]), ("y", vec![2])]]),
+            [("z", vec![1]), ("y", vec![2])]
+        );
+        assert!(group_in_order::<u8, Vec<u8>>(Vec::new()).is_empty());
     }
 
     #[test]
     fn cogroups_both_sides() {
-        let g = cogroup_in_order(vec![vec![("a", 1)]], vec![vec![("b", 'x'), ("a", 'y')]]);
-        assert_eq!(g, vec![("a", vec![1], vec!['y']), ("b", vec![], vec!['x'])]);
+        let g = cogroup_in_order(
+            vec![vec![("a", smallvec::smallvec![1])], vec![("a", smallvec::smallvec![2])]],
+            vec![vec![("b", smallvec::smallvec!['x']), ("a", smallvec::smallvec!['y'])]],
+        );
+        assert_eq!(g, vec![("a", vec![1, 2], vec!['y']), ("b", vec![], vec!['x'])]);
     }
 
     #[test]

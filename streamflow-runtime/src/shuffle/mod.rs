@@ -17,6 +17,7 @@
 pub mod borrowed;
 pub mod collectors;
 mod gather;
+pub mod grouper;
 pub mod join;
 pub(crate) mod key_tables;
 mod keyed;
@@ -30,7 +31,8 @@ pub use repartition::repartition;
 
 use crate::Batch;
 use crate::runner::Moves;
-use crate::shuffle::collectors::{Collector, Grouper};
+use crate::shuffle::collectors::Collector;
+use crate::shuffle::grouper::{Grouper, Values};
 use crate::stage::feed;
 use std::hash::Hash;
 
@@ -89,13 +91,22 @@ pub(crate) fn collect_part<P: IntoIterator, Co: Collector>(
     feed(iter, collector(n, expected), map_side).into_buckets(n)
 }
 
-/// The map side of the group-by shuffles (`group_by_key`, the joins, keyed
-/// state): every pair of one partition kept, in `n` buckets by key.
+/// The map side of the group-by shuffles that take a whole partition (the
+/// joins, keyed state): its values grouped by key, in `n` buckets by key.
 #[inline]
-pub(crate) fn group_part<P, K, V>(part: P, n: usize, map_side: impl Fn(P::Item, &mut Grouper<K, V>)) -> Vec<Vec<(K, V)>>
+#[allow(clippy::type_complexity)]
+pub(crate) fn group_part<P, K, V>(
+    part: P,
+    n: usize,
+    map_side: impl Fn(P::Item, &mut Grouper<K, V>),
+) -> Vec<Vec<(K, Values<V>)>>
 where
     P: IntoIterator,
-    K: Hash,
+    K: Hash + Eq,
 {
-    collect_part(part, n, Grouper::new, map_side)
+    // Room for as many keys as pairs, up to a chunk's: growing from small
+    // rehashes every key at each doubling, which a task of mostly distinct
+    // keys (keyed state at a record or less per key) pays in full.
+    let room = |_, expected: usize| Grouper::with_capacity(expected.min(keyed::CHUNK));
+    collect_part(part, n, room, map_side)
 }

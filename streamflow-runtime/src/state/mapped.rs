@@ -4,7 +4,7 @@
 use super::State;
 use crate::Batch;
 use crate::runner::Moves;
-use crate::shuffle::collectors::Grouper;
+use crate::shuffle::grouper::{Grouper, Values};
 use crate::shuffle::key_tables::{Found, KeyTable, fix_partitions};
 use crate::shuffle::{exchange_parts, group_part};
 use crate::stage::StageInput;
@@ -92,8 +92,16 @@ impl<K: Hash + Eq, S> MappedState<K, S> {
     }
 }
 
+/// Where a key of a batch is while its records are processed: in the table at
+/// a position, or out of it (owned here, with its hash for a later push).
+enum Place<K> {
+    In(usize),
+    Out(K, u64),
+}
+
 /// `map_with_state(f)`: `f(key, Some(value), state)` once per record, in
-/// arrival order, only for keys with records; the output is what the calls
+/// arrival order within a key (a map task's records of one key one after the
+/// other), only for keys with records; the output is what the calls
 /// return. With a timeout, a key whose last record arrived at `t` and has none
 /// in the first batch at or after `t + timeout` gets `f(key, None, state)`
 /// with [`State::is_timing_out`] there (its return value is output too), then
@@ -116,7 +124,7 @@ pub fn map_with_state<Rn, In: StageInput, K: RetainedKey, V: Element, S: Replica
     reduce_side: impl ReduceSide<T, U>,
 ) -> Result<(Batch<U>, Option<Batch<(K, S)>>), Rn::Error>
 where
-    Rn: Moves<(K, V)> + Moves<(K, Tracked<S>)>,
+    Rn: Moves<(K, Values<V>)> + Moves<(K, Tracked<S>)>,
 {
     let n = fix_partitions(&mut state.partitions, runner, partitions);
     KeyTable::ensure_partitions(runner, stage + 1, &mut state.parts, n)?;
@@ -128,40 +136,62 @@ where
     let tasks: Vec<_> = state.parts.iter_mut().zip(per_key).collect();
     let results = runner.tasks(stage + 1, tasks, |(table, buckets)| {
         let mut out = Vec::new();
+        // Each map task's groups in order: a key's values in arrival order,
+        // the key looked up once per group (and again only after a call
+        // removed it).
         for bucket in buckets {
-            for (key, value) in bucket {
-                let returned = match table.find(&key) {
-                    Found::At(i) => {
-                        // Taken out while `f` runs: a panic loses this key only.
-                        let (key, tracked) = table.pair_mut(i);
-                        let mut handle = State::new(tracked.state.take());
-                        let returned = f(key, Some(value), &mut handle);
-                        match handle.into_value() {
-                            Some(s) => {
-                                *tracked = Tracked {
-                                    state: Some(s),
-                                    last_ms: now,
-                                }
-                            }
-                            None => drop(table.swap_remove(i)),
-                        }
-                        returned
-                    }
-                    Found::Absent(hash) => {
-                        let mut handle = State::new(None);
-                        let returned = f(&key, Some(value), &mut handle);
-                        if let Some(s) = handle.into_value() {
-                            let tracked = Tracked {
-                                state: Some(s),
-                                last_ms: now,
-                            };
-                            table.push(hash, key, tracked);
-                        }
-                        returned
-                    }
+            for (key, values) in bucket {
+                let mut at = match table.find(&key) {
+                    Found::At(i) => Place::In(i),
+                    Found::Absent(hash) => Place::Out(key, hash),
                 };
-                if let Some(u) = returned {
-                    reduce_side(u, &mut out);
+                for value in values {
+                    let returned;
+                    (at, returned) = match at {
+                        Place::In(i) => {
+                            // Taken out while `f` runs: a panic loses this key only.
+                            let (key, tracked) = table.pair_mut(i);
+                            let mut handle = State::new(tracked.state.take());
+                            let returned = f(key, Some(value), &mut handle);
+                            let at = match handle.into_value() {
+                                Some(s) => {
+                                    *tracked = Tracked {
+                                        state: Some(s),
+                                        last_ms: now,
+                                    };
+                                    Place::In(i)
+                                }
+                                None => {
+                                    let (key, _) = table.swap_remove(i);
+                                    match table.find(&key) {
+                                        Found::Absent(hash) => Place::Out(key, hash),
+                                        // Not reached: the key was just removed.
+                                        Found::At(j) => Place::In(j),
+                                    }
+                                }
+                            };
+                            (at, returned)
+                        }
+                        Place::Out(key, hash) => {
+                            let mut handle = State::new(None);
+                            let returned = f(&key, Some(value), &mut handle);
+                            let at = match handle.into_value() {
+                                Some(s) => {
+                                    let tracked = Tracked {
+                                        state: Some(s),
+                                        last_ms: now,
+                                    };
+                                    table.push(hash, key, tracked);
+                                    Place::In(table.len() - 1)
+                                }
+                                None => Place::Out(key, hash),
+                            };
+                            (at, returned)
+                        }
+                    };
+                    if let Some(u) = returned {
+                        reduce_side(u, &mut out);
+                    }
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! `update_state_by_key(f)` and its variant whose function gets the batch time.
 
 use crate::runner::Moves;
-use crate::shuffle::collectors::Grouper;
+use crate::shuffle::grouper::{Grouper, Values};
 use crate::shuffle::key_tables::{Found, KeyTable, fix_partitions};
 use crate::shuffle::merge::group_in_order;
 use crate::shuffle::partitioner::table_state;
@@ -104,7 +104,7 @@ pub fn update_state_by_key<Rn, In: StageInput, K: RetainedKey, V: Element, S: Re
     reduce_side: impl ReduceSide<(K, S), U>,
 ) -> Result<Batch<U>, Rn::Error>
 where
-    Rn: Moves<(K, V)> + Moves<(K, Option<S>)>,
+    Rn: Moves<(K, Values<V>)> + Moves<(K, Option<S>)>,
 {
     let time = runner.time();
     let call = |key: &K, values: &[V], old: Option<S>| f.update(time, key, values, old);

@@ -21,7 +21,8 @@ pub use many::*;
 pub use requirements::*;
 
 use crate::outputs::{FileOutput, Printer};
-use crate::shuffle::collectors::{ByKeyCombiner, Grouper, KeyCombiner, ValueCounter};
+use crate::shuffle::collectors::{ByKeyCombiner, KeyCombiner, ValueCounter};
+use crate::shuffle::grouper::Grouper;
 use crate::sinks::{ObjectFilesSink, TextFilesSink};
 use crate::state::{MappedState, StateStore};
 use crate::windows::{ElementWindow, GroupedWindow, InvertibleWindow, KeyedWindow, ReducedWindow};
@@ -385,7 +386,8 @@ impl<T> Stream<T> {
         /// Likewise, ending in a `combine_by_key` combiner.
         map_side_combine / map_side_combine_shared<K, V, C, Cr, Mv>(ByKeyCombiner<'r, K, V, C, Cr, Mv>) -> (K, V);
         /// Likewise, ending in a grouper (`group_by_key`, `group_by_key_and_window`,
-        /// `update_state_by_key`, `map_with_state`): every pair kept, its key owned.
+        /// `update_state_by_key`, `map_with_state`): values grouped per key,
+        /// each key stored once (owned).
         map_side_group / map_side_group_shared<K, V>(Grouper<K, V>) -> (K, V);
         /// Likewise, ending in a `count_by_value` counter: the witness of the
         /// values it counts (owned).

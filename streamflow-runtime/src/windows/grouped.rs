@@ -5,8 +5,8 @@ use super::GroupedWindow;
 use super::timeline::Held;
 use crate::Batch;
 use crate::runner::Moves;
-use crate::shuffle::collectors::Grouper;
 use crate::shuffle::group_by_key;
+use crate::shuffle::grouper::{Grouper, Values};
 use crate::shuffle::merge::group_in_order;
 use crate::stage::StageInput;
 use crate::stage::bounds::{Element, MapSide, ReduceSide, Retained, RetainedKey};
@@ -26,7 +26,7 @@ pub fn group_by_key_and_window<Rn, S: StageInput, K: RetainedKey, V: Retained, U
     reduce_side: impl ReduceSide<(K, Vec<V>), U>,
 ) -> Result<Option<Batch<U>>, Rn::Error>
 where
-    Rn: Moves<(K, V)>,
+    Rn: Moves<(K, Values<V>)>,
 {
     let n = state.partitions(runner, partitions);
     let batch = group_by_key(runner, stage, input, map_side, Some(n), |g, out| out.push(g))?;
@@ -35,10 +35,9 @@ where
         stage + 1,
         batch,
         |parts| {
+            // Each batch's groups, in batch order: concatenated per key.
             let buckets: Vec<Vec<(K, Vec<V>)>> = parts.into_iter().map(Held::into_owned).collect();
             group_in_order(buckets)
-                .into_iter()
-                .map(|(key, runs)| (key, runs.into_iter().flatten().collect()))
         },
         reduce_side,
     )

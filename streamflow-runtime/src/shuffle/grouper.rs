@@ -1,0 +1,256 @@
+//! The map side of the grouping shuffles (`group_by_key`,
+//! `group_by_key_and_window`, `update_state_by_key`, `map_with_state`, the
+//! joins and `cogroup`): a per-key table of a map task's values.
+//!
+//! Each key is stored once, in its first-arrival order, with its values in
+//! arrival order; a borrowed key is looked up as it is and made owned only
+//! when the task has not seen it. The buckets are `(key, values)` groups, so
+//! the exchange carries a key once per map task (or chunk) and partition
+//! rather than once per pair, and the reduce side concatenates each key's
+//! lists in map-task order (see `merge::group_in_order`), which gives what a
+//! list of every pair would: keys in first-arrival order across the map tasks
+//! in order, values in arrival order.
+
+use super::collectors::{Collector, KeyedCollector};
+use super::partitioner::{partition_of, table_state};
+use hashbrown::HashTable;
+use smallvec::SmallVec;
+use std::borrow::Borrow;
+use std::hash::{BuildHasher, Hash};
+
+/// One key's values in a map task, in arrival order: a single value (what
+/// most keys of a task have when keys outnumber records) is held inline, not
+/// in a heap allocation of its own.
+pub type Values<V> = SmallVec<[V; 1]>;
+
+/// Map side of `group_by_key`, the keyed windows and state, the joins and
+/// `cogroup`: every value of a map task grouped by key, keys in order of
+/// first arrival, values in arrival order.
+pub struct Grouper<K, V> {
+    /// Positions in `groups`, found by their key's hash.
+    index: HashTable<u32>,
+    /// The groups in first-arrival order.
+    groups: Vec<(K, Values<V>)>,
+}
+
+impl<K: Hash + Eq, V> Grouper<K, V> {
+    /// Adds one (key, value) pair.
+    #[inline]
+    pub fn push(&mut self, pair: (K, V)) {
+        let (key, value) = pair;
+        let hash = table_state().hash_one(&key);
+        match self.find(hash, &key) {
+            Some(values) => values.push(value),
+            None => self.start(hash, key, value),
+        }
+    }
+
+    /// The values of the key `key` (whose hash is `hash`), if it has a group.
+    #[inline(always)]
+    fn find<Q>(&mut self, hash: u64, key: &Q) -> Option<&mut Values<V>>
+    where
+        Q: Eq + ?Sized,
+        K: Borrow<Q>,
+    {
+        let groups = &mut self.groups;
+        let i = *self.index.find(hash, |&i| groups[i as usize].0.borrow() == key)?;
+        Some(&mut groups[i as usize].1)
+    }
+
+    /// Starts the group of a key this grouper has not seen, last.
+    #[inline]
+    fn start(&mut self, hash: u64, key: K, value: V) {
+        // A task holds fewer than 2^32 keys: its input is a chunk of at
+        // most `keyed::CHUNK` elements or one partition, and 2^32 keys of
+        // one task would be hundreds of GB.
+        let i = u32::try_from(self.groups.len()).expect("more than 2^32 keys in one map task");
+        self.groups.push((key, smallvec::smallvec![value]));
+        let groups = &self.groups;
+        self.index
+            .insert_unique(hash, i, |&j| table_state().hash_one(&groups[j as usize].0));
+    }
+}
+
+impl<K: Hash + Eq, V> KeyedCollector<K, V> for Grouper<K, V> {
+    #[inline(always)]
+    fn push_pair(&mut self, key: K, value: V) {
+        self.push((key, value));
+    }
+
+    /// Found by reference; the key is made owned only when this task has not
+    /// seen it before.
+    #[inline(always)]
+    fn push_borrowed_pair<Q>(&mut self, key: &Q, value: V)
+    where
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        K: Borrow<Q>,
+    {
+        let hash = table_state().hash_one(key);
+        match self.find(hash, key) {
+            Some(values) => values.push(value),
+            None => self.start(hash, key.to_owned(), value),
+        }
+    }
+}
+
+impl<K, V> Grouper<K, V> {
+    /// A grouper with room for `keys` keys.
+    pub(crate) fn with_capacity(keys: usize) -> Self {
+        Grouper {
+            index: HashTable::with_capacity(keys),
+            groups: Vec::with_capacity(keys),
+        }
+    }
+
+    /// The groups so far, in first-arrival order.
+    #[cfg(test)]
+    pub(crate) fn groups(&self) -> &[(K, Values<V>)] {
+        &self.groups
+    }
+}
+
+impl<K: Hash, V> Collector for Grouper<K, V> {
+    type Bucket = (K, Values<V>);
+
+    fn keys(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// The groups in `n` buckets by [`partition_of`] their key, each bucket
+    /// in first-arrival order.
+    fn into_buckets(self, n: usize) -> Vec<Vec<(K, Values<V>)>> {
+        let n = n.max(1);
+        if n == 1 {
+            return vec![self.groups];
+        }
+        // Hash each key once: remember its partition, count, then move.
+        let targets: Vec<u32> = self.groups.iter().map(|(k, _)| partition_of(k, n) as u32).collect();
+        let mut counts = vec![0usize; n];
+        for &t in &targets {
+            counts[t as usize] += 1;
+        }
+        let mut buckets: Vec<Vec<_>> = counts.into_iter().map(Vec::with_capacity).collect();
+        for (group, target) in self.groups.into_iter().zip(targets) {
+            buckets[target as usize].push(group);
+        }
+        buckets
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shuffle::merge::group_in_order;
+    use std::cell::Cell;
+
+    #[test]
+    fn groups_keep_first_arrival_and_arrival_order_in_each_bucket() {
+        let mut g = Grouper::with_capacity(6);
+        for (i, k) in ["b", "a", "c", "b", "d", "a", "b"].into_iter().enumerate() {
+            g.push((k, i));
+        }
+        assert_eq!(g.keys(), 4);
+        let buckets = g.into_buckets(3);
+        assert_eq!(buckets.len(), 3);
+        let mut all: Vec<_> = Vec::new();
+        for (r, bucket) in buckets.iter().enumerate() {
+            for (k, _) in bucket {
+                assert_eq!(partition_of(k, 3), r);
+            }
+            // Within a bucket, first-arrival order.
+            let firsts: Vec<usize> = bucket.iter().map(|(_, vs)| vs[0]).collect();
+            assert!(firsts.is_sorted(), "{firsts:?}");
+            all.extend(bucket.iter().map(|(k, vs)| (*k, vs.to_vec())));
+        }
+        all.sort();
+        assert_eq!(
+            all,
+            vec![("a", vec![1, 5]), ("b", vec![0, 3, 6]), ("c", vec![2]), ("d", vec![4])]
+        );
+    }
+
+    /// A borrowed key whose owned form counts how many times it was made
+    /// (not `Clone`, so that its `ToOwned` is this one).
+    #[derive(PartialEq, Eq, Hash, Debug)]
+    struct Word(&'static str);
+
+    /// The owned form of a [`Word`].
+    #[derive(PartialEq, Eq, Hash, Debug)]
+    struct OwnedWord(Word);
+
+    thread_local! {
+        static MADE_OWNED: Cell<usize> = const { Cell::new(0) };
+    }
+
+    impl Borrow<Word> for OwnedWord {
+        fn borrow(&self) -> &Word {
+            &self.0
+        }
+    }
+
+    impl ToOwned for Word {
+        type Owned = OwnedWord;
+        fn to_owned(&self) -> OwnedWord {
+            MADE_OWNED.with(|n| n.set(n.get() + 1));
+            OwnedWord(Word(self.0))
+        }
+    }
+
+    #[test]
+    fn a_borrowed_key_is_made_owned_once_per_distinct_key() {
+        MADE_OWNED.with(|n| n.set(0));
+        let words: Vec<Word> = "to be or not to be to".split(' ').map(Word).collect();
+        let mut g: Grouper<OwnedWord, usize> = Grouper::with_capacity(0);
+        for (i, w) in words.iter().enumerate() {
+            g.push_borrowed_pair(w, i);
+        }
+        assert_eq!(
+            MADE_OWNED.with(Cell::get),
+            4,
+            "one owned key per distinct word, not per word"
+        );
+        let groups: Vec<(&str, &[usize])> = g.groups().iter().map(|(k, v)| (k.0.0, &v[..])).collect();
+        assert_eq!(
+            groups,
+            vec![
+                ("to", &[0, 4, 6][..]),
+                ("be", &[1, 5][..]),
+                ("or", &[2][..]),
+                ("not", &[3][..])
+            ]
+        );
+    }
+
+    /// The reduce side's groups equal those of every pair listed in map-task
+    /// order, whatever the chunking: checked against a plain fold over the
+    /// pairs, for several map tasks and partition counts.
+    #[test]
+    fn grouped_buckets_merge_to_the_groups_of_every_pair_in_order() {
+        let pairs: Vec<(u32, u32)> = (0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) % 97, i)).collect();
+        for n in [1usize, 2, 5] {
+            for tasks in [1usize, 3, 8] {
+                let per_task = pairs.len().div_ceil(tasks);
+                // Per reduce partition, every task's bucket for it, in order.
+                type Buckets = Vec<Vec<(u32, Values<u32>)>>;
+                let mut per_reduce: Vec<Buckets> = (0..n).map(|_| Vec::new()).collect();
+                for chunk in pairs.chunks(per_task) {
+                    let mut g = Grouper::with_capacity(chunk.len());
+                    chunk.iter().for_each(|&p| g.push(p));
+                    for (r, bucket) in g.into_buckets(n).into_iter().enumerate() {
+                        per_reduce[r].push(bucket);
+                    }
+                }
+                for (r, buckets) in per_reduce.into_iter().enumerate() {
+                    let mut expected: Vec<(u32, Values<u32>)> = Vec::new();
+                    for &(k, v) in pairs.iter().filter(|(k, _)| partition_of(k, n) == r) {
+                        match expected.iter_mut().find(|(e, _)| *e == k) {
+                            Some((_, vs)) => vs.push(v),
+                            None => expected.push((k, smallvec::smallvec![v])),
+                        }
+                    }
+                    assert_eq!(group_in_order(buckets), expected, "n {n}, tasks {tasks}, partition {r}");
+                }
+            }
+        }
+    }
+}
