@@ -5,7 +5,7 @@
 
 use super::collectors::{ByKeyCombiner, Collector, Distinct, Grouper, KeyCombiner, ValueCounter};
 use super::merge::{group_in_order, merge_by_key};
-use super::partitioner::table_state;
+use super::partitioner::merge_state;
 use crate::Batch;
 use crate::runner::{Moves, Runner};
 use crate::stage::bounds::{Element, MapSide, ReduceFn, ReduceSide, ShuffleKey};
@@ -196,7 +196,9 @@ fn union_of<T: Hash + Eq, U>(mut buckets: Vec<Vec<T>>, reduce_side: &impl Fn(T, 
         return run_part(buckets.pop().unwrap_or_default(), reduce_side);
     }
     let largest = buckets.iter().map(Vec::len).max().unwrap_or(0);
-    let mut set = hashbrown::HashSet::with_capacity_and_hasher(largest, table_state());
+    // Filled in the order of the map side's sets: another seed (see
+    // `partitioner`).
+    let mut set = hashbrown::HashSet::with_capacity_and_hasher(largest, merge_state());
     set.extend(buckets.into_iter().flatten());
     run_part(set, reduce_side)
 }

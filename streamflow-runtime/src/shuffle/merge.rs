@@ -2,7 +2,8 @@
 //! received from the exchange, per key, in map-task order.
 
 use crate::shuffle::collectors::KeyCombiner;
-use crate::shuffle::partitioner::{FixedHashMap, table_state};
+use crate::shuffle::combine_table::CombineTable;
+use crate::shuffle::partitioner::{merge_state, table_state};
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 use std::hash::{BuildHasher, Hash};
@@ -12,7 +13,7 @@ pub(crate) enum Merged<K, C> {
     /// Only one map task had keys here: they are distinct already.
     One(Vec<(K, C)>),
     /// Several map tasks: merged per key.
-    Many(FixedHashMap<K, C>),
+    Many(CombineTable<K, C>),
 }
 
 impl<K, C> Merged<K, C> {
@@ -44,13 +45,14 @@ pub(crate) fn merge_by_key<K: Hash + Eq, C>(mut buckets: Vec<Vec<(K, C)>>, merge
         return Merged::One(buckets.pop().unwrap_or_default());
     }
     let largest = buckets.iter().map(Vec::len).max().unwrap_or(0);
-    let mut combiner = KeyCombiner::with_capacity(&merge, largest);
+    let table = CombineTable::with_capacity_and_state(largest, merge_state());
+    let mut combiner = KeyCombiner::with_table(&merge, table);
     for bucket in buckets {
         for pair in bucket {
             combiner.push(pair);
         }
     }
-    Merged::Many(combiner.into_map())
+    Merged::Many(combiner.into_table())
 }
 
 /// Groups pairs by key: keys in order of first arrival, values in arrival order.
