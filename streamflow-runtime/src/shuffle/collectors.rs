@@ -575,6 +575,65 @@ mod tests {
     }
 
     #[test]
+    fn borrowed_and_owned_keys_count_alike_through_a_growing_table() {
+        // Tables with room for 1 key take 3000 distinct words, the repeats
+        // arriving after several growths, borrowed and owned.
+        let words: Vec<String> = (0..12_000u32)
+            .map(|i| format!("w{}", i.wrapping_mul(7919) % 3000))
+            .collect();
+        let add = |a: u64, b: u64| a + b;
+        let mut borrowed = KeyCombiner::with_capacity(&add, 1);
+        let mut owned = KeyCombiner::with_capacity(&add, 1);
+        let mut counter = ValueCounter::with_capacity(1);
+        for w in &words {
+            borrowed.push_borrowed(w.as_str(), 1);
+            owned.push((w.clone(), 1));
+            counter.push_borrowed(w.as_str());
+        }
+        let mut expected = std::collections::BTreeMap::new();
+        for w in &words {
+            *expected.entry(w.clone()).or_insert(0u64) += 1;
+        }
+        let expected: Vec<(String, u64)> = expected.into_iter().collect();
+        assert_eq!(expected.len(), 3000);
+        assert_eq!(sorted(borrowed.into_buckets(3).concat()), expected);
+        assert_eq!(sorted(owned.into_buckets(1).concat()), expected);
+        assert_eq!(sorted(counter.into_buckets(2).concat()), expected);
+    }
+
+    /// A key with a hostile `Hash`: every key hashes alike.
+    #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+    struct SameHash(String);
+
+    impl Hash for SameHash {
+        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+            0u8.hash(state);
+        }
+    }
+
+    #[test]
+    fn keys_that_all_collide_combine_exactly() {
+        let create = |v: u32| vec![v];
+        let merge = |mut c: Vec<u32>, v: u32| {
+            c.push(v);
+            c
+        };
+        let mut c = ByKeyCombiner::new(&create, &merge);
+        for i in 0..600u32 {
+            c.push((SameHash(format!("k{}", i % 200)), i));
+        }
+        // Every key in one bucket (one partition for all), values in order.
+        let buckets = c.into_buckets(4);
+        assert_eq!(buckets.iter().filter(|b| !b.is_empty()).count(), 1);
+        let all = sorted(buckets.concat());
+        assert_eq!(all.len(), 200);
+        for (key, values) in all {
+            let k: u32 = key.0[1..].parse().unwrap();
+            assert_eq!(values, vec![k, k + 200, k + 400], "{key:?}");
+        }
+    }
+
+    #[test]
     fn reducer_and_counter() {
         let max = |a: i32, b: i32| a.max(b);
         let mut r = Reducer::new(&max);

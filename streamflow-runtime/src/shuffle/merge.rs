@@ -206,6 +206,29 @@ mod tests {
     }
 
     #[test]
+    fn merge_by_key_merges_in_map_task_order_through_growth() {
+        // 40 buckets of 500 keys each, the merge table sized for 500: it
+        // grows while merging; concatenation shows the order of the merges.
+        let buckets: Vec<Vec<(String, String)>> = (0..40u32)
+            .map(|t| {
+                (0..500u32)
+                    .map(|i| (format!("k{}", (i * 3 + t * 37) % 2000), format!("{t},")))
+                    .collect()
+            })
+            .collect();
+        let mut expected = std::collections::BTreeMap::<String, String>::new();
+        for (key, value) in buckets.iter().flatten() {
+            expected.entry(key.clone()).or_default().push_str(value);
+        }
+        let merged = merge_by_key(buckets, |a: String, b: String| a + &b);
+        assert_eq!(merged.len(), expected.len());
+        let mut all = Vec::new();
+        merged.for_each(|p| all.push(p));
+        all.sort();
+        assert_eq!(all, expected.into_iter().collect::<Vec<_>>());
+    }
+
+    #[test]
     fn merge_by_key_combines_across_buckets() {
         let merged = merge_by_key(vec![vec![("a", 1), ("b", 2)], vec![("a", 5)]], |x, y| x + y);
         assert_eq!(merged.len(), 2);
