@@ -67,6 +67,17 @@ impl<K: Hash + Eq, V, R: Fn(V, V) -> V> KeyCombiner<'_, K, V, R> {
         }
     }
 
+    /// [`push`](Self::push) with the key's hash in the table computed
+    /// already (`CombineTable::hash`).
+    #[inline(always)]
+    pub(crate) fn push_hashed(&mut self, hash: u64, pair: (K, V)) {
+        let (key, value) = pair;
+        match self.table.slot_hashed(hash, &key) {
+            Slot::Hit(slot) => reduce_in_place(slot, value, self.reduce, &mut self.poisoned),
+            Slot::Miss(hash) => self.table.insert_new(hash, key, value),
+        }
+    }
+
     /// Adds one pair whose key is borrowed (a word of the line being read):
     /// found by reference, and made owned only when this task has not seen
     /// it before. The key is hashed once, and the probe is inlined into

@@ -73,7 +73,25 @@ impl<K: Hash, V> CombineTable<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let hash = self.state.hash_one(key);
+        let hash = self.hash(key);
+        self.slot_hashed(hash, key)
+    }
+
+    /// The hash of `key` in this table.
+    #[inline(always)]
+    pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.state.hash_one(key)
+    }
+
+    /// [`slot`](Self::slot) with `key`'s [`hash`](Self::hash) computed
+    /// already.
+    #[inline(always)]
+    pub(crate) fn slot_hashed<Q>(&mut self, hash: u64, key: &Q) -> Slot<'_, V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        debug_assert_eq!(hash, self.hash(key), "the hash of another key");
         match self.table.find_mut(hash, |(k, _)| k.borrow() == key) {
             Some((_, value)) => Slot::Hit(value),
             None => Slot::Miss(hash),

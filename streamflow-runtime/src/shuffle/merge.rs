@@ -47,13 +47,33 @@ pub(crate) fn merge_by_key<K: Hash + Eq, C>(mut buckets: Vec<Vec<(K, C)>>, merge
     let largest = buckets.iter().map(Vec::len).max().unwrap_or(0);
     let table = CombineTable::with_capacity_and_state(largest, merge_state());
     let mut combiner = KeyCombiner::with_table(&merge, table);
+    let mut hashes = [0u64; HASHED_AHEAD];
     for bucket in buckets {
-        for pair in bucket {
-            combiner.push(pair);
+        let mut pairs = bucket.into_iter();
+        loop {
+            let ahead = &pairs.as_slice()[..pairs.len().min(HASHED_AHEAD)];
+            if ahead.is_empty() {
+                break;
+            }
+            for (hash, (key, _)) in hashes.iter_mut().zip(ahead) {
+                *hash = combiner.table.hash(key);
+            }
+            for &hash in &hashes[..ahead.len()] {
+                let Some(pair) = pairs.next() else { break };
+                combiner.push_hashed(hash, pair);
+            }
         }
     }
     Merged::Many(combiner.into_table())
 }
+
+/// How many pairs the merge hashes before it probes for them. A key arrives
+/// from another task, usually not in cache: hashed in a row of independent
+/// reads, the misses overlap, instead of each stalling its own probe (on
+/// word count 22% of the merge's samples were on reading the key to hash
+/// it). Small enough that the keys are still in cache for the probes'
+/// comparisons.
+const HASHED_AHEAD: usize = 32;
 
 /// Groups pairs by key: keys in order of first arrival, values in arrival order.
 pub(crate) fn group_in_order<K: Hash + Eq, V>(buckets: Vec<Vec<(K, V)>>) -> Vec<(K, Vec<V>)> {
