@@ -249,7 +249,7 @@ mod tests {
             (&&&Ends::of(source, &word)).push_key(&mut grouper, word, i as u32);
         }
         // The combiner made one `String` per distinct word.
-        assert_eq!(combiner.map.len(), 3);
+        assert_eq!(combiner.table.len(), 3);
         let combined: Vec<(String, Vec<u32>)> = sorted(combiner.into_buckets(2).concat());
         assert_eq!(
             combined,

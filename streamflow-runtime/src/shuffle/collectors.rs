@@ -8,8 +8,8 @@
 //! parameters and the `push` signatures exactly; the macro's code generator
 //! relies on rustc inferring the generic parameters from them.
 
-use crate::shuffle::partitioner::{FixedHashMap, new_map, partition_of, table_state};
-use hashbrown::hash_map::Entry;
+use crate::shuffle::combine_table::{CombineTable, Slot};
+use crate::shuffle::partitioner::{partition_of, table_state};
 use std::borrow::Borrow;
 use std::hash::Hash;
 
@@ -48,7 +48,7 @@ pub trait KeyedCollector<K, V> {
 /// place. A key may be pushed borrowed ([`push_borrowed`](Self::push_borrowed)):
 /// its owned form is made only when the key is new to this task.
 pub struct KeyCombiner<'r, K, V, R> {
-    pub(crate) map: FixedHashMap<K, V>,
+    pub(crate) table: CombineTable<K, V>,
     pub(crate) reduce: &'r R,
     /// Set while `reduce` runs on a value moved out of its slot: if it
     /// panics, the slot is not valid and the table must never be dropped.
@@ -57,31 +57,39 @@ pub struct KeyCombiner<'r, K, V, R> {
 
 impl<K: Hash + Eq, V, R: Fn(V, V) -> V> KeyCombiner<'_, K, V, R> {
     /// Adds one (key, value) pair, reducing it into the key's value so far.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, pair: (K, V)) {
         let (key, value) = pair;
-        match self.map.entry(key) {
-            Entry::Occupied(entry) => reduce_in_place(entry.into_mut(), value, self.reduce, &mut self.poisoned),
-            Entry::Vacant(entry) => {
-                entry.insert(value);
-            }
+        match self.table.slot(&key) {
+            Slot::Hit(slot) => reduce_in_place(slot, value, self.reduce, &mut self.poisoned),
+            Slot::Miss(hash) => self.table.insert_new(hash, key, value),
+        }
+    }
+
+    /// [`push`](Self::push) with the key's hash in the table computed
+    /// already (`CombineTable::hash`).
+    #[inline(always)]
+    pub(crate) fn push_hashed(&mut self, hash: u64, pair: (K, V)) {
+        let (key, value) = pair;
+        match self.table.slot_hashed(hash, &key) {
+            Slot::Hit(slot) => reduce_in_place(slot, value, self.reduce, &mut self.poisoned),
+            Slot::Miss(hash) => self.table.insert_new(hash, key, value),
         }
     }
 
     /// Adds one pair whose key is borrowed (a word of the line being read):
     /// found by reference, and made owned only when this task has not seen
-    /// it before.
-    #[inline]
+    /// it before. The key is hashed once, and the probe is inlined into
+    /// the caller's loop (see `shuffle::combine_table`).
+    #[inline(always)]
     pub fn push_borrowed<Q>(&mut self, key: &Q, value: V)
     where
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
         K: Borrow<Q>,
     {
-        match self.map.get_mut(key) {
-            Some(slot) => reduce_in_place(slot, value, self.reduce, &mut self.poisoned),
-            None => {
-                self.map.insert(key.to_owned(), value);
-            }
+        match self.table.slot(key) {
+            Slot::Hit(slot) => reduce_in_place(slot, value, self.reduce, &mut self.poisoned),
+            Slot::Miss(hash) => self.table.insert_new(hash, key.to_owned(), value),
         }
     }
 }
@@ -109,7 +117,7 @@ impl<K: Hash + Eq, V, R: Fn(V, V) -> V> KeyedCollector<K, V> for KeyCombiner<'_,
 /// leaked instead of dropped (see `Drop for KeyCombiner`). `reduce` may take
 /// another type than it returns the value of (`combine_by_key`'s
 /// `merge_value`).
-#[inline]
+#[inline(always)]
 fn reduce_in_place<C, V>(slot: &mut C, value: V, reduce: impl FnOnce(C, V) -> C, poisoned: &mut bool) {
     *poisoned = true;
     // SAFETY: the value read out of `slot` is written back (combined) before
@@ -127,7 +135,7 @@ impl<K, V, R> Drop for KeyCombiner<'_, K, V, R> {
             // A value of the table was moved out when a reduce panicked:
             // dropping the table would drop it twice. The batch fails; the
             // task's table is leaked.
-            std::mem::forget(std::mem::take(&mut self.map));
+            std::mem::forget(std::mem::take(&mut self.table));
         }
     }
 }
@@ -140,26 +148,31 @@ impl<'r, K, V, R> KeyCombiner<'r, K, V, R> {
 
     /// A combiner with room for `capacity` keys.
     pub(crate) fn with_capacity(reduce: &'r R, capacity: usize) -> Self {
+        Self::with_table(reduce, CombineTable::with_capacity(capacity))
+    }
+
+    /// A combiner into `table` (empty).
+    pub(crate) fn with_table(reduce: &'r R, table: CombineTable<K, V>) -> Self {
         KeyCombiner {
-            map: new_map(capacity),
+            table,
             reduce,
             poisoned: false,
         }
     }
 
     /// The combined values per key.
-    pub(crate) fn into_map(mut self) -> FixedHashMap<K, V> {
-        std::mem::take(&mut self.map)
+    pub(crate) fn into_table(mut self) -> CombineTable<K, V> {
+        std::mem::take(&mut self.table)
     }
 }
 
 impl<K: Hash, V, R> Collector for KeyCombiner<'_, K, V, R> {
     type Bucket = (K, V);
     fn keys(&self) -> usize {
-        self.map.len()
+        self.table.len()
     }
     fn into_buckets(self, n: usize) -> Vec<Vec<(K, V)>> {
-        bucketize(self.into_map(), n, |map, n| partitions_of(map.keys(), n))
+        bucketize(self.into_table(), n, |table, n| partitions_of(table.keys(), n))
     }
 }
 
@@ -195,29 +208,30 @@ fn partitions_of<'k, K: Hash + 'k>(keys: impl Iterator<Item = &'k K>, n: usize) 
 
 /// Map side of `count_by_value`: counts occurrences per value.
 pub struct ValueCounter<T> {
-    pub(crate) map: FixedHashMap<T, u64>,
+    pub(crate) table: CombineTable<T, u64>,
 }
 
 impl<T: Hash + Eq> ValueCounter<T> {
     /// Counts one occurrence of `value`.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, value: T) {
-        *self.map.entry(value).or_insert(0) += 1;
+        match self.table.slot(&value) {
+            Slot::Hit(count) => *count += 1,
+            Slot::Miss(hash) => self.table.insert_new(hash, value, 1),
+        }
     }
 
     /// Counts one occurrence of a borrowed value, made owned only when this
     /// task has not seen it before.
-    #[inline]
+    #[inline(always)]
     pub fn push_borrowed<Q>(&mut self, value: &Q)
     where
         Q: Hash + Eq + ToOwned<Owned = T> + ?Sized,
         T: Borrow<Q>,
     {
-        match self.map.get_mut(value) {
-            Some(count) => *count += 1,
-            None => {
-                self.map.insert(value.to_owned(), 1);
-            }
+        match self.table.slot(value) {
+            Slot::Hit(count) => *count += 1,
+            Slot::Miss(hash) => self.table.insert_new(hash, value.to_owned(), 1),
         }
     }
 }
@@ -230,17 +244,19 @@ impl<T> ValueCounter<T> {
 
     /// A counter with room for `capacity` values.
     pub(crate) fn with_capacity(capacity: usize) -> Self {
-        ValueCounter { map: new_map(capacity) }
+        ValueCounter {
+            table: CombineTable::with_capacity(capacity),
+        }
     }
 }
 
 impl<T: Hash> Collector for ValueCounter<T> {
     type Bucket = (T, u64);
     fn keys(&self) -> usize {
-        self.map.len()
+        self.table.len()
     }
     fn into_buckets(self, n: usize) -> Vec<Vec<(T, u64)>> {
-        bucketize(self.map, n, |map, n| partitions_of(map.keys(), n))
+        bucketize(self.table, n, |table, n| partitions_of(table.keys(), n))
     }
 }
 
@@ -289,7 +305,7 @@ impl<T: Hash> Collector for Distinct<T> {
 /// [`KeyCombiner`]) and merged in place; a borrowed key is made owned only
 /// when it is new to this task.
 pub struct ByKeyCombiner<'f, K, V, C, Cr, Mv> {
-    pub(crate) map: FixedHashMap<K, C>,
+    pub(crate) table: CombineTable<K, C>,
     pub(crate) create: &'f Cr,
     pub(crate) merge_value: &'f Mv,
     /// Set while `merge_value` runs on a combiner moved out of its slot (see
@@ -300,13 +316,14 @@ pub struct ByKeyCombiner<'f, K, V, C, Cr, Mv> {
 
 impl<K: Hash + Eq, V, C, Cr: Fn(V) -> C, Mv: Fn(C, V) -> C> ByKeyCombiner<'_, K, V, C, Cr, Mv> {
     /// Adds one (key, value) pair.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, pair: (K, V)) {
         let (key, value) = pair;
-        match self.map.entry(key) {
-            Entry::Occupied(entry) => reduce_in_place(entry.into_mut(), value, self.merge_value, &mut self.poisoned),
-            Entry::Vacant(entry) => {
-                entry.insert((self.create)(value));
+        match self.table.slot(&key) {
+            Slot::Hit(slot) => reduce_in_place(slot, value, self.merge_value, &mut self.poisoned),
+            Slot::Miss(hash) => {
+                let combiner = (self.create)(value);
+                self.table.insert_new(hash, key, combiner);
             }
         }
     }
@@ -328,11 +345,11 @@ impl<K: Hash + Eq, V, C, Cr: Fn(V) -> C, Mv: Fn(C, V) -> C> KeyedCollector<K, V>
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
         K: Borrow<Q>,
     {
-        match self.map.get_mut(key) {
-            Some(slot) => reduce_in_place(slot, value, self.merge_value, &mut self.poisoned),
-            None => {
+        match self.table.slot(key) {
+            Slot::Hit(slot) => reduce_in_place(slot, value, self.merge_value, &mut self.poisoned),
+            Slot::Miss(hash) => {
                 let combiner = (self.create)(value);
-                self.map.insert(key.to_owned(), combiner);
+                self.table.insert_new(hash, key.to_owned(), combiner);
             }
         }
     }
@@ -344,7 +361,7 @@ impl<K, V, C, Cr, Mv> Drop for ByKeyCombiner<'_, K, V, C, Cr, Mv> {
             // As for `KeyCombiner`: a combiner was moved out when
             // `merge_value` panicked; the task's table is leaked, not
             // dropped twice.
-            std::mem::forget(std::mem::take(&mut self.map));
+            std::mem::forget(std::mem::take(&mut self.table));
         }
     }
 }
@@ -358,7 +375,7 @@ impl<'f, K, V, C, Cr, Mv> ByKeyCombiner<'f, K, V, C, Cr, Mv> {
     /// A combiner with room for `capacity` keys.
     pub(crate) fn with_capacity(create: &'f Cr, merge_value: &'f Mv, capacity: usize) -> Self {
         ByKeyCombiner {
-            map: new_map(capacity),
+            table: CombineTable::with_capacity(capacity),
             create,
             merge_value,
             poisoned: false,
@@ -370,11 +387,11 @@ impl<'f, K, V, C, Cr, Mv> ByKeyCombiner<'f, K, V, C, Cr, Mv> {
 impl<K: Hash, V, C, Cr, Mv> Collector for ByKeyCombiner<'_, K, V, C, Cr, Mv> {
     type Bucket = (K, C);
     fn keys(&self) -> usize {
-        self.map.len()
+        self.table.len()
     }
     fn into_buckets(mut self, n: usize) -> Vec<Vec<(K, C)>> {
-        let map = std::mem::take(&mut self.map);
-        bucketize(map, n, |map, n| partitions_of(map.keys(), n))
+        let table = std::mem::take(&mut self.table);
+        bucketize(table, n, |table, n| partitions_of(table.keys(), n))
     }
 }
 
@@ -497,6 +514,65 @@ mod tests {
             // Dropped during the unwind without dropping the moved-out
             // combiner (a double free would abort the test process).
             assert!(result.is_err());
+        }
+    }
+
+    #[test]
+    fn borrowed_and_owned_keys_count_alike_through_a_growing_table() {
+        // Tables with room for 1 key take 3000 distinct words, the repeats
+        // arriving after several growths, borrowed and owned.
+        let words: Vec<String> = (0..12_000u32)
+            .map(|i| format!("w{}", i.wrapping_mul(7919) % 3000))
+            .collect();
+        let add = |a: u64, b: u64| a + b;
+        let mut borrowed = KeyCombiner::with_capacity(&add, 1);
+        let mut owned = KeyCombiner::with_capacity(&add, 1);
+        let mut counter = ValueCounter::with_capacity(1);
+        for w in &words {
+            borrowed.push_borrowed(w.as_str(), 1);
+            owned.push((w.clone(), 1));
+            counter.push_borrowed(w.as_str());
+        }
+        let mut expected = std::collections::BTreeMap::new();
+        for w in &words {
+            *expected.entry(w.clone()).or_insert(0u64) += 1;
+        }
+        let expected: Vec<(String, u64)> = expected.into_iter().collect();
+        assert_eq!(expected.len(), 3000);
+        assert_eq!(sorted(borrowed.into_buckets(3).concat()), expected);
+        assert_eq!(sorted(owned.into_buckets(1).concat()), expected);
+        assert_eq!(sorted(counter.into_buckets(2).concat()), expected);
+    }
+
+    /// A key with a hostile `Hash`: every key hashes alike.
+    #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+    struct SameHash(String);
+
+    impl Hash for SameHash {
+        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+            0u8.hash(state);
+        }
+    }
+
+    #[test]
+    fn keys_that_all_collide_combine_exactly() {
+        let create = |v: u32| vec![v];
+        let merge = |mut c: Vec<u32>, v: u32| {
+            c.push(v);
+            c
+        };
+        let mut c = ByKeyCombiner::new(&create, &merge);
+        for i in 0..600u32 {
+            c.push((SameHash(format!("k{}", i % 200)), i));
+        }
+        // Every key in one bucket (one partition for all), values in order.
+        let buckets = c.into_buckets(4);
+        assert_eq!(buckets.iter().filter(|b| !b.is_empty()).count(), 1);
+        let all = sorted(buckets.concat());
+        assert_eq!(all.len(), 200);
+        for (key, values) in all {
+            let k: u32 = key.0[1..].parse().unwrap();
+            assert_eq!(values, vec![k, k + 200, k + 400], "{key:?}");
         }
     }
 

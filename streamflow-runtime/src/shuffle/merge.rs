@@ -2,8 +2,9 @@
 //! received from the exchange, per key, in map-task order.
 
 use crate::shuffle::collectors::KeyCombiner;
+use crate::shuffle::combine_table::CombineTable;
 use crate::shuffle::grouper::Values;
-use crate::shuffle::partitioner::{FixedHashMap, table_state};
+use crate::shuffle::partitioner::{merge_state, table_state};
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 use std::hash::{BuildHasher, Hash};
@@ -13,7 +14,7 @@ pub(crate) enum Merged<K, C> {
     /// Only one map task had keys here: they are distinct already.
     One(Vec<(K, C)>),
     /// Several map tasks: merged per key.
-    Many(FixedHashMap<K, C>),
+    Many(CombineTable<K, C>),
 }
 
 impl<K, C> Merged<K, C> {
@@ -45,14 +46,35 @@ pub(crate) fn merge_by_key<K: Hash + Eq, C>(mut buckets: Vec<Vec<(K, C)>>, merge
         return Merged::One(buckets.pop().unwrap_or_default());
     }
     let largest = buckets.iter().map(Vec::len).max().unwrap_or(0);
-    let mut combiner = KeyCombiner::with_capacity(&merge, largest);
+    let table = CombineTable::with_capacity_and_state(largest, merge_state());
+    let mut combiner = KeyCombiner::with_table(&merge, table);
+    let mut hashes = [0u64; HASHED_AHEAD];
     for bucket in buckets {
-        for pair in bucket {
-            combiner.push(pair);
+        let mut pairs = bucket.into_iter();
+        loop {
+            let ahead = &pairs.as_slice()[..pairs.len().min(HASHED_AHEAD)];
+            if ahead.is_empty() {
+                break;
+            }
+            for (hash, (key, _)) in hashes.iter_mut().zip(ahead) {
+                *hash = combiner.table.hash(key);
+            }
+            for &hash in &hashes[..ahead.len()] {
+                let Some(pair) = pairs.next() else { break };
+                combiner.push_hashed(hash, pair);
+            }
         }
     }
-    Merged::Many(combiner.into_map())
+    Merged::Many(combiner.into_table())
 }
+
+/// How many pairs the merge hashes before it probes for them. A key arrives
+/// from another task, usually not in cache: hashed in a row of independent
+/// reads, the misses overlap, instead of each stalling its own probe (on
+/// word count 22% of the merge's samples were on reading the key to hash
+/// it). Small enough that the keys are still in cache for the probes'
+/// comparisons.
+const HASHED_AHEAD: usize = 32;
 
 /// Merges groups by key (`grouper::Grouper`'s buckets, or the per-batch
 /// groups of a window): each key's value lists concatenated in bucket
@@ -244,6 +266,29 @@ mod tests {
         let mut none = Vec::new();
         cross("k", Vec::<i32>::new(), vec!['x'], |k, v, w| none.push((k, v, w)));
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn merge_by_key_merges_in_map_task_order_through_growth() {
+        // 40 buckets of 500 keys each, the merge table sized for 500: it
+        // grows while merging; concatenation shows the order of the merges.
+        let buckets: Vec<Vec<(String, String)>> = (0..40u32)
+            .map(|t| {
+                (0..500u32)
+                    .map(|i| (format!("k{}", (i * 3 + t * 37) % 2000), format!("{t},")))
+                    .collect()
+            })
+            .collect();
+        let mut expected = std::collections::BTreeMap::<String, String>::new();
+        for (key, value) in buckets.iter().flatten() {
+            expected.entry(key.clone()).or_default().push_str(value);
+        }
+        let merged = merge_by_key(buckets, |a: String, b: String| a + &b);
+        assert_eq!(merged.len(), expected.len());
+        let mut all = Vec::new();
+        merged.for_each(|p| all.push(p));
+        all.sort();
+        assert_eq!(all, expected.into_iter().collect::<Vec<_>>());
     }
 
     #[test]

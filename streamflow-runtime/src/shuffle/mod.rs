@@ -16,6 +16,7 @@
 
 pub mod borrowed;
 pub mod collectors;
+pub(crate) mod combine_table;
 mod gather;
 pub mod grouper;
 pub mod join;

@@ -2,7 +2,10 @@
 //!
 //! Partitioning and hash tables use different seeds of the same fast hasher:
 //! with the same seed, every key of a reduce partition would share its low hash
-//! bits and collide in that partition's table.
+//! bits and collide in that partition's table. The reduce side's merge tables
+//! have a seed of their own too: they are filled from map-side tables in those
+//! tables' order, which with one seed is the order of the merge table's own
+//! home slots, and fills it in runs that probe far.
 
 use std::hash::{BuildHasher, Hash};
 
@@ -23,10 +26,22 @@ const TABLE_SEED: u64 = 0x5f3c_8e2a_91d4_b706;
 /// clustered on a few tags: many false tag matches and longer probes.
 const PARTITION_SEED: u64 = 0xa24b_aed4_963e_e407;
 
-/// The build-hasher of every hash table the runtime creates.
+/// The seed of the reduce side's merge tables (see the module's doc). It must
+/// differ from [`TABLE_SEED`] and [`PARTITION_SEED`].
+const MERGE_SEED: u64 = 0x3b9c_46d1_e07f_52a9;
+
+/// The build-hasher of every hash table the runtime creates, except the
+/// reduce side's merge tables.
 #[inline]
 pub const fn table_state() -> FixedState {
     FixedState::with_seed(TABLE_SEED)
+}
+
+/// The build-hasher of the reduce side's merge tables, which are filled in
+/// the order of tables built with [`table_state`].
+#[inline]
+pub(crate) const fn merge_state() -> FixedState {
+    FixedState::with_seed(MERGE_SEED)
 }
 
 const PARTITION_STATE: FixedState = FixedState::with_seed(PARTITION_SEED);
@@ -42,12 +57,6 @@ pub fn partition_of<K: Hash + ?Sized>(key: &K, n: usize) -> usize {
     // Multiply-shift maps the hash onto 0..n using its high bits: no division,
     // and no bias from the low bits.
     ((u128::from(hash) * n.max(1) as u128) >> 64) as usize
-}
-
-/// An empty map with the runtime's hasher and room for `capacity` entries.
-#[inline]
-pub(crate) fn new_map<K, V>(capacity: usize) -> FixedHashMap<K, V> {
-    FixedHashMap::with_capacity_and_hasher(capacity, table_state())
 }
 
 #[cfg(test)]
@@ -83,6 +92,13 @@ mod tests {
     #[test]
     fn partition_and_table_hashes_are_independent() {
         let key = "independent";
-        assert_ne!(PARTITION_STATE.hash_one(key), table_state().hash_one(key));
+        let hashes = [
+            PARTITION_STATE.hash_one(key),
+            table_state().hash_one(key),
+            merge_state().hash_one(key),
+        ];
+        assert_ne!(hashes[0], hashes[1]);
+        assert_ne!(hashes[0], hashes[2]);
+        assert_ne!(hashes[1], hashes[2]);
     }
 }

@@ -7,7 +7,7 @@ use super::timeline::Held;
 use crate::Batch;
 use crate::runner::Moves;
 use crate::shuffle::collectors::KeyCombiner;
-use crate::shuffle::partitioner::FixedHashMap;
+use crate::shuffle::combine_table::CombineTable;
 use crate::shuffle::reduce_by_key;
 use crate::stage::StageInput;
 use crate::stage::bounds::{Element, MapSide, ReduceFn, ReduceSide, Retained, RetainedKey};
@@ -16,7 +16,7 @@ use std::hash::Hash;
 /// Reduces one key partition of several batches per key, oldest batch first:
 /// owned pairs are moved in, shared ones cloned (a key only when it is new).
 /// Values are stored as they are and reduced in place (see [`KeyCombiner`]).
-pub(crate) fn reduce_held<K, V, R>(parts: Vec<Held<'_, Vec<(K, V)>>>, reduce: &R) -> FixedHashMap<K, V>
+pub(crate) fn reduce_held<K, V, R>(parts: Vec<Held<'_, Vec<(K, V)>>>, reduce: &R) -> CombineTable<K, V>
 where
     K: Hash + Eq + Clone,
     V: Clone,
@@ -34,7 +34,7 @@ where
             }
         }
     }
-    combiner.into_map()
+    combiner.into_table()
 }
 
 /// `reduce_by_key_and_window(f, W, s)`: per key, the reduce of its values in
