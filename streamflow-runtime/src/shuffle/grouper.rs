@@ -28,7 +28,7 @@ pub type Values<V> = SmallVec<[V; 1]>;
 /// first arrival, values in arrival order.
 pub struct Grouper<K, V> {
     /// Positions in `groups`, found by their key's hash.
-    index: HashTable<u32>,
+    index: HashTable<usize>,
     /// The groups in first-arrival order.
     groups: Vec<(K, Values<V>)>,
 }
@@ -53,21 +53,18 @@ impl<K: Hash + Eq, V> Grouper<K, V> {
         K: Borrow<Q>,
     {
         let groups = &mut self.groups;
-        let i = *self.index.find(hash, |&i| groups[i as usize].0.borrow() == key)?;
-        Some(&mut groups[i as usize].1)
+        let i = *self.index.find(hash, |&i| groups[i].0.borrow() == key)?;
+        Some(&mut groups[i].1)
     }
 
     /// Starts the group of a key this grouper has not seen, last.
     #[inline]
     fn start(&mut self, hash: u64, key: K, value: V) {
-        // A task holds fewer than 2^32 keys: its input is a chunk of at
-        // most `keyed::CHUNK` elements or one partition, and 2^32 keys of
-        // one task would be hundreds of GB.
-        let i = u32::try_from(self.groups.len()).expect("more than 2^32 keys in one map task");
+        let i = self.groups.len();
         self.groups.push((key, smallvec::smallvec![value]));
         let groups = &self.groups;
         self.index
-            .insert_unique(hash, i, |&j| table_state().hash_one(&groups[j as usize].0));
+            .insert_unique(hash, i, |&j| table_state().hash_one(&groups[j].0));
     }
 }
 
