@@ -26,22 +26,56 @@ pub type Values<V> = SmallVec<[V; 1]>;
 /// Map side of `group_by_key`, the keyed windows and state, the joins and
 /// `cogroup`: every value of a map task grouped by key, keys in order of
 /// first arrival, values in arrival order.
+///
+/// A task whose first [`SAMPLE`] pairs are nearly all of distinct keys (keyed
+/// state at a record or less per key) stops grouping: a probe per pair would
+/// buy nothing, and it lists the rest of its pairs as groups of one, in
+/// arrival order. Its buckets may then hold a key more than once, which the
+/// reduce side merges (`merge::group_in_order` groups every bucket).
 pub struct Grouper<K, V> {
     /// Positions in `groups`, found by their key's hash.
     index: HashTable<usize>,
-    /// The groups in first-arrival order.
+    /// The groups in first-arrival order (after listing started, one per
+    /// pair, in arrival order).
     groups: Vec<(K, Values<V>)>,
+    /// Pairs pushed while grouping, up to [`SAMPLE`].
+    sampled: usize,
+    /// Whether it lists pairs instead of grouping them.
+    listing: bool,
 }
+
+/// How many pairs a grouper groups before it judges whether grouping pays.
+const SAMPLE: usize = 1024;
+
+/// Groups per [`SAMPLE`] pairs above which a grouper lists its pairs: 7 in 8
+/// keys new.
+const LISTING_ABOVE: usize = SAMPLE / 8 * 7;
 
 impl<K: Hash + Eq, V> Grouper<K, V> {
     /// Adds one (key, value) pair.
     #[inline]
     pub fn push(&mut self, pair: (K, V)) {
         let (key, value) = pair;
+        if self.listing {
+            return self.groups.push((key, smallvec::smallvec![value]));
+        }
         let hash = table_state().hash_one(&key);
         match self.find(hash, &key) {
             Some(values) => values.push(value),
             None => self.start(hash, key, value),
+        }
+        self.judge();
+    }
+
+    /// After [`SAMPLE`] pairs, lists the rest if nearly every key was new.
+    #[inline(always)]
+    fn judge(&mut self) {
+        if self.sampled < SAMPLE {
+            self.sampled += 1;
+            if self.sampled == SAMPLE && self.groups.len() > LISTING_ABOVE {
+                self.listing = true;
+                self.index = HashTable::new();
+            }
         }
     }
 
@@ -75,18 +109,23 @@ impl<K: Hash + Eq, V> KeyedCollector<K, V> for Grouper<K, V> {
     }
 
     /// Found by reference; the key is made owned only when this task has not
-    /// seen it before.
+    /// seen it before (for each pair once the grouper lists them: its keys
+    /// were nearly all new).
     #[inline(always)]
     fn push_borrowed_pair<Q>(&mut self, key: &Q, value: V)
     where
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
         K: Borrow<Q>,
     {
+        if self.listing {
+            return self.groups.push((key.to_owned(), smallvec::smallvec![value]));
+        }
         let hash = table_state().hash_one(key);
         match self.find(hash, key) {
             Some(values) => values.push(value),
             None => self.start(hash, key.to_owned(), value),
         }
+        self.judge();
     }
 }
 
@@ -96,6 +135,8 @@ impl<K, V> Grouper<K, V> {
         Grouper {
             index: HashTable::with_capacity(keys),
             groups: Vec::with_capacity(keys),
+            sampled: 0,
+            listing: false,
         }
     }
 
@@ -224,6 +265,36 @@ mod tests {
     #[test]
     fn grouped_buckets_merge_to_the_groups_of_every_pair_in_order() {
         let pairs: Vec<(u32, u32)> = (0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) % 97, i)).collect();
+        merges_to_every_pair_grouped(&pairs);
+    }
+
+    /// A task whose first pairs are nearly all new keys lists the rest, some
+    /// of them keys it has seen: merged, they are the same groups.
+    #[test]
+    fn listed_pairs_merge_to_the_groups_of_every_pair_in_order() {
+        // 3000 new keys, then every third pair a key seen before.
+        let pairs: Vec<(u32, u32)> = (0..6000u32)
+            .map(|i| (if i >= 3000 && i % 3 == 0 { i % 700 } else { i }, i))
+            .collect();
+        let mut g = Grouper::with_capacity(0);
+        pairs.iter().for_each(|&p| g.push(p));
+        assert!(g.listing, "nearly every key of the first {SAMPLE} was new");
+        assert_eq!(
+            g.keys(),
+            SAMPLE + (pairs.len() - SAMPLE),
+            "one group per pair after the sample"
+        );
+        // Keys repeated within the sample keep it grouping.
+        let mut grouping = Grouper::with_capacity(0);
+        (0..6000u32).for_each(|i| grouping.push((i % 800, i)));
+        assert!(!grouping.listing);
+        assert_eq!(grouping.keys(), 800);
+        merges_to_every_pair_grouped(&pairs);
+    }
+
+    /// Checks that `pairs`, cut into 1, 3 and 8 map tasks and grouped into 1,
+    /// 2 and 5 partitions, merge to the grouping of every pair in order.
+    fn merges_to_every_pair_grouped(pairs: &[(u32, u32)]) {
         for n in [1usize, 2, 5] {
             for tasks in [1usize, 3, 8] {
                 let per_task = pairs.len().div_ceil(tasks);

@@ -84,17 +84,27 @@ const HASHED_AHEAD: usize = 32;
 /// its keys in their first-arrival order and each key's values in arrival
 /// order, so a key first arrives in the first bucket that has it, after the
 /// keys that bucket had first, and its values are its lists in bucket order.
-/// One bucket's keys are distinct already: it is the result as it is.
-pub(crate) fn group_in_order<K: Hash + Eq, C>(mut buckets: Vec<Vec<(K, C)>>) -> Vec<(K, C)>
+/// A bucket may hold a key more than once (a grouper that stopped grouping
+/// lists its pairs): its lists are joined in the bucket's order too.
+pub(crate) fn group_in_order<K: Hash + Eq, C>(buckets: Vec<Vec<(K, C)>>) -> Vec<(K, C)>
+where
+    C: IntoIterator + Extend<C::Item>,
+{
+    let mut grouping: Grouping<(K, C)> = Grouping::new(buckets.iter().map(Vec::len).max().unwrap_or(0));
+    grouping.add(buckets, |g| &g.0, |g, vs| g.1.extend(vs), |k, vs| (k, vs));
+    grouping.groups
+}
+
+/// [`group_in_order`] of buckets whose keys are distinct within each (the
+/// per-batch groups of a window): one bucket is the result as it is.
+pub(crate) fn group_distinct_in_order<K: Hash + Eq, C>(mut buckets: Vec<Vec<(K, C)>>) -> Vec<(K, C)>
 where
     C: IntoIterator + Extend<C::Item>,
 {
     if buckets.len() <= 1 {
         return buckets.pop().unwrap_or_default();
     }
-    let mut grouping: Grouping<(K, C)> = Grouping::new(buckets.iter().map(Vec::len).max().unwrap_or(0));
-    grouping.add(buckets, |g| &g.0, |g, vs| g.1.extend(vs), |k, vs| (k, vs));
-    grouping.groups
+    group_in_order(buckets)
 }
 
 /// One key's values on both sides of a join or cogroup.

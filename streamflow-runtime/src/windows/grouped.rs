@@ -7,7 +7,7 @@ use crate::Batch;
 use crate::runner::Moves;
 use crate::shuffle::group_by_key;
 use crate::shuffle::grouper::{Grouper, Values};
-use crate::shuffle::merge::group_in_order;
+use crate::shuffle::merge::group_distinct_in_order;
 use crate::stage::StageInput;
 use crate::stage::bounds::{Element, MapSide, ReduceSide, Retained, RetainedKey};
 
@@ -37,7 +37,7 @@ where
         |parts| {
             // Each batch's groups, in batch order: concatenated per key.
             let buckets: Vec<Vec<(K, Vec<V>)>> = parts.into_iter().map(Held::into_owned).collect();
-            group_in_order(buckets)
+            group_distinct_in_order(buckets)
         },
         reduce_side,
     )
