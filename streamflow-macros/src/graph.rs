@@ -111,6 +111,22 @@ pub enum OutputUse {
     Sink(NodeId),
 }
 
+impl OpCall {
+    /// The one function the operator is given, as written: a closure passed
+    /// through a `macro_rules!` `$f:expr` arrives wrapped in an invisible
+    /// group, which is looked through.
+    pub fn only_function(&self) -> Option<&Expr> {
+        let [function] = self.functions.as_slice() else {
+            return None;
+        };
+        let mut function = function;
+        while let Expr::Group(group) = function {
+            function = &group.expr;
+        }
+        Some(function)
+    }
+}
+
 impl Node {
     /// The operator call, if the node is one.
     pub fn call(&self) -> Option<&OpCall> {

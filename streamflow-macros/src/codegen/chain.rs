@@ -289,15 +289,7 @@ fn inline_function(graph: &Graph, node: NodeId) -> Option<(TokenStream, TokenStr
     if !matches!(call.desc.name, "map" | "flat_map" | "filter_map" | "filter" | "inspect") {
         return None;
     }
-    let [function] = call.functions.as_slice() else {
-        return None;
-    };
-    // A closure passed through a `macro_rules!` `$f:expr` arrives wrapped in
-    // an invisible group.
-    let mut function = function;
-    while let syn::Expr::Group(group) = function {
-        function = &group.expr;
-    }
+    let function = call.only_function()?;
     if let syn::Expr::Path(path) = function {
         let element = ident("element");
         let span = syn::spanned::Spanned::span(path);

@@ -83,14 +83,7 @@ pub fn reads_in_place(graph: &Graph, source: NodeId, chain: &[NodeId]) -> bool {
     if !matches!(call.desc.name, "map" | "flat_map" | "filter_map") || !is_string(&graph.inputs[port].ty) {
         return false;
     }
-    let [function] = call.functions.as_slice() else {
-        return false;
-    };
-    let mut function = function;
-    while let syn::Expr::Group(group) = function {
-        function = &group.expr;
-    }
-    let syn::Expr::Closure(closure) = function else {
+    let Some(syn::Expr::Closure(closure)) = call.only_function() else {
         return false;
     };
     let [syn::Pat::Ident(param)] = closure.inputs.iter().collect::<Vec<_>>().as_slice() else {
