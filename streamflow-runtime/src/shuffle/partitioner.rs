@@ -13,9 +13,6 @@ use std::hash::{BuildHasher, Hash};
 /// output order, is the same run after run).
 pub type FixedState = foldhash::fast::FixedState;
 
-/// A hash map with the runtime's fixed hasher.
-pub type FixedHashMap<K, V> = hashbrown::HashMap<K, V, FixedState>;
-
 /// The seed of the runtime's hash tables.
 const TABLE_SEED: u64 = 0x5f3c_8e2a_91d4_b706;
 
