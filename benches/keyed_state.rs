@@ -8,7 +8,9 @@
 //! ```
 //!
 //! Prints, per operator, the median time per batch once the state has filled,
-//! and the number of keys in the state at the end.
+//! the number of keys in the state at the end, and the median time of each
+//! stage (the map side with the exchange, then the reduce side with the
+//! state).
 
 use std::time::{Duration, Instant};
 use streamflow::prelude::*;
@@ -71,14 +73,23 @@ fn batch(t: u64) -> Vec<(u64, u64)> {
         .collect()
 }
 
-/// Median time per batch of `job` after `WARMUP` batches, and the size of the
-/// last output (the number of keys, for the state operators).
+/// What a job's timed batches took: the median time per batch, the median
+/// time of each stage, and the size of the last output (the number of keys,
+/// for the state operators).
+struct Timing {
+    batch: Duration,
+    stages: Vec<Duration>,
+    size: usize,
+}
+
+/// Times `job`'s batches after `WARMUP` batches.
 fn time_per_batch<J: Job>(
     mut job: J,
     inputs: impl Fn(u64) -> J::Inputs,
     size: impl Fn(&J::Outputs) -> usize,
-) -> (Duration, usize) {
+) -> Timing {
     let mut times = Vec::new();
+    let mut stages: Vec<Vec<Duration>> = Vec::new();
     let mut last = 0;
     for t in 1..=WARMUP + TIMED {
         let input = inputs(t);
@@ -91,14 +102,33 @@ fn time_per_batch<J: Job>(
         drop(out);
         if t > WARMUP {
             times.push(elapsed);
+            stages.resize(job.stage_times().len(), Vec::new());
+            for (times, &stage) in stages.iter_mut().zip(job.stage_times()) {
+                times.push(stage);
+            }
         }
     }
-    times.sort();
-    (times[times.len() / 2], last)
+    Timing {
+        batch: median(&mut times),
+        stages: stages.iter_mut().map(|t| median(t)).collect(),
+        size: last,
+    }
 }
 
-fn row(name: &str, (time, size): (Duration, usize)) {
-    println!("{name:>24} {:>12.2} {size:>12}", time.as_secs_f64() * 1e3);
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn row(name: &str, timing: Timing) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let stages: Vec<String> = timing.stages.iter().map(|&d| format!("{:.2}", ms(d))).collect();
+    println!(
+        "{name:>24} {:>12.2} {:>12} {:>20}",
+        ms(timing.batch),
+        timing.size,
+        stages.join(" / ")
+    );
 }
 
 fn main() {
@@ -107,7 +137,10 @@ fn main() {
         return;
     }
     println!("{RECORDS} records per batch over {KEYS} keys");
-    println!("{:>24} {:>12} {:>12}", "operator", "ms/batch", "out elems");
+    println!(
+        "{:>24} {:>12} {:>12} {:>20}",
+        "operator", "ms/batch", "out elems", "ms per stage"
+    );
     let totals = time_per_batch(Totals::new(), |t| Totals::inputs().pairs(batch(t)), |o| o.totals.len());
     row("update_state_by_key", totals);
     let seen = time_per_batch(Seen::new(), |t| Seen::inputs().pairs(batch(t)), |o| o.seen.len());

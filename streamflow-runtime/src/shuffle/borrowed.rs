@@ -243,7 +243,7 @@ mod tests {
             },
         );
         let mut combiner = ByKeyCombiner::new(&create, &merge);
-        let mut grouper = Grouper::with_capacity(0);
+        let mut grouper = Grouper::new(1, 0, 0);
         for (i, word) in line.split(' ').enumerate() {
             (&&&Ends::of(source, &word)).push_key(&mut combiner, word, i as u32);
             (&&&Ends::of(source, &word)).push_key(&mut grouper, word, i as u32);

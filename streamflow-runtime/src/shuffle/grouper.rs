@@ -30,18 +30,32 @@ pub type Values<V> = SmallVec<[V; 1]>;
 /// A task whose first [`SAMPLE`] pairs are nearly all of distinct keys (keyed
 /// state at a record or less per key) stops grouping: a probe per pair would
 /// buy nothing, and it lists the rest of its pairs as groups of one, in
-/// arrival order. Its buckets may then hold a key more than once, which the
-/// reduce side merges (`merge::group_in_order` groups every bucket).
+/// arrival order, each put in its partition's bucket as it arrives. Its
+/// buckets may then hold a key more than once, which the reduce side merges
+/// (`merge::group_in_order` groups every bucket).
+///
+/// Its table starts with room for the sample only, and gets the room it was
+/// made with when it keeps grouping: a task that lists does not allocate a
+/// table for every pair it was sized for (with that table, a second pass to
+/// bucket the listed pairs and buckets grown by doubling, `map_with_state`'s
+/// map side at half a record per key took 2.7× as long as a plain list).
 pub struct Grouper<K, V> {
     /// Positions in `groups`, found by their key's hash.
     index: HashTable<usize>,
-    /// The groups in first-arrival order (after listing started, one per
-    /// pair, in arrival order).
+    /// The groups in first-arrival order, while it groups.
     groups: Vec<(K, Values<V>)>,
+    /// Once it lists: one bucket per partition, the sample's groups first
+    /// (in first-arrival order), then each later pair as a group of one.
+    /// Empty while it groups.
+    listed: Vec<Vec<(K, Values<V>)>>,
     /// Pairs pushed while grouping, up to [`SAMPLE`].
     sampled: usize,
-    /// Whether it lists pairs instead of grouping them.
-    listing: bool,
+    /// The partitions its buckets are for.
+    partitions: usize,
+    /// The keys it was made with room for.
+    keys: usize,
+    /// The pairs it expects.
+    pairs: usize,
 }
 
 /// How many pairs a grouper groups before it judges whether grouping pays.
@@ -56,8 +70,9 @@ impl<K: Hash + Eq, V> Grouper<K, V> {
     #[inline]
     pub fn push(&mut self, pair: (K, V)) {
         let (key, value) = pair;
-        if self.listing {
-            return self.groups.push((key, smallvec::smallvec![value]));
+        if self.listing() {
+            let r = self.partition(&key);
+            return self.listed[r].push((key, smallvec::smallvec![value]));
         }
         let hash = table_state().hash_one(&key);
         match self.find(hash, &key) {
@@ -67,16 +82,39 @@ impl<K: Hash + Eq, V> Grouper<K, V> {
         self.judge();
     }
 
-    /// After [`SAMPLE`] pairs, lists the rest if nearly every key was new.
+    /// After [`SAMPLE`] pairs, lists the rest if nearly every key was new,
+    /// and otherwise makes the room it was asked for.
     #[inline(always)]
     fn judge(&mut self) {
         if self.sampled < SAMPLE {
             self.sampled += 1;
-            if self.sampled == SAMPLE && self.groups.len() > LISTING_ABOVE {
-                self.listing = true;
-                self.index = HashTable::new();
+            if self.sampled == SAMPLE {
+                self.judged();
             }
         }
+    }
+
+    /// What [`judge`](Self::judge) does once the sample is in.
+    #[cold]
+    fn judged(&mut self) {
+        if self.groups.len() <= LISTING_ABOVE {
+            let more = self.keys.saturating_sub(self.groups.len());
+            let groups = &self.groups;
+            self.index.reserve(more, |&j| table_state().hash_one(&groups[j].0));
+            self.groups.reserve(more);
+            return;
+        }
+        let n = self.partitions;
+        // The pairs still to come, spread over the buckets, with an eighth
+        // more for the spread of the hash.
+        let per_bucket = self.pairs.saturating_sub(SAMPLE) / n;
+        let per_bucket = per_bucket + per_bucket / 8 + 16;
+        let mut listed: Vec<Vec<_>> = (0..n).map(|_| Vec::with_capacity(per_bucket)).collect();
+        for group in std::mem::take(&mut self.groups) {
+            listed[self.partition(&group.0)].push(group);
+        }
+        self.listed = listed;
+        self.index = HashTable::new();
     }
 
     /// The values of the key `key` (whose hash is `hash`), if it has a group.
@@ -117,8 +155,9 @@ impl<K: Hash + Eq, V> KeyedCollector<K, V> for Grouper<K, V> {
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
         K: Borrow<Q>,
     {
-        if self.listing {
-            return self.groups.push((key.to_owned(), smallvec::smallvec![value]));
+        if self.listing() {
+            let r = self.partition(key);
+            return self.listed[r].push((key.to_owned(), smallvec::smallvec![value]));
         }
         let hash = table_state().hash_one(key);
         match self.find(hash, key) {
@@ -130,17 +169,39 @@ impl<K: Hash + Eq, V> KeyedCollector<K, V> for Grouper<K, V> {
 }
 
 impl<K, V> Grouper<K, V> {
-    /// A grouper with room for `keys` keys.
-    pub(crate) fn with_capacity(keys: usize) -> Self {
+    /// A grouper whose buckets are for `partitions` partitions, with room for
+    /// `keys` keys (once its sample shows that it groups), expecting `pairs`
+    /// pairs.
+    pub(crate) fn new(partitions: usize, keys: usize, pairs: usize) -> Self {
+        let sample = keys.min(SAMPLE);
         Grouper {
-            index: HashTable::with_capacity(keys),
-            groups: Vec::with_capacity(keys),
+            index: HashTable::with_capacity(sample),
+            groups: Vec::with_capacity(sample),
+            listed: Vec::new(),
             sampled: 0,
-            listing: false,
+            partitions: partitions.max(1),
+            keys,
+            pairs,
         }
     }
 
-    /// The groups so far, in first-arrival order.
+    /// Whether it lists pairs instead of grouping them.
+    #[inline(always)]
+    fn listing(&self) -> bool {
+        !self.listed.is_empty()
+    }
+
+    /// The partition of `key` among those its buckets are for.
+    #[inline(always)]
+    fn partition<Q: Hash + ?Sized>(&self, key: &Q) -> usize {
+        if self.partitions == 1 {
+            0
+        } else {
+            partition_of(key, self.partitions)
+        }
+    }
+
+    /// The groups so far, in first-arrival order (while it groups).
     #[cfg(test)]
     pub(crate) fn groups(&self) -> &[(K, Values<V>)] {
         &self.groups
@@ -151,13 +212,25 @@ impl<K: Hash, V> Collector for Grouper<K, V> {
     type Bucket = (K, Values<V>);
 
     fn keys(&self) -> usize {
-        self.groups.len()
+        self.groups.len() + self.listed.iter().map(Vec::len).sum::<usize>()
     }
 
     /// The groups in `n` buckets by [`partition_of`] their key, each bucket
-    /// in first-arrival order.
+    /// in first-arrival order (after listing started, in arrival order).
     fn into_buckets(self, n: usize) -> Vec<Vec<(K, Values<V>)>> {
         let n = n.max(1);
+        if self.listing() {
+            if n == self.partitions {
+                return self.listed;
+            }
+            // Not reached: a grouper is made for the partitions it is emptied
+            // into. Still right: each key's groups stay in arrival order.
+            let mut buckets: Vec<Vec<_>> = (0..n).map(|_| Vec::new()).collect();
+            for group in self.listed.into_iter().flatten() {
+                buckets[partition_of(&group.0, n)].push(group);
+            }
+            return buckets;
+        }
         if n == 1 {
             return vec![self.groups];
         }
@@ -183,7 +256,7 @@ mod tests {
 
     #[test]
     fn groups_keep_first_arrival_and_arrival_order_in_each_bucket() {
-        let mut g = Grouper::with_capacity(6);
+        let mut g = Grouper::new(3, 6, 7);
         for (i, k) in ["b", "a", "c", "b", "d", "a", "b"].into_iter().enumerate() {
             g.push((k, i));
         }
@@ -238,7 +311,7 @@ mod tests {
     fn a_borrowed_key_is_made_owned_once_per_distinct_key() {
         MADE_OWNED.with(|n| n.set(0));
         let words: Vec<Word> = "to be or not to be to".split(' ').map(Word).collect();
-        let mut g: Grouper<OwnedWord, usize> = Grouper::with_capacity(0);
+        let mut g: Grouper<OwnedWord, usize> = Grouper::new(1, 0, 0);
         for (i, w) in words.iter().enumerate() {
             g.push_borrowed_pair(w, i);
         }
@@ -276,20 +349,47 @@ mod tests {
         let pairs: Vec<(u32, u32)> = (0..6000u32)
             .map(|i| (if i >= 3000 && i % 3 == 0 { i % 700 } else { i }, i))
             .collect();
-        let mut g = Grouper::with_capacity(0);
+        let mut g = Grouper::new(1, 0, 0);
         pairs.iter().for_each(|&p| g.push(p));
-        assert!(g.listing, "nearly every key of the first {SAMPLE} was new");
+        assert!(g.listing(), "nearly every key of the first {SAMPLE} was new");
         assert_eq!(
             g.keys(),
             SAMPLE + (pairs.len() - SAMPLE),
             "one group per pair after the sample"
         );
         // Keys repeated within the sample keep it grouping.
-        let mut grouping = Grouper::with_capacity(0);
+        let mut grouping = Grouper::new(1, 0, 0);
         (0..6000u32).for_each(|i| grouping.push((i % 800, i)));
-        assert!(!grouping.listing);
+        assert!(!grouping.listing());
         assert_eq!(grouping.keys(), 800);
         merges_to_every_pair_grouped(&pairs);
+    }
+
+    /// A listing grouper emptied into another number of partitions than it
+    /// was made for still gives each key its values in arrival order.
+    #[test]
+    fn a_listing_grouper_emptied_into_other_partitions_keeps_each_keys_order() {
+        let pairs: Vec<(u32, u32)> = (0..5000u32)
+            .map(|i| (if i % 16 == 0 { i % 300 } else { i }, i))
+            .collect();
+        let mut g = Grouper::new(3, pairs.len(), pairs.len());
+        pairs.iter().for_each(|&p| g.push(p));
+        assert!(g.listing());
+        let buckets = g.into_buckets(2);
+        assert_eq!(buckets.len(), 2);
+        for (r, bucket) in buckets.iter().enumerate() {
+            assert!(bucket.iter().all(|(k, _)| partition_of(k, 2) == r), "bucket {r}");
+        }
+        let mut got: Vec<(u32, Vec<u32>)> = group_in_order(buckets)
+            .into_iter()
+            .map(|(k, vs)| (k, vs.into_vec()))
+            .collect();
+        got.sort();
+        let mut expected: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
+        for &(k, v) in &pairs {
+            expected.entry(k).or_default().push(v);
+        }
+        assert_eq!(got, expected.into_iter().collect::<Vec<_>>());
     }
 
     /// Checks that `pairs`, cut into 1, 3 and 8 map tasks and grouped into 1,
@@ -302,7 +402,7 @@ mod tests {
                 type Buckets = Vec<Vec<(u32, Values<u32>)>>;
                 let mut per_reduce: Vec<Buckets> = (0..n).map(|_| Vec::new()).collect();
                 for chunk in pairs.chunks(per_task) {
-                    let mut g = Grouper::with_capacity(chunk.len());
+                    let mut g = Grouper::new(n, chunk.len(), chunk.len());
                     chunk.iter().for_each(|&p| g.push(p));
                     for (r, bucket) in g.into_buckets(n).into_iter().enumerate() {
                         per_reduce[r].push(bucket);

@@ -193,7 +193,7 @@ keyed_shuffles! {
     /// `group_by_key()`: every value of a key, in arrival order (map
     /// partitions in order, elements in order within each), grouped per key
     /// on the map side, each key's lists concatenated after the exchange.
-    group_by_key<K: ShuffleKey, V: Element>: Grouper<K, V> [(K, Values<V>)] = |_, _, keys| Grouper::with_capacity(keys)
+    group_by_key<K: ShuffleKey, V: Element>: Grouper<K, V> [(K, Values<V>)] = |n, elements, keys| Grouper::new(n, keys, elements)
         => (K, Vec<V>) = |buckets, out| run_part(group_in_order(buckets).into_iter().map(|(k, vs)| (k, vs.into_vec())), out);
 }
 

@@ -105,9 +105,10 @@ where
     P: IntoIterator,
     K: Hash + Eq,
 {
-    // Room for as many keys as pairs, up to a chunk's: growing from small
-    // rehashes every key at each doubling, which a task of mostly distinct
-    // keys (keyed state at a record or less per key) pays in full.
-    let room = |_, expected: usize| Grouper::with_capacity(expected.min(keyed::CHUNK));
+    // Room for as many keys as pairs, up to a chunk's (made once the
+    // grouper's sample shows that it groups): growing from small rehashes
+    // every key at each doubling. A task that lists sizes its buckets from
+    // the pairs expected.
+    let room = |n, expected: usize| Grouper::new(n, expected.min(keyed::CHUNK), expected);
     collect_part(part, n, room, map_side)
 }
