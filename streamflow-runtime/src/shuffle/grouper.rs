@@ -365,6 +365,29 @@ mod tests {
         merges_to_every_pair_grouped(&pairs);
     }
 
+    /// The table gets the room the grouper was made with only once its
+    /// sample shows that it groups; a grouper that lists gets buckets with
+    /// room for the pairs still to come, and no table.
+    #[test]
+    fn room_is_made_for_what_the_sample_shows() {
+        let mut grouping = Grouper::<u32, u32>::new(4, 10_000, 10_000);
+        (0..SAMPLE as u32 - 1).for_each(|i| grouping.push((i % 100, i)));
+        assert!(grouping.groups.capacity() < 10_000, "room for the sample only");
+        grouping.push((7, 7));
+        assert!(!grouping.listing());
+        assert!(grouping.groups.capacity() >= 10_000);
+        assert!(grouping.index.capacity() >= 10_000);
+
+        let mut listing = Grouper::<u32, u32>::new(4, 10_000, 40_000);
+        (0..SAMPLE as u32).for_each(|i| listing.push((i, i)));
+        assert!(listing.listing());
+        assert_eq!(listing.index.capacity(), 0);
+        let per_bucket = (40_000 - SAMPLE) / 4;
+        for bucket in &listing.listed {
+            assert!(bucket.capacity() >= per_bucket, "{} < {per_bucket}", bucket.capacity());
+        }
+    }
+
     /// A listing grouper emptied into another number of partitions than it
     /// was made for still gives each key its values in arrival order.
     #[test]
