@@ -99,6 +99,60 @@ enum Place<K> {
     Out(K, u64),
 }
 
+/// Calls `f` for the key at `i` of `table` with `value`, and keeps the state
+/// it leaves. Returns what `f` returned, and the key if `f` ended its state
+/// (the key is then removed from the table).
+#[inline(always)]
+fn call_in<K: Hash + Eq, V, S, T>(
+    table: &mut KeyTable<K, Tracked<S>>,
+    i: usize,
+    value: V,
+    f: &impl Fn(&K, Option<V>, &mut State<S>) -> Option<T>,
+    now: u64,
+) -> (Option<T>, Option<K>) {
+    // Taken out while `f` runs: a panic loses this key only.
+    let (key, tracked) = table.pair_mut(i);
+    let mut handle = State::new(tracked.state.take());
+    let returned = f(key, Some(value), &mut handle);
+    match handle.into_value() {
+        Some(s) => {
+            *tracked = Tracked {
+                state: Some(s),
+                last_ms: now,
+            };
+            (returned, None)
+        }
+        None => (returned, Some(table.swap_remove(i).0)),
+    }
+}
+
+/// Calls `f` for `key`, absent from `table` (its hash `hash`), with `value`,
+/// and adds the key last if `f` gave it a state. Returns what `f` returned,
+/// and the key and its hash if it is still absent.
+#[inline(always)]
+fn call_out<K: Hash + Eq, V, S, T>(
+    table: &mut KeyTable<K, Tracked<S>>,
+    key: K,
+    hash: u64,
+    value: V,
+    f: &impl Fn(&K, Option<V>, &mut State<S>) -> Option<T>,
+    now: u64,
+) -> (Option<T>, Option<(K, u64)>) {
+    let mut handle = State::new(None);
+    let returned = f(&key, Some(value), &mut handle);
+    match handle.into_value() {
+        Some(s) => {
+            let tracked = Tracked {
+                state: Some(s),
+                last_ms: now,
+            };
+            table.push(hash, key, tracked);
+            (returned, None)
+        }
+        None => (returned, Some((key, hash))),
+    }
+}
+
 /// `map_with_state(f)`: `f(key, Some(value), state)` once per record, in
 /// arrival order within a key (a map task's records of one key one after the
 /// other), only for keys with records; the output is what the calls
@@ -141,6 +195,22 @@ where
         // removed it).
         for bucket in buckets {
             for (key, values) in bucket {
+                // A group of one (what a task that lists pairs sends): one
+                // lookup and one call, without the cursor below (measured:
+                // the reduce side 10% faster at half a record per key).
+                let values = match values.into_inner() {
+                    Ok([value]) => {
+                        let returned = match table.find(&key) {
+                            Found::At(i) => call_in(table, i, value, f, now).0,
+                            Found::Absent(hash) => call_out(table, key, hash, value, f, now).0,
+                        };
+                        if let Some(u) = returned {
+                            reduce_side(u, &mut out);
+                        }
+                        continue;
+                    }
+                    Err(values) => values,
+                };
                 let mut at = match table.find(&key) {
                     Found::At(i) => Place::In(i),
                     Found::Absent(hash) => Place::Out(key, hash),
@@ -148,46 +218,18 @@ where
                 for value in values {
                     let returned;
                     (at, returned) = match at {
-                        Place::In(i) => {
-                            // Taken out while `f` runs: a panic loses this key only.
-                            let (key, tracked) = table.pair_mut(i);
-                            let mut handle = State::new(tracked.state.take());
-                            let returned = f(key, Some(value), &mut handle);
-                            let at = match handle.into_value() {
-                                Some(s) => {
-                                    *tracked = Tracked {
-                                        state: Some(s),
-                                        last_ms: now,
-                                    };
-                                    Place::In(i)
-                                }
-                                None => {
-                                    let (key, _) = table.swap_remove(i);
-                                    match table.find(&key) {
-                                        Found::Absent(hash) => Place::Out(key, hash),
-                                        // Not reached: the key was just removed.
-                                        Found::At(j) => Place::In(j),
-                                    }
-                                }
-                            };
-                            (at, returned)
-                        }
-                        Place::Out(key, hash) => {
-                            let mut handle = State::new(None);
-                            let returned = f(&key, Some(value), &mut handle);
-                            let at = match handle.into_value() {
-                                Some(s) => {
-                                    let tracked = Tracked {
-                                        state: Some(s),
-                                        last_ms: now,
-                                    };
-                                    table.push(hash, key, tracked);
-                                    Place::In(table.len() - 1)
-                                }
-                                None => Place::Out(key, hash),
-                            };
-                            (at, returned)
-                        }
+                        Place::In(i) => match call_in(table, i, value, f, now) {
+                            (returned, None) => (Place::In(i), returned),
+                            (returned, Some(key)) => match table.find(&key) {
+                                Found::Absent(hash) => (Place::Out(key, hash), returned),
+                                // Not reached: the key was just removed.
+                                Found::At(j) => (Place::In(j), returned),
+                            },
+                        },
+                        Place::Out(key, hash) => match call_out(table, key, hash, value, f, now) {
+                            (returned, None) => (Place::In(table.len() - 1), returned),
+                            (returned, Some((key, hash))) => (Place::Out(key, hash), returned),
+                        },
                     };
                     if let Some(u) = returned {
                         reduce_side(u, &mut out);
