@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! cargo bench --bench keyed_state
+//! RUNS=20 cargo bench --bench keyed_state -- map_with_state  # one operator, 20 jobs
 //! ```
 //!
 //! Prints, per operator, the median time per batch once the state has filled,
@@ -82,29 +83,34 @@ struct Timing {
     size: usize,
 }
 
-/// Times `job`'s batches after `WARMUP` batches.
+/// Times the batches after `WARMUP` batches of `runs` jobs made by `job`, one
+/// after the other.
 fn time_per_batch<J: Job>(
-    mut job: J,
+    runs: usize,
+    job: impl Fn() -> J,
     inputs: impl Fn(u64) -> J::Inputs,
     size: impl Fn(&J::Outputs) -> usize,
 ) -> Timing {
     let mut times = Vec::new();
     let mut stages: Vec<Vec<Duration>> = Vec::new();
     let mut last = 0;
-    for t in 1..=WARMUP + TIMED {
-        let input = inputs(t);
-        let start = Instant::now();
-        let out = job
-            .run_batch(Time::from_secs(t), input)
-            .expect("benchmark jobs do not fail");
-        let elapsed = start.elapsed();
-        last = size(&out);
-        drop(out);
-        if t > WARMUP {
-            times.push(elapsed);
-            stages.resize(job.stage_times().len(), Vec::new());
-            for (times, &stage) in stages.iter_mut().zip(job.stage_times()) {
-                times.push(stage);
+    for _ in 0..runs {
+        let mut job = job();
+        for t in 1..=WARMUP + TIMED {
+            let input = inputs(t);
+            let start = Instant::now();
+            let out = job
+                .run_batch(Time::from_secs(t), input)
+                .expect("benchmark jobs do not fail");
+            let elapsed = start.elapsed();
+            last = size(&out);
+            drop(out);
+            if t > WARMUP {
+                times.push(elapsed);
+                stages.resize(job.stage_times().len(), Vec::new());
+                for (times, &stage) in stages.iter_mut().zip(job.stage_times()) {
+                    times.push(stage);
+                }
             }
         }
     }
@@ -136,19 +142,34 @@ fn main() {
     if std::env::args().any(|arg| arg == "--test") {
         return;
     }
-    println!("{RECORDS} records per batch over {KEYS} keys");
+    let runs: usize = std::env::var("RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(1);
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let named = |name: &str| filter.as_ref().is_none_or(|f| name.contains(f.as_str()));
+    println!("{RECORDS} records per batch over {KEYS} keys; {runs} job(s) per operator");
     println!(
         "{:>24} {:>12} {:>12} {:>20}",
         "operator", "ms/batch", "out elems", "ms per stage"
     );
-    let totals = time_per_batch(Totals::new(), |t| Totals::inputs().pairs(batch(t)), |o| o.totals.len());
-    row("update_state_by_key", totals);
-    let seen = time_per_batch(Seen::new(), |t| Seen::inputs().pairs(batch(t)), |o| o.seen.len());
-    row("map_with_state", seen);
-    let windowed = time_per_batch(
-        Windowed::new(),
-        |t| Windowed::inputs().pairs(batch(t)),
-        |o| o.counts.len(),
-    );
-    row("reduce_by_key_and_window", windowed);
+    if named("update_state_by_key") {
+        let totals = time_per_batch(
+            runs,
+            Totals::new,
+            |t| Totals::inputs().pairs(batch(t)),
+            |o| o.totals.len(),
+        );
+        row("update_state_by_key", totals);
+    }
+    if named("map_with_state") {
+        let seen = time_per_batch(runs, Seen::new, |t| Seen::inputs().pairs(batch(t)), |o| o.seen.len());
+        row("map_with_state", seen);
+    }
+    if named("reduce_by_key_and_window") {
+        let windowed = time_per_batch(
+            runs,
+            Windowed::new,
+            |t| Windowed::inputs().pairs(batch(t)),
+            |o| o.counts.len(),
+        );
+        row("reduce_by_key_and_window", windowed);
+    }
 }
