@@ -295,20 +295,23 @@ fn grep_by_hand(parts: &[Vec<String>]) -> u64 {
         .sum()
 }
 
-/// Grep by hand as a variant, run on `pool`.
-fn grep_by_hand_variant(
+/// A hand-written loop as a variant: `work` run on `pool` over a fresh copy
+/// of `parts`; its output and input are freed after the clock stops.
+fn hand_variant<O: Send + 'static>(
     name: &'static str,
+    grep: bool,
     pool: std::sync::Arc<rayon::ThreadPool>,
     parts: std::sync::Arc<Vec<Vec<String>>>,
+    work: fn(&[Vec<String>]) -> O,
 ) -> Variant {
     Variant {
         name,
-        grep: true,
+        grep,
         run: Box::new(move |_| {
             let input = (*parts).clone();
             perf("enable");
             let start = Instant::now();
-            let out = pool.install(|| grep_by_hand(&input));
+            let out = pool.install(|| work(&input));
             let elapsed = start.elapsed();
             drop((out, input));
             elapsed
@@ -526,22 +529,13 @@ fn main() {
     assert_eq!(grep_got, vec![grep_expected]);
 
     let mut variants = vec![
-        Variant {
-            name: "hand-written rayon loop, tuned",
-            grep: false,
-            run: Box::new({
-                let (pool, parts) = (pool.clone(), parts.clone());
-                move |_| {
-                    let input = (*parts).clone();
-                    perf("enable");
-                    let start = Instant::now();
-                    let out = pool.install(|| tuned_word_count(&input));
-                    let elapsed = start.elapsed();
-                    drop((out, input));
-                    elapsed
-                }
-            }),
-        },
+        hand_variant(
+            "hand-written rayon loop, tuned",
+            false,
+            pool.clone(),
+            parts.clone(),
+            tuned_word_count,
+        ),
         job_variant(
             "streamflow natural word count, fused",
             false,
@@ -634,11 +628,13 @@ fn main() {
             },
         ),
         // BASE-CUT-END
-        grep_by_hand_variant("grep, hand-written", thread_pool(), parts.clone()),
-        grep_by_hand_variant(
+        hand_variant("grep, hand-written", true, thread_pool(), parts.clone(), grep_by_hand),
+        hand_variant(
             "grep, hand-written, on the tuned loop's threads",
+            true,
             pool.clone(),
             parts.clone(),
+            grep_by_hand,
         ),
         job_variant(
             "grep, streamflow",

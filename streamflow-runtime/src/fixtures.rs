@@ -92,3 +92,14 @@ pub(crate) fn assert_stage_panicked<T>(result: Result<T, BatchError>, stage: usi
         "{err}"
     );
 }
+
+/// A key with a hostile `Hash`: every value hashes alike, so every lookup in
+/// a table of such keys probes every key and only `Eq` tells them apart.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Colliding<T>(pub T);
+
+impl<T> std::hash::Hash for Colliding<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        7u8.hash(state);
+    }
+}

@@ -444,6 +444,7 @@ impl Counter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::Colliding;
 
     fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
         v.sort();
@@ -544,16 +545,6 @@ mod tests {
         assert_eq!(sorted(counter.into_buckets(2).concat()), expected);
     }
 
-    /// A key with a hostile `Hash`: every key hashes alike.
-    #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-    struct SameHash(String);
-
-    impl Hash for SameHash {
-        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-            0u8.hash(state);
-        }
-    }
-
     #[test]
     fn keys_that_all_collide_combine_exactly() {
         let create = |v: u32| vec![v];
@@ -563,7 +554,7 @@ mod tests {
         };
         let mut c = ByKeyCombiner::new(&create, &merge);
         for i in 0..600u32 {
-            c.push((SameHash(format!("k{}", i % 200)), i));
+            c.push((Colliding(format!("k{}", i % 200)), i));
         }
         // Every key in one bucket (one partition for all), values in order.
         let buckets = c.into_buckets(4);

@@ -122,6 +122,7 @@ impl<K, V> IntoIterator for CombineTable<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::Colliding;
 
     /// Counts `keys` as a combiner does: one probe, an insert on a miss.
     fn count<'k>(table: &mut CombineTable<String, u64>, keys: impl IntoIterator<Item = &'k str>) {
@@ -163,19 +164,9 @@ mod tests {
         assert_eq!(run(64), run(64));
     }
 
-    /// A key whose every value hashes alike: every lookup probes every key.
-    #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-    struct Colliding(u32);
-
-    impl Hash for Colliding {
-        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-            7u8.hash(state);
-        }
-    }
-
     #[test]
     fn keys_that_all_collide_are_still_told_apart() {
-        let mut table: CombineTable<Colliding, u32> = CombineTable::default();
+        let mut table: CombineTable<Colliding<u32>, u32> = CombineTable::default();
         for round in 0..3 {
             for k in 0..300 {
                 let key = Colliding(k);
@@ -188,7 +179,7 @@ mod tests {
                 }
             }
         }
-        let mut pairs: Vec<(Colliding, u32)> = table.into_iter().collect();
+        let mut pairs: Vec<(Colliding<u32>, u32)> = table.into_iter().collect();
         pairs.sort();
         assert_eq!(pairs, (0..300).map(|k| (Colliding(k), 3 * k)).collect::<Vec<_>>());
     }
