@@ -196,7 +196,7 @@ impl<S, T> PushElement for Ends<S, T> {
 mod tests {
     use super::*;
     use crate::shuffle::collectors::{ByKeyCombiner, Collector, KeyCombiner};
-    use crate::shuffle::grouper::Grouper;
+    use crate::shuffle::grouper::{Grouper, Run};
 
     fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
         v.sort();
@@ -266,6 +266,7 @@ mod tests {
                 .into_buckets(2)
                 .concat()
                 .into_iter()
+                .flat_map(Run::into_groups)
                 .map(|(k, vs)| (k, vs.into_vec()))
                 .collect(),
         );

@@ -7,7 +7,7 @@
 //! `for v in left_values { for w in right_values { (k, (v, w)) } }`, values in
 //! arrival order.
 
-use super::grouper::{Grouper, Values};
+use super::grouper::{Grouper, Run};
 use super::merge::{CoGroup, cogroup_in_order, cross};
 use super::{exchange_parts, group_part};
 use crate::Batch;
@@ -119,7 +119,7 @@ pub(crate) fn join_by<J, Rn, S1, S2, K, V, W, U>(
 ) -> Result<Batch<U>, Rn::Error>
 where
     J: JoinKind<K, V, W>,
-    Rn: Moves<(K, Values<V>)> + Moves<(K, Values<W>)>,
+    Rn: Moves<Run<K, V>> + Moves<Run<K, W>>,
     S1: StageInput,
     S2: StageInput,
     K: ShuffleKey,
@@ -168,7 +168,7 @@ macro_rules! join_family {
             reduce_side: impl ReduceSide<(K, $out), U>,
         ) -> Result<Batch<U>, Rn::Error>
         where
-            Rn: Moves<(K, Values<V>)> + Moves<(K, Values<W>)>,
+            Rn: Moves<Run<K, V>> + Moves<Run<K, W>>,
             S1: StageInput,
             S2: StageInput,
             K: ShuffleKey + Clone,

@@ -4,8 +4,8 @@
 //! part of that stage, and merges per output partition in stage `stage + 1`.
 
 use super::collectors::{ByKeyCombiner, Collector, Distinct, KeyCombiner, ValueCounter};
-use super::grouper::{Grouper, Values};
-use super::merge::{group_in_order, merge_by_key};
+use super::grouper::{Grouper, Run};
+use super::merge::{group_runs_in_order, merge_by_key};
 use super::partitioner::merge_state;
 use crate::Batch;
 use crate::runner::{Moves, Runner};
@@ -193,8 +193,8 @@ keyed_shuffles! {
     /// `group_by_key()`: every value of a key, in arrival order (map
     /// partitions in order, elements in order within each), grouped per key
     /// on the map side, each key's lists concatenated after the exchange.
-    group_by_key<K: ShuffleKey, V: Element>: Grouper<K, V> [(K, Values<V>)] = |n, elements, keys| Grouper::new(n, keys, elements)
-        => (K, Vec<V>) = |buckets, out| run_part(group_in_order(buckets).into_iter().map(|(k, vs)| (k, vs.into_vec())), out);
+    group_by_key<K: ShuffleKey, V: Element>: Grouper<K, V> [Run<K, V>] = |n, elements, keys| Grouper::new(n, keys, elements)
+        => (K, Vec<V>) = |buckets, out| run_part(group_runs_in_order(buckets).into_iter().map(|(k, vs)| (k, vs.into_vec())), out);
 }
 
 /// The distinct values of one reduce partition's buckets.

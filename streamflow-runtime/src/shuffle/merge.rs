@@ -3,7 +3,7 @@
 
 use crate::shuffle::collectors::KeyCombiner;
 use crate::shuffle::combine_table::CombineTable;
-use crate::shuffle::grouper::Values;
+use crate::shuffle::grouper::{Run, Values};
 use crate::shuffle::partitioner::{merge_state, table_state};
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
@@ -76,22 +76,21 @@ pub(crate) fn merge_by_key<K: Hash + Eq, C>(mut buckets: Vec<Vec<(K, C)>>, merge
 /// comparisons.
 const HASHED_AHEAD: usize = 32;
 
-/// Merges groups by key (`grouper::Grouper`'s buckets, or the per-batch
-/// groups of a window): each key's value lists concatenated in bucket
-/// (map-task) order, keys in order of first arrival.
+/// Merges groups by key (the per-batch groups of a window): each key's value
+/// lists concatenated in bucket order, keys in order of first arrival.
 ///
 /// This is the grouping of every pair listed in bucket order: a bucket holds
 /// its keys in their first-arrival order and each key's values in arrival
 /// order, so a key first arrives in the first bucket that has it, after the
 /// keys that bucket had first, and its values are its lists in bucket order.
-/// A bucket may hold a key more than once (a grouper that stopped grouping
-/// lists its pairs): its lists are joined in the bucket's order too.
 pub(crate) fn group_in_order<K: Hash + Eq, C>(buckets: Vec<Vec<(K, C)>>) -> Vec<(K, C)>
 where
     C: IntoIterator + Extend<C::Item>,
 {
     let mut grouping: Grouping<(K, C)> = Grouping::new(buckets.iter().map(Vec::len).max().unwrap_or(0));
-    grouping.add(buckets, |g| &g.0, |g, vs| g.1.extend(vs), |k, vs| (k, vs));
+    for bucket in buckets {
+        grouping.add(bucket, |g| &g.0, |g, vs| g.1.extend(vs), |k, vs| (k, vs));
+    }
     grouping.groups
 }
 
@@ -107,35 +106,63 @@ where
     group_in_order(buckets)
 }
 
+/// [`group_in_order`] of a grouper's buckets (`grouper::Grouper`), in
+/// map-task order, each a list of runs read in order: a run of groups adds
+/// each key's list, a run of pairs each value, so a key may come more than
+/// once in a bucket and its values still join in arrival order.
+pub(crate) fn group_runs_in_order<K: Hash + Eq, V>(buckets: Vec<Vec<Run<K, V>>>) -> Vec<(K, Values<V>)> {
+    let mut grouping: Grouping<(K, Values<V>)> = Grouping::new(largest_run(&buckets));
+    for run in buckets.into_iter().flatten() {
+        match run {
+            Run::Groups(groups) => grouping.add(groups, |g| &g.0, |g, vs| g.1.extend(vs), |k, vs| (k, vs)),
+            Run::Pairs(pairs) => grouping.add(pairs, |g| &g.0, |g, v| g.1.push(v), |k, v| (k, smallvec::smallvec![v])),
+        }
+    }
+    grouping.groups
+}
+
+/// The most entries of one bucket's runs: a bucket's groups have distinct
+/// keys, so this is about the keys of the largest (a grouping needs room for
+/// at least that many).
+fn largest_run<K, V>(buckets: &[Vec<Run<K, V>>]) -> usize {
+    let sizes = buckets.iter().map(|runs| runs.iter().map(Run::len).sum::<usize>());
+    sizes.max().unwrap_or(0)
+}
+
 /// One key's values on both sides of a join or cogroup.
 pub(crate) type CoGroup<K, V, W> = (K, Vec<V>, Vec<W>);
 
-/// Merges both sides' map-side groups by key (as [`group_in_order`]): keys
-/// in order of first arrival (left side first), values in arrival order.
+/// Merges both sides' map-side buckets by key (as [`group_runs_in_order`]):
+/// keys in order of first arrival (left side first), values in arrival order.
 #[allow(clippy::type_complexity)]
 pub(crate) fn cogroup_in_order<K: Hash + Eq, V, W>(
-    left: Vec<Vec<(K, Values<V>)>>,
-    right: Vec<Vec<(K, Values<W>)>>,
+    left: Vec<Vec<Run<K, V>>>,
+    right: Vec<Vec<Run<K, W>>>,
 ) -> Vec<CoGroup<K, V, W>> {
-    let largest = left
-        .iter()
-        .map(Vec::len)
-        .chain(right.iter().map(Vec::len))
-        .max()
-        .unwrap_or(0);
+    let largest = largest_run(&left).max(largest_run(&right));
     let mut grouping: Grouping<CoGroup<K, V, W>> = Grouping::new(largest);
-    grouping.add(
-        left,
-        |g| &g.0,
-        |g, vs| g.1.extend(vs),
-        |k, vs| (k, vs.into_vec(), Vec::new()),
-    );
-    grouping.add(
-        right,
-        |g| &g.0,
-        |g, ws| g.2.extend(ws),
-        |k, ws| (k, Vec::new(), ws.into_vec()),
-    );
+    for run in left.into_iter().flatten() {
+        match run {
+            Run::Groups(groups) => grouping.add(
+                groups,
+                |g| &g.0,
+                |g, vs| g.1.extend(vs),
+                |k, vs| (k, vs.into_vec(), Vec::new()),
+            ),
+            Run::Pairs(pairs) => grouping.add(pairs, |g| &g.0, |g, v| g.1.push(v), |k, v| (k, vec![v], Vec::new())),
+        }
+    }
+    for run in right.into_iter().flatten() {
+        match run {
+            Run::Groups(groups) => grouping.add(
+                groups,
+                |g| &g.0,
+                |g, ws| g.2.extend(ws),
+                |k, ws| (k, Vec::new(), ws.into_vec()),
+            ),
+            Run::Pairs(pairs) => grouping.add(pairs, |g| &g.0, |g, w| g.2.push(w), |k, w| (k, Vec::new(), vec![w])),
+        }
+    }
     grouping.groups
 }
 
@@ -156,24 +183,22 @@ impl<G> Grouping<G> {
         }
     }
 
-    /// Adds every (key, values) of `buckets`, in order: `add` to its key's
+    /// Adds every (key, x) of `entries`, in order: `add` to its key's
     /// group, or `start` of a new group.
     #[inline]
     fn add<K: Hash + Eq, X>(
         &mut self,
-        buckets: Vec<Vec<(K, X)>>,
+        entries: Vec<(K, X)>,
         key_of: impl Fn(&G) -> &K,
         add: impl Fn(&mut G, X),
         start: impl Fn(K, X) -> G,
     ) {
-        for bucket in buckets {
-            for (key, x) in bucket {
-                match self.index.slot(&self.groups, &key, &key_of) {
-                    Ok(i) => add(&mut self.groups[i], x),
-                    Err(slot) => {
-                        slot.insert(self.groups.len());
-                        self.groups.push(start(key, x));
-                    }
+        for (key, x) in entries {
+            match self.index.slot(&self.groups, &key, &key_of) {
+                Ok(i) => add(&mut self.groups[i], x),
+                Err(slot) => {
+                    slot.insert(self.groups.len());
+                    self.groups.push(start(key, x));
                 }
             }
         }
@@ -259,13 +284,53 @@ mod tests {
         assert!(group_in_order::<u8, Vec<u8>>(Vec::new()).is_empty());
     }
 
+    /// A bucket's run of pairs after its run of groups: a key of both (and a
+    /// key twice in the pairs) gets its values in that order, after the
+    /// earlier buckets'.
+    #[test]
+    fn runs_group_in_first_arrival_order() {
+        let g = group_runs_in_order(vec![
+            vec![Run::Groups(vec![("b", smallvec::smallvec![1, 4])])],
+            vec![
+                Run::Groups(vec![("a", smallvec::smallvec![2]), ("b", smallvec::smallvec![3])]),
+                Run::Pairs(vec![("c", 5), ("b", 6), ("c", 7), ("a", 8)]),
+            ],
+            vec![],
+            vec![Run::Pairs(vec![("d", 9), ("b", 10)])],
+        ]);
+        let g: Vec<(&str, Vec<i32>)> = g.into_iter().map(|(k, vs)| (k, vs.into_vec())).collect();
+        assert_eq!(
+            g,
+            vec![
+                ("b", vec![1, 4, 3, 6, 10]),
+                ("a", vec![2, 8]),
+                ("c", vec![5, 7]),
+                ("d", vec![9])
+            ]
+        );
+        assert!(group_runs_in_order::<u8, u8>(Vec::new()).is_empty());
+    }
+
     #[test]
     fn cogroups_both_sides() {
         let g = cogroup_in_order(
-            vec![vec![("a", smallvec::smallvec![1])], vec![("a", smallvec::smallvec![2])]],
-            vec![vec![("b", smallvec::smallvec!['x']), ("a", smallvec::smallvec!['y'])]],
+            vec![
+                vec![Run::Groups(vec![("a", smallvec::smallvec![1])])],
+                vec![Run::Pairs(vec![("a", 2), ("c", 3), ("a", 4)])],
+            ],
+            vec![vec![
+                Run::Groups(vec![("b", smallvec::smallvec!['x']), ("a", smallvec::smallvec!['y'])]),
+                Run::Pairs(vec![("b", 'z')]),
+            ]],
         );
-        assert_eq!(g, vec![("a", vec![1, 2], vec!['y']), ("b", vec![], vec!['x'])]);
+        assert_eq!(
+            g,
+            vec![
+                ("a", vec![1, 2, 4], vec!['y']),
+                ("c", vec![3], vec![]),
+                ("b", vec![], vec!['x', 'z'])
+            ]
+        );
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub use repartition::repartition;
 use crate::Batch;
 use crate::runner::Moves;
 use crate::shuffle::collectors::Collector;
-use crate::shuffle::grouper::{Grouper, Values};
+use crate::shuffle::grouper::{Grouper, Run};
 use crate::stage::feed;
 use std::hash::Hash;
 
@@ -89,7 +89,22 @@ pub(crate) fn collect_part<P: IntoIterator, Co: Collector>(
 ) -> Vec<Vec<Co::Bucket>> {
     let iter = part.into_iter();
     let expected = iter.size_hint().0;
-    feed(iter, collector(n, expected), map_side).into_buckets(n)
+    let t0 = std::time::Instant::now();
+    let c = collector(n, expected);
+    let t1 = std::time::Instant::now();
+    let c = feed(iter, c, map_side);
+    let t2 = std::time::Instant::now();
+    let b = c.into_buckets(n);
+    let t3 = std::time::Instant::now();
+    if std::env::var_os("DBG").is_some() {
+        eprintln!(
+            "DBG {} {} {}",
+            (t1 - t0).as_nanos(),
+            (t2 - t1).as_nanos(),
+            (t3 - t2).as_nanos()
+        );
+    }
+    b
 }
 
 /// The map side of the group-by shuffles that take a whole partition (the
@@ -100,7 +115,7 @@ pub(crate) fn group_part<P, K, V>(
     part: P,
     n: usize,
     map_side: impl Fn(P::Item, &mut Grouper<K, V>),
-) -> Vec<Vec<(K, Values<V>)>>
+) -> Vec<Vec<Run<K, V>>>
 where
     P: IntoIterator,
     K: Hash + Eq,

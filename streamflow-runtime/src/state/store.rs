@@ -1,9 +1,9 @@
 //! `update_state_by_key(f)` and its variant whose function gets the batch time.
 
 use crate::runner::Moves;
-use crate::shuffle::grouper::{Grouper, Values};
+use crate::shuffle::grouper::{Grouper, Run};
 use crate::shuffle::key_tables::{Found, KeyTable, fix_partitions};
-use crate::shuffle::merge::group_in_order;
+use crate::shuffle::merge::group_runs_in_order;
 use crate::shuffle::partitioner::table_state;
 use crate::shuffle::{exchange_parts, group_part};
 use crate::stage::StageInput;
@@ -104,7 +104,7 @@ pub fn update_state_by_key<Rn, In: StageInput, K: RetainedKey, V: Element, S: Re
     reduce_side: impl ReduceSide<(K, S), U>,
 ) -> Result<Batch<U>, Rn::Error>
 where
-    Rn: Moves<(K, Values<V>)> + Moves<(K, Option<S>)>,
+    Rn: Moves<Run<K, V>> + Moves<(K, Option<S>)>,
 {
     let time = runner.time();
     let call = |key: &K, values: &[V], old: Option<S>| f.update(time, key, values, old);
@@ -116,7 +116,7 @@ where
     let tasks: Vec<_> = state.parts.iter_mut().zip(per_key).collect();
     runner
         .tasks(stage + 1, tasks, |(table, buckets)| {
-            let groups = group_in_order(buckets);
+            let groups = group_runs_in_order(buckets);
             // Keys without new values first, while the keys with some can be
             // told apart by reference.
             {

@@ -3,6 +3,8 @@
 
 use super::*;
 use crate::fixtures::{op_lines, plan};
+use crate::shuffle::collectors::KeyedCollector;
+use crate::shuffle::grouper::Grouper;
 use crate::stage::bounds::{Element, Replicable, RetainedKey};
 use crate::test_harness::{run_job, run_ok};
 use crate::{Batch, BatchContext, BatchError, JobConfig, JoinSide, Time};
@@ -416,5 +418,96 @@ fn state_objects_survive_a_serde_roundtrip() {
             outs.push((a, b.sorted(), snap.map(|batch| batch.sorted())));
         }
         assert_eq!(outs[0], outs[1], "batch at {secs} s");
+    }
+}
+
+/// Three map tasks: one whose keys repeat (it groups), one whose keys are
+/// nearly all new (it lists), one too small to judge.
+fn grouping_listing_and_small() -> Vec<Vec<(u32, u32)>> {
+    vec![
+        (0..3000).map(|i| (i % 40, i)).collect(),
+        (3000..6000)
+            .map(|i| (if i % 10 == 0 { i % 40 } else { i }, i))
+            .collect(),
+        (6000..6100).map(|i| (i % 7, i)).collect(),
+    ]
+}
+
+/// Every key's values in map-task order, then arrival order.
+fn in_arrival_order(parts: &[Vec<(u32, u32)>]) -> std::collections::BTreeMap<u32, Vec<u32>> {
+    let mut values = std::collections::BTreeMap::<u32, Vec<u32>>::new();
+    for &(k, v) in parts.iter().flatten() {
+        values.entry(k).or_default().push(v);
+    }
+    values
+}
+
+/// `map_with_state` calls a key once per record in arrival order, each call
+/// seeing the state the previous one left, whether its map task grouped,
+/// listed, or grouped a sample of borrowed keys and then listed.
+#[test]
+fn map_with_state_calls_follow_arrival_order_whether_a_task_groups_or_lists() {
+    let parts = grouping_listing_and_small();
+    let expected = in_arrival_order(&parts);
+    let batch = Batch::from_partitions(parts);
+    for borrowed in [false, true] {
+        // Per key: each call's value and the calls its key had before.
+        let calls = Mutex::new(std::collections::BTreeMap::<u32, Vec<(u32, u32)>>::new());
+        let f = |key: &u32, value: Option<u32>, state: &mut State<u32>| {
+            let before = state.get().copied().unwrap_or(0);
+            let value = value.expect("no timeout");
+            calls.lock().unwrap().entry(*key).or_default().push((value, before));
+            state.update(before + 1);
+            Some(())
+        };
+        let mut state = MappedState::new(None, std::iter::empty());
+        let ctx = crate::fixtures::test_ctx(3);
+        let (out, _) = if borrowed {
+            let push = |p: &(u32, u32), g: &mut Grouper<u32, u32>| g.push_borrowed_pair(&p.0, p.1);
+            map_with_state(&ctx, 0, &mut state, &batch, push, &f, None, false, |u, out| out.push(u))
+        } else {
+            map_state(&ctx, &mut state, batch.clone(), &f, false)
+        }
+        .unwrap();
+        assert_eq!(out.count(), 6100);
+        let calls = calls.into_inner().unwrap();
+        assert_eq!(calls.len(), expected.len());
+        for (key, values) in &expected {
+            let seen = &calls[key];
+            assert_eq!(
+                seen.iter().map(|c| c.0).collect::<Vec<_>>(),
+                *values,
+                "key {key}, borrowed {borrowed}"
+            );
+            assert!(
+                seen.iter().map(|c| c.1).eq(0..values.len() as u32),
+                "key {key}: a call missed the last state"
+            );
+        }
+    }
+}
+
+/// `update_state_by_key` gets each key's values of the batch in arrival
+/// order, whether its map task grouped, listed or was too small to judge.
+#[test]
+fn update_state_by_key_gets_values_in_arrival_order_whether_a_task_groups_or_lists() {
+    let parts = grouping_listing_and_small();
+    let expected = in_arrival_order(&parts);
+    let calls = Mutex::new(std::collections::BTreeMap::<u32, Vec<u32>>::new());
+    let f = |values: &[u32], _: Option<u32>| {
+        let first = values[0];
+        calls.lock().unwrap().insert(first, values.to_vec());
+        Some(values.len() as u32)
+    };
+    let mut state = StateStore::new(std::iter::empty());
+    let ctx = crate::fixtures::test_ctx(3);
+    let out = update(&ctx, &mut state, Batch::from_partitions(parts), &f, None).unwrap();
+    let counts: std::collections::BTreeMap<u32, u32> = out.collect().into_iter().collect();
+    assert_eq!(counts.len(), expected.len());
+    let calls = calls.into_inner().unwrap();
+    for (key, values) in &expected {
+        assert_eq!(counts[key] as usize, values.len(), "key {key}");
+        // Keyed by its first value, which is unique to each key.
+        assert_eq!(calls[&values[0]], *values, "key {key}");
     }
 }

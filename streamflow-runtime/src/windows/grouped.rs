@@ -6,7 +6,7 @@ use super::timeline::Held;
 use crate::Batch;
 use crate::runner::Moves;
 use crate::shuffle::group_by_key;
-use crate::shuffle::grouper::{Grouper, Values};
+use crate::shuffle::grouper::{Grouper, Run};
 use crate::shuffle::merge::group_distinct_in_order;
 use crate::stage::StageInput;
 use crate::stage::bounds::{Element, MapSide, ReduceSide, Retained, RetainedKey};
@@ -26,7 +26,7 @@ pub fn group_by_key_and_window<Rn, S: StageInput, K: RetainedKey, V: Retained, U
     reduce_side: impl ReduceSide<(K, Vec<V>), U>,
 ) -> Result<Option<Batch<U>>, Rn::Error>
 where
-    Rn: Moves<(K, Values<V>)>,
+    Rn: Moves<Run<K, V>>,
 {
     let n = state.partitions(runner, partitions);
     let batch = group_by_key(runner, stage, input, map_side, Some(n), |g, out| out.push(g))?;
