@@ -8,6 +8,7 @@
 //! cargo bench --bench word_count -- grep  # the variants named, and their reference
 //! cargo bench --bench word_count -- keyed # the other keyed operators (only when named)
 //! ONLY=1 cargo bench --bench word_count -- fused  # the variants named, no reference
+//! PIN=1 cargo bench --bench word_count      # every pool's threads pinned to CPUs
 //! ```
 //!
 //! For a profile of the timed runs only: `mkfifo ctl ack; ONLY=1 PERF_CTL=ctl
@@ -41,6 +42,10 @@
 //! both paid it. The grep by hand "on the tuned loop's threads" shares the
 //! tuned word count's pool, whose threads the word count had spread over both
 //! cores: it shows what the same loop costs without that penalty.
+//!
+//! `PIN=1` pins every pool: each job with `JobConfig::pin_threads`, each
+//! hand-written loop's pool the same way (thread `i` on the `i`-th CPU). No
+//! thread is then placed on a busy core, and grep compares the loops alone.
 
 use rayon::prelude::*;
 use std::hash::BuildHasher;
@@ -319,11 +324,28 @@ fn hand_variant<O: Send + 'static>(
     }
 }
 
-/// A pool of `THREADS` threads.
+/// Whether every pool is pinned (`PIN=1`): the jobs' with
+/// `JobConfig::pin_threads`, the hand-written loops' the same way by hand.
+fn pinned() -> bool {
+    std::env::var_os("PIN").is_some()
+}
+
+/// A pool of `THREADS` threads; pinned, thread `i` bound to the `i`-th CPU
+/// the process may run on, as a pinned job's.
 fn thread_pool() -> std::sync::Arc<rayon::ThreadPool> {
+    let cpus = core_affinity::get_core_ids().unwrap_or_default();
+    let pin = pinned() && !cpus.is_empty();
     std::sync::Arc::new(
         rayon::ThreadPoolBuilder::new()
             .num_threads(THREADS)
+            .start_handler(move |i| {
+                if pin {
+                    assert!(
+                        core_affinity::set_for_current(cpus[i % cpus.len()]),
+                        "cannot pin thread {i}"
+                    );
+                }
+            })
             .build()
             .expect("a pool of 2 threads"),
     )
@@ -387,6 +409,7 @@ fn job_variant<J: Job + 'static>(
 
 fn job_config(partitions: Option<usize>) -> JobConfig {
     let config = JobConfig::new().threads(THREADS);
+    let config = if pinned() { config.pin_threads() } else { config };
     match partitions {
         Some(n) => config.partitions(n),
         None => config,

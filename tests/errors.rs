@@ -132,6 +132,9 @@ both! {
             ("be", 2), ("is", 1), ("not", 1), ("or", 1), ("question", 1), ("that", 1), ("the", 1), ("to", 2),
         ]);
         assert_eq!(configured.1, vec![2, 2, 2, 3, 2, 2, 4, 2, 3, 8]);
+        // Pinned threads: the same results.
+        let pinned = m::Configured::with_config(JobConfig::new().threads(2).partitions(3).pin_threads()).unwrap();
+        assert_eq!(results(pinned), configured);
     }
 
     fn zero_threads_or_partitions_are_refused() {
@@ -139,5 +142,7 @@ both! {
         assert_eq!(err.to_string(), "a job needs at least one thread (got threads(0))");
         let err = m::Configured::with_config(JobConfig::new().partitions(0)).err().unwrap();
         assert_eq!(err.to_string(), "a job needs at least one partition (got partitions(0))");
+        let err = m::Configured::with_config(JobConfig::new().pin_threads()).err().unwrap();
+        assert_eq!(err.to_string(), "pin_threads() binds the threads of the job's own pool: set threads(n) too");
     }
 }

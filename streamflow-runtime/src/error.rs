@@ -106,6 +106,13 @@ pub enum ConfigError {
     /// The thread pool could not be created.
     #[error("cannot create the job's thread pool: {0}")]
     ThreadPool(String),
+    /// `JobConfig::pin_threads` without `JobConfig::threads`: only the job's
+    /// own pool is bound to CPUs.
+    #[error("pin_threads() binds the threads of the job's own pool: set threads(n) too")]
+    PinningWithoutThreads,
+    /// The job's threads could not be bound to CPUs.
+    #[error("cannot pin the job's threads: {0}")]
+    Pinning(String),
     /// The processes of the job's cluster do not run the same job, or the
     /// mesh failed while they compared (feature `cluster`).
     #[error("{0}")]

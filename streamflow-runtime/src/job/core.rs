@@ -78,13 +78,17 @@ impl<I: 'static, O: 'static> JobCore<I, O> {
         config.validate()?;
         agree_on_job(plan, &config)?;
         let pool = match config.threads {
-            Some(n) => Some(Arc::new(
-                rayon::ThreadPoolBuilder::new()
+            Some(n) => {
+                let pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(n)
                     .thread_name(move |i| format!("streamflow-{}-{i}", plan.job))
                     .build()
-                    .map_err(|e| ConfigError::ThreadPool(e.to_string()))?,
-            )),
+                    .map_err(|e| ConfigError::ThreadPool(e.to_string()))?;
+                if config.pin_threads {
+                    super::pinning::pin_threads(&pool)?;
+                }
+                Some(Arc::new(pool))
+            }
             None => None,
         };
         Ok(JobCore {

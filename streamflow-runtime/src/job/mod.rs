@@ -5,6 +5,7 @@
 mod config;
 mod context;
 mod core;
+mod pinning;
 mod state;
 
 pub use config::{JobConfig, PrintTarget};
@@ -96,6 +97,50 @@ mod tests {
             JobCore::<(), ()>::new(empty_plan(), JobConfig::new().threads(0), (), |_, _, ()| Ok(())),
             Err(ConfigError::ZeroThreads)
         ));
+    }
+
+    #[test]
+    fn pinning_needs_the_jobs_own_pool() {
+        let err = JobConfig::new().pin_threads().validate().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "pin_threads() binds the threads of the job's own pool: set threads(n) too"
+        );
+        assert!(JobConfig::new().threads(2).pin_threads().validate().is_ok());
+    }
+
+    /// The CPUs each thread of a job's pool may run on, in thread order, as
+    /// seen from inside a batch.
+    fn cpus_of_each_thread(config: JobConfig) -> Vec<Vec<usize>> {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let into = seen.clone();
+        let mut core = JobCore::new(empty_plan(), config, (), move |_, _, ()| {
+            let cpus = rayon::broadcast(|_| core_affinity::get_core_ids().unwrap_or_default());
+            *into.lock().unwrap() = cpus
+                .into_iter()
+                .map(|c| c.into_iter().map(|c| c.id).collect())
+                .collect();
+            Ok(())
+        })
+        .unwrap();
+        core.run(Time::from_secs(1), ()).unwrap();
+        seen.lock().unwrap().clone()
+    }
+
+    #[test]
+    fn pinned_threads_each_run_on_one_cpu_of_the_process() {
+        let process: Vec<usize> = core_affinity::get_core_ids()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        // Thread i on the i-th CPU, wrapping around.
+        let pinned = cpus_of_each_thread(JobConfig::new().threads(3).pin_threads());
+        let expected: Vec<Vec<usize>> = (0..3).map(|i| vec![process[i % process.len()]]).collect();
+        assert_eq!(pinned, expected);
+        // Unpinned, each may run on all of them.
+        let free = cpus_of_each_thread(JobConfig::new().threads(3));
+        assert_eq!(free, vec![process.clone(); 3]);
     }
 
     fn unit_core(plan: &'static Plan) -> JobCore<(), ()> {
