@@ -89,22 +89,7 @@ pub(crate) fn collect_part<P: IntoIterator, Co: Collector>(
 ) -> Vec<Vec<Co::Bucket>> {
     let iter = part.into_iter();
     let expected = iter.size_hint().0;
-    let t0 = std::time::Instant::now();
-    let c = collector(n, expected);
-    let t1 = std::time::Instant::now();
-    let c = feed(iter, c, map_side);
-    let t2 = std::time::Instant::now();
-    let b = c.into_buckets(n);
-    let t3 = std::time::Instant::now();
-    if std::env::var_os("DBG").is_some() {
-        eprintln!(
-            "DBG {} {} {}",
-            (t1 - t0).as_nanos(),
-            (t2 - t1).as_nanos(),
-            (t3 - t2).as_nanos()
-        );
-    }
-    b
+    feed(iter, collector(n, expected), map_side).into_buckets(n)
 }
 
 /// The map side of the group-by shuffles that take a whole partition (the
