@@ -44,8 +44,10 @@
 //! cores: it shows what the same loop costs without that penalty.
 //!
 //! `PIN=1` pins every pool: each job with `JobConfig::pin_threads`, each
-//! hand-written loop's pool the same way (thread `i` on the `i`-th CPU). No
-//! thread is then placed on a busy core, and grep compares the loops alone.
+//! hand-written loop's pool the same way (thread `i` on the `i`-th CPU). The
+//! kernel can then no longer put two threads of a pool on one core, and grep
+//! compares the loops more than their placement (a pinned thread still waits
+//! when another process holds its CPU).
 
 use rayon::prelude::*;
 use std::hash::BuildHasher;

@@ -4,8 +4,8 @@
 //! kernel wherever it sees fit, and on a small machine it often woke both on
 //! the core of the thread that woke them while another core sat idle: a 4 ms
 //! grep then took 7–10 ms, round after round (`benches/word_count.rs`). A
-//! thread bound to one CPU runs there or waits for it, so a job whose threads
-//! each have a CPU of their own runs its batches the same way every time.
+//! thread bound to one CPU runs there or waits for it: a job whose threads
+//! each have a CPU of their own never has two of them share a core.
 
 use crate::ConfigError;
 use core_affinity::CoreId;

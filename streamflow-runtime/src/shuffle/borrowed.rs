@@ -12,7 +12,8 @@
 //!   which group the values per key on the map side) is looked up borrowed;
 //!   its owned form (`ToOwned`) is made only for a key the task has not
 //!   seen, and stored once: a grouper's exchange carries one `(K, Values<V>)`
-//!   per key and map task.
+//!   group per key and map task (a task whose keys are nearly all new lists
+//!   its pairs after a grouped sample, each made owned).
 //! - An element materialized into a `Vec` is made owned when it is a
 //!   reference (`&str` becomes `String`), and moved otherwise.
 //!

@@ -29,9 +29,9 @@ use std::hash::{BuildHasher, Hash};
 pub type Values<V> = SmallVec<[V; 1]>;
 
 /// A stretch of a grouper's bucket: a map task's pairs for one partition,
-/// grouped or listed. A bucket holds its groups' run first, then (if the
-/// task stopped grouping) the pairs that came after, so reading its runs in
-/// order reads each key's values in arrival order.
+/// grouped or listed. A bucket holds its run of groups first, then its run
+/// of the pairs it listed after them, so reading its runs in order reads
+/// each key's values in arrival order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Run<K, V> {
     /// Keys in first-arrival order, each with its values in arrival order.
@@ -100,6 +100,7 @@ pub struct Grouper<K, V> {
     /// it groups, a single list with no room, so that every owned
     /// [`push`](Self::push) reaches [`full`](Self::full).
     listed: Vec<Vec<(K, V)>>,
+    /// What it does with the next pair.
     mode: Mode,
     /// Pairs grouped while sampling borrowed keys, up to [`SAMPLE`].
     sampled: usize,

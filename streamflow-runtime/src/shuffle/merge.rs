@@ -112,12 +112,7 @@ where
 /// once in a bucket and its values still join in arrival order.
 pub(crate) fn group_runs_in_order<K: Hash + Eq, V>(buckets: Vec<Vec<Run<K, V>>>) -> Vec<(K, Values<V>)> {
     let mut grouping: Grouping<(K, Values<V>)> = Grouping::new(largest_run(&buckets));
-    for run in buckets.into_iter().flatten() {
-        match run {
-            Run::Groups(groups) => grouping.add(groups, |g| &g.0, |g, vs| g.1.extend(vs), |k, vs| (k, vs)),
-            Run::Pairs(pairs) => grouping.add(pairs, |g| &g.0, |g, v| g.1.push(v), |k, v| (k, smallvec::smallvec![v])),
-        }
-    }
+    grouping.add_runs(buckets, |g| &g.0, |g, v| g.1.push(v), |k, vs| (k, vs));
     grouping.groups
 }
 
@@ -141,28 +136,18 @@ pub(crate) fn cogroup_in_order<K: Hash + Eq, V, W>(
 ) -> Vec<CoGroup<K, V, W>> {
     let largest = largest_run(&left).max(largest_run(&right));
     let mut grouping: Grouping<CoGroup<K, V, W>> = Grouping::new(largest);
-    for run in left.into_iter().flatten() {
-        match run {
-            Run::Groups(groups) => grouping.add(
-                groups,
-                |g| &g.0,
-                |g, vs| g.1.extend(vs),
-                |k, vs| (k, vs.into_vec(), Vec::new()),
-            ),
-            Run::Pairs(pairs) => grouping.add(pairs, |g| &g.0, |g, v| g.1.push(v), |k, v| (k, vec![v], Vec::new())),
-        }
-    }
-    for run in right.into_iter().flatten() {
-        match run {
-            Run::Groups(groups) => grouping.add(
-                groups,
-                |g| &g.0,
-                |g, ws| g.2.extend(ws),
-                |k, ws| (k, Vec::new(), ws.into_vec()),
-            ),
-            Run::Pairs(pairs) => grouping.add(pairs, |g| &g.0, |g, w| g.2.push(w), |k, w| (k, Vec::new(), vec![w])),
-        }
-    }
+    grouping.add_runs(
+        left,
+        |g| &g.0,
+        |g, v| g.1.push(v),
+        |k, vs| (k, vs.into_vec(), Vec::new()),
+    );
+    grouping.add_runs(
+        right,
+        |g| &g.0,
+        |g, w| g.2.push(w),
+        |k, ws| (k, Vec::new(), ws.into_vec()),
+    );
     grouping.groups
 }
 
@@ -180,6 +165,25 @@ impl<G> Grouping<G> {
         Grouping {
             index: Index::with_capacity(keys),
             groups: Vec::with_capacity(keys),
+        }
+    }
+
+    /// Adds every value of a grouper's buckets (runs, in order): `add` to
+    /// its key's group, or `start` of a new group with a key's first values.
+    fn add_runs<K: Hash + Eq, V>(
+        &mut self,
+        buckets: Vec<Vec<Run<K, V>>>,
+        key_of: impl Fn(&G) -> &K,
+        add: impl Fn(&mut G, V),
+        start: impl Fn(K, Values<V>) -> G,
+    ) {
+        for run in buckets.into_iter().flatten() {
+            match run {
+                Run::Groups(groups) => {
+                    self.add(groups, &key_of, |g, vs| vs.into_iter().for_each(|v| add(g, v)), &start)
+                }
+                Run::Pairs(pairs) => self.add(pairs, &key_of, &add, |k, v| start(k, smallvec::smallvec![v])),
+            }
         }
     }
 
