@@ -133,14 +133,19 @@ const SAMPLE: usize = 1024;
 /// partitions, or few pairs expected) fill before the sample is in.
 const FEWEST_JUDGED: usize = SAMPLE / 2;
 
+/// The most pairs a grouper judges on: [`distinct_keys`] counts within a
+/// few percent up to this many.
+const MOST_JUDGED: usize = 4 * SAMPLE;
+
 /// A grouper lists its pairs when more than 7 in 8 of its sample's keys are
 /// distinct.
 fn lists(distinct: f64, pairs: usize) -> bool {
     distinct * 8.0 > pairs as f64 * 7.0
 }
 
-/// Bits of the bitmap [`distinct_keys`] counts in: 8 per sampled pair, for
-/// an estimate within a few keys of the true count.
+/// Bits of the bitmap [`distinct_keys`] counts in: 8 per pair of a sample,
+/// for an estimate within a few keys of the true count (2 per pair at
+/// [`MOST_JUDGED`], within a few percent).
 const COUNTING_BITS: usize = 8 * SAMPLE;
 
 /// An estimate of the distinct keys among `keys` (linear counting: each key
@@ -192,8 +197,11 @@ impl<K: Hash + Eq, V> Grouper<K, V> {
                 if listed < FEWEST_JUDGED {
                     return self.listed[r].push(pair);
                 }
-                let keys = self.listed.iter().flatten().map(|(k, _)| k);
-                if lists(distinct_keys(keys), listed) {
+                // Lists of little room (many partitions) fill after many
+                // more pairs than the sample: judged on the first of them.
+                let judged = listed.min(MOST_JUDGED);
+                let keys = self.listed.iter().flatten().map(|(k, _)| k).take(judged);
+                if lists(distinct_keys(keys), judged) {
                     self.start_listing(0);
                     self.listed[r].push(pair);
                 } else {
@@ -645,6 +653,10 @@ mod tests {
         let unsized_grouping = fed(Grouper::<u32, u32>::new(4, 0, 0), &repeating, false);
         assert_eq!(unsized_grouping.mode, Mode::Grouping);
         assert_eq!(unsized_grouping.keys(), 100);
+        // Many partitions: lists of 16 fill after about a hundred thousand
+        // pairs, more than the bitmap counts; judged on the first of them.
+        let many: Vec<(u32, u32)> = (0..400_000u32).map(|i| (i, i)).collect();
+        assert!(fed(Grouper::<u32, u32>::new(20_000, 0, many.len()), &many, false).listing());
 
         // Borrowed keys: a table with room for the sample's groups only until
         // the sample is in.
@@ -671,10 +683,18 @@ mod tests {
     /// of the true count, around the count where it decides.
     #[test]
     fn the_sample_count_is_close_to_the_distinct_keys() {
-        for distinct in [10usize, 300, 700, 896, 1024, 2000] {
-            let keys: Vec<u64> = (0..1024u64).map(|i| i % distinct as u64 * 7919).collect();
+        for (pairs, distinct) in [
+            (1024u64, 10u64),
+            (1024, 300),
+            (1024, 700),
+            (1024, 896),
+            (1024, 2000),
+            (MOST_JUDGED as u64, 3584),
+            (MOST_JUDGED as u64, 4096),
+        ] {
+            let keys: Vec<u64> = (0..pairs).map(|i| i % distinct * 7919).collect();
             let estimate = distinct_keys(keys.iter());
-            let truth = distinct.min(1024) as f64;
+            let truth = distinct.min(pairs) as f64;
             assert!((estimate - truth).abs() <= truth * 0.03 + 1.0, "{estimate} for {truth}");
         }
         // Either side of 7 in 8.
