@@ -232,13 +232,7 @@ impl<K: Hash + Eq, V> Grouper<K, V> {
         self.reserve_groups(self.keys.max(listed_pairs));
         // Partition after partition: each keeps its first-arrival order,
         // which is all its bucket needs.
-        for (key, value) in listed.into_iter().flatten() {
-            let hash = table_state().hash_one(&key);
-            match self.find(hash, &key) {
-                Some(values) => values.push(value),
-                None => self.start(hash, key, value),
-            }
-        }
+        listed.into_iter().flatten().for_each(|pair| self.group(pair));
     }
 
     /// Lists from now on, in one list per partition with room for the pairs
